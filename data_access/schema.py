@@ -1,0 +1,409 @@
+"""The canonical warehouse schema (ISA-95 shaped), as SQLAlchemy Core tables.
+
+Hierarchy: region -> plant -> line -> asset. Every dimension keeps the plant's own
+local code beside the canonical id, so a local name can always be traced.
+
+Conventions: timestamps are UTC (`*_utc`, timezone-aware); `day` columns are the
+plant-local calendar day; durations are seconds (`*_s`); money is in the plant's currency.
+Alembic migrations in `data_access/migrations` create exactly these tables.
+"""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+def _utc(name, **kw):
+    return Column(name, DateTime(timezone=True), **kw)
+
+
+# --- dimensions -------------------------------------------------------------------------
+
+region = Table(
+    "region", metadata,
+    Column("region_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+plant = Table(
+    "plant", metadata,
+    Column("plant_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("region_id", ForeignKey("region.region_id"), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("timezone", String(64), nullable=False),  # IANA zone, e.g. Europe/Berlin
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("data_maturity", String(16), nullable=False),  # iot | mes | spreadsheet
+    Column("maintenance_workflow", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+line = Table(
+    "line", metadata,
+    Column("line_id", String(48), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("line_type", String(32), nullable=False),  # packaging | filling | processing | assembly
+    Column("local_code", String(64), nullable=False),
+)
+
+asset = Table(
+    "asset", metadata,
+    Column("asset_id", String(64), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("line_id", ForeignKey("line.line_id"), nullable=False, index=True),
+    Column("asset_class", String(32), nullable=False),  # canonical class, e.g. conveyor
+    Column("criticality", String(1), nullable=False),  # A (line stops) | B | C
+    Column("local_code", String(64), nullable=False),
+    Column("local_name", String(100), nullable=False),
+    Column("install_year", Integer, nullable=False),
+)
+
+material = Table(
+    "material", metadata,
+    Column("material_id", String(48), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("material_type", String(16), nullable=False),  # spare_part | raw | packaging | finished
+    Column("unit", String(8), nullable=False),
+    Column("unit_cost", Float, nullable=False),
+    Column("asset_class", String(32)),  # spare parts: the asset class they fit
+)
+
+supplier = Table(
+    "supplier", metadata,
+    Column("supplier_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("country", String(2), nullable=False),
+)
+
+# The material-plant view (as in an ERP's plant data for a material): which plant stocks
+# which material, its local code, its supplier and its stocking policy.
+plant_material = Table(
+    "plant_material", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("material_id", ForeignKey("material.material_id"), primary_key=True),
+    Column("local_code", String(64), nullable=False),
+    Column("supplier_id", ForeignKey("supplier.supplier_id")),
+    Column("lead_time_days", Float),
+    Column("safety_stock", Float, nullable=False, default=0.0),
+    Column("reorder_point", Float, nullable=False, default=0.0),
+)
+
+# Bill of material: how much of each input one unit of a finished product consumes.
+bom = Table(
+    "bom", metadata,
+    Column("product_id", ForeignKey("material.material_id"), primary_key=True),
+    Column("material_id", ForeignKey("material.material_id"), primary_key=True),
+    Column("qty_per_unit", Float, nullable=False),
+)
+
+downtime_reason = Table(
+    "downtime_reason", metadata,
+    Column("reason_code", String(32), primary_key=True),
+    Column("category", String(24), nullable=False),  # failure | planned | changeover | starved | quality
+    Column("is_failure", Boolean, nullable=False),
+    Column("description", String(200), nullable=False),
+)
+
+# --- facts ---------------------------------------------------------------------------
+
+production_daily = Table(
+    "production_daily", metadata,
+    Column("line_id", ForeignKey("line.line_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("planned_busy_s", Float, nullable=False),
+    Column("run_s", Float, nullable=False),
+    Column("ideal_cycle_s", Float, nullable=False),  # seconds per unit at rated speed
+    Column("produced_qty", Float, nullable=False),
+    Column("good_qty", Float, nullable=False),
+    Index("ix_production_daily_plant_day", "plant_id", "day"),
+)
+
+downtime_event = Table(
+    "downtime_event", metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("line_id", ForeignKey("line.line_id"), nullable=False),
+    Column("asset_id", ForeignKey("asset.asset_id"), nullable=False, index=True),
+    _utc("start_utc", nullable=False),
+    _utc("end_utc", nullable=False),
+    Column("day", Date, nullable=False),  # plant-local day of the start
+    Column("duration_s", Float, nullable=False),
+    Column("reason_code", ForeignKey("downtime_reason.reason_code"), nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("is_failure", Boolean, nullable=False),
+    Column("local_reason", String(100), nullable=False),
+    Index("ix_downtime_event_plant_day", "plant_id", "day"),
+)
+
+asset_health_daily = Table(
+    "asset_health_daily", metadata,
+    Column("asset_id", ForeignKey("asset.asset_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("vibration_mm_s", Float),
+    Column("temperature_c", Float),
+    Column("current_a", Float),
+    Column("run_hours", Float),
+)
+
+work_order = Table(
+    "work_order", metadata,
+    Column("wo_id", String(48), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("asset_id", ForeignKey("asset.asset_id"), nullable=False),
+    Column("wo_type", String(16), nullable=False),  # preventive | corrective | inspection
+    Column("status", String(16), nullable=False),  # open | closed
+    _utc("created_utc", nullable=False),
+    _utc("completed_utc"),
+    Column("local_code", String(64), nullable=False),
+)
+
+inventory_snapshot = Table(
+    "inventory_snapshot", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("material_id", ForeignKey("material.material_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("on_hand", Float, nullable=False),
+)
+
+# Demand for finished goods, consumption for raw, packaging and spare parts. Days with
+# no demand may have no row: average daily demand divides by calendar days, not rows.
+demand_daily = Table(
+    "demand_daily", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("material_id", ForeignKey("material.material_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("qty", Float, nullable=False),
+)
+
+purchase_order = Table(
+    "purchase_order", metadata,
+    Column("po_id", String(48), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("material_id", ForeignKey("material.material_id"), nullable=False),
+    Column("supplier_id", ForeignKey("supplier.supplier_id"), nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("ordered_day", Date, nullable=False),
+    Column("promised_day", Date, nullable=False),
+    Column("received_day", Date),  # null while open
+    Column("status", String(16), nullable=False),  # open | received | cancelled
+)
+
+production_order = Table(
+    "production_order", metadata,
+    Column("order_id", String(48), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("line_id", ForeignKey("line.line_id"), nullable=False),
+    Column("product_id", ForeignKey("material.material_id"), nullable=False),
+    Column("qty", Float, nullable=False),
+    _utc("due_utc"),  # some ERPs leave it empty: such orders are not "due"
+    Column("due_day", Date),  # plant-local day of due_utc
+    _utc("planned_start_utc", nullable=False),
+    _utc("planned_end_utc", nullable=False),
+    _utc("actual_end_utc"),
+    Column("produced_qty", Float, nullable=False, default=0.0),
+    Column("status", String(16), nullable=False),  # planned | released | completed | cancelled
+    Index("ix_production_order_plant_due", "plant_id", "due_day"),
+)
+
+feed_status = Table(
+    "feed_status", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("source", String(32), primary_key=True),  # production | downtime | health | inventory | ...
+    _utc("last_received_utc"),
+    Column("expected_cadence_h", Float, nullable=False),
+)
+
+# --- marts (refreshed after every load; pages read these, not the raw facts) ---------
+
+mart_plant_daily = Table(
+    "mart_plant_daily", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("week_start", Date, nullable=False),  # Monday of the plant-local ISO week
+    Column("planned_busy_s", Float, nullable=False, default=0.0),
+    Column("run_s", Float, nullable=False, default=0.0),
+    Column("ideal_produced_s", Float, nullable=False, default=0.0),  # sum(ideal cycle x produced)
+    Column("ideal_good_s", Float, nullable=False, default=0.0),  # sum(ideal cycle x good)
+    Column("produced_qty", Float, nullable=False, default=0.0),
+    Column("good_qty", Float, nullable=False, default=0.0),
+    Column("unplanned_downtime_s", Float, nullable=False, default=0.0),
+    Column("planned_downtime_s", Float, nullable=False, default=0.0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("restoration_s", Float, nullable=False, default=0.0),
+    Column("orders_due", Integer, nullable=False, default=0),
+    Column("orders_on_time", Integer, nullable=False, default=0),
+    Column("scheduled_qty", Float, nullable=False, default=0.0),
+    Column("actual_qty", Float, nullable=False, default=0.0),
+    Column("po_received", Integer, nullable=False, default=0),
+    Column("po_on_time", Integer, nullable=False, default=0),
+    Column("demand_value", Float, nullable=False, default=0.0),  # sum(qty x unit cost)
+    Column("inventory_value", Float),  # on-hand value; null on days without a snapshot
+    Index("ix_mart_plant_daily_day", "day"),
+)
+
+# --- governance --------------------------------------------------------------------
+
+plant_policy = Table(
+    "plant_policy", metadata,
+    Column("policy_id", Integer, primary_key=True, autoincrement=True),
+    Column("plant_id", ForeignKey("plant.plant_id")),  # null: the enterprise default
+    Column("key", String(64), nullable=False),
+    Column("value", JSON, nullable=False),
+    _utc("updated_utc", nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    UniqueConstraint("plant_id", "key", name="uq_plant_policy_plant_key"),
+)
+
+recommendation = Table(
+    "recommendation", metadata,
+    Column("rec_id", Integer, primary_key=True, autoincrement=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),  # maintenance | shortage | schedule | quality
+    Column("subject_id", String(64), nullable=False),  # asset, material or order it is about
+    Column("signal_key", String(128), nullable=False, unique=True),  # idempotency key
+    Column("title", String(200), nullable=False),
+    Column("risk", Float),
+    Column("estimated_cost", Float),
+    Column("evidence", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # open | approved | rejected | overridden | escalated | expired
+    Column("version", Integer, nullable=False, default=1),  # optimistic lock for stale pages
+    _utc("created_utc", nullable=False),
+    _utc("expires_utc"),
+    _utc("decided_utc"),
+)
+
+decision = Table(
+    "decision", metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("rec_id", ForeignKey("recommendation.rec_id"), nullable=False, index=True),
+    Column("username", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(16), nullable=False),  # approve | reject | override | comment | escalate
+    Column("reason", Text),
+    Column("override_value", JSON),
+    _utc("decided_utc", nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("outbox_id", Integer, primary_key=True, autoincrement=True),
+    Column("rec_id", ForeignKey("recommendation.rec_id"), nullable=False, unique=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("target", String(16), nullable=False),  # erp | cmms | mes
+    Column("request_type", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    _utc("created_utc", nullable=False),
+    _utc("delivered_utc"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # gap-free, set by the writer
+    _utc("at_utc", nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("plant_id", String(32)),
+    Column("entity", String(32)),
+    Column("entity_id", String(64)),
+    Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+model_version = Table(
+    "model_version", metadata,
+    Column("model_id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(64), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("artifact", Text),  # serialized model (prophet.serialize JSON, or joblib base64)
+    Column("status", String(16), nullable=False),  # candidate | approved | retired
+    _utc("trained_utc", nullable=False),
+    Column("approved_by", String(64)),
+    _utc("approved_utc"),
+    Column("approval_reason", Text),
+    UniqueConstraint("model_name", "version", name="uq_model_version_name_version"),
+)
+
+model_metric = Table(
+    "model_metric", metadata,
+    Column("model_id", ForeignKey("model_version.model_id"), primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    _utc("measured_utc", primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+forecast = Table(
+    "forecast", metadata,
+    Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
+    Column("metric", String(32), primary_key=True),  # demand | unplanned_downtime_h | output
+    Column("run_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("model", String(32), nullable=False),
+    Column("yhat", Float, nullable=False),
+    Column("yhat_lower", Float),
+    Column("yhat_upper", Float),
+)
+
+scenario = Table(
+    "scenario", metadata,
+    Column("scenario_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("plant_ids", JSON, nullable=False),
+    Column("levers", JSON, nullable=False),
+    Column("results", JSON),
+    Column("data_version", String(64)),
+    Column("state", String(16), nullable=False),  # draft | submitted | approved | rejected
+    _utc("created_utc", nullable=False),
+)
+
+mapping = Table(
+    "mapping", metadata,
+    Column("mapping_id", Integer, primary_key=True, autoincrement=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSON, nullable=False),
+    _utc("created_utc", nullable=False),
+    Column("created_by", String(64), nullable=False),
+    UniqueConstraint("plant_id", "source", "version", name="uq_mapping_plant_source_version"),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
+    Column("source", String(32), nullable=False),
+    Column("file_name", String(260), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    _utc("created_utc", nullable=False),
+    Column("resolved", Boolean, nullable=False, default=False),
+)
+
+FACT_TABLES = (
+    production_daily, downtime_event, asset_health_daily, work_order, inventory_snapshot,
+    demand_daily, purchase_order, production_order, feed_status,
+)

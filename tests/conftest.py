@@ -1,0 +1,63 @@
+"""Shared fixtures: warehouses on both backends.
+
+`backend_url` yields a URL per backend: a temporary SQLite file, and a throw-away
+PostgreSQL database created for this test run on 127.0.0.1:5432 (user postgres) and
+dropped afterwards. Without a reachable PostgreSQL the PostgreSQL cases skip with the
+reason, except under CI=true, where they fail.
+"""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from data_access import migrate
+from data_access.engine import make_engine
+from data_access.schema import metadata
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A throw-away PostgreSQL database for this test run."""
+    name = f"pnct_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    """A URL of an empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        return
+    url = request.getfixturevalue("pg_database_url")
+    yield url
+    engine = make_engine(url)
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_engine(backend_url):
+    """A migrated, empty warehouse on each backend."""
+    engine = make_engine(backend_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()

@@ -255,8 +255,12 @@ mart_plant_daily = Table(
     Column("actual_qty", Float, nullable=False, default=0.0),
     Column("po_received", Integer, nullable=False, default=0),
     Column("po_on_time", Integer, nullable=False, default=0),
-    Column("demand_value", Float, nullable=False, default=0.0),  # sum(qty x unit cost)
-    Column("inventory_value", Float),  # on-hand value; null on days without a snapshot
+    # Inventory and consumption of raw and packaging materials, in the plant's currency:
+    Column("demand_value", Float, nullable=False, default=0.0),  # sum(consumed qty x unit cost)
+    Column("inventory_value", Float, nullable=False, default=0.0),  # on-hand value, carried
+    # forward from the latest snapshot; 0 before the first one
+    Column("covered_demand_value", Float, nullable=False, default=0.0),  # demand_value on days
+    # with a known on-hand value, the denominator of days of supply
     Index("ix_mart_plant_daily_day", "day"),
 )
 

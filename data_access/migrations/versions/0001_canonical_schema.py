@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 05:54:27.601236
+Create Date: 2026-11-26 05:56:37.233145
 """
 import sqlalchemy as sa
 from alembic import op
@@ -185,7 +185,8 @@ def upgrade():
     sa.Column('po_received', sa.Integer(), nullable=False),
     sa.Column('po_on_time', sa.Integer(), nullable=False),
     sa.Column('demand_value', sa.Float(), nullable=False),
-    sa.Column('inventory_value', sa.Float(), nullable=True),
+    sa.Column('inventory_value', sa.Float(), nullable=False),
+    sa.Column('covered_demand_value', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['plant_id'], ['plant.plant_id'], ),
     sa.PrimaryKeyConstraint('plant_id', 'day')
     )

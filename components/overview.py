@@ -1,0 +1,62 @@
+"""What the network overview shows, assembled from the cached queries and the KPI module."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from components import cached
+from components.filters import Selection
+from data_access import kpis
+
+
+@dataclass(frozen=True)
+class NetworkOverview:
+    network: pd.Series  # KPIs of the whole selection (components summed, then divided)
+    previous: pd.Series  # the same for the period just before
+    plants: pd.DataFrame  # one row per plant: plant attributes, components and KPIs
+    trend: pd.DataFrame  # week_start, plant (name or "Network"), KPI columns
+    freshness: pd.DataFrame  # one row per plant: age of each feed in hours, stale feeds
+
+    @property
+    def is_empty(self) -> bool:
+        return self.plants.empty
+
+
+def network_overview(engine, selection: Selection) -> NetworkOverview:
+    """KPIs for the selection, its previous period, per plant, per week, and feed ages."""
+    scope, start, end = selection.scope, selection.start, selection.end
+    info = cached.plants(engine, scope)
+    current = cached.plant_kpi_components(engine, scope, start, end)
+    before = selection.previous()
+    previous = cached.plant_kpi_components(engine, scope, before.start, before.end)
+
+    per_plant = info.merge(kpis.with_kpis(current), on="plant_id", how="inner")
+    return NetworkOverview(
+        network=kpis.roll_up(current) if not current.empty else pd.Series(dtype=float),
+        previous=kpis.roll_up(previous) if not previous.empty else pd.Series(dtype=float),
+        plants=per_plant,
+        trend=_trend(engine, selection, info),
+        freshness=_freshness(engine, selection, info),
+    )
+
+
+def _trend(engine, selection, info) -> pd.DataFrame:
+    args = (engine, selection.scope, selection.start, selection.end)
+    network = kpis.with_kpis(cached.weekly_kpi_components(*args)).assign(plant="Network")
+    by_plant = kpis.with_kpis(cached.weekly_kpi_components(*args, by_plant=True))
+    by_plant = by_plant.merge(info[["plant_id", "name"]], on="plant_id").rename(columns={"name": "plant"})
+    columns = ["week_start", "plant", "days", *kpis.KPI_CATALOG]
+    return pd.concat([network[columns], by_plant[columns]], ignore_index=True)
+
+
+def _freshness(engine, selection, info) -> pd.DataFrame:
+    feeds = cached.feed_freshness(engine, selection.scope)
+    if feeds.empty:
+        return pd.DataFrame(columns=["plant_id", "plant", "stale_feeds", "oldest_feed_h"])
+    ages = feeds.pivot(index="plant_id", columns="source", values="age_h").add_suffix("_age_h")
+    stale = feeds[feeds["is_stale"]].groupby("plant_id")["source"].agg(", ".join).rename("stale_feeds")
+    oldest = feeds.groupby("plant_id")["age_h"].max().rename("oldest_feed_h")
+    table = info[["plant_id", "name", "data_maturity"]].rename(columns={"name": "plant"})
+    table = table.merge(oldest, on="plant_id").merge(stale, on="plant_id", how="left")
+    table["stale_feeds"] = table["stale_feeds"].fillna("")
+    return table.merge(ages.reset_index(), on="plant_id")

@@ -11,11 +11,15 @@ _INI = Path(__file__).resolve().parent.parent / "alembic.ini"
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade every table; a no-op on a current warehouse."""
+    """Create or upgrade every table; a no-op on a current warehouse.
+
+    "heads": features developed side by side may each add a migration on the same parent;
+    every branch is applied (and later joined by a merge revision).
+    """
     config = Config(str(_INI))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def is_empty(engine: Engine) -> bool:

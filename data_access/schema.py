@@ -411,3 +411,19 @@ FACT_TABLES = (
     production_daily, downtime_event, asset_health_daily, work_order, inventory_snapshot,
     demand_daily, purchase_order, production_order, feed_status,
 )
+
+# --- decisions ---
+# What the decisions workflow (issue 5) adds to the governance tables above; migration 0005.
+# A recommendation freezes its routing (approver roles, escalation target, SLA) when it is
+# raised, so a later policy change never re-routes a decision already under way.
+recommendation.append_column(Column("source", String(16)))  # model | fallback_rule | workflow | test
+recommendation.append_column(Column("routing", JSON))  # see governance/policies.py `routing`
+recommendation.append_column(_utc("sla_due_utc"))  # escalated when still open after this
+# The recommendation version a state-changing decision was taken on (null for comments): two
+# decisions can never be taken on the same version, whatever the application does.
+decision.append_column(Column("rec_version", Integer))
+decision.append_constraint(UniqueConstraint("rec_id", "rec_version", name="uq_decision_rec_version"))
+Index("ix_recommendation_state_sla", recommendation.c.state, recommendation.c.sla_due_utc)
+Index("ix_recommendation_plant_created", recommendation.c.plant_id, recommendation.c.created_utc)
+Index("ix_decision_decided", decision.c.decided_utc)
+Index("ix_audit_log_plant_at", audit_log.c.plant_id, audit_log.c.at_utc)

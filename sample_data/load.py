@@ -1,0 +1,137 @@
+"""Write the sample network into a warehouse: one transaction, bulk inserts, then marts.
+
+Rows go in with the driver's executemany in chunks (SQLite) or COPY (PostgreSQL), inside
+one SQLAlchemy transaction. One transaction means a failed or interrupted run leaves the warehouse as it
+was (with `replace`, the old network included).
+"""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from data_access import marts, migrate, schema
+from sample_data import network, plant
+
+CHUNK_ROWS = 20_000
+MIN_DAYS = 14  # a spreadsheet plant needs a weekly count and a few days of upload lag
+
+SHARED_TABLES = (schema.region, schema.supplier, schema.material, schema.downtime_reason, schema.bom)
+PLANT_TABLES = (
+    schema.plant, schema.line, schema.asset, schema.plant_material, schema.production_daily,
+    schema.downtime_event, schema.asset_health_daily, schema.work_order, schema.inventory_snapshot,
+    schema.demand_daily, schema.purchase_order, schema.production_order, schema.feed_status,
+)
+# Governance rows that point at plants: replacing the network would orphan them.
+GOVERNANCE_WITH_PLANTS = (
+    schema.plant_policy, schema.recommendation, schema.outbox, schema.model_metric, schema.forecast,
+    schema.mapping, schema.quarantine,
+)
+
+
+def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, end_day: date | None = None,
+             progress=None, *, replace: bool = False) -> dict:
+    """Fill every dimension and fact table with a deterministic plant network, then the marts.
+
+    The data covers the `days` plant-local days ending at `end_day` (default: yesterday,
+    UTC). The same seed and end_day give identical rows; plant i's rows do not depend on
+    how many plants follow it. `progress(fraction, message)` is called as work proceeds.
+    Governance tables stay empty. Returns the number of rows written per table.
+
+    Raises ValueError on bad arguments, or when the warehouse already holds plants (unless
+    `replace`, which deletes the old non-governance data in the same transaction).
+    """
+    _check(plants, days, seed, end_day)
+    end_day = end_day or datetime.now(timezone.utc).date() - timedelta(days=1)
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "Migrating the warehouse")
+    migrate.upgrade(engine)
+    shared = network.shared_dimensions(seed)
+    world = plant.World(seed=seed, start=end_day - timedelta(days=days - 1), days=days, shared=shared)
+    counts = {t.name: 0 for t in SHARED_TABLES + PLANT_TABLES}
+    with engine.begin() as conn:
+        if conn.execute(select(func.count()).select_from(schema.plant)).scalar_one():
+            if not replace:
+                raise ValueError("the warehouse already holds plants; use replace (--replace) to overwrite them")
+            report(0.01, "Deleting the previous network")
+            _clear(conn)
+        for table in SHARED_TABLES:
+            counts[table.name] += _insert(conn, table, getattr(shared, table.name))
+        for i in range(plants):
+            frames = plant.simulate(i, world)
+            for table in PLANT_TABLES:
+                if table.name in frames:
+                    counts[table.name] += _insert(conn, table, frames[table.name])
+            report(0.02 + 0.88 * (i + 1) / plants, f"Plant {i + 1} of {plants}")
+    counts[schema.mart_plant_daily.name] = marts.refresh(
+        engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
+    report(1.0, "Done")
+    return counts
+
+
+def _check(plants, days, seed, end_day) -> None:
+    def whole(value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not whole(plants) or plants < 1:
+        raise ValueError(f"plants must be a whole number of at least 1, not {plants!r}")
+    if not whole(days) or days < MIN_DAYS:
+        raise ValueError(f"days must be a whole number of at least {MIN_DAYS}, not {days!r}")
+    if not whole(seed) or seed < 0:
+        raise ValueError(f"seed must be a whole number of at least 0, not {seed!r}")
+    if end_day is not None and (not isinstance(end_day, date) or isinstance(end_day, datetime)):
+        raise ValueError(f"end_day must be a date, not {end_day!r}")
+
+
+def _clear(conn) -> None:
+    """Delete the network (children first), keeping governance tables untouched."""
+    blocking = [t.name for t in GOVERNANCE_WITH_PLANTS
+                if conn.execute(select(func.count()).select_from(t).where(t.c.plant_id.is_not(None))).scalar_one()]
+    if blocking:
+        raise ValueError(f"cannot replace the network: {', '.join(blocking)} still refer to its plants "
+                         "(governance data is never deleted here)")
+    for table in (schema.mart_plant_daily, *reversed(PLANT_TABLES), *reversed(SHARED_TABLES)):
+        conn.execute(table.delete())
+
+
+def _insert(conn, table, frame) -> int:
+    """Bulk insert a DataFrame's columns that the table has; COPY on PostgreSQL (psycopg).
+
+    Values go through the dialect's own bind processors (so SQLite stores dates exactly
+    as SQLAlchemy reads them back), then straight to the driver: building SQLAlchemy's
+    per-row parameter dicts costs more than the database's own work.
+    """
+    dialect = conn.dialect
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    values = {}
+    for name in columns:
+        plain = _python_values(frame[name])
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values[name] = [process(v) for v in plain] if process else plain
+    if dialect.driver == "psycopg":
+        quote = dialect.identifier_preparer.quote
+        copy_sql = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in zip(*(values[name] for name in columns)):
+                copy.write_row(row)
+        return len(frame)
+    compiled = table.insert().compile(dialect=dialect, column_keys=columns)
+    if compiled.positional:
+        rows = list(zip(*(values[name] for name in compiled.positiontup)))
+    else:
+        rows = [dict(zip(columns, row)) for row in zip(*(values[name] for name in columns))]
+    for start in range(0, len(rows), CHUNK_ROWS):
+        conn.exec_driver_sql(compiled.string, rows[start:start + CHUNK_ROWS])
+    return len(rows)
+
+
+def _python_values(series) -> list:
+    """Plain Python values: aware UTC datetimes, and None (NULL) for NaT and NaN."""
+    if series.dtype.kind == "M":
+        stamps = series.dt.tz_convert("UTC").array.to_pydatetime()
+        return [None if v is pd.NaT else v for v in stamps]
+    values = series.tolist()
+    if series.dtype.kind == "f" and series.isna().any():
+        return [None if v != v else v for v in values]
+    return values

@@ -146,3 +146,34 @@ COMPONENTS = (
     "po_received", "po_on_time", "demand_value", "inventory_value", "covered_demand_value",
 )
 """Additive components stored per plant and day in mart_plant_daily."""
+
+
+# --- decision KPIs (issue 5; see docs/kpis.md and docs/decisions-workflow.md) ---------------
+
+DECISION_LATENCY_QUANTILES = (0.5, 0.9)
+
+
+def decision_latency_hours(latencies_h) -> tuple[float, float]:
+    """Decision latency: hours from a recommendation being raised to its final human decision
+    (approved, rejected or overridden), as (median, p90) over the given recommendations.
+
+    Percentiles are order statistics (numpy's linear interpolation), so they do not roll
+    up: a plant group's latency is computed from its recommendations' latencies, never from
+    the plants' medians. Auto-approved and expired recommendations carry no latency.
+    NaN, NaN without any decided recommendation.
+    """
+    values = np.asarray(pd.Series(latencies_h, dtype=float).dropna(), dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    median, p90 = np.quantile(values, DECISION_LATENCY_QUANTILES)
+    return float(median), float(p90)
+
+
+def adoption(acted_before_expiry, closed):
+    """Adoption: recommendations acted on (approved, rejected or overridden by a person)
+    before they expired / recommendations whose outcome is known (acted on, or expired).
+
+    Still-pending recommendations are in neither count; auto-approved ones are left out
+    (the system acted, not a person). Additive components: sums roll up.
+    """
+    return _ratio(acted_before_expiry, closed)

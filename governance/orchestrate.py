@@ -1,0 +1,339 @@
+"""Orchestration: from risk signals to routed, enriched recommendations.
+
+One run (`run`, or `python -m governance.orchestrate --url URL`):
+
+1. stores the enterprise policy defaults if the warehouse has none yet;
+2. expires what nobody decided in time, and escalates what passed its SLA
+   (`workflow.expire_overdue`, `workflow.escalate_overdue`);
+3. reads the risk signals (`governance.signals.risk_signals`: model scores where a model is
+   plugged in, threshold fallback rules elsewhere) and, for each signal at or above its
+   plant's threshold, raises a recommendation enriched with what a decider needs:
+   - maintenance: the spare parts of the asset's class on hand at the plant and at the other
+     plants, the production orders on its line inside the repair window (schedule impact),
+     and an estimated cost (parts + labour hours x the policy's labour rate);
+   - shortage: the open purchase orders, the alternative suppliers with their delivery
+     record, and a purchase requisition sized to two lead times of consumption;
+   - quality: the production orders (lots) of the line in the days of the drop;
+4. routes it by the plant policy (approver roles of its cost band, SLA, escalation, expiry)
+   and, where the policy automates it, approves it as `system` and writes the outbox row.
+
+Idempotent: a recommendation's `signal_key` is kind:plant:subject:episode (unique in the
+table), and no second recommendation is raised for a subject that still has one open, so a
+second run on the same signals creates nothing. Each recommendation is written with its audit
+rows in its own transaction. A signal whose feed is stale follows the policy's
+`stale_feed_rule`.
+"""
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from data_access import decisions as dq
+from data_access import migrate, queries
+from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
+from data_access.schema import recommendation
+from data_access.scope import PlantScope
+from governance import audit, policies, signals, workflow
+
+NETWORK = PlantScope.everything()  # the orchestrator reads the whole network; users' scopes apply on reading
+
+
+@dataclass
+class RunReport:
+    as_of: datetime
+    signals: int = 0
+    above_threshold: int = 0
+    created: list[int] = field(default_factory=list)
+    auto_approved: list[int] = field(default_factory=list)
+    already_raised: int = 0
+    held_stale_feed: int = 0
+    no_fallback: int = 0
+    escalated: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+    seeded_policy_keys: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"as of {self.as_of:%Y-%m-%d %H:%M} UTC: {self.signals} signals, {self.above_threshold} at or "
+                f"above their plant's threshold; {len(self.created)} recommendations raised "
+                f"({len(self.auto_approved)} auto-approved), {self.already_raised} already raised, "
+                f"{self.held_stale_feed} held for a stale feed, {self.no_fallback} without a model score; "
+                f"{len(self.escalated)} escalated after their SLA, {len(self.expired)} expired")
+
+
+def signal_key(row) -> str:
+    return f"{row.kind}:{row.plant_id}:{row.subject_id}:{row.episode}"[:128]
+
+
+def run(engine: Engine, now: datetime | None = None, *, params: signals.RuleParams = signals.RuleParams(),
+        signals_fn=None, actor: str = workflow.SYSTEM, progress=None) -> RunReport:
+    """One orchestration run as of `now` (default: the current time). See the module docstring."""
+    now = dq.as_utc(now) or datetime.now(timezone.utc)
+    report = RunReport(as_of=now)
+    tell = progress or (lambda fraction, message: None)
+    tell(0.0, "Policies")
+    report.seeded_policy_keys = policies.seed_enterprise_defaults(engine, actor, now)
+    tell(0.05, "Expiring and escalating")
+    report.expired = workflow.expire_overdue(engine, now)
+    report.escalated = workflow.escalate_overdue(engine, now)
+    tell(0.1, "Reading risk signals")
+    frame = (signals_fn or signals.risk_signals)(engine, NETWORK, now, params)
+    report.signals = len(frame)
+    plant_policies = policies.effective_all(engine)
+    stale = _stale_feeds(engine, now)
+    with engine.connect() as conn:
+        r = recommendation.c
+        keys = set(conn.execute(select(r.signal_key)).scalars())
+        open_subjects = {tuple(row) for row in conn.execute(select(r.plant_id, r.kind, r.subject_id)
+                                                            .where(r.state.in_(dq.OPEN_STATES)))}
+    rows = list(frame.itertuples(index=False))
+    for i, row in enumerate(rows):
+        tell(0.15 + 0.85 * i / max(len(rows), 1), f"Signal {i + 1} of {len(rows)}")
+        policy = plant_policies.get(row.plant_id)
+        if policy is None:
+            continue
+        if row.risk < policy.threshold(row.kind):
+            continue
+        report.above_threshold += 1
+        if row.source == "fallback_rule" and policy["model_fallback"] == "none":
+            report.no_fallback += 1
+            continue
+        stale_feeds = sorted(f for f in row.feeds if (row.plant_id, f) in stale)
+        if stale_feeds and policy["stale_feed_rule"] == "hold":
+            report.held_stale_feed += 1
+            continue
+        key = signal_key(row)
+        if key in keys or (row.plant_id, row.kind, row.subject_id) in open_subjects:
+            report.already_raised += 1
+            continue
+        title, evidence, cost = enrich(engine, row, policy, now)
+        if stale_feeds:
+            evidence["stale_feeds"] = stale_feeds
+            evidence["stale_feed_rule"] = policy["stale_feed_rule"]
+        auto = policy.auto_approves(row.kind, cost) and not (stale_feeds and policy["stale_feed_rule"] == "manual_only")
+        try:
+            with engine.begin() as conn:
+                rec_id = workflow.insert_recommendation(
+                    conn, policy, now, plant_id=row.plant_id, kind=row.kind, subject_id=row.subject_id,
+                    signal_key=key, title=title, risk=row.risk, estimated_cost=cost, evidence=evidence,
+                    source=row.source)
+                if rec_id is None:
+                    report.already_raised += 1
+                    continue
+                outbox_id = None
+                if auto:
+                    outbox_id = workflow.auto_approve(
+                        conn, rec_id, now, f"Auto-approved by the {row.plant_id} policy: estimated cost "
+                        f"{cost:,.0f} within auto_approve_max_cost.{row.kind} "
+                        f"({policy[f'auto_approve_max_cost.{row.kind}']:,.0f}), automation_level assisted.")
+                routing = policy.routing(row.kind, cost)
+                audit.append(conn, actor, "recommendation_created", plant_id=row.plant_id, entity="recommendation",
+                             entity_id=rec_id, detail={
+                                 "kind": row.kind, "subject_id": row.subject_id, "signal_key": key,
+                                 "risk": float(row.risk), "source": row.source, "rule": evidence.get("rule"),
+                                 "estimated_cost": cost, "approvers": routing["approvers"],
+                                 "sla_hours": routing["sla_hours"], "stale_feeds": stale_feeds})
+                if auto:
+                    audit.append(conn, actor, "recommendation_auto_approved", plant_id=row.plant_id,
+                                 entity="recommendation", entity_id=rec_id,
+                                 detail={"estimated_cost": cost, "outbox_id": outbox_id,
+                                         "limit": policy[f"auto_approve_max_cost.{row.kind}"]})
+        except IntegrityError:  # another run raised the same signal a moment earlier
+            report.already_raised += 1
+            continue
+        keys.add(key)
+        open_subjects.add((row.plant_id, row.kind, row.subject_id))
+        report.created.append(rec_id)
+        if auto:
+            report.auto_approved.append(rec_id)
+    tell(1.0, "Done")
+    return report
+
+
+def _stale_feeds(engine: Engine, now: datetime) -> set[tuple[str, str]]:
+    fresh = queries.feed_freshness(engine, NETWORK, now)
+    return set(zip(fresh.loc[fresh["is_stale"], "plant_id"], fresh.loc[fresh["is_stale"], "source"]))
+
+
+# --- enrichment ---------------------------------------------------------------------------------
+
+def _num(value, default=None):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
+
+
+def _records(frame: pd.DataFrame, columns) -> list[dict]:
+    out = frame[list(columns)].copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+            out[c] = [None if pd.isna(v) else v.isoformat() for v in out[c]]
+    return [{k: (None if (isinstance(v, float) and not math.isfinite(v)) else
+                 (str(v) if hasattr(v, "isoformat") else v)) for k, v in r.items()}
+            for r in out.to_dict("records")]
+
+
+def enrich(engine: Engine, row, policy: policies.Policy, now: datetime) -> tuple[str, dict, float | None]:
+    """(title, evidence, estimated cost) of the recommendation a signal raises."""
+    evidence = dict(row.evidence)
+    evidence["risk"] = float(row.risk)
+    evidence["source"] = row.source
+    return {"maintenance": _maintenance, "shortage": _shortage, "quality": _quality}[row.kind](
+        engine, row, evidence, policy, now)
+
+
+def _maintenance(engine, row, evidence, policy, now):
+    day = now.date()
+    parts = dq.spare_parts(engine, NETWORK, evidence["asset_class"], day)
+    here = parts[parts["plant_id"] == row.plant_id]
+    kit = (here if not here.empty else parts.drop_duplicates("material_id"))
+    kit_rows = []
+    for part in kit.drop_duplicates("material_id").itertuples(index=False):
+        on_hand_here = float(here.loc[here["material_id"] == part.material_id, "on_hand"].sum())
+        elsewhere = parts[(parts["material_id"] == part.material_id) & (parts["plant_id"] != row.plant_id)
+                          & (parts["on_hand"] >= 1)]
+        kit_rows.append({"material_id": part.material_id, "name": part.name, "qty": 1,
+                         "unit_cost": float(part.unit_cost), "on_hand_here": on_hand_here,
+                         "available_here": on_hand_here >= 1,
+                         "on_hand_elsewhere": float(elsewhere["on_hand"].sum()),
+                         "lead_time_days": _num(part.lead_time_days)})
+    repair_hours = max(_num(evidence.get("mttr_hours"), 4.0) or 4.0, 1.0)
+    window_h = float(policy["repair_window_hours"])
+    orders = dq.orders_on_line(engine, NETWORK, evidence["line_id"], now, now + timedelta(hours=window_h))
+    impact = _records(orders, ["order_id", "product_id", "product_name", "qty", "status", "planned_start_utc",
+                               "planned_end_utc", "due_utc"])
+    parts_cost = sum(p["unit_cost"] * p["qty"] for p in kit_rows)
+    labour_cost = repair_hours * float(policy["labour_rate_per_hour"])
+    cost = round(parts_cost + labour_cost, 2)
+    evidence.update({
+        "spare_parts": _records(parts, ["plant_id", "plant_name", "material_id", "name", "unit_cost", "on_hand",
+                                        "snapshot_day", "lead_time_days"]),
+        "parts_check": _parts_check(kit_rows),
+        "repair_window_utc": [now.isoformat(), (now + timedelta(hours=window_h)).isoformat()],
+        "schedule_impact": impact,
+        "schedule_impact_qty": float(orders["qty"].sum()) if not orders.empty else 0.0,
+        "cost_breakdown": {"parts": round(parts_cost, 2), "labour": round(labour_cost, 2),
+                           "labour_rate_per_hour": float(policy["labour_rate_per_hour"]),
+                           "repair_hours": round(repair_hours, 2)},
+        "action": {
+            "asset_id": row.subject_id, "asset_local_code": evidence.get("asset_local_code"),
+            "line_id": evidence["line_id"], "priority": {"A": "high", "B": "medium"}.get(evidence.get("criticality"), "low"),
+            "work_type": "preventive_repair", "requested_start_utc": now.isoformat(),
+            "repair_hours": round(repair_hours, 2), "parts": [{k: p[k] for k in ("material_id", "name", "qty")}
+                                                             for p in kit_rows],
+        },
+    })
+    rule = evidence.get("rule")
+    why = (f"vibration {evidence['health']['vibration_ratio']:.2f}x baseline" if rule == "health_trend"
+           and evidence.get("health", {}).get("vibration_ratio") else f"{evidence.get('days_since_repair', 0):.0f} d since repair")
+    title = (f"Maintain {evidence.get('asset_name') or row.subject_id} ({evidence['asset_class']}, "
+             f"{evidence.get('line_name')}): failure risk {row.risk:.0%} in {evidence.get('horizon_days', 7):g} d, {why}")
+    return title, evidence, cost
+
+
+def _parts_check(kit_rows: list[dict]) -> str:
+    """One line for the decider: are the parts there, and if not, where from."""
+    if not kit_rows:
+        return "no spare parts are listed for this asset class"
+    missing = [p for p in kit_rows if not p["available_here"]]
+    if not missing:
+        return "all parts of the kit are on hand at the plant"
+    notes = [f"{p['name']} (transfer: {p['on_hand_elsewhere']:g} at other plants)" if p["on_hand_elsewhere"]
+             else f"{p['name']} (order it: none in the network)" for p in missing]
+    return "missing at the plant: " + ", ".join(notes)
+
+
+def _shortage(engine, row, evidence, policy, now):
+    daily = float(evidence["daily_demand"])
+    lead = float(evidence["lead_time_days"])
+    projected = max(float(evidence["projected_on_hand_today"]), 0.0)
+    qty = max(daily * lead * 2 - projected - float(evidence["open_po_qty"]), daily * lead)
+    qty = float(math.ceil(qty))
+    pos = dq.open_purchase_orders(engine, NETWORK, row.plant_id, row.subject_id)
+    suppliers = dq.supplier_record(engine, NETWORK, row.subject_id)
+    current = evidence.get("supplier_id")
+    alternatives = suppliers[suppliers["supplier_id"] != current]
+    best = current or (alternatives["supplier_id"].iloc[0] if not alternatives.empty else None)
+    cost = round(qty * float(evidence["unit_cost"]), 2)
+    need_by = now.date() + timedelta(days=max(int(evidence["days_of_supply"]), 0))
+    evidence.update({
+        "open_purchase_orders": _records(pos, ["po_id", "supplier_id", "supplier_name", "qty", "ordered_day",
+                                               "promised_day"]),
+        "current_supplier": _records(suppliers[suppliers["supplier_id"] == current],
+                                     ["supplier_id", "supplier_name", "received", "on_time_rate", "mean_delay_days"]),
+        "alternative_suppliers": _records(alternatives, ["supplier_id", "supplier_name", "country", "received",
+                                                         "on_time_rate", "mean_delay_days"]),
+        "action": {"material_id": row.subject_id, "material_name": evidence.get("material_name"), "qty": qty,
+                   "unit": evidence.get("unit"), "supplier_id": best, "need_by_day": need_by.isoformat()},
+        "sizing": "two lead times of average consumption, less projected stock and open orders "
+                  "(at least one lead time)",
+    })
+    title = (f"Replenish {evidence.get('material_name') or row.subject_id}: {evidence['days_short_within_lead_time']:.1f} "
+             f"of {lead:g} lead-time days without stock")
+    return title, evidence, cost
+
+
+def _quality(engine, row, evidence, policy, now):
+    first = datetime.fromisoformat(evidence["recent_days"].split("..")[0]).replace(tzinfo=timezone.utc)
+    lots = dq.orders_on_line(engine, NETWORK, row.subject_id, first, now,
+                             statuses=("completed", "released", "planned"))
+    evidence.update({
+        "affected_lots": _records(lots, ["order_id", "product_id", "product_name", "qty", "produced_qty", "status",
+                                         "planned_start_utc", "planned_end_utc", "actual_end_utc"]),
+        "action": {"line_id": row.subject_id, "disposition": "hold",
+                   "orders": [o for o in lots["order_id"].tolist()]},
+    })
+    title = (f"Quality drop on {evidence.get('line_name') or row.subject_id}: "
+             f"{evidence['drop_pp']:.1f} pp below the baseline, {len(lots)} lot(s) affected")
+    return title, evidence, None
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m governance.orchestrate",
+                                     description="Raise, route, escalate and expire recommendations from risk signals.")
+    parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, or the SQLite file)")
+    parser.add_argument("--as-of", help="evaluate as of this UTC time (ISO 8601), e.g. 2026-07-01T08:00; default now")
+    args = parser.parse_args(argv)
+    try:
+        as_of = dq.as_utc(datetime.fromisoformat(args.as_of)) if args.as_of else None
+    except ValueError:
+        print(f"error: --as-of {args.as_of!r} is not an ISO 8601 time", file=sys.stderr)
+        return 2
+    url = args.url or warehouse_url()
+    try:
+        shown = describe(url)
+        from pathlib import Path
+
+        from sqlalchemy.engine import make_url
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+                and not Path(parsed.database).is_file():
+            raise WarehouseError(f"no SQLite warehouse at {parsed.database}")
+        engine = make_engine(url)
+        try:
+            if migrate.is_empty(engine):
+                raise WarehouseError(f"{shown} holds no plant yet (generate or load a network first)")
+            migrate.upgrade(engine)  # a job that writes brings the schema up to date, as the app does
+            report = run(engine, as_of)
+        finally:
+            engine.dispose()
+    except (WarehouseError, SQLAlchemyError, ValueError, ImportError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"orchestration failed: {reason}", file=sys.stderr)
+        return 2
+    print(f"orchestration of {shown} {report.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

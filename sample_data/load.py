@@ -1,14 +1,13 @@
 """Write the sample network into a warehouse: one transaction, bulk inserts, then marts.
 
 Rows go in with the driver's executemany in chunks (SQLite) or COPY (PostgreSQL), inside
-one SQLAlchemy transaction. One transaction means a failed or interrupted run leaves the warehouse as it
-was (with `replace`, the old network included).
+one SQLAlchemy transaction, so a failed or interrupted run leaves the warehouse as it was
+(with `replace`, the old network included).
 """
 
 from datetime import date, datetime, timedelta, timezone
 
-import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
 from data_access import marts, migrate, schema
@@ -23,11 +22,7 @@ PLANT_TABLES = (
     schema.downtime_event, schema.asset_health_daily, schema.work_order, schema.inventory_snapshot,
     schema.demand_daily, schema.purchase_order, schema.production_order, schema.feed_status,
 )
-# Governance rows that point at plants: replacing the network would orphan them.
-GOVERNANCE_WITH_PLANTS = (
-    schema.plant_policy, schema.recommendation, schema.outbox, schema.model_metric, schema.forecast,
-    schema.mapping, schema.quarantine,
-)
+NETWORK = {t.name for t in SHARED_TABLES + PLANT_TABLES}
 
 
 def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, end_day: date | None = None,
@@ -37,10 +32,11 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
     The data covers the `days` plant-local days ending at `end_day` (default: yesterday,
     UTC). The same seed and end_day give identical rows; plant i's rows do not depend on
     how many plants follow it. `progress(fraction, message)` is called as work proceeds.
-    Governance tables stay empty. Returns the number of rows written per table.
+    Governance tables are never written. Returns the number of rows written per table.
 
     Raises ValueError on bad arguments, or when the warehouse already holds plants (unless
-    `replace`, which deletes the old non-governance data in the same transaction).
+    `replace`, which deletes the old network and its marts in the same transaction, and
+    refuses while governance or other derived tables still refer to the old plants).
     """
     _check(plants, days, seed, end_day)
     end_day = end_day or datetime.now(timezone.utc).date() - timedelta(days=1)
@@ -85,14 +81,26 @@ def _check(plants, days, seed, end_day) -> None:
 
 
 def _clear(conn) -> None:
-    """Delete the network (children first), keeping governance tables untouched."""
-    blocking = [t.name for t in GOVERNANCE_WITH_PLANTS
-                if conn.execute(select(func.count()).select_from(t).where(t.c.plant_id.is_not(None))).scalar_one()]
+    """Delete the network and its marts (children first).
+
+    Any other table that still refers to the network (governance, forecasts, risk scores,
+    ingest lineage) is never touched: if one holds such rows, nothing is deleted.
+    """
+    def derived_or_network(table):
+        return table.name in NETWORK or table.name.startswith("mart_")
+
+    blocking = []
+    for table in schema.metadata.sorted_tables:
+        refs = [fk.parent for fk in table.foreign_keys if fk.column.table.name in NETWORK]
+        if refs and not derived_or_network(table) and conn.execute(
+                select(func.count()).select_from(table).where(or_(*(c.is_not(None) for c in refs)))).scalar_one():
+            blocking.append(table.name)
     if blocking:
-        raise ValueError(f"cannot replace the network: {', '.join(blocking)} still refer to its plants "
-                         "(governance data is never deleted here)")
-    for table in (schema.mart_plant_daily, *reversed(PLANT_TABLES), *reversed(SHARED_TABLES)):
-        conn.execute(table.delete())
+        raise ValueError(f"cannot replace the network: {', '.join(blocking)} still refer to it "
+                         "(governance and derived data is never deleted here; clear those tables first)")
+    for table in reversed(schema.metadata.sorted_tables):
+        if derived_or_network(table):
+            conn.execute(table.delete())
 
 
 def _insert(conn, table, frame) -> int:
@@ -127,10 +135,12 @@ def _insert(conn, table, frame) -> int:
 
 
 def _python_values(series) -> list:
-    """Plain Python values: aware UTC datetimes, and None (NULL) for NaT and NaN."""
+    """Plain Python values: aware UTC datetimes (naive ones are UTC), None (NULL) for NaT, NaN."""
     if series.dtype.kind == "M":
-        stamps = series.dt.tz_convert("UTC").array.to_pydatetime()
-        return [None if v is pd.NaT else v for v in stamps]
+        if series.dt.tz is not None:
+            series = series.dt.tz_convert(None)
+        stamps = series.to_numpy("datetime64[us]").astype(object)  # datetime, or None for NaT
+        return [None if v is None else v.replace(tzinfo=timezone.utc) for v in stamps]
     values = series.tolist()
     if series.dtype.kind == "f" and series.isna().any():
         return [None if v != v else v for v in values]

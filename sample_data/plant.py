@@ -376,7 +376,7 @@ class _Plant:
             "asset_id": self.layout.assets["asset_id"].to_numpy()[wo["asset"]],
             "wo_type": wo["wo_type"].to_numpy(), "status": np.where(wo["completed"].isna(), "open", "closed"),
             "created_utc": created_dt, "completed_utc": _utc(wo["completed"]),
-            "local_code": [_wo_code(wf["wo_style"], i, c) for i, c in zip(seq, created_dt)],
+            "local_code": [_wo_code(wf["wo_style"], i, c) for i, c in zip(seq, created_dt.astype(object))],
         })
 
     # --- materials ----------------------------------------------------------------------
@@ -668,14 +668,13 @@ def _renewals(rng, eta: float, shape: float, limit: int) -> np.ndarray:
     return np.unique(np.array(out, dtype=int))
 
 
-def _utc(seconds) -> pd.Series:
-    """Epoch seconds (NaN for none) as UTC timestamps (NaT for none), to the second.
-
-    Goes through int64: pandas' float path with NaN can raise a spurious overflow."""
+def _utc(seconds) -> np.ndarray:
+    """Epoch seconds (NaN for none) as datetime64[s] in UTC (NaT for none); `load` makes
+    them timezone-aware datetimes."""
     s = np.asarray(seconds, dtype=float)
-    missing = np.isnan(s)
-    stamps = pd.to_datetime(np.where(missing, 0, np.round(s)).astype("int64"), unit="s", utc=True)
-    return pd.Series(stamps).mask(missing)
+    out = np.round(np.nan_to_num(s)).astype("int64").astype("datetime64[s]")
+    out[np.isnan(s)] = np.datetime64("NaT")
+    return out
 
 
 def _wo_code(style: str, seq: int, created: datetime) -> str:

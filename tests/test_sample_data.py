@@ -19,7 +19,7 @@ from sample_data import catalog, generate
 from sample_data.__main__ import main
 
 END = date(2025, 4, 10)
-HISTORY_DAYS = 200  # from 2024-09-23: both DST switches of America/Chicago, plenty of failures
+HISTORY_END, HISTORY_DAYS = date(2025, 3, 15), 135  # from 2024-11-01: both DST switches of America/Chicago
 
 
 def read(engine, table) -> pd.DataFrame:
@@ -57,15 +57,15 @@ def plants_of(engine) -> pd.DataFrame:
 
 @pytest.fixture
 def twelve(empty_engine):
-    """The 12 template plants, four weeks."""
-    generate(empty_engine, plants=12, days=28, end_day=END)
+    """The 12 template plants, three weeks."""
+    generate(empty_engine, plants=12, days=21, end_day=END)
     return empty_engine
 
 
 @pytest.fixture
 def history(empty_engine):
-    """Three plants (iot 24/7 in Chicago, mes, spreadsheet) over 200 days."""
-    generate(empty_engine, plants=3, days=HISTORY_DAYS, end_day=END)
+    """Three plants (iot 24/7 in Chicago, mes, spreadsheet) over 135 days."""
+    generate(empty_engine, plants=3, days=HISTORY_DAYS, end_day=HISTORY_END)
     return empty_engine
 
 
@@ -190,7 +190,8 @@ def test_orders_without_due_date_only_at_spreadsheet_plants_and_a_future_schedul
 
 # --- the facts KPIs are computed from ----------------------------------------------------
 
-def test_production_and_downtime_invariants(history):
+def test_production_downtime_and_daylight_saving_invariants(history):
+    plants = plants_of(history)
     prod, events = read(history, schema.production_daily), read(history, schema.downtime_event)
     assert (prod["run_s"] >= 0).all() and (prod["run_s"] <= prod["planned_busy_s"]).all()
     assert (prod["good_qty"] <= prod["produced_qty"]).all()
@@ -200,17 +201,13 @@ def test_production_and_downtime_invariants(history):
         prod.set_index(["line_id", "day"]).index, fill_value=0.0)
     assert np.allclose(prod["run_s"], lost.clip(lower=0).to_numpy())
     assert ((events["end_utc"] - events["start_utc"]).dt.total_seconds() == events["duration_s"]).all()
-    zones = events["plant_id"].map(plants_of(history)["timezone"])
+    zones = events["plant_id"].map(plants["timezone"])
     local = [ts.astimezone(ZoneInfo(z)).date() for ts, z in zip(events["start_utc"], zones)]
     assert list(events["day"]) == local
     hours = events.loc[events["is_failure"], "duration_s"] / 3600
     assert hours.max() <= 8 + 5 / 60 and 1.0 < hours.median() < 4.0  # lognormal, capped at 8 h
-
-
-def test_a_24_7_plant_has_23_and_25_hour_days_at_the_dst_switches(history):
-    plants = plants_of(history)
+    # a 24/7 plant's planned busy time is the local day: 23 h and 25 h at the DST switches
     round_the_clock = [p["code"] for p in catalog.PLANTS if p["shift"] == "24x7"]
-    prod = read(history, schema.production_daily)
     checked = set()
     for plant_id in plants.index.intersection(round_the_clock):
         tz = ZoneInfo(plants.at[plant_id, "timezone"])
@@ -244,11 +241,13 @@ def test_vibration_climbs_before_failures_at_iot_plants_only(history):
     # the seed scenario: the packaging line's bottleneck is degrading at the end
     assets = read(history, schema.asset).set_index("asset_id")
     critical = assets.index[(assets["line_id"] == "NA-JOL-L1") & (assets["criticality"] == "A")]
-    recent = health[health["asset_id"].isin(critical) & (health["day"] > END - timedelta(days=5))]
+    recent = health[health["asset_id"].isin(critical) & (health["day"] > HISTORY_END - timedelta(days=5))]
     assert recent.groupby("asset_id")["rel"].mean().max() > 1.2
 
 
-def test_stock_is_counted_weekly_at_spreadsheet_plants_and_daily_elsewhere(history):
+def test_stock_counts_demand_and_purchasing(history):
+    """Weekly counts at spreadsheet plants, daily elsewhere; demand and spare-part use; suppliers
+    of different reliability delivering against lead times."""
     plants = plants_of(history)
     snaps = read(history, schema.inventory_snapshot)
     for plant_id, days in snaps.groupby("plant_id")["day"]:
@@ -256,7 +255,7 @@ def test_stock_is_counted_weekly_at_spreadsheet_plants_and_daily_elsewhere(histo
         weekly = plants.at[plant_id, "data_maturity"] == "spreadsheet"
         assert gaps == {timedelta(days=7 if weekly else 1)}, plant_id
         if not weekly:
-            assert max(days) == END
+            assert max(days) == HISTORY_END
     assert (snaps["on_hand"] >= 0).all() and (snaps["on_hand"] == 0).any()  # occasional stockouts
     demand = read(history, schema.demand_daily).merge(read(history, schema.material), on="material_id")
     assert (demand["qty"] > 0).all()
@@ -269,9 +268,6 @@ def test_stock_is_counted_weekly_at_spreadsheet_plants_and_daily_elsewhere(histo
     spares = demand[demand["material_type"] == "spare_part"]
     spares = spares[spares["day"] <= spares["plant_id"].map(events.groupby("plant_id")["day"].max())]
     assert len(spares) > 0 and all(key in repairs for key in zip(spares["plant_id"], spares["day"], spares["asset_class"]))
-
-
-def test_suppliers_differ_in_lateness_and_orders_follow_lead_times(history):
     pos = read(history, schema.purchase_order)
     policy = read(history, schema.plant_material)
     lead = pos.merge(policy, on=["plant_id", "material_id", "supplier_id"], validate="many_to_one")

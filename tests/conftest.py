@@ -4,14 +4,21 @@
 PostgreSQL database created for this test run on 127.0.0.1:5432 (user postgres) and
 dropped afterwards. Without a reachable PostgreSQL the PostgreSQL cases skip with the
 reason, except under CI=true, where they fail.
+
+`small_network_url` and `users_file` serve the app tests: a generated 4-plant network and
+users with known passwords (TEST_LOGINS).
 """
 
 import os
 import uuid
+from datetime import date
 
+import bcrypt
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
+import sample_data
 from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import metadata
@@ -61,3 +68,38 @@ def empty_engine(backend_url):
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+# --- app fixtures: a generated network and users with known passwords ---------------------
+
+SMALL_NETWORK_PM_PLANT = "EU-ZAR"  # Zaragoza, one of the small network's four plants
+
+# Test logins: username -> (password, roles, plants). Hashed at cost 4 to keep tests fast.
+TEST_LOGINS = {
+    "coo": ("coo-password", ["executive"], "all"),
+    "pm": ("pm-password", ["plant_manager"], [SMALL_NETWORK_PM_PLANT]),
+}
+
+
+@pytest.fixture(scope="session")
+def small_network_url(tmp_path_factory):
+    """A generated 4-plant, 120-day SQLite warehouse (seed 7, ending 2026-06-30), built once."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('small_network') / 'warehouse.db'}"
+    engine = make_engine(url)
+    sample_data.generate(engine, plants=4, days=120, seed=7, end_day=date(2026, 6, 30))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory):
+    """A users file holding TEST_LOGINS."""
+    usernames = {
+        username: {"name": username.upper(), "email": f"{username}@example.com",
+                   "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode(),
+                   "roles": roles, "plants": plants}
+        for username, (password, roles, plants) in TEST_LOGINS.items()
+    }
+    path = tmp_path_factory.mktemp("users") / "users.yaml"
+    path.write_text(yaml.safe_dump({"usernames": usernames}))
+    return path

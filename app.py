@@ -1,0 +1,42 @@
+"""Plant Network Control Tower: the router. Login first, then the pages the user's roles allow.
+
+Nothing of the warehouse, not even a plant name, is touched before someone has logged in.
+"""
+
+import streamlit as st
+
+from components.warehouse import ensure_warehouse, get_engine
+from governance.login import login_gate, logout_button
+from governance.roles import label
+
+# One line per page: file, title, icon, navigation section, permission needed to see it.
+# Sections appear in the order of their first page.
+PAGES = [
+    ("pages/overview.py", "Network overview", ":material/public:", "Network", "view"),
+]
+
+st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",
+                   layout="wide")
+
+user = login_gate()
+if user is None:
+    st.stop()
+
+ensure_warehouse(get_engine())
+
+sections: dict[str, list] = {}
+for path, title, icon, section, permission in PAGES:
+    if user.can(permission):
+        sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon))
+if not sections:
+    st.error("Your roles give access to no page. Ask an admin.")
+    st.stop()
+page = st.navigation(sections)
+
+with st.sidebar:
+    st.markdown(f"**{user.name}**")
+    scope = "All plants" if user.scope.is_network else "Plants: " + ", ".join(sorted(user.plants))
+    st.caption(f"{', '.join(label(r) for r in user.roles)}  \n{scope}")
+    logout_button()
+
+page.run()

@@ -108,7 +108,7 @@ class Layout:
     line_mix: np.ndarray  # lines x products: share of each line's output per product
 
 
-def plant_layout(index: int, seed: int, start: date, shared: Shared, rng: np.random.Generator) -> Layout:
+def plant_layout(index: int, start: date, shared: Shared, rng: np.random.Generator) -> Layout:
     """Plant `index`: template index % 12; later generations get a suffix and a nearby site."""
     template = catalog.PLANTS[index % TEMPLATES]
     generation = index // TEMPLATES

@@ -108,7 +108,7 @@ class _Plant:
     def __init__(self, index: int, world: World):
         self.rng = network.plant_rng(world.seed, index)
         self.world = world
-        self.layout = network.plant_layout(index, world.seed, world.start, world.shared, self.rng)
+        self.layout = network.plant_layout(index, world.start, world.shared, self.rng)
         self.t = self.layout.template
         self.wf = catalog.WORKFLOWS[self.t["workflow"]]
         self.n = world.days
@@ -310,7 +310,8 @@ class _Plant:
         age = self.world.start.year - assets["install_year"].to_numpy()
         vib0 = assets["vib"].to_numpy() * (1 + 0.012 * age) * rng.uniform(0.85, 1.15, n_assets)
         vib = vib0[:, None] * (1 + rng.normal(0, 0.06, (n_assets, n_work)))
-        ambient = 6 * abs(self.layout.plant["lat"]) / 50 * np.sin(2 * np.pi * (self.cal.day_of_year[work] - 110) / 365.25)
+        season = np.sin(2 * np.pi * (self.cal.day_of_year[work] - 110) / 365.25)  # warmest in late July
+        ambient = 6 * abs(self.layout.plant["lat"]) / 50 * season
         temp = assets["temp"].to_numpy()[:, None] + ambient + rng.normal(0, 0.8, (n_assets, n_work))
         load = prod["run"][line][:, work] / prod["busy"][line][:, work]
         amps0 = assets["amps"].to_numpy()[:, None]
@@ -415,9 +416,10 @@ class _Plant:
         t = np.arange(n)
         weekly = np.array([1.1, 1.05, 1.05, 1.05, 1.15, 0.8, 0.8])[self.cal.weekday[:n]]
         for p in range(len(products)):
-            shape = ((1 + rng.uniform(0.01, 0.06) * (t - n / 2) / 365)
-                     * (1 + rng.uniform(0.05, 0.18) * np.sin(2 * np.pi * (self.cal.day_of_year[:n] - rng.uniform(0, 365)) / 365.25))
-                     * weekly * np.exp(rng.normal(0, 0.1, n)))
+            trend = 1 + rng.uniform(0.01, 0.06) * (t - n / 2) / 365
+            amplitude, peak = rng.uniform(0.05, 0.18), rng.uniform(0, 365)
+            yearly = 1 + amplitude * np.sin(2 * np.pi * (self.cal.day_of_year[:n] - peak) / 365.25)
+            shape = trend * yearly * weekly * np.exp(rng.normal(0, 0.1, n))
             use[p] = np.round(good_p[:, p].mean() * rng.uniform(0.97, 1.03) * shape / shape.mean())
         policy = self._policy(items, kind, use)
         on_hand, orders = self._stock(kind, use, good_p, policy)

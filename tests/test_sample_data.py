@@ -152,7 +152,8 @@ def test_feeds_lag_at_spreadsheet_plants_and_one_is_down(twelve):
     plants = plants_of(twelve)
     feeds = read(twelve, schema.feed_status)
     maturity = feeds["plant_id"].map(plants["data_maturity"])
-    assert set(feeds.loc[feeds["source"] == "health", "plant_id"]) == set(plants.index[plants["data_maturity"] == "iot"])
+    iot = set(plants.index[plants["data_maturity"] == "iot"])
+    assert set(feeds.loc[feeds["source"] == "health", "plant_id"]) == iot
     day_after = datetime.combine(END + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=12)
     age_h = (pd.Timestamp(day_after) - feeds["last_received_utc"]).dt.total_seconds() / 3600
     stale = feeds[age_h > feeds["expected_cadence_h"]]
@@ -267,7 +268,8 @@ def test_stock_counts_demand_and_purchasing(history):
     repairs = set(zip(work["plant_id"], work["day"], work["asset_class"]))
     spares = demand[demand["material_type"] == "spare_part"]
     spares = spares[spares["day"] <= spares["plant_id"].map(events.groupby("plant_id")["day"].max())]
-    assert len(spares) > 0 and all(key in repairs for key in zip(spares["plant_id"], spares["day"], spares["asset_class"]))
+    used = zip(spares["plant_id"], spares["day"], spares["asset_class"])
+    assert len(spares) > 0 and all(key in repairs for key in used)
     pos = read(history, schema.purchase_order)
     policy = read(history, schema.plant_material)
     lead = pos.merge(policy, on=["plant_id", "material_id", "supplier_id"], validate="many_to_one")

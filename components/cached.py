@@ -1,36 +1,48 @@
 """Streamlit caching around the named queries: results live at most CACHE_TTL_S seconds.
 
-The engine argument is not hashed (leading underscore): there is one engine per process.
-The scope is part of every cache key, so one user's cached rows never reach another scope.
+The warehouse (the engine's URL) and the scope are part of every cache key, so rows of one
+warehouse or one user's scope never reach another. Other components cache their queries
+with `cache_query` too.
 """
 
+from functools import partial
+
 import streamlit as st
+from sqlalchemy.engine import Engine
 
 from data_access import queries
 
 CACHE_TTL_S = 300
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def plants(_engine, scope):
-    return queries.plants(_engine, scope)
+def _warehouse_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def data_window(_engine, scope):
-    return queries.data_window(_engine, scope)
+cache_query = partial(st.cache_data, ttl=CACHE_TTL_S, show_spinner=False,
+                      hash_funcs={Engine: _warehouse_key})
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def plant_kpi_components(_engine, scope, start, end):
-    return queries.plant_kpi_components(_engine, scope, start, end)
+@cache_query()
+def plants(engine, scope):
+    return queries.plants(engine, scope)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def weekly_kpi_components(_engine, scope, start, end, by_plant=False):
-    return queries.weekly_kpi_components(_engine, scope, start, end, by_plant)
+@cache_query()
+def data_window(engine, scope):
+    return queries.data_window(engine, scope)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def feed_freshness(_engine, scope):
-    return queries.feed_freshness(_engine, scope)
+@cache_query()
+def plant_kpi_components(engine, scope, start, end):
+    return queries.plant_kpi_components(engine, scope, start, end)
+
+
+@cache_query()
+def weekly_kpi_components(engine, scope, start, end, by_plant=False):
+    return queries.weekly_kpi_components(engine, scope, start, end, by_plant)
+
+
+@cache_query(ttl=60)
+def feed_freshness(engine, scope):
+    return queries.feed_freshness(engine, scope)

@@ -5,6 +5,7 @@ the sample network, with a progress bar. A warehouse that cannot be reached stop
 with its URL (password hidden) and the cause; nothing is written to it.
 """
 
+import os
 import threading
 
 import streamlit as st
@@ -50,6 +51,12 @@ def ensure_warehouse(engine: Engine) -> None:
         except Exception as exc:  # noqa: BLE001 - any failure to reach or migrate is shown, not raised
             _stop(url, exc)
         if empty:
+            if not _sample_data_wanted(engine):
+                st.info(f"The warehouse at {describe(url)} holds no plant yet. Load plant data "
+                        "with `python -m data_access.ingest`, or fill it with the sample network "
+                        "(`python -m sample_data --url ...`, or set PNCT_SAMPLE_DATA=1).",
+                        icon=":material/database:")
+                st.stop()
             _generate_sample_network(engine, url)
         ready.add(url)
 
@@ -63,6 +70,13 @@ def _has_plant(engine: Engine) -> bool:
 def _readiness() -> tuple[threading.Lock, set[str]]:
     """Process-wide: the warehouses already prepared, and the lock that prepares one at a time."""
     return threading.Lock(), set()
+
+
+def _sample_data_wanted(engine: Engine) -> bool:
+    """Fill an empty embedded SQLite warehouse with the sample network; an empty server
+    database is taken for production and filled only when PNCT_SAMPLE_DATA=1 asks for it."""
+    wanted = os.environ.get("PNCT_SAMPLE_DATA", "auto")
+    return wanted == "1" or (wanted == "auto" and engine.dialect.name == "sqlite")
 
 
 def _generate_sample_network(engine: Engine, url: str) -> None:

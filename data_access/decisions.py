@@ -194,22 +194,28 @@ def line_quality(engine: Engine, scope: PlantScope, start: date, end: date) -> p
 # --- enrichment of one recommendation ---------------------------------------------------------
 
 def spare_parts(engine: Engine, scope: PlantScope, asset_class: str, as_of_day: date) -> pd.DataFrame:
-    """Spare parts fitting `asset_class` at every plant in scope that stocks them.
+    """Spare parts fitting `asset_class` at every plant in scope that stocks them (a plant-material
+    row, or a stock count).
 
     Columns: plant_id, plant_name, material_id, name, unit_cost, on_hand (newest snapshot
     on or before as_of_day; 0 without one), snapshot_day, lead_time_days, reorder_point.
     """
-    pm, m = plant_material.c, material.c
+    pm, m, i = plant_material.c, material.c, inventory_snapshot.c
     stock = _latest_stock(scope, as_of_day)
+    parts = select(m.material_id).where(m.material_type == "spare_part", m.asset_class == asset_class)
+    keys = (select(pm.plant_id, pm.material_id).where(scope.clause(pm.plant_id), pm.material_id.in_(parts))
+            .union(select(i.plant_id, i.material_id).where(scope.clause(i.plant_id), i.day <= as_of_day,
+                                                          i.material_id.in_(parts)))
+            .subquery())
     frame = _read(engine, select(
-        pm.plant_id, plant.c.name.label("plant_name"), pm.material_id, m.name, m.unit_cost,
+        keys.c.plant_id, plant.c.name.label("plant_name"), keys.c.material_id, m.name, m.unit_cost,
         func.coalesce(stock.c.on_hand, 0.0).label("on_hand"), stock.c.snapshot_day,
         pm.lead_time_days, pm.reorder_point,
-    ).join_from(plant_material, material, pm.material_id == m.material_id)
-        .join(plant, plant.c.plant_id == pm.plant_id)
-        .outerjoin(stock, and_(stock.c.plant_id == pm.plant_id, stock.c.material_id == pm.material_id))
-        .where(scope.clause(pm.plant_id), m.material_type == "spare_part", m.asset_class == asset_class)
-        .order_by(pm.plant_id, pm.material_id))
+    ).join_from(keys, material, keys.c.material_id == m.material_id)
+        .join(plant, plant.c.plant_id == keys.c.plant_id)
+        .outerjoin(plant_material, and_(pm.plant_id == keys.c.plant_id, pm.material_id == keys.c.material_id))
+        .outerjoin(stock, and_(stock.c.plant_id == keys.c.plant_id, stock.c.material_id == keys.c.material_id))
+        .order_by(keys.c.plant_id, keys.c.material_id))
     return _date_columns(frame, "snapshot_day")
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from data_access import decisions as dq
 from data_access import migrate, queries
 from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
-from data_access.schema import recommendation
+from data_access.schema import plant, recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, signals, workflow
 
@@ -156,6 +156,11 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
     return report
 
 
+def _has_plant(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(plant.c.plant_id).limit(1)).first() is not None
+
+
 def _stale_feeds(engine: Engine, now: datetime) -> set[tuple[str, str]]:
     fresh = queries.feed_freshness(engine, NETWORK, now)
     return set(zip(fresh.loc[fresh["is_stale"], "plant_id"], fresh.loc[fresh["is_stale"], "source"]))
@@ -181,9 +186,20 @@ def _records(frame: pd.DataFrame, columns) -> list[dict]:
             for r in out.to_dict("records")]
 
 
+NEEDED = {
+    "maintenance": ("asset_class", "line_id", "line_name", "asset_name", "mttr_hours"),
+    "shortage": ("daily_demand", "lead_time_days", "projected_on_hand_today", "open_po_qty", "unit_cost",
+                 "days_of_supply", "days_short_within_lead_time", "material_name"),
+    "quality": ("recent_days", "drop_pp", "line_name"),
+}
+"""Evidence the enrichment reads; a signal without it (a model's) gets the rule's readings added."""
+
+
 def enrich(engine: Engine, row, policy: policies.Policy, now: datetime) -> tuple[str, dict, float | None]:
     """(title, evidence, estimated cost) of the recommendation a signal raises."""
     evidence = dict(row.evidence)
+    if any(key not in evidence for key in NEEDED[row.kind]):
+        evidence = {**signals.rule_evidence(engine, row.kind, row.plant_id, row.subject_id, now), **evidence}
     evidence["risk"] = float(row.risk)
     evidence["source"] = row.source
     return {"maintenance": _maintenance, "shortage": _shortage, "quality": _quality}[row.kind](
@@ -192,7 +208,8 @@ def enrich(engine: Engine, row, policy: policies.Policy, now: datetime) -> tuple
 
 def _maintenance(engine, row, evidence, policy, now):
     day = now.date()
-    parts = dq.spare_parts(engine, NETWORK, evidence["asset_class"], day)
+    asset_class, line_id = evidence.get("asset_class"), evidence.get("line_id")
+    parts = dq.spare_parts(engine, NETWORK, asset_class or "", day)  # no class: no parts
     here = parts[parts["plant_id"] == row.plant_id]
     kit = (here if not here.empty else parts.drop_duplicates("material_id"))
     kit_rows = []
@@ -207,7 +224,8 @@ def _maintenance(engine, row, evidence, policy, now):
                          "lead_time_days": _num(part.lead_time_days)})
     repair_hours = max(_num(evidence.get("mttr_hours"), 4.0) or 4.0, 1.0)
     window_h = float(policy["repair_window_hours"])
-    orders = dq.orders_on_line(engine, NETWORK, evidence["line_id"], now, now + timedelta(hours=window_h))
+    orders = (dq.orders_on_line(engine, NETWORK, line_id, now, now + timedelta(hours=window_h)) if line_id
+              else dq.orders_on_line(engine, NETWORK, "", now, now))
     impact = _records(orders, ["order_id", "product_id", "product_name", "qty", "status", "planned_start_utc",
                                "planned_end_utc", "due_utc"])
     parts_cost = sum(p["unit_cost"] * p["qty"] for p in kit_rows)
@@ -225,17 +243,22 @@ def _maintenance(engine, row, evidence, policy, now):
                            "repair_hours": round(repair_hours, 2)},
         "action": {
             "asset_id": row.subject_id, "asset_local_code": evidence.get("asset_local_code"),
-            "line_id": evidence["line_id"], "priority": {"A": "high", "B": "medium"}.get(evidence.get("criticality"), "low"),
+            "line_id": line_id, "priority": {"A": "high", "B": "medium"}.get(evidence.get("criticality"), "low"),
             "work_type": "preventive_repair", "requested_start_utc": now.isoformat(),
             "repair_hours": round(repair_hours, 2), "parts": [{k: p[k] for k in ("material_id", "name", "qty")}
                                                              for p in kit_rows],
         },
     })
-    rule = evidence.get("rule")
-    why = (f"vibration {evidence['health']['vibration_ratio']:.2f}x baseline" if rule == "health_trend"
-           and evidence.get("health", {}).get("vibration_ratio") else f"{evidence.get('days_since_repair', 0):.0f} d since repair")
-    title = (f"Maintain {evidence.get('asset_name') or row.subject_id} ({evidence['asset_class']}, "
-             f"{evidence.get('line_name')}): failure risk {row.risk:.0%} in {evidence.get('horizon_days', 7):g} d, {why}")
+    health = evidence.get("health") or {}
+    if evidence.get("rule") == "health_trend" and health.get("vibration_ratio"):
+        why = f", vibration {health['vibration_ratio']:.2f}x baseline"
+    elif evidence.get("days_since_repair") is not None:
+        why = f", {evidence['days_since_repair']:.0f} d since repair"
+    else:
+        why = ""
+    title = (f"Maintain {evidence.get('asset_name') or row.subject_id} ({asset_class or 'asset'}, "
+             f"{evidence.get('line_name') or line_id or 'line unknown'}): failure risk {row.risk:.0%} in "
+             f"{evidence.get('horizon_days', 7):g} d{why}")
     return title, evidence, cost
 
 
@@ -252,18 +275,19 @@ def _parts_check(kit_rows: list[dict]) -> str:
 
 
 def _shortage(engine, row, evidence, policy, now):
-    daily = float(evidence["daily_demand"])
-    lead = float(evidence["lead_time_days"])
-    projected = max(float(evidence["projected_on_hand_today"]), 0.0)
-    qty = max(daily * lead * 2 - projected - float(evidence["open_po_qty"]), daily * lead)
-    qty = float(math.ceil(qty))
+    daily = _num(evidence.get("daily_demand"), 0.0)
+    lead = _num(evidence.get("lead_time_days"), 0.0)
+    projected = max(_num(evidence.get("projected_on_hand_today"), 0.0), 0.0)
+    qty = max(daily * lead * 2 - projected - _num(evidence.get("open_po_qty"), 0.0), daily * lead)
+    qty = float(math.ceil(qty)) if qty > 0 else None
     pos = dq.open_purchase_orders(engine, NETWORK, row.plant_id, row.subject_id)
     suppliers = dq.supplier_record(engine, NETWORK, row.subject_id)
     current = evidence.get("supplier_id")
     alternatives = suppliers[suppliers["supplier_id"] != current]
     best = current or (alternatives["supplier_id"].iloc[0] if not alternatives.empty else None)
-    cost = round(qty * float(evidence["unit_cost"]), 2)
-    need_by = now.date() + timedelta(days=max(int(evidence["days_of_supply"]), 0))
+    unit_cost = _num(evidence.get("unit_cost"))
+    cost = round(qty * unit_cost, 2) if qty is not None and unit_cost is not None else None
+    need_by = now.date() + timedelta(days=max(int(_num(evidence.get("days_of_supply"), 0.0)), 0))
     evidence.update({
         "open_purchase_orders": _records(pos, ["po_id", "supplier_id", "supplier_name", "qty", "ordered_day",
                                                "promised_day"]),
@@ -276,23 +300,28 @@ def _shortage(engine, row, evidence, policy, now):
         "sizing": "two lead times of average consumption, less projected stock and open orders "
                   "(at least one lead time)",
     })
-    title = (f"Replenish {evidence.get('material_name') or row.subject_id}: {evidence['days_short_within_lead_time']:.1f} "
-             f"of {lead:g} lead-time days without stock")
+    short = evidence.get("days_short_within_lead_time")
+    title = (f"Replenish {evidence.get('material_name') or row.subject_id}: "
+             + (f"{short:.1f} of {lead:g} lead-time days without stock" if short is not None
+                else f"shortage risk {row.risk:.0%}"))
     return title, evidence, cost
 
 
 def _quality(engine, row, evidence, policy, now):
-    first = datetime.fromisoformat(evidence["recent_days"].split("..")[0]).replace(tzinfo=timezone.utc)
+    recent = evidence.get("recent_days")
+    first = (datetime.fromisoformat(recent.split("..")[0]).replace(tzinfo=timezone.utc) if recent
+             else now - timedelta(days=7))
     lots = dq.orders_on_line(engine, NETWORK, row.subject_id, first, now,
                              statuses=("completed", "released", "planned"))
     evidence.update({
         "affected_lots": _records(lots, ["order_id", "product_id", "product_name", "qty", "produced_qty", "status",
                                          "planned_start_utc", "planned_end_utc", "actual_end_utc"]),
-        "action": {"line_id": row.subject_id, "disposition": "hold",
-                   "orders": [o for o in lots["order_id"].tolist()]},
+        "action": {"line_id": row.subject_id, "disposition": "hold", "orders": lots["order_id"].tolist()},
     })
+    drop = evidence.get("drop_pp")
     title = (f"Quality drop on {evidence.get('line_name') or row.subject_id}: "
-             f"{evidence['drop_pp']:.1f} pp below the baseline, {len(lots)} lot(s) affected")
+             + (f"{drop:.1f} pp below the baseline" if drop is not None else f"risk {row.risk:.0%}")
+             + f", {len(lots)} lot(s) affected")
     return title, evidence, None
 
 
@@ -321,9 +350,10 @@ def main(argv=None) -> int:
             raise WarehouseError(f"no SQLite warehouse at {parsed.database}")
         engine = make_engine(url)
         try:
-            if migrate.is_empty(engine):
+            if not migrate.is_empty(engine):
+                migrate.upgrade(engine)  # a job that writes brings the schema up to date, as the app does
+            if migrate.is_empty(engine) or not _has_plant(engine):
                 raise WarehouseError(f"{shown} holds no plant yet (generate or load a network first)")
-            migrate.upgrade(engine)  # a job that writes brings the schema up to date, as the app does
             report = run(engine, as_of)
         finally:
             engine.dispose()

@@ -48,10 +48,9 @@ Importable without Streamlit.
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -124,6 +123,15 @@ def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = Non
     out = pd.concat(frames, ignore_index=True)[COLUMNS]
     return out.sort_values(["plant_id", "kind", "risk", "subject_id"], ascending=[True, True, False, True],
                            ignore_index=True)
+
+
+def rule_evidence(engine: Engine, kind: str, plant_id: str, subject_id: str, as_of: datetime,
+                  params: RuleParams = RuleParams()) -> dict:
+    """The fallback rule's evidence for one subject ({} when the rule has nothing to say), so a
+    model's signal can be enriched with the same readings (stock, lead time, asset, line...)."""
+    frame = _RULES[kind](engine, PlantScope.only({plant_id}), dq.as_utc(as_of), params)
+    hit = frame[frame["subject_id"] == subject_id]
+    return dict(hit["evidence"].iloc[0]) if len(hit) else {}
 
 
 def _checked(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

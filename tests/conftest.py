@@ -78,6 +78,11 @@ SMALL_NETWORK_PM_PLANT = "EU-ZAR"  # Zaragoza, one of the small network's four p
 TEST_LOGINS = {
     "coo": ("coo-password", ["executive"], "all"),
     "pm": ("pm-password", ["plant_manager"], [SMALL_NETWORK_PM_PLANT]),
+    # decisions (issue 5): the small network's sensor plant, where the seed scenario degrades
+    "pm_jol": ("pm-jol-password", ["plant_manager"], ["NA-JOL"]),
+    "ml_jol": ("ml-jol-password", ["maintenance_lead"], ["NA-JOL"]),
+    "planner_jol": ("planner-jol-password", ["planner"], ["NA-JOL"]),
+    "admin": ("admin-password", ["admin"], "all"),
 }
 
 

@@ -21,8 +21,12 @@ def table(frame: pd.DataFrame, key: str, file_name: str, column_config: dict,
         st.info(empty_message, icon=":material/info:")
         return
     st.dataframe(frame, key=key, hide_index=True, column_config=column_config,
-                 column_order=list(column_config))
+                 column_order=list(column_config), placeholder="—")
     download_csv(frame if export is None else export, file_name, key=f"{key}_csv")
+
+
+# Plotly's geo charts fetch their base map from a CDN; ours is served from static/.
+PLOTLY_CONFIG = {"topojsonURL": "app/static/topojson/", "displaylogo": False}
 
 
 def chart(figure, data: pd.DataFrame, key: str, file_name: str, empty_message: str = "Nothing to plot.") -> None:
@@ -30,5 +34,5 @@ def chart(figure, data: pd.DataFrame, key: str, file_name: str, empty_message: s
     if data.empty:
         st.info(empty_message, icon=":material/info:")
         return
-    st.plotly_chart(figure, key=key, width="stretch")
+    st.plotly_chart(figure, key=key, width="stretch", config=PLOTLY_CONFIG)
     download_csv(data, file_name, key=f"{key}_csv", label="Download chart data (CSV)")

@@ -368,6 +368,7 @@ def recommendations(engine: Engine, scope: PlantScope, roles=(), states=None, ki
     frame = frame.drop(columns="routing").assign(approvers=approvers, escalate_to=escalate, signed_by=signed_by,
                                                  still_needed=needed, waiting_for_you=waiting)
     frame = _utc_columns(frame, "created_utc", "sla_due_utc", "expires_utc", "decided_utc")
+    frame["waiting_for_you"] = frame["waiting_for_you"].astype(bool)
     return frame[_QUEUE_COLUMNS]
 
 
@@ -378,7 +379,7 @@ def action_queue(engine: Engine, scope: PlantScope, roles, kinds=None, only_mine
     """
     frame = recommendations(engine, scope, roles=roles, states=OPEN_STATES, kinds=kinds, limit=5000)
     if only_mine:
-        frame = frame[frame["waiting_for_you"]]
+        frame = frame.loc[frame["waiting_for_you"].astype(bool)]
     return frame.sort_values(["sla_due_utc", "rec_id"], na_position="last", ignore_index=True)
 
 
@@ -489,9 +490,18 @@ def policy_rows(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     return _utc_columns(frame, "updated_utc")
 
 
-def _like_pattern(text_value: str) -> str:
-    escaped = text_value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _like_patterns(text_value: str) -> list[str]:
+    """LIKE patterns (lower case, % and _ literal) for a search: the text as typed and in a few
+    case variants, raw (for plain columns) and JSON-escaped (the detail is stored with non-ASCII
+    characters escaped, and SQLite's lower() folds ASCII only)."""
+    variants = {text_value, text_value.lower(), text_value.upper(), text_value.capitalize(), text_value.title()}
+    def ascii_lower(value: str) -> str:
+        return "".join(ch.lower() if ch.isascii() else ch for ch in value)
+
+    forms = set()
+    for variant in variants:
+        forms.update({variant.lower(), ascii_lower(variant), ascii_lower(json.dumps(variant)[1:-1])})
+    return sorted("%" + f.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for f in forms)
 
 
 def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = None,
@@ -520,9 +530,9 @@ def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = N
     if actions:
         stmt = stmt.where(a.action.in_(list(actions)))
     if search and search.strip():
-        pattern = _like_pattern(search.strip())
-        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in (
-            a.actor, a.action, func.coalesce(a.entity_id, ""), cast(a.detail, Text)))))
+        columns = (a.actor, a.action, func.coalesce(a.entity_id, ""), cast(a.detail, Text))
+        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\")
+                                for pattern in _like_patterns(search.strip()) for col in columns)))
     frame = _read(engine, stmt)
     frame["detail"] = [_compact_json(v) for v in frame["detail"]]
     return _utc_columns(frame, "at_utc")

@@ -175,6 +175,8 @@ def test_a_plant_out_of_scope_is_refused_and_audited_at_its_plant(wh):
     refused(wh, PM_B, "1 OR 1=1", "approve", "value", version=1)
     assert dq.recommendation_detail(wh, PM_B.scope, rec_id) is None
     assert dq.action_queue(wh, PM_B.scope, PM_B.roles).empty
+    nothing = dq.action_queue(wh, PM_B.scope, PM_B.roles, only_mine=True)
+    assert nothing.empty and "sla_due_utc" in nothing.columns
 
 
 BAD_INPUT = [
@@ -448,13 +450,15 @@ def test_the_audit_log_read_filters_searches_and_keeps_to_the_scope(wh):
     a = raise_rec(wh, kind="shortage")
     b = raise_rec(wh, kind="shortage", plant="B")
     workflow.decide(wh, PM, a, "reject", version=1, reason="Stock found in the 50%_bay", now=NOW)
-    workflow.decide(wh, PM_B, b, "reject", version=1, reason="stock found elsewhere", now=NOW)
+    workflow.decide(wh, PM_B, b, "reject", version=1, reason="Ölstand geprüft, stock found elsewhere", now=NOW)
     assert set(dq.audit_rows(wh, PM.scope)["plant_id"]) == {"A"}
     assert dq.audit_rows(wh, PlantScope.everything())["plant_id"].isna().any()  # policy seeding, enterprise
     found = dq.audit_rows(wh, PlantScope.everything(), search="50%_BAY")
     assert found["entity_id"].tolist() == [str(a)]
     assert dq.audit_rows(wh, PlantScope.everything(), search="%").shape[0] > 0
     assert dq.audit_rows(wh, PlantScope.everything(), search="x%y").empty  # % is literal, not a wildcard
+    for typed in ("ölstand", "GEPRÜFT", "Ölstand geprüft"):  # non-ASCII text, any case, both backends
+        assert dq.audit_rows(wh, PlantScope.everything(), search=typed)["entity_id"].tolist() == [str(b)], typed
     only = dq.audit_rows(wh, PlantScope.everything(), actors=["pm_b"], actions=["recommendation_reject"])
     assert only["entity_id"].tolist() == [str(b)]
     facets = dq.audit_facets(wh, PM.scope)

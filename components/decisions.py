@@ -1,0 +1,244 @@
+"""UI pieces of the decision pages: cached reads, column settings, evidence tables, exports.
+
+Reads go through `data_access.decisions` (scoped in SQL) and are cached briefly: a queue is
+stale within seconds of someone's decision, so the TTL is short and `clear()` runs after
+every write from this session. The detail of one recommendation is never cached: its
+version is what the optimistic lock compares with.
+"""
+
+import json
+from datetime import date, datetime, time, timedelta, timezone
+
+import pandas as pd
+import streamlit as st
+
+from components.cached import cache_query
+from data_access import decisions as dq
+from governance import orchestrate, policies, workflow
+
+QUEUE_TTL_S = 15
+KPI_TTL_S = 120
+
+KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule"}
+STATE_LABELS = {"open": "Open", "escalated": "Escalated", "approved": "Approved", "rejected": "Rejected",
+                "overridden": "Overridden", "expired": "Expired"}
+ACTION_LABELS = {"approve": "Approve", "reject": "Reject", "override": "Override (change the action)",
+                 "comment": "Comment", "escalate": "Escalate"}
+
+
+# --- cached reads --------------------------------------------------------------------------------
+
+@cache_query(ttl=QUEUE_TTL_S)
+def action_queue(engine, scope, roles, kinds, only_mine):
+    return dq.action_queue(engine, scope, roles, kinds=kinds, only_mine=only_mine)
+
+
+@cache_query(ttl=QUEUE_TTL_S)
+def recommendations(engine, scope, roles):
+    return dq.recommendations(engine, scope, roles=roles)
+
+
+@cache_query(ttl=QUEUE_TTL_S)
+def outbox_rows(engine, scope):
+    return dq.outbox_rows(engine, scope)
+
+
+@cache_query(ttl=KPI_TTL_S)
+def decision_kpis(engine, scope, start, end, by):
+    return dq.decision_kpis(engine, scope, start, end, by=by)
+
+
+@cache_query(ttl=KPI_TTL_S)
+def overrides(engine, scope, start, end):
+    return dq.overrides(engine, scope, start, end)
+
+
+@cache_query(ttl=QUEUE_TTL_S)
+def audit_rows(engine, scope, start_utc, end_utc, actors, actions, search):
+    return dq.audit_rows(engine, scope, start_utc, end_utc, actors=actors, actions=actions, search=search)
+
+
+@cache_query(ttl=QUEUE_TTL_S)
+def audit_facets(engine, scope):
+    return dq.audit_facets(engine, scope)
+
+
+def clear() -> None:
+    """Forget cached decision reads after this session wrote something."""
+    for fn in (action_queue, recommendations, outbox_rows, decision_kpis, overrides, audit_rows, audit_facets):
+        fn.clear()
+
+
+def detail(engine, scope, rec_id):
+    """One recommendation (never cached) and the workflow's view of it, or (None, None)."""
+    found = dq.recommendation_detail(engine, scope, rec_id)
+    if found is None:
+        return None, None
+    with engine.connect() as conn:
+        view = workflow.load(conn, rec_id)
+    return found, view
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+def utc_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """start 00:00 UTC .. the day after end 00:00 UTC."""
+    return (datetime.combine(start, time(), timezone.utc),
+            datetime.combine(end + timedelta(days=1), time(), timezone.utc))
+
+
+def rec_label(row) -> str:
+    return (f"#{row['rec_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · {row['plant_id']} · "
+            f"{STATE_LABELS.get(row['state'], row['state'])} · {row['title'][:80]}")
+
+
+def queue_column_config() -> dict:
+    return {
+        "rec_id": st.column_config.NumberColumn("#", format="%d", help="Recommendation id"),
+        "plant_name": st.column_config.TextColumn("Plant"),
+        "kind": st.column_config.TextColumn("Kind"),
+        "title": st.column_config.TextColumn("Recommendation", width="large"),
+        "risk": st.column_config.ProgressColumn("Risk", min_value=0.0, max_value=1.0, format="percent",
+                                                help="Risk score that raised it (0-1)"),
+        "source": st.column_config.TextColumn("Source", help="model, or fallback_rule (threshold rules)"),
+        "estimated_cost": st.column_config.NumberColumn("Est. cost", format="%.0f",
+                                                        help="Enterprise reference currency"),
+        "state": st.column_config.TextColumn("State"),
+        "still_needed": st.column_config.TextColumn("Still needs", help="Approver roles not yet signed"),
+        "signed_by": st.column_config.TextColumn("Approved by"),
+        "waiting_for_you": st.column_config.CheckboxColumn("Yours", help="One of your roles may act now"),
+        "sla_due_utc": st.column_config.DatetimeColumn("SLA due (UTC)", format="YYYY-MM-DD HH:mm"),
+        "created_utc": st.column_config.DatetimeColumn("Raised (UTC)", format="YYYY-MM-DD HH:mm"),
+    }
+
+
+def outbox_column_config() -> dict:
+    return {
+        "outbox_id": st.column_config.NumberColumn("Request", format="%d"),
+        "created_utc": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "rec_id": st.column_config.NumberColumn("Recommendation", format="%d"),
+        "plant_id": st.column_config.TextColumn("Plant"),
+        "target": st.column_config.TextColumn("For", help="erp, cmms or mes"),
+        "request_type": st.column_config.TextColumn("Request type"),
+        "delivered_utc": st.column_config.DatetimeColumn("Delivered (UTC)", format="YYYY-MM-DD HH:mm"),
+        "payload_json": st.column_config.TextColumn("Payload (JSON)", width="large"),
+    }
+
+
+def history_column_config() -> dict:
+    return {
+        "decided_utc": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "username": st.column_config.TextColumn("Who"),
+        "role": st.column_config.TextColumn("As"),
+        "action": st.column_config.TextColumn("Action"),
+        "reason": st.column_config.TextColumn("Reason", width="large"),
+        "override_value": st.column_config.TextColumn("Override value"),
+        "rec_version": st.column_config.NumberColumn("On version", format="%d"),
+    }
+
+
+def kpi_column_config() -> dict:
+    return {
+        "plant_id": st.column_config.TextColumn("Plant"),
+        "kind": st.column_config.TextColumn("Kind"),
+        "recommendations": st.column_config.NumberColumn("Raised", format="%d"),
+        "pending": st.column_config.NumberColumn("Pending", format="%d"),
+        "decided": st.column_config.NumberColumn("Decided", format="%d", help="By a person"),
+        "overridden": st.column_config.NumberColumn("Overridden", format="%d"),
+        "expired": st.column_config.NumberColumn("Expired", format="%d"),
+        "auto_approved": st.column_config.NumberColumn("Auto", format="%d", help="Approved by the policy's automation"),
+        "latency_median_h": st.column_config.NumberColumn("Latency median (h)", format="%.1f h",
+                                                          help="Raised to a person's final decision"),
+        "latency_p90_h": st.column_config.NumberColumn("Latency p90 (h)", format="%.1f h"),
+        "adoption": st.column_config.NumberColumn("Adoption", format="percent",
+                                                  help="Acted on before expiry / outcome known"),
+    }
+
+
+def evidence_readings(evidence: dict) -> pd.DataFrame:
+    """The scalar readings of a recommendation's evidence as (reading, value) rows; lists of
+    rows (spare parts, orders, suppliers) are shown as their own tables."""
+    rows = []
+
+    def walk(name, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{name}.{k}", v)
+        elif isinstance(value, list):
+            if value and all(not isinstance(v, (dict, list)) for v in value):
+                rows.append((name, ", ".join(map(str, value))))
+        else:
+            rows.append((name, "" if value is None else str(value)))
+
+    for key, value in evidence.items():
+        if key != "action":
+            walk(key, value)
+    return pd.DataFrame(rows, columns=["reading", "value"])
+
+
+def action_frame(evidence: dict) -> pd.DataFrame:
+    """The proposed action (what goes to the outbox on approval) as (field, value) rows."""
+    action = evidence.get("action") or {}
+    return pd.DataFrame([(k, json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else
+                          ("" if v is None else str(v))) for k, v in action.items()], columns=["field", "value"])
+
+
+def records_frame(evidence: dict, key: str) -> pd.DataFrame:
+    return pd.DataFrame(evidence.get(key) or [])
+
+
+def download_json(data: bytes, file_name: str, key: str, label: str = "Download JSON") -> None:
+    st.download_button(label, data, file_name=file_name, mime="application/json", key=key, on_click="ignore",
+                       icon=":material/data_object:", help="Every row, payloads nested, timestamps ISO 8601 UTC.")
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+def run_orchestration(engine) -> orchestrate.RunReport:
+    """One orchestration run with a progress bar."""
+    bar = st.progress(0.0, text="Starting")
+    try:
+        report = orchestrate.run(engine, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
+    finally:
+        bar.empty()
+    clear()
+    return report
+
+
+def policy_table(engine, scope, plant_id: str | None) -> pd.DataFrame:
+    """Every policy key for the enterprise (plant_id None) or a plant: enterprise value, plant
+    value, effective value and whether the plant localized it.
+
+    Columns: key, description, enterprise_value, plant_value, effective_value, origin
+    (plant | enterprise | built-in), localized, updated_by, updated_utc.
+    """
+    stored = dq.policy_rows(engine, scope)
+    enterprise = stored[stored["plant_id"].isna()].set_index("key")
+    local = stored[stored["plant_id"] == plant_id].set_index("key") if plant_id else stored.iloc[0:0].set_index("key")
+    policy = policies.effective(engine, plant_id)
+    rows = []
+    for key, spec in policies.SPECS.items():
+        source = local if key in local.index else enterprise if key in enterprise.index else None
+        rows.append({
+            "key": key, "description": spec.description,
+            "enterprise_value": _show(enterprise["value"].get(key, spec.default)),
+            "plant_value": _show(local["value"][key]) if key in local.index else "",
+            "effective_value": _show(policy[key]), "origin": policy.origin[key],
+            "localized": key in local.index,
+            "updated_by": source["updated_by"][key] if source is not None else "",
+            "updated_utc": source["updated_utc"][key] if source is not None else pd.NaT,
+        })
+    return pd.DataFrame(rows)
+
+
+def localized_by_plant(engine, scope) -> pd.DataFrame:
+    """Plants in scope and the keys each has localized. Columns: plant_id, localized, keys."""
+    stored = dq.policy_rows(engine, scope)
+    local = stored[stored["plant_id"].notna()]
+    grouped = local.groupby("plant_id")["key"].agg(lambda k: ", ".join(sorted(k)))
+    return pd.DataFrame({"plant_id": grouped.index, "localized": local.groupby("plant_id").size().values,
+                         "keys": grouped.values})
+
+
+def _show(value) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -13,6 +13,10 @@ from governance.roles import label
 # Sections appear in the order of their first page.
 PAGES = [
     ("pages/overview.py", "Network overview", ":material/public:", "Network", "view"),
+    ("pages/action_queue.py", "Action queue", ":material/task_alt:", "Decisions", "view"),
+    ("pages/decision_detail.py", "Decision detail", ":material/fact_check:", "Decisions", "view"),
+    ("pages/audit_log.py", "Audit log", ":material/policy:", "Decisions", "view"),
+    ("pages/policies.py", "Plant policies", ":material/tune:", "Admin", "edit_policy"),
 ]
 
 st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",

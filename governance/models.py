@@ -1,0 +1,210 @@
+"""Model governance: a trained model is served only after an authorized person approves it.
+
+Every trained model is a version in `model_version` (parameters, serialized artifact) with
+its metrics per plant in `model_metric` (`register`). A version starts as a `candidate`; a
+user holding the `approve_model` permission approves it with a reason (`approve`), which
+retires the previously approved version of the same model; an approved version can be
+withdrawn (`retire`). The change and its audit row (governance.audit) are one transaction;
+a refused attempt is audited too, in its own transaction.
+
+The batch jobs serve a model's score for a plant only when (`fallback_reason` is None):
+- the version they used is approved, and
+- none of the feeds the model reads is stale beyond the limit: older than its expected
+  cadence plus FEED_GRACE_H hours (the plant policies of governance/policies.py define no
+  such limit yet, so this module's default applies to every plant), and
+- the model can score the plant at all (e.g. failure risk needs sensors).
+Otherwise they serve the fallback rule's score, labelled with the reason, and pages show it.
+
+Drift: `psi` compares the distribution of a model input now with the one it was trained on
+(population stability index). Importable without Streamlit.
+"""
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from data_access import models as registry
+from governance import audit
+
+APPROVE_PERMISSION = "approve_model"
+FEED_GRACE_H = 24.0
+"""Hours past a feed's expected cadence after which model scores of its plant fall back to rules."""
+
+MODEL_FEEDS = {
+    "forecaster": ("production", "downtime"),
+    "failure_risk": ("health", "downtime"),
+    "shortage": ("inventory", "purchase_orders"),
+}
+"""The feeds (feed_status.source) each model reads; a stale one sends the plant to the fallback."""
+
+PSI_BINS = 10
+PSI_MODERATE, PSI_MAJOR = 0.1, 0.25
+"""Usual reading of the population stability index: below 0.1 stable, 0.1-0.25 a moderate
+shift worth watching, above 0.25 a major shift (retrain or check the feed)."""
+
+MAX_REASON = 2000
+
+
+class ModelGovernanceError(ValueError):
+    """An approval or retirement was refused; the message is for the user."""
+
+
+# --- registry -----------------------------------------------------------------------------------
+
+def register(conn, actor: str, model_name: str, version: str, params: dict, artifact: str | None,
+             metrics=(), trained_utc: datetime | None = None, measured_utc: datetime | None = None) -> tuple[int, bool]:
+    """Register a trained model as a candidate version (idempotent on model_name + version).
+
+    `metrics`: (plant_id, metric, value) rows measured at `measured_utc` (default: trained_utc).
+    The registration is audited in the caller's transaction. Returns (model_id, created).
+    """
+    trained_utc = trained_utc or datetime.now(timezone.utc)
+    model_id, created = registry.get_or_create_version(conn, model_name, version, params, artifact, trained_utc)
+    written = registry.record_metrics(conn, model_id, measured_utc or trained_utc, metrics)
+    if created:
+        audit.append(conn, actor, "model_registered", entity="model_version", entity_id=model_id,
+                     detail={"model_name": model_name, "version": version, "metrics": written})
+    return model_id, created
+
+
+# --- approval ------------------------------------------------------------------------------------
+
+def approve(engine: Engine, user, model_id: int, reason: str, now: datetime | None = None) -> dict:
+    """Approve a candidate version; the previously approved one of the same model is retired.
+
+    Returns the approved version (as data_access.models.version). Raises
+    ModelGovernanceError (audited) when the user lacks the permission, gives no reason, or
+    the version is unknown or not a candidate.
+    """
+    return _change(engine, user, model_id, reason, now, approving=True)
+
+
+def retire(engine: Engine, user, model_id: int, reason: str, now: datetime | None = None) -> dict:
+    """Withdraw an approved (or candidate) version: its model's scores fall back to rules until
+    another version is approved. Same permission, reason and audit as `approve`."""
+    return _change(engine, user, model_id, reason, now, approving=False)
+
+
+def _change(engine, user, model_id, reason, now, approving) -> dict:
+    action = "model_approve" if approving else "model_retire"
+    if not user.can(APPROVE_PERMISSION):
+        _refuse(engine, user, model_id, action, "Only a user allowed to approve models (the admin role) "
+                                                "may approve or retire a model version.")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        _refuse(engine, user, model_id, action, "A reason is required: say what you checked.")
+    if len(reason) > MAX_REASON:
+        _refuse(engine, user, model_id, action, f"The reason is longer than {MAX_REASON} characters.")
+    now = now or datetime.now(timezone.utc)
+    try:
+        with engine.begin() as conn:
+            row = registry.lock_version(conn, int(model_id))
+            if row is None:
+                raise ModelGovernanceError(f"There is no model version {model_id}.")
+            label = f"{row['model_name']} {row['version']}"
+            if approving and row["status"] != "candidate":
+                raise ModelGovernanceError(f"{label} is {row['status']}, not a candidate: only a candidate "
+                                           "can be approved.")
+            if not approving and row["status"] == "retired":
+                raise ModelGovernanceError(f"{label} is already retired.")
+            retired = []
+            if approving:
+                retired = [m for m in registry.approved_ids(conn, row["model_name"]) if m != row["model_id"]]
+                for other in retired:
+                    registry.set_status(conn, other, "retired")
+                registry.set_status(conn, row["model_id"], "approved", approved_by=user.username,
+                                    approved_utc=now, reason=reason)
+            else:
+                registry.set_status(conn, row["model_id"], "retired")
+            audit.append(conn, user.username, action, entity="model_version", entity_id=row["model_id"],
+                         detail={"model_name": row["model_name"], "version": row["version"],
+                                 "from": row["status"], "to": "approved" if approving else "retired",
+                                 "reason": reason, "retired": retired})
+    except ModelGovernanceError as exc:
+        _refuse(engine, user, model_id, action, str(exc))
+    return registry.version(engine, int(model_id))
+
+
+def _refuse(engine, user, model_id, action, message):
+    with engine.begin() as conn:
+        audit.append(conn, user.username, f"{action}_refused", entity="model_version",
+                     entity_id=str(model_id)[:64], detail={"refusal": message})
+    raise ModelGovernanceError(message)
+
+
+def approved_version(conn_or_engine, model_name: str) -> dict | None:
+    """The version of `model_name` that may be served, None when none is approved."""
+    return registry.latest_version(conn_or_engine, model_name, status="approved")
+
+
+# --- serving rules -------------------------------------------------------------------------------
+
+def feed_limit_h(expected_cadence_h: float, grace_h: float = FEED_GRACE_H) -> float:
+    """Age in hours beyond which a feed is too stale for model scores."""
+    return float(expected_cadence_h) + grace_h
+
+
+def stale_feeds(freshness: pd.DataFrame, model_name: str, grace_h: float = FEED_GRACE_H) -> dict[str, list[str]]:
+    """plant_id -> the feeds of `model_name` that are stale beyond their limit (plants with none omitted).
+
+    `freshness` is data_access.queries.feed_freshness at the scoring time (columns plant_id,
+    source, age_h, expected_cadence_h). A feed a plant does not have (no row) is not stale:
+    whether the model can score such a plant is decided elsewhere (e.g. no sensors).
+    """
+    feeds = MODEL_FEEDS[model_name]
+    out: dict[str, list[str]] = {}
+    for row in freshness[freshness["source"].isin(feeds)].itertuples(index=False):
+        limit = feed_limit_h(row.expected_cadence_h, grace_h)
+        if pd.isna(row.age_h) or row.age_h > limit:
+            out.setdefault(row.plant_id, []).append(row.source)
+    return {plant: sorted(sources) for plant, sources in out.items()}
+
+
+def fallback_reason(version: dict | None, stale: list[str] | None = None, unavailable: str | None = None) -> str | None:
+    """Why a plant's score must come from the fallback rule (every reason that applies, joined
+    by "; "), None when the model may be served.
+
+    `version`: the model version that scored (None: no model could be trained or loaded);
+    `stale`: the plant's stale feeds; `unavailable`: why the model cannot score the subject.
+    """
+    reasons = []
+    if unavailable:
+        reasons.append(unavailable)
+    if version is None:
+        if not unavailable:
+            reasons.append("no trained model version")
+    elif version["status"] != "approved":
+        reasons.append(f"version {version['version']} not approved")
+    if stale:
+        reasons.append(f"stale feed: {', '.join(stale)} (older than cadence + {FEED_GRACE_H:g} h)")
+    return "; ".join(reasons) or None
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+def psi(reference, current, bins: int = PSI_BINS, eps: float = 1e-4) -> float | None:
+    """Population stability index of `current` against `reference`.
+
+    Bins are the reference's quantiles (ties merged); PSI = sum over bins of
+    (cur% - ref%) x ln(cur% / ref%), with empty bins floored at `eps`. None when either side
+    has too few finite values (fewer than `bins` reference values, or no current value).
+    """
+    ref = np.asarray(reference, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if ref.size < bins or cur.size == 0:
+        return None
+    inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1))[1:-1])
+    ref_share = np.bincount(np.searchsorted(inner, ref, side="right"), minlength=inner.size + 1) / ref.size
+    cur_share = np.bincount(np.searchsorted(inner, cur, side="right"), minlength=inner.size + 1) / cur.size
+    ref_share, cur_share = np.clip(ref_share, eps, None), np.clip(cur_share, eps, None)
+    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
+
+
+def psi_label(value) -> str:
+    """stable | moderate shift | major shift | no data."""
+    if value is None or pd.isna(value):
+        return "no data"
+    return "major shift" if value > PSI_MAJOR else "moderate shift" if value > PSI_MODERATE else "stable"

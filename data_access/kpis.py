@@ -177,3 +177,129 @@ def adoption(acted_before_expiry, closed):
     (the system acted, not a person). Additive components: sums roll up.
     """
     return _ratio(acted_before_expiry, closed)
+
+
+# --- operations KPIs (issue 3; see docs/kpis.md) --------------------------------------------
+# Downtime & maintenance, inventory & supply, schedule risk. Same rules as above: additive
+# components summed in SQL, divided here; a zero denominator is NaN, never inf.
+
+STOCK_COUNT_LOOKBACK_DAYS = 35  # an on-hand count older than this before the day asked is unknown
+
+
+def material_days_of_supply(on_hand, demand_qty, calendar_days):
+    """Per material (backward): on hand / average daily demand, where the average divides
+    the window's demand by its calendar days (days without demand have no row, yet count).
+    NaN without demand in the window (nothing to cover) or without a known on hand."""
+    return _ratio(on_hand * calendar_days, demand_qty)
+
+
+def is_stockout_exposed(days_of_supply_, lead_time_days):
+    """Stockout exposure of a material: its days of supply is below its supplier's lead time,
+    so it runs out before a replenishment ordered today arrives. False where either is
+    unknown (no demand: nothing runs out; no lead time: not bought)."""
+    dos = pd.Series(days_of_supply_, dtype=float)
+    lead = pd.Series(lead_time_days, dtype=float, index=dos.index)
+    return (dos.notna() & lead.notna() & (dos < lead)).astype(bool)
+
+
+def stockout_exposure_share(exposed, assessed):
+    """Exposed materials / materials with both a days of supply and a lead time."""
+    return _ratio(exposed, assessed)
+
+
+def spare_parts_availability(in_stock, stocked):
+    """Spare parts (plant x part) with at least one unit on hand / spare parts stocked."""
+    return _ratio(in_stock, stocked)
+
+
+def preventive_share(preventive, corrective):
+    """Preventive / (preventive + corrective) work orders created in the window
+    (inspections are neither)."""
+    return _ratio(preventive, preventive + corrective)
+
+
+def mean_time_to_close_hours(close_s, completed):
+    """Hours from creation to completion of the work orders completed in the window, averaged."""
+    return _ratio(close_s / 3600.0, completed)
+
+
+def work_order_backlog(created_to_date, completed_to_date):
+    """Work orders open at the end of a day: created up to it minus completed up to it."""
+    return created_to_date - completed_to_date
+
+
+def delivery_lateness_days(received_day, promised_day) -> pd.Series:
+    """Whole days a delivery came after its promise (negative: early)."""
+    received = pd.to_datetime(pd.Series(received_day))
+    promised = pd.to_datetime(pd.Series(promised_day, index=received.index))
+    return (received - promised).dt.days
+
+
+def order_lateness_hours(finished, due) -> pd.Series:
+    """Hours an order finished after its due time (negative: early); NaN if unfinished or undated."""
+    finished = pd.to_datetime(pd.Series(finished), utc=True)
+    due = pd.to_datetime(pd.Series(due, index=finished.index), utc=True)
+    return (finished - due).dt.total_seconds() / 3600.0
+
+
+def expected_line_loss_hours(unplanned_downtime_s, window_days, order_span_h):
+    """Failure downtime an order can expect on its line: the line's failure downtime per
+    calendar hour in the window x the order's planned span (start to end) in hours."""
+    return unplanned_downtime_s / 3600.0 / (window_days * 24.0) * order_span_h
+
+
+# Operations KPIs beside KPI_CATALOG (which the overview's tiles show in full), same shape:
+# key -> (label, unit, definition, higher_is_better). Units: "#" is a count, "/yr" turns a year.
+OPERATIONS_KPI_CATALOG = {
+    "planned_downtime_h": ("Planned downtime", "h", "hours of downtime events in the planned category", False),
+    "failures": ("Failures", "#", "downtime events whose canonical category is failure", False),
+    "schedule_attainment": ("Schedule attainment", "%",
+                            "produced qty / scheduled qty of the orders due in the window", True),
+    "wo_backlog": ("Work-order backlog", "#",
+                   "work orders open at the end of the window (created up to it - completed up to it)",
+                   False),
+    "preventive_share": ("Preventive share", "%",
+                         "preventive / (preventive + corrective) work orders created in the window", True),
+    "mean_close_h": ("Time to close", "h",
+                     "hours from creation to completion / work orders completed in the window", False),
+    "inventory_turns": ("Inventory turns", "/yr",
+                        "consumption value x 365 / window days / average inventory value (raw, packaging)",
+                        True),
+    "material_dos": ("Days of supply", "d",
+                     "on hand / (demand in the window / calendar days of the window)", True),
+    "stockout_exposed": ("Stockout exposure", "#",
+                         "materials whose days of supply is below their supplier lead time", False),
+    "spare_availability": ("Spare parts availability", "%",
+                           "spare parts with at least one unit on hand / spare parts stocked", True),
+    "orders_at_risk": ("Orders at risk", "#",
+                       "open orders due in the horizon that their line's failures or short materials "
+                       "threaten", False),
+}
+
+
+def kpi_info(key: str) -> tuple:
+    """(label, unit, definition, higher_is_better) of a KPI of either catalog."""
+    return KPI_CATALOG[key] if key in KPI_CATALOG else OPERATIONS_KPI_CATALOG[key]
+
+
+def with_line_kpis(components: pd.DataFrame) -> pd.DataFrame:
+    """Add the line-level KPIs to summed mart_line_daily components (one row per group)."""
+    c = components
+    return c.assign(
+        oee=oee(c["ideal_good_s"], c["planned_busy_s"]),
+        availability=availability(c["run_s"], c["planned_busy_s"]),
+        unplanned_downtime_h=unplanned_downtime_hours(c["unplanned_downtime_s"]),
+        planned_downtime_h=c["planned_downtime_s"] / 3600.0,
+        mtbf_h=mtbf_hours(c["run_s"], c["failures"]),
+        mttr_h=mttr_hours(c["restoration_s"], c["failures"]),
+        schedule_adherence=schedule_adherence(c["orders_on_time"], c["orders_due"]),
+        schedule_attainment=schedule_attainment(c["actual_qty"], c["scheduled_qty"]),
+    )
+
+
+LINE_COMPONENTS = (
+    "planned_busy_s", "run_s", "ideal_produced_s", "ideal_good_s", "produced_qty", "good_qty",
+    "unplanned_downtime_s", "planned_downtime_s", "failures", "restoration_s",
+    "orders_due", "orders_on_time", "scheduled_qty", "actual_qty",
+)
+"""Additive components stored per line and plant-local day in mart_line_daily."""

@@ -590,3 +590,87 @@ risk_score = Table(
     Column("detail", JSON, nullable=False),
     Index("ix_risk_score_kind_plant", "kind", "plant_id"),
 )
+
+# --- operations marts ---
+# What cross-plant operations (issue 3) adds; migration 0003. See docs/kpis.md. Refreshed by
+# data_access.marts.refresh in the same transaction as mart_plant_daily, over the same
+# plant-local days (each plant's first to last production day), so their sums agree with it.
+# Their rows are bounded by lines, assets, reasons and days, not by how many events a plant logs.
+# Derived tables without foreign keys: deleting a network's facts never trips on them, and a
+# refresh of every plant rebuilds them whole (rows of plants no longer present go too).
+
+mart_line_daily = Table(
+    "mart_line_daily", metadata,
+    Column("line_id", String(48), primary_key=True),
+    Column("day", Date, primary_key=True),  # plant-local
+    Column("plant_id", String(32), nullable=False),
+    Column("week_start", Date, nullable=False),  # Monday of the plant-local ISO week
+    Column("month_start", Date, nullable=False),  # first day of the plant-local month
+    Column("planned_busy_s", Float, nullable=False, default=0.0),
+    Column("run_s", Float, nullable=False, default=0.0),
+    Column("ideal_produced_s", Float, nullable=False, default=0.0),
+    Column("ideal_good_s", Float, nullable=False, default=0.0),
+    Column("produced_qty", Float, nullable=False, default=0.0),
+    Column("good_qty", Float, nullable=False, default=0.0),
+    Column("unplanned_downtime_s", Float, nullable=False, default=0.0),
+    Column("planned_downtime_s", Float, nullable=False, default=0.0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("restoration_s", Float, nullable=False, default=0.0),
+    Column("orders_due", Integer, nullable=False, default=0),
+    Column("orders_on_time", Integer, nullable=False, default=0),
+    Column("scheduled_qty", Float, nullable=False, default=0.0),
+    Column("actual_qty", Float, nullable=False, default=0.0),
+    Index("ix_mart_line_daily_plant_day", "plant_id", "day"),
+)
+
+# Downtime per asset, plant-local day (of the event's start), canonical reason and the
+# plant's own reason text: Pareto, worst assets, MTBF/MTTR per asset and class, local codes.
+mart_downtime_daily = Table(
+    "mart_downtime_daily", metadata,
+    Column("asset_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("reason_code", String(32), primary_key=True),
+    Column("local_reason", String(100), primary_key=True),
+    Column("plant_id", String(32), nullable=False),
+    Column("line_id", String(48), nullable=False),
+    Column("week_start", Date, nullable=False),
+    Column("month_start", Date, nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("is_failure", Boolean, nullable=False),
+    Column("events", Integer, nullable=False, default=0),
+    Column("duration_s", Float, nullable=False, default=0.0),
+    Index("ix_mart_downtime_daily_plant_day", "plant_id", "day"),
+)
+
+# Work orders per asset, plant-local day and type: how many were created and completed that
+# day (each on its own day), and the hours the completed ones took. The backlog at the end of
+# a day is everything created up to it minus everything completed up to it, so this mart
+# covers each plant's whole work-order history, not only its production days.
+mart_work_order_daily = Table(
+    "mart_work_order_daily", metadata,
+    Column("asset_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("wo_type", String(16), primary_key=True),  # preventive | corrective | inspection
+    Column("plant_id", String(32), nullable=False),
+    Column("line_id", String(48), nullable=False),
+    Column("created", Integer, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+    Column("close_s", Float, nullable=False, default=0.0),  # sum(completed - created) of those completed
+    Index("ix_mart_work_order_daily_plant_day", "plant_id", "day"),
+)
+
+# Purchase orders received per plant, supplier, material, plant-local receipt day and lateness
+# in days (received - promised; negative is early), with how many of them were on time.
+mart_delivery_daily = Table(
+    "mart_delivery_daily", metadata,
+    Column("plant_id", String(32), primary_key=True),
+    Column("supplier_id", String(32), primary_key=True),
+    Column("material_id", String(48), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("lateness_days", Integer, primary_key=True, autoincrement=False),
+    Column("received", Integer, nullable=False, default=0),
+    Column("on_time", Integer, nullable=False, default=0),
+    Index("ix_mart_delivery_daily_day", "day"),
+)
+
+OPERATIONS_MARTS = (mart_line_daily, mart_downtime_daily, mart_work_order_daily, mart_delivery_daily)

@@ -1,0 +1,91 @@
+"""cross-plant operations: line-day, downtime, work-order and delivery marts
+
+Revision ID: 0003
+Revises: 0001
+
+The marts start empty. A warehouse that already holds plants gets them filled by the next
+load's mart refresh, or at once with `python -m data_access.marts`; until then the
+operations pages say so instead of showing empty charts.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def _float(name):
+    return sa.Column(name, sa.Float(), nullable=False)
+
+
+def _int(name):
+    return sa.Column(name, sa.Integer(), nullable=False)
+
+
+def upgrade():
+    op.create_table(
+        "mart_line_daily",
+        sa.Column("line_id", sa.String(length=48), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), nullable=False),
+        sa.Column("week_start", sa.Date(), nullable=False),
+        sa.Column("month_start", sa.Date(), nullable=False),
+        _float("planned_busy_s"), _float("run_s"), _float("ideal_produced_s"), _float("ideal_good_s"),
+        _float("produced_qty"), _float("good_qty"), _float("unplanned_downtime_s"),
+        _float("planned_downtime_s"), _int("failures"), _float("restoration_s"), _int("orders_due"),
+        _int("orders_on_time"), _float("scheduled_qty"), _float("actual_qty"),
+        sa.PrimaryKeyConstraint("line_id", "day"),
+    )
+    op.create_index("ix_mart_line_daily_plant_day", "mart_line_daily", ["plant_id", "day"])
+
+    op.create_table(
+        "mart_downtime_daily",
+        sa.Column("asset_id", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("reason_code", sa.String(length=32), nullable=False),
+        sa.Column("local_reason", sa.String(length=100), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), nullable=False),
+        sa.Column("line_id", sa.String(length=48), nullable=False),
+        sa.Column("week_start", sa.Date(), nullable=False),
+        sa.Column("month_start", sa.Date(), nullable=False),
+        sa.Column("category", sa.String(length=24), nullable=False),
+        sa.Column("is_failure", sa.Boolean(), nullable=False),
+        _int("events"), _float("duration_s"),
+        sa.PrimaryKeyConstraint("asset_id", "day", "reason_code", "local_reason"),
+    )
+    op.create_index("ix_mart_downtime_daily_plant_day", "mart_downtime_daily", ["plant_id", "day"])
+
+    op.create_table(
+        "mart_work_order_daily",
+        sa.Column("asset_id", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("wo_type", sa.String(length=16), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), nullable=False),
+        sa.Column("line_id", sa.String(length=48), nullable=False),
+        _int("created"), _int("completed"), _float("close_s"),
+        sa.PrimaryKeyConstraint("asset_id", "day", "wo_type"),
+    )
+    op.create_index("ix_mart_work_order_daily_plant_day", "mart_work_order_daily", ["plant_id", "day"])
+
+    op.create_table(
+        "mart_delivery_daily",
+        sa.Column("plant_id", sa.String(length=32), nullable=False),
+        sa.Column("supplier_id", sa.String(length=32), nullable=False),
+        sa.Column("material_id", sa.String(length=48), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("lateness_days", sa.Integer(), autoincrement=False, nullable=False),
+        _int("received"), _int("on_time"),
+        sa.PrimaryKeyConstraint("plant_id", "supplier_id", "material_id", "day", "lateness_days"),
+    )
+    op.create_index("ix_mart_delivery_daily_day", "mart_delivery_daily", ["day"])
+
+
+def downgrade():
+    for table, index in (("mart_delivery_daily", "ix_mart_delivery_daily_day"),
+                         ("mart_work_order_daily", "ix_mart_work_order_daily_plant_day"),
+                         ("mart_downtime_daily", "ix_mart_downtime_daily_plant_day"),
+                         ("mart_line_daily", "ix_mart_line_daily_plant_day")):
+        op.drop_index(index, table_name=table)
+        op.drop_table(table)

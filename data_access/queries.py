@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from data_access import kpis
 from data_access.frames import read_frame
-from data_access.schema import feed_status, mart_plant_daily, plant, region
+from data_access.schema import asset, feed_status, line, mart_plant_daily, material, plant, plant_material, region
 from data_access.scope import PlantScope
 
 _M = mart_plant_daily.c
@@ -85,6 +85,45 @@ def feed_freshness(engine: Engine, scope: PlantScope, now: datetime | None = Non
     frame["age_h"] = (pd.Timestamp(now) - frame["last_received_utc"]).dt.total_seconds() / 3600.0
     frame["is_stale"] = frame["age_h"].isna() | (frame["age_h"] > frame["expected_cadence_h"])
     return frame
+
+
+# --- drill-down dimensions (issue 3): what the filter bar offers below the plants ----------
+
+def lines(engine: Engine, scope: PlantScope) -> pd.DataFrame:
+    """Production lines of the plants in scope.
+
+    Columns: line_id, plant_id, plant_name, name, line_type, local_code.
+    """
+    ln, p = line.c, plant.c
+    return _read(engine, select(ln.line_id, ln.plant_id, p.name.label("plant_name"), ln.name, ln.line_type,
+                                ln.local_code)
+                 .join_from(line, plant, ln.plant_id == p.plant_id)
+                 .where(scope.clause(ln.plant_id)).order_by(ln.plant_id, ln.line_id))
+
+
+def assets(engine: Engine, scope: PlantScope, line_id: str | None = None) -> pd.DataFrame:
+    """Assets of the plants in scope (of one line when `line_id` is given).
+
+    Columns: asset_id, plant_id, line_id, asset_class, criticality (A line stops, B, C),
+    local_code, local_name, install_year.
+    """
+    a = asset.c
+    where = [scope.clause(a.plant_id)] + ([a.line_id == line_id] if line_id is not None else [])
+    return _read(engine, select(a.asset_id, a.plant_id, a.line_id, a.asset_class, a.criticality, a.local_code,
+                                a.local_name, a.install_year).where(*where).order_by(a.line_id, a.asset_id))
+
+
+def stocked_materials(engine: Engine, scope: PlantScope) -> pd.DataFrame:
+    """Materials stocked by at least one plant in scope.
+
+    Columns: material_id, name, material_type, unit, plants (how many plants in scope stock it).
+    """
+    pm, m = plant_material.c, material.c
+    return _read(engine, select(m.material_id, m.name, m.material_type, m.unit,
+                                func.count(pm.plant_id).label("plants"))
+                 .join_from(plant_material, material, pm.material_id == m.material_id)
+                 .where(scope.clause(pm.plant_id))
+                 .group_by(m.material_id, m.name, m.material_type, m.unit).order_by(m.material_type, m.name))
 
 
 def _as_date(value) -> date:

@@ -10,8 +10,9 @@ adding a second copy.
 
 from datetime import date, datetime, timezone
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Date, DateTime, and_, delete, select
 
 from data_access.schema import (
     asset_health_daily, downtime_event, inventory_snapshot, production_daily, purchase_order, work_order,
@@ -30,6 +31,10 @@ def bulk_insert(conn, table, frame: pd.DataFrame) -> int:
     columns = [c.name for c in table.columns if c.name in frame.columns]
     values = {}
     for name in columns:
+        text = _timestamp_text(frame[name], table.c[name].type, dialect.name)
+        if text is not None:  # vectorized, exactly as the dialect's own processor writes them
+            values[name] = text
+            continue
         plain = _python_values(frame[name], table.c[name].type)
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values[name] = [process(v) for v in plain] if process else plain
@@ -50,6 +55,24 @@ def bulk_insert(conn, table, frame: pd.DataFrame) -> int:
     return len(rows)
 
 
+def _timestamp_text(series: pd.Series, sql_type, dialect: str) -> list | None:
+    """Datetime columns as the text the database stores or parses, built in numpy: SQLite's
+    SQLAlchemy format 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), PostgreSQL ISO 8601 with +00:00;
+    dates as 'YYYY-MM-DD'. None for other columns (and other dialects)."""
+    if series.dtype.kind != "M" or dialect not in ("sqlite", "postgresql"):
+        return None
+    is_date = isinstance(sql_type, Date) and not isinstance(sql_type, DateTime)
+    if is_date:
+        text = np.datetime_as_string(series.to_numpy().astype("datetime64[D]"), unit="D")
+    else:
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz is not None else series
+        text = np.datetime_as_string(utc.to_numpy().astype("datetime64[us]"), unit="us")
+        text = np.char.replace(text, "T", " ") if dialect == "sqlite" else np.char.add(text, "+00:00")
+    out = text.astype(object)
+    out[series.isna().to_numpy()] = None
+    return out.tolist()
+
+
 def _python_values(series: pd.Series, sql_type) -> list:
     """Plain Python values for the driver: aware UTC datetimes, dates, None for NaT/NaN."""
     kind = series.dtype.kind
@@ -62,14 +85,41 @@ def _python_values(series: pd.Series, sql_type) -> list:
     if kind == "f" and series.isna().any():
         return [None if v != v else v for v in values]
     if kind == "O":
-        return [None if (v is None or v is pd.NaT or (isinstance(v, float) and v != v)) else v for v in values]
+        missing = series.isna().to_numpy()
+        if missing.any():
+            for i in np.flatnonzero(missing):
+                values[i] = None
+        return values
     return values
 
 
 def _in_batches(conn, stmt_for, keys):
+    """Rows of `stmt_for(batch)` for `keys` in batches; the IN list is bound as one array
+    parameter on PostgreSQL (ANY) and as literal-free bound parameters on SQLite."""
     keys = list(keys)
     for start in range(0, len(keys), IN_BATCH):
         yield from conn.execute(stmt_for(keys[start:start + IN_BATCH])).all()
+
+
+def lookup_lineage(conn, plant_id: str, source: str, keys) -> list:
+    """(natural_key, row_hash, load_id, row_number) of the keys known for the plant's source.
+
+    Hand-written SQL with bound parameters: SQLAlchemy's rendering of a 5,000-item IN list
+    costs more than the lookup itself."""
+    keys = list(keys)
+    out = []
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT natural_key, row_hash, load_id, row_number FROM ingest_row "
+               "WHERE plant_id = %s AND source = %s AND natural_key = ANY(%s)")
+        for start in range(0, len(keys), IN_BATCH):
+            out += conn.exec_driver_sql(sql, (plant_id, source, keys[start:start + IN_BATCH])).all()
+        return out
+    for start in range(0, len(keys), IN_BATCH):
+        batch = keys[start:start + IN_BATCH]
+        sql = ("SELECT natural_key, row_hash, load_id, row_number FROM ingest_row "
+               f"WHERE plant_id = ? AND source = ? AND natural_key IN ({', '.join('?' * len(batch))})")
+        out += conn.exec_driver_sql(sql, (plant_id, source, *batch)).all()
+    return out
 
 
 def _day_range(records, column="day"):

@@ -391,9 +391,7 @@ class _Job:
         category[index] = "conflict"
 
     def _lineage(self, keys: pd.Series) -> pd.DataFrame:
-        i = ingest_row.c
-        rows = list(facts._in_batches(self.conn, lambda b: select(i.natural_key, i.row_hash, i.load_id, i.row_number).where(
-            i.plant_id == self.ctx.plant_id, i.source == self.ctx.source.name, i.natural_key.in_(b)), keys.unique()))
+        rows = facts.lookup_lineage(self.conn, self.ctx.plant_id, self.ctx.source.name, keys.unique())
         frame = pd.DataFrame(rows, columns=["natural_key", "row_hash", "load_id", "row_number"])
         return frame.set_index("natural_key")
 
@@ -456,13 +454,17 @@ class _Job:
             # a row waiting there that loads now is resolved
             waiting = self._waiting(pd.concat([rows["raw_hash"], hashes[loaded_ok]]) if len(rows) else hashes[loaded_ok])
             again = rows["raw_hash"].isin(waiting)
-            if again.any():
-                conn.execute(update(quarantine).where(
-                    q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name,
-                    q.resolved.is_(False), q.raw_hash == bindparam("b_hash")).values(
-                    reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id), [
-                    {"b_hash": h, "b_reason": reason, "b_cat": cat} for h, reason, cat in
-                    rows.loc[again, ["raw_hash", "reason", "category"]].itertuples(index=False)])
+            if again.any():  # a reason that changed (a new mapping) is brought up to date
+                changed = rows[again].merge(pd.DataFrame(waiting.values(), columns=["raw_hash", "old_reason", "old_cat"]),
+                                            on="raw_hash")
+                changed = changed[(changed["reason"] != changed["old_reason"]) | (changed["category"] != changed["old_cat"])]
+                if len(changed):
+                    conn.execute(update(quarantine).where(
+                        q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name,
+                        q.resolved.is_(False), q.raw_hash == bindparam("b_hash")).values(
+                        reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id), [
+                        {"b_hash": h, "b_reason": reason, "b_cat": cat} for h, reason, cat in
+                        changed[["raw_hash", "reason", "category"]].itertuples(index=False)])
                 rows = rows[~again]
             now_loaded = [h for h in hashes[loaded_ok] if h in waiting]
             if now_loaded:
@@ -474,9 +476,11 @@ class _Job:
         if len(rows):
             facts.bulk_insert(conn, quarantine, rows)
 
-    def _waiting(self, hashes: pd.Series) -> set:
+    def _waiting(self, hashes: pd.Series) -> dict:
+        """Open quarantine rows of the plant's source among these raw hashes: hash -> (hash, reason, category)."""
         q = quarantine.c
-        return {row[0] for row in facts._in_batches(self.conn, lambda b: select(q.raw_hash).where(
+        return {row[0]: tuple(row) for row in facts._in_batches(self.conn, lambda b: select(
+            q.raw_hash, q.reason, q.category).where(
             q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name, q.resolved.is_(False),
             q.raw_hash.in_(b)), hashes.dropna().unique())}
 

@@ -65,9 +65,10 @@ def preview(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, 
                 i.plant_id == plant_id, i.source == source,
                 i.natural_key.in_(list(records["natural_key"].unique())))).all()) if len(records) else {}
             foreign = facts.existing_keys(conn, source, plant_id, records[~records["natural_key"].isin(known)])
+        first_hash = dict(zip(records.loc[~repeat, "natural_key"], records.loc[~repeat, "row_hash"]))
         for index, key, row_hash, again in zip(records.index, records["natural_key"], records["row_hash"], repeat):
             if again:
-                status[index] = "duplicate"
+                status[index] = "duplicate" if first_hash[key] == row_hash else "rejected: conflict"
             elif key in known:
                 status[index] = "unchanged" if known[key] == row_hash else "replaces"
             else:

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     try:
         url = args.url or warehouse_url()
         engine = make_engine(url)
-    except (WarehouseError, ArgumentError, NoSuchModuleError, ValueError) as exc:
+    except (WarehouseError, ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
         return _fail(f"bad warehouse URL: {exc}")
     bar = tqdm(total=100, unit="%", bar_format="{desc:<24} {percentage:3.0f}%|{bar}| {elapsed}",
                disable=None)  # a bar on a terminal, nothing in logs and pipes

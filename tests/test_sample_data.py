@@ -325,4 +325,5 @@ def test_command_line_prints_counts_and_fails_in_one_line(tmp_path, capsys):
     fails(["--plants", "0", "--url", url], 1, "plants must be")
     fails(["--url", "postgresql://postgres@127.0.0.1:1/nowhere"], 1, "warehouse postgresql://")
     fails(["--url", "nosuchdb://x"], 1, "bad warehouse URL")
+    fails(["--url", f"sqlite:///{tmp_path / 'cli.db' / 'inside-a-file' / 'x.db'}"], 1, "bad warehouse URL")
     assert main(args + ["--replace"]) == 0

@@ -17,6 +17,8 @@ PAGES = [
     ("pages/decision_detail.py", "Decision detail", ":material/fact_check:", "Decisions", "view"),
     ("pages/audit_log.py", "Audit log", ":material/policy:", "Decisions", "view"),
     ("pages/policies.py", "Plant policies", ":material/tune:", "Admin", "edit_policy"),
+    ("pages/onboarding.py", "Data onboarding", ":material/upload_file:", "Data", "import_data"),
+    ("pages/data_quality.py", "Data quality", ":material/fact_check:", "Data", "view_data_quality"),
 ]
 
 st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",

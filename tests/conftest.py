@@ -83,6 +83,7 @@ TEST_LOGINS = {
     "ml_jol": ("ml-jol-password", ["maintenance_lead"], ["NA-JOL"]),
     "planner_jol": ("planner-jol-password", ["planner"], ["NA-JOL"]),
     "admin": ("admin-password", ["admin"], "all"),
+    "steward": ("steward-password", ["data_steward"], "all"),  # onboarding (issue 7)
 }
 
 

@@ -181,7 +181,7 @@ def test_replacing_a_load_of_another_plant_is_refused(warehouse):
                       file_name="b.csv", now=NOW)
     before = snapshot(warehouse)
     result = load_file(warehouse, "A", "downtime", base_mapping(), CORPUS / "good.csv", replaces=[other.load_id], now=NOW)
-    assert result.status == "failed" and f"that load was for B/downtime, not A/downtime" in result.error
+    assert result.status == "failed" and "that load was for B/downtime, not A/downtime" in result.error
     assert snapshot(warehouse) == before
 
 

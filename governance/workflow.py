@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -56,6 +56,28 @@ OUTBOX_TARGETS = {
     "schedule": ("mes", "reschedule_request"),
 }
 """kind -> (target system, request type) of the outbox row an approved recommendation writes."""
+
+
+_GUARDED = (update(recommendation)
+            .where(recommendation.c.rec_id == bindparam("b_rec_id"), recommendation.c.version == bindparam("b_version"),
+                   recommendation.c.state == bindparam("b_state"))
+            .values(version=bindparam("b_new_version"), state=bindparam("b_new_state"),
+                    decided_utc=bindparam("b_decided_utc")))
+_INSERT_DECISION = decision.insert()
+_INSERT_OUTBOX = outbox.insert()
+
+
+def _guarded_change(conn: Connection, rec_id: int, version: int, state: str, new_state: str,
+                    decided_utc: datetime | None) -> bool:
+    """Move a recommendation from (version, state) to (version + 1, new_state); False if it moved on."""
+    result = conn.execute(_GUARDED, {"b_rec_id": rec_id, "b_version": version, "b_state": state,
+                                     "b_new_version": version + 1, "b_new_state": new_state,
+                                     "b_decided_utc": decided_utc})
+    return result.rowcount == 1
+
+
+def _record(conn: Connection, **row) -> None:
+    conn.execute(_INSERT_DECISION, {"reason": None, "override_value": None, **row})
 
 
 class Refused(Exception):
@@ -410,16 +432,10 @@ def _write(engine, user, view: View, action, role, version, reason, value, now) 
     try:
         with engine.begin() as conn:
             if action != "comment":
-                changed = conn.execute(
-                    update(recommendation)
-                    .where(recommendation.c.rec_id == view.rec_id, recommendation.c.version == version,
-                           recommendation.c.state == view.state)
-                    .values(version=version + 1, state=new_state, decided_utc=now if final else None))
-                if changed.rowcount != 1:
+                if not _guarded_change(conn, view.rec_id, version, view.state, new_state, now if final else None):
                     raise Refused(_RACE, "stale")
-            conn.execute(decision.insert().values(
-                rec_id=view.rec_id, username=user.username, role=role, action=action, reason=reason,
-                override_value=value, decided_utc=now, rec_version=None if action == "comment" else version))
+            _record(conn, rec_id=view.rec_id, username=user.username, role=role, action=action, reason=reason,
+                    override_value=value, decided_utc=now, rec_version=None if action == "comment" else version)
             if final and new_state in ("approved", "overridden"):
                 outbox_id, follow_up = _release(conn, view, signed, now)
             detail = {"kind": view.kind, "subject_id": view.subject_id, "role": role, "reason": reason,
@@ -480,8 +496,9 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
         last = overrides[-1]
         payload.update(last["override_value"] or {})
         payload["override"] = {"by": last["username"], "reason": last["reason"], "fields": last["override_value"]}
-    result = conn.execute(outbox.insert().values(rec_id=view.rec_id, plant_id=view.plant_id, target=target,
-                                                 request_type=request, payload=_jsonable(payload), created_utc=now))
+    result = conn.execute(_INSERT_OUTBOX, {"rec_id": view.rec_id, "plant_id": view.plant_id, "target": target,
+                                           "request_type": request, "payload": _jsonable(payload),
+                                           "created_utc": now})
     outbox_id = result.inserted_primary_key[0]
     follow_up = None
     orders = view.evidence.get("schedule_impact") or []
@@ -532,11 +549,11 @@ def insert_recommendation(conn: Connection, policy: policies.Policy, now: dateti
     if conn.execute(select(recommendation.c.rec_id).where(recommendation.c.signal_key == signal_key)).first():
         return None
     routing = policy.routing(kind, estimated_cost)
-    result = conn.execute(recommendation.insert().values(
+    result = conn.execute(recommendation.insert(), dict(
         plant_id=plant_id, kind=kind, subject_id=subject_id, signal_key=signal_key[:128], title=title[:200],
         risk=None if risk is None else float(risk),
         estimated_cost=None if estimated_cost is None else round(float(estimated_cost), 2),
-        evidence=_jsonable(evidence), state="open", version=1, created_utc=now,
+        evidence=_jsonable(evidence), state="open", version=1, created_utc=now, decided_utc=None,
         expires_utc=now + timedelta(hours=routing["expiry_hours"]),
         sla_due_utc=now + timedelta(hours=routing["sla_hours"]), source=source, routing=routing))
     return result.inserted_primary_key[0]
@@ -545,13 +562,10 @@ def insert_recommendation(conn: Connection, policy: policies.Policy, now: dateti
 def auto_approve(conn: Connection, rec_id: int, now: datetime, reason: str) -> int:
     """Approve a just-inserted recommendation as the system (policy automation); returns the outbox id.
     The caller appends the audit rows after this, in the same transaction."""
-    changed = conn.execute(update(recommendation).where(recommendation.c.rec_id == rec_id,
-                                                        recommendation.c.version == 1)
-                           .values(version=2, state="approved", decided_utc=now))
-    if changed.rowcount != 1:
+    if not _guarded_change(conn, rec_id, 1, "open", "approved", now):
         raise RuntimeError(f"recommendation {rec_id} changed before its auto-approval")
-    conn.execute(decision.insert().values(rec_id=rec_id, username=SYSTEM, role=SYSTEM, action="approve",
-                                          reason=reason, decided_utc=now, rec_version=1))
+    _record(conn, rec_id=rec_id, username=SYSTEM, role=SYSTEM, action="approve", reason=reason, decided_utc=now,
+            rec_version=1)
     view = load(conn, rec_id)
     view.state = "approved"
     outbox_id, _ = _release(conn, view, [{"username": SYSTEM, "role": SYSTEM, "action": "approve",
@@ -581,14 +595,10 @@ def escalate_overdue(engine: Engine, now: datetime | None = None) -> list[int]:
         reason = (f"SLA of {routing.get('sla_hours', 0):g} h passed at {as_utc(row['sla_due_utc']):%Y-%m-%d %H:%M} "
                   f"UTC without a decision; escalated to {_role_names(targets)}.")
         with engine.begin() as conn:
-            changed = conn.execute(update(recommendation).where(
-                r.rec_id == row["rec_id"], r.version == row["version"], r.state == "open")
-                .values(version=row["version"] + 1, state="escalated"))
-            if changed.rowcount != 1:
+            if not _guarded_change(conn, row["rec_id"], row["version"], "open", "escalated", None):
                 continue
-            conn.execute(decision.insert().values(rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM,
-                                                  action="escalate", reason=reason, decided_utc=now,
-                                                  rec_version=row["version"]))
+            _record(conn, rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM, action="escalate", reason=reason,
+                    decided_utc=now, rec_version=row["version"])
             audit.append(conn, SYSTEM, "recommendation_escalated", plant_id=row["plant_id"],
                          entity="recommendation", entity_id=row["rec_id"],
                          detail={"kind": row["kind"], "automatic": True, "escalate_to": targets,
@@ -610,14 +620,10 @@ def expire_overdue(engine: Engine, now: datetime | None = None) -> list[int]:
     for row in due:
         reason = f"Nobody decided before it expired at {as_utc(row['expires_utc']):%Y-%m-%d %H:%M} UTC."
         with engine.begin() as conn:
-            changed = conn.execute(update(recommendation).where(
-                r.rec_id == row["rec_id"], r.version == row["version"], r.state == row["state"])
-                .values(version=row["version"] + 1, state="expired"))
-            if changed.rowcount != 1:
+            if not _guarded_change(conn, row["rec_id"], row["version"], row["state"], "expired", None):
                 continue
-            conn.execute(decision.insert().values(rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM,
-                                                  action="expire", reason=reason, decided_utc=now,
-                                                  rec_version=row["version"]))
+            _record(conn, rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM, action="expire", reason=reason,
+                    decided_utc=now, rec_version=row["version"])
             audit.append(conn, SYSTEM, "recommendation_expired", plant_id=row["plant_id"],
                          entity="recommendation", entity_id=row["rec_id"],
                          detail={"kind": row["kind"], "from_state": row["state"], "reason": reason,

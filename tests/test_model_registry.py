@@ -1,0 +1,219 @@
+"""Model governance: a version is served only once approved by someone allowed to (audited, in the
+same transaction), a stale feed or a plant without sensors falls back to the rules, drift (PSI)."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, update
+
+import sample_data
+from data_access import intelligence as q
+from data_access import models as registry
+from data_access.engine import make_engine
+from data_access.schema import audit_log, feed_status, model_version, risk_score
+from data_access.scope import PlantScope
+from forecasting import score as sc
+from governance import audit
+from governance import models as governance
+from governance.users import User
+
+END = date(2026, 6, 30)
+AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
+ADMIN = User("admin", "Admin", "admin@example.com", ("admin",), None)
+PM = User("pm", "PM", "pm@example.com", ("plant_manager",), frozenset({"NA-JOL"}))
+COO = User("coo", "COO", "coo@example.com", ("executive",), None)
+
+
+def failure_scores(engine, run_id=None):
+    run_id = run_id or q.latest_score_run_id(engine)
+    return q.risk_scores(engine, PlantScope.everything(), run_id, "failure").set_index("subject_id")
+
+
+def audit_actions(engine):
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.entity_id)
+                                               .order_by(audit_log.c.seq))]
+
+
+def make_stale(engine, plant_id, source, hours):
+    with engine.begin() as conn:
+        conn.execute(update(feed_status).where(feed_status.c.plant_id == plant_id, feed_status.c.source == source)
+                     .values(last_received_utc=AS_OF - timedelta(hours=hours)))
+
+
+@pytest.fixture(scope="module")
+def _template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("registry") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    sample_data.generate(engine, plants=2, days=150, seed=7, end_day=END)
+    sc.score(engine, AS_OF)  # trains v1
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def scored(_template, tmp_path):
+    """Joliet (sensors) and Zaragoza (MES, production and downtime feeds down), scored once with
+    a trained but unapproved failure_risk v1; SQLite."""
+    path = tmp_path / "warehouse.db"
+    path.write_bytes(_template.read_bytes())
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def test_the_whole_approval_cycle_on_each_backend(empty_engine):
+    engine = empty_engine
+    sample_data.generate(engine, plants=2, days=150, seed=7, end_day=END)
+    first = sc.score(engine, AS_OF)
+    assert first.trained["version"] == "v1"
+    v1 = first.trained["model_id"]
+    jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "fallback").all()
+    assert jol["reason"].str.contains("version v1 not approved").all()
+    assert jol["model_risk"].notna().all()  # scored in the shadow, not served
+    assert (jol["risk"] == jol["fallback_risk"]).all()
+
+    with pytest.raises(governance.ModelGovernanceError, match="Only a user allowed to approve models"):
+        governance.approve(engine, PM, v1, "looks fine")
+    assert registry.version(engine, v1)["status"] == "candidate"
+    approved = governance.approve(engine, ADMIN, v1, "AUC above 0.9 at Joliet")
+    assert (approved["status"], approved["approved_by"], approved["approval_reason"]) == (
+        "approved", "admin", "AUC above 0.9 at Joliet")
+    assert audit_actions(engine)[-2:] == [("pm", "model_approve_refused", str(v1)), ("admin", "model_approve", str(v1))]
+    assert audit.verify(engine).ok
+
+    sc.score(engine, AS_OF)  # same as_of: replaces the run's scores
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count(func.distinct(risk_score.c.run_id)))).scalar_one() == 1
+    jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "model").all() and jol["reason"].isna().all()
+    assert (jol["risk"] == jol["model_risk"]).all()
+    zar = failure_scores(engine).query("plant_id == 'EU-ZAR'")
+    assert (zar["source"] == "fallback").all()
+    assert zar["reason"].str.startswith("no sensors (data maturity mes)").all()
+
+    make_stale(engine, "NA-JOL", "health", hours=24 + governance.FEED_GRACE_H + 1)
+    sc.score(engine, AS_OF)
+    jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "fallback").all() and jol["stale"].all()
+    assert jol["reason"].str.contains("stale feed: health").all()
+
+    governance.retire(engine, ADMIN, v1, "withdrawn for the test")
+    assert registry.version(engine, v1)["status"] == "retired"
+    assert governance.approved_version(engine, sc.MODEL_NAME) is None
+
+
+def test_an_unapproved_candidate_is_never_served(scored):
+    frame = failure_scores(scored)
+    assert (frame["source"] == "fallback").all()
+    assert set(frame.loc[frame["plant_id"] == "NA-JOL", "reason"]) == {"version v1 not approved"}
+
+
+def test_a_feed_late_within_its_grace_keeps_the_model(scored):
+    governance.approve(scored, ADMIN, 1, "ok")
+    make_stale(scored, "NA-JOL", "health", hours=24 + governance.FEED_GRACE_H - 1)  # late, within the limit
+    sc.score(scored, AS_OF)
+    jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "model").all() and not jol["stale"].any()
+
+
+@pytest.mark.parametrize("user, reason, message", [
+    (COO, "fine", "Only a user allowed to approve models"),
+    (PM, "fine", "Only a user allowed to approve models"),
+    (ADMIN, "   ", "A reason is required"),
+    (ADMIN, "x" * (governance.MAX_REASON + 1), "longer than"),
+])
+def test_refused_approvals_change_nothing_and_are_audited(scored, user, reason, message):
+    with pytest.raises(governance.ModelGovernanceError, match=message):
+        governance.approve(scored, user, 1, reason)
+    assert registry.version(scored, 1)["status"] == "candidate"
+    actor, action, entity_id = audit_actions(scored)[-1]
+    assert (actor, action, entity_id) == (user.username, "model_approve_refused", "1")
+
+
+def test_only_a_candidate_can_be_approved(scored):
+    governance.approve(scored, ADMIN, 1, "ok")
+    with pytest.raises(governance.ModelGovernanceError, match="is approved, not a candidate"):
+        governance.approve(scored, ADMIN, 1, "again")
+    with pytest.raises(governance.ModelGovernanceError, match="There is no model version 99"):
+        governance.approve(scored, ADMIN, 99, "ok")
+
+
+def test_approving_a_new_version_retires_the_previous_one(scored):
+    governance.approve(scored, ADMIN, 1, "first")
+    report = sc.score(scored, AS_OF, train=True)
+    v2 = report.trained["model_id"]
+    assert report.version["model_id"] == 1  # the approved one keeps serving until v2 is approved
+    governance.approve(scored, ADMIN, v2, "second")
+    assert registry.version(scored, 1)["status"] == "retired"
+    assert registry.version(scored, v2)["status"] == "approved"
+    with scored.connect() as conn:
+        detail = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "model_approve")
+                              .order_by(audit_log.c.seq.desc()).limit(1)).scalar_one()
+    assert detail["retired"] == [1] and detail["reason"] == "second"
+
+
+def test_an_artifact_that_does_not_match_its_hash_is_not_served(scored):
+    governance.approve(scored, ADMIN, 1, "ok")
+    with scored.begin() as conn:
+        text = conn.execute(select(model_version.c.artifact).where(model_version.c.model_id == 1)).scalar_one()
+        conn.execute(update(model_version).where(model_version.c.model_id == 1).values(artifact=text[:-8] + "AAAAAAAA"))
+    sc.score(scored, AS_OF)
+    jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "fallback").all()
+    assert jol["reason"].str.contains("cannot be loaded").all()
+
+
+def test_every_score_run_records_per_plant_accuracy_and_drift(scored):
+    metrics = registry.metrics(scored, PlantScope.everything(), model_name="failure_risk")
+    measured = metrics[metrics["measured_utc"] == AS_OF]
+    names = set(measured["metric"])
+    assert {"auc_live", "brier_live"} <= names
+    assert {f"psi.{f}" for f in ("vib_ratio", "temp_rise", "cur_ratio", "days_since_repair")} <= names
+    assert set(measured["plant_id"]) == {"NA-JOL"}  # only the plant with sensors
+    trained = metrics[metrics["metric"] == "auc"]
+    assert len(trained) == 1 and trained["value"].iloc[0] > 0.7
+    assert registry.metrics(scored, PlantScope.only(["EU-ZAR"]), model_name="failure_risk").empty  # scoped
+
+
+def test_scores_are_read_within_the_plant_scope(scored):
+    run_id = q.latest_score_run_id(scored)
+    for kind in q.RISK_KINDS:
+        assert set(q.risk_scores(scored, PlantScope.only(["EU-ZAR"]), run_id, kind)["plant_id"]) <= {"EU-ZAR"}
+
+
+# --- rules without a database -----------------------------------------------------------------
+
+def test_fallback_reason_names_every_cause():
+    approved = {"version": "v3", "status": "approved"}
+    candidate = {"version": "v4", "status": "candidate"}
+    assert governance.fallback_reason(approved) is None
+    assert governance.fallback_reason(candidate) == "version v4 not approved"
+    assert governance.fallback_reason(None) == "no trained model version"
+    assert governance.fallback_reason(approved, ["health"]).startswith("stale feed: health")
+    both = governance.fallback_reason(candidate, ["downtime", "health"], "no sensors (data maturity mes)")
+    assert both.split("; ")[0] == "no sensors (data maturity mes)"
+    assert "version v4 not approved" in both and "stale feed: downtime, health" in both
+
+
+def test_stale_feeds_use_cadence_plus_grace():
+    import pandas as pd
+    fresh = pd.DataFrame({"plant_id": ["A", "A", "B", "C"], "source": ["health", "downtime", "health", "inventory"],
+                          "age_h": [47.0, 49.0, np.nan, 1000.0], "expected_cadence_h": [24.0, 24.0, 24.0, 24.0]})
+    assert governance.stale_feeds(fresh, "failure_risk") == {"A": ["downtime"], "B": ["health"]}
+    assert governance.stale_feeds(fresh, "shortage") == {"C": ["inventory"]}
+
+
+def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
+    rng = np.random.default_rng(1)
+    reference = rng.normal(0, 1, 5000)
+    assert governance.psi(reference, rng.normal(0, 1, 5000)) < 0.02
+    assert governance.psi(reference, rng.normal(1, 1, 5000)) > governance.PSI_MAJOR
+    assert governance.psi(reference[:5], reference) is None
+    assert governance.psi(reference, []) is None
+    # hand-checked: two bins at the median, current 80/20 against 50/50
+    value = governance.psi([0, 0, 1, 1], [0] * 8 + [1] * 2, bins=2)
+    assert value == pytest.approx((0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5))
+    assert governance.psi_label(0.05) == "stable" and governance.psi_label(0.3) == "major shift"

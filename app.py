@@ -17,6 +17,9 @@ PAGES = [
     ("pages/decision_detail.py", "Decision detail", ":material/fact_check:", "Decisions", "view"),
     ("pages/audit_log.py", "Audit log", ":material/policy:", "Decisions", "view"),
     ("pages/policies.py", "Plant policies", ":material/tune:", "Admin", "edit_policy"),
+    ("pages/forecasts.py", "Forecasts", ":material/query_stats:", "Intelligence", "view"),
+    ("pages/risk.py", "Risk", ":material/crisis_alert:", "Intelligence", "view"),
+    ("pages/models.py", "Models & data", ":material/model_training:", "Intelligence", "view"),
     ("pages/onboarding.py", "Data onboarding", ":material/upload_file:", "Data", "import_data"),
     ("pages/data_quality.py", "Data quality", ":material/fact_check:", "Data", "view_data_quality"),
 ]

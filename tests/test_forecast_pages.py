@@ -1,0 +1,196 @@
+"""Forecasts, Risk and Models & data through AppTest: stored results only, within the plant scope,
+fallbacks labelled, approval for the allowed role only (audited), one-series refit, no training
+on a page load, explained empty states."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import streamlit.testing.v1.app_test as app_test_module
+from sqlalchemy import select
+
+from data_access.engine import make_engine
+from data_access.schema import audit_log, model_version, plant
+from forecasting import failure_risk, refresh, score
+from tests.conftest import TEST_LOGINS
+from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
+
+AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
+FAST = refresh.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
+PAGES = ("pages/forecasts.py", "pages/risk.py", "pages/models.py")
+
+
+def _copy(small_network_url, path: Path) -> str:
+    path.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def stored(small_network_url, tmp_path_factory) -> Path:
+    """The small network with one refresh (fast candidates) and one scoring run; never written by tests."""
+    path = tmp_path_factory.mktemp("pages") / "stored.db"
+    engine = make_engine(_copy(small_network_url, path))
+    refresh.refresh(engine, FAST, workers=1)
+    score.score(engine, AS_OF)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def writable(stored, tmp_path) -> str:
+    path = tmp_path / "writable.db"
+    path.write_bytes(stored.read_bytes())
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def plant_names(small_network_url) -> dict[str, str]:
+    engine = make_engine(small_network_url)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(plant.c.plant_id, plant.c.name)).all())
+    engine.dispose()
+    return names
+
+
+@pytest.fixture
+def open_as(monkeypatch, app_env):  # noqa: F811 - the login fixture of test_app_login
+    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
+
+    def open_as(url, username, page):
+        monkeypatch.setenv("WAREHOUSE_URL", url)
+        at = log_in(new_app().run(), username, TEST_LOGINS[username][0])
+        assert not at.exception
+        return at.switch_page(page).run()
+
+    return open_as
+
+
+def _model_id(url, model_name) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        model_id = conn.execute(select(model_version.c.model_id)
+                                .where(model_version.c.model_name == model_name)).scalar_one()
+    engine.dispose()
+    return model_id
+
+
+def texts(at, kind) -> list[str]:
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def test_without_stored_results_every_page_explains_what_to_run(open_as, small_network_url, tmp_path):
+    url = _copy(small_network_url, tmp_path / "empty.db")
+    forecasts = open_as(url, "coo", "pages/forecasts.py")
+    assert not forecasts.exception and [t.value for t in forecasts.title] == ["Forecasts"]
+    assert any("python -m forecasting.refresh" in t for t in texts(forecasts, "info"))
+    assert not forecasts.dataframe and not forecasts.get("plotly_chart")
+    risk = open_as(url, "coo", "pages/risk.py")
+    assert not risk.exception and any("python -m forecasting.score" in t for t in texts(risk, "info"))
+    models = open_as(url, "coo", "pages/models.py")
+    assert not models.exception and not models.error
+    assert any("No model is registered yet" in t for t in texts(models, "info"))
+
+
+def test_the_forecasts_page_shows_the_fan_chart_candidates_and_the_fallback(open_as, stored, plant_names):
+    at = open_as(f"sqlite:///{stored}", "coo", "pages/forecasts.py")
+    assert not at.exception and not at.error
+    plant_box = next(w for w in at.selectbox if w.label == "Plant")
+    assert len(plant_box.options) == len(plant_names)
+    warnings = texts(at, "warning")
+    assert any(w.startswith("**Fallback:** serving Seasonal naive (baseline)") and "not approved" in w
+               for w in warnings)
+    assert len(at.get("plotly_chart")) == 1
+    candidates = at.dataframe[0].value
+    assert set(candidates["candidate"]) == {"seasonal_naive", "theta", "ets"}
+    assert candidates["mase"].notna().all() and candidates["wape"].notna().all()
+    assert candidates["role"].str.contains("chosen by backtest").sum() == 1
+    assert candidates["role"].str.contains("served").sum() == 1
+    at.selectbox(key="forecasts_metric").select("unplanned_downtime_h").run()
+    assert not at.exception
+    assert any("**Unplanned downtime** (h)" in c for c in texts(at, "caption"))
+    overview = at.dataframe[-1].value
+    assert len(overview) == 3 * len(plant_names)
+
+
+def test_a_plant_manager_sees_only_the_own_plant_on_every_page(open_as, stored, plant_names):
+    own = TEST_LOGINS["pm"][2][0]
+    others = [name for p, name in plant_names.items() if p != own]
+    for page in PAGES:
+        at = open_as(f"sqlite:///{stored}", "pm", page)
+        assert not at.exception, page
+        text = rendered_text(at)
+        assert plant_names[own] in text, page
+        assert not [name for name in others if name in text], page
+        for frame in at.dataframe:
+            if "plant_id" in frame.value.columns:
+                assert set(frame.value["plant_id"]) <= {own}, page
+    forecasts = open_as(f"sqlite:///{stored}", "pm", "pages/forecasts.py")
+    assert next(w for w in forecasts.selectbox if w.label == "Plant").options == [f"{plant_names[own]} ({own})"]
+
+
+def test_the_risk_page_labels_fallback_scores_with_their_reason(open_as, stored):
+    at = open_as(f"sqlite:///{stored}", "coo", "pages/risk.py")
+    assert not at.exception and not at.error
+    assert len(at.dataframe) == 3  # failure, shortage, disruption
+    failure = at.dataframe[0].value
+    assert (failure["source"] == "fallback").all()  # v1 is not approved yet
+    reasons = set(failure["reason"])
+    assert any(r.startswith("no sensors (data maturity") for r in reasons)
+    assert any("version v1 not approved" in r for r in reasons)
+    assert any("not approved" in w for w in texts(at, "warning"))
+    assert failure["risk"].between(0, 1).all()
+
+
+def test_only_an_admin_approves_on_the_models_page_and_it_is_audited(open_as, writable):
+    pm = open_as(writable, "pm", "pages/models.py")
+    assert not pm.exception
+    assert not [b for b in pm.button if b.label == "Submit"]
+    assert any("Only an admin may approve" in c for c in texts(pm, "caption"))
+
+    at = open_as(writable, "admin", "pages/models.py")
+    assert not at.exception
+    at.selectbox(key="models_approve_version").select(_model_id(writable, "forecaster"))
+    at.text_area(key="models_approve_reason").input("MASE below seasonal naive on every plant")
+    next(b for b in at.button if b.label == "Submit").click()
+    at.run()
+    assert not at.exception
+    assert any("is now approved" in s for s in texts(at, "success")), texts(at, "error")
+    engine = make_engine(writable)
+    with engine.connect() as conn:
+        row = conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
+                           .order_by(audit_log.c.seq.desc()).limit(1)).one()
+    engine.dispose()
+    assert (row.actor, row.action) == ("admin", "model_approve")
+    assert row.detail["reason"] == "MASE below seasonal naive on every plant"
+
+    at.selectbox(key="models_approve_version").select(_model_id(writable, "failure_risk"))
+    at.text_area(key="models_approve_reason").input("")
+    next(b for b in at.button if b.label == "Submit").click()
+    at.run()
+    assert not at.exception
+    assert texts(at, "error") == ["A reason is required: say what you checked."]
+
+
+def test_a_planner_role_refits_one_series_and_an_executive_may_not(open_as, writable):
+    coo = open_as(writable, "coo", "pages/forecasts.py")
+    assert coo.button(key="forecasts_refit").disabled
+    at = open_as(writable, "pm", "pages/forecasts.py")
+    assert not at.button(key="forecasts_refit").disabled
+    at.button(key="forecasts_refit").click().run()
+    assert not at.exception
+    assert any(t.startswith("Refitted: serving") for t in texts(at, "info")), texts(at, "info")
+
+
+def test_no_page_load_trains_or_refits(open_as, stored, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a page load trained a model")
+
+    monkeypatch.setattr(refresh, "refresh", forbidden)
+    monkeypatch.setattr(refresh, "fit_series", forbidden)
+    monkeypatch.setattr(failure_risk, "train", forbidden)
+    monkeypatch.setattr(failure_risk.FailureRiskModel, "fit", forbidden)
+    monkeypatch.setattr(score, "score", forbidden)
+    for user in ("coo", "admin", "pm"):
+        for page in PAGES:
+            at = open_as(f"sqlite:///{stored}", user, page)
+            assert not at.exception, (user, page)

@@ -13,6 +13,9 @@ from governance.roles import label
 # Sections appear in the order of their first page.
 PAGES = [
     ("pages/overview.py", "Network overview", ":material/public:", "Network", "view"),
+    ("pages/downtime.py", "Downtime & maintenance", ":material/build:", "Operations", "view"),
+    ("pages/inventory.py", "Inventory & supply", ":material/inventory_2:", "Operations", "view"),
+    ("pages/schedule.py", "Schedule risk", ":material/event_upcoming:", "Operations", "view"),
     ("pages/action_queue.py", "Action queue", ":material/task_alt:", "Decisions", "view"),
     ("pages/decision_detail.py", "Decision detail", ":material/fact_check:", "Decisions", "view"),
     ("pages/audit_log.py", "Audit log", ":material/policy:", "Decisions", "view"),

@@ -46,3 +46,20 @@ def weekly_kpi_components(engine, scope, start, end, by_plant=False):
 @cache_query(ttl=60)
 def feed_freshness(engine, scope):
     return queries.feed_freshness(engine, scope)
+
+
+# --- drill-down dimensions (issue 3) ---------------------------------------------------------
+
+@cache_query()
+def lines(engine, scope):
+    return queries.lines(engine, scope)
+
+
+@cache_query()
+def assets(engine, scope, line_id=None):
+    return queries.assets(engine, scope, line_id)
+
+
+@cache_query()
+def stocked_materials(engine, scope):
+    return queries.stocked_materials(engine, scope)

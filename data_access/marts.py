@@ -165,15 +165,29 @@ def _demand(conn, plant_ids):
 
 
 def _inventory_carried_forward(conn, plant_ids, calendar):
-    """On-hand value per day, carried forward from each plant's latest snapshot."""
+    """On-hand value per day: each material's latest snapshot carried forward, summed per plant.
+
+    Per material, so a day that counts only some materials (or a count taken before the
+    plant's first production day) never drops the others' stock from the sum.
+    """
     s, m = inventory_snapshot.c, material.c
     snapshots = read_frame(conn, select(
-        s.plant_id, s.day, func.sum(s.on_hand * m.unit_cost).label("inventory_value"),
+        s.plant_id, s.material_id, s.day, (s.on_hand * m.unit_cost).label("value"),
     ).join_from(inventory_snapshot, material, s.material_id == m.material_id).where(
         s.plant_id.in_(plant_ids), m.material_type.in_(PRODUCTION_MATERIALS),
-    ).group_by(s.plant_id, s.day))
-    daily = calendar.merge(snapshots, on=["plant_id", "day"], how="left").sort_values(["plant_id", "day"])
-    daily["inventory_value"] = daily.groupby("plant_id")["inventory_value"].ffill()
+    ))
+    parts = []
+    for plant_id, days in calendar.groupby("plant_id")["day"]:
+        counts = snapshots[snapshots["plant_id"] == plant_id]
+        if counts.empty:
+            value = pd.Series(float("nan"), index=days.to_numpy())
+        else:
+            wide = counts.pivot_table(index="day", columns="material_id", values="value", aggfunc="last")
+            wide = wide.reindex(wide.index.union(days.to_numpy()).sort_values()).ffill()
+            value = wide.sum(axis=1, min_count=1).reindex(days.to_numpy())
+        parts.append(pd.DataFrame({"plant_id": plant_id, "day": days.to_numpy(), "inventory_value": value.to_numpy()}))
+    daily = (pd.concat(parts, ignore_index=True) if parts
+             else calendar.assign(inventory_value=pd.Series(dtype=float)))
     daily["inventory_known"] = daily["inventory_value"].notna()
     return daily
 

@@ -156,7 +156,7 @@ def downtime_breakdown(engine: Engine, scope: PlantScope, start: date, end: date
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     frame = _read(engine, stmt)
-    frame[["events", "failures"]] = frame[["events", "failures"]].fillna(0).astype(int)
+    frame[["events", "failures"]] = frame[["events", "failures"]].astype(float).fillna(0).astype(int)
     if "is_failure" in frame:
         frame["is_failure"] = frame["is_failure"].astype(bool)
     return frame[frame["events"] > 0].reset_index(drop=True) if not keys else frame
@@ -247,7 +247,7 @@ def work_order_backlog(engine: Engine, scope: PlantScope, at_day: date, by=("pla
         stmt = stmt.group_by(*keys).order_by(*keys)
     frame = _read(engine, stmt)
     frame[["created_to_date", "completed_to_date"]] = (
-        frame[["created_to_date", "completed_to_date"]].fillna(0).astype(int))
+        frame[["created_to_date", "completed_to_date"]].astype(float).fillna(0).astype(int))
     frame["backlog"] = kpis.work_order_backlog(frame["created_to_date"], frame["completed_to_date"])
     return frame
 
@@ -352,7 +352,7 @@ def deliveries(engine: Engine, scope: PlantScope, start: date, end: date, by=("p
         stmt = stmt.group_by(*keys, *([supplier.c.name] if extra else [])).order_by(*keys)
     frame = _read(engine, stmt)
     for column in ("received", "on_time", "lateness_days_sum"):
-        frame[column] = frame[column].fillna(0).astype(int)
+        frame[column] = frame[column].astype(float).fillna(0).astype(int)
     return frame
 
 

@@ -65,12 +65,18 @@ def build(engine):
         conn.execute(downtime_reason.insert(), [
             dict(reason_code="CO_PRODUCT", category="changeover", is_failure=False, description="Product changeover"),
         ])
+        # Every dict names every column: an executemany takes its columns from the first row.
         conn.execute(material.insert(), [
-            dict(material_id="PK", name="Label roll", material_type="packaging", unit="roll", unit_cost=1.0),
+            dict(material_id="PK", name="Label roll", material_type="packaging", unit="roll", unit_cost=1.0,
+                 asset_class=None),
             dict(material_id="SPARE2", name="Conveyor belt", material_type="spare_part", unit="ea",
                  unit_cost=300.0, asset_class="conveyor"),
-            dict(material_id="FG2", name="Bottle 2l", material_type="finished", unit="ea", unit_cost=1.5),
+            dict(material_id="FG2", name="Bottle 2l", material_type="finished", unit="ea", unit_cost=1.5,
+                 asset_class=None),
         ])
+        # The tiny network inserts its spare part after a row without asset_class, which drops
+        # the column for the whole executemany: give the capper head its class here.
+        conn.execute(material.update().where(material.c.material_id == "SPARE").values(asset_class="capper"))
         conn.execute(bom.insert(), [dict(product_id="FG", material_id="RAW", qty_per_unit=0.5)])
         conn.execute(plant_material.insert(), [
             dict(plant_id="A", material_id="PK", local_code="ETK", supplier_id="S1", lead_time_days=3,

@@ -152,3 +152,12 @@ def test_generated_network_marts_agree_with_the_plant_mart(small_network_url):
     assert (failure_s, failures, planned_s) == pytest.approx((plant_sums[1], plant_sums[3], plant_sums[2]))
     assert (received, on_time) == (plant_sums[5], plant_sums[6])
     assert plant_sums[3] > 0 and plant_sums[5] > 0  # the comparison is not between zeros
+
+
+def test_plant_mart_carries_each_materials_count_forward(ops_db):
+    # On the 31st only the label rolls are counted (40 x 1.0); resin's count of the 30th
+    # (50 kg x 2.0) still stands: 140, not 40.
+    plant_mart = _frame(ops_db, mart_plant_daily, "plant_id", "day").set_index(["plant_id", "day"])
+    assert plant_mart.loc["A", "inventory_value"].tolist() == [200.0, 200.0, 100.0, 140.0]
+    assert plant_mart.loc["B", "inventory_value"].tolist() == [0.0, 0.0, 0.0, 12.0]  # no count before the 31st
+    assert plant_mart.loc["B", "covered_demand_value"].sum() == 0.0  # demand only before the first count

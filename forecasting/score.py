@@ -342,6 +342,40 @@ def _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows,
     return rows
 
 
+# --- the decisions workflow's model plug-in ------------------------------------------------------
+
+def maintenance_signals(engine, scope: PlantScope, as_of: datetime) -> pd.DataFrame:
+    """A `governance.signals` model provider: the model-served failure risks of the newest scoring
+    run made by `as_of`, as maintenance signals. Register it with
+    `signals.register_model_provider("maintenance", maintenance_signals)`; assets scored by the
+    fallback here are left to the workflow's own fallback rules.
+
+    Columns: plant_id, kind, subject_id, risk, source ('model'), evidence, episode, feeds.
+    """
+    columns = ["plant_id", "kind", "subject_id", "risk", "source", "evidence", "episode", "feeds"]
+    run_id = q.latest_score_run_id(engine, as_of)
+    if run_id is None:
+        return pd.DataFrame(columns=columns)
+    scores = q.risk_scores(engine, scope, run_id, "failure")
+    scores = scores[scores["source"] == "model"]
+    rows = []
+    for s in scores.itertuples(index=False):
+        d = s.detail
+        repaired = (d.get("rule") or {}).get("last_repair_day")
+        evidence = {"rule": "failure_risk_model", "model": f"{MODEL_NAME} {s.version}", "scoring_run": run_id,
+                    "horizon_days": fr.HORIZON_DAYS, "asset_class": d.get("asset_class"),
+                    "criticality": d.get("criticality"), "asset_name": d.get("asset_name"),
+                    "line_id": d.get("line_id"), "line_name": d.get("line_name"),
+                    "reading_day": d.get("reading_day"), "calibration": d.get("calibration"),
+                    "features": d.get("features"), "rule_risk": s.fallback_risk,
+                    "days_since_repair": (d.get("features") or {}).get("days_since_repair")}
+        rows.append(dict(plant_id=s.plant_id, kind="maintenance", subject_id=s.subject_id, risk=float(s.risk),
+                         source="model", evidence=evidence,
+                         episode=f"since-{repaired.replace('-', '')}" if repaired else "since-start",
+                         feeds=list(governance.MODEL_FEEDS[MODEL_NAME])))
+    return pd.DataFrame(rows, columns=columns)
+
+
 # --- command line ------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):

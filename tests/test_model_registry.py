@@ -217,3 +217,23 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
     value = governance.psi([0, 0, 1, 1], [0] * 8 + [1] * 2, bins=2)
     assert value == pytest.approx((0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5))
     assert governance.psi_label(0.05) == "stable" and governance.psi_label(0.3) == "major shift"
+
+
+def test_model_served_failure_risks_plug_into_the_decisions_workflow(scored):
+    from governance import signals
+
+    assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF).empty  # nothing served yet
+    governance.approve(scored, ADMIN, 1, "ok")
+    sc.score(scored, AS_OF)
+    signals.register_model_provider("maintenance", sc.maintenance_signals)
+    try:
+        frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",))
+    finally:
+        signals.register_model_provider("maintenance", None)
+    stored = failure_scores(scored)
+    model = frame[frame["source"] == "model"].set_index("subject_id")
+    assert set(model.index) == set(stored.index[stored["source"] == "model"])
+    assert set(model["plant_id"]) == {"NA-JOL"}
+    assert (model["risk"] == stored.loc[model.index, "risk"]).all()
+    assert (frame.loc[frame["plant_id"] == "EU-ZAR", "source"] == "fallback_rule").all()  # the workflow's rules
+    assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF - timedelta(days=1)).empty  # no run by then

@@ -699,7 +699,7 @@ SCHEDULE_KEYS = ("schedule_adherence", "schedule_attainment")
 def schedule_view(engine, selection: Selection, horizon_days: int = 14) -> ScheduleView:
     """Everything the schedule risk page shows: adherence and attainment of the window, its
     late orders, and the open orders due in the `horizon_days` after the latest data day."""
-    scope, start, end = selection.scope, selection.start, selection.end
+    scope, end = selection.scope, selection.end
     level = "line" if selection.line_id else ("plant" if selection.level == "plant" else "network")
     info = _plants(engine, selection)
     window = cached.data_window(engine, scope)

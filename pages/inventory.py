@@ -48,7 +48,8 @@ st.subheader("Plants")
 table(view.plants, key="inventory_plants", file_name="inventory_by_plant.csv", column_config={
     "plant": st.column_config.TextColumn("Plant"),
     "data_maturity": st.column_config.TextColumn("Data"),
-    "days_of_supply_text": st.column_config.TextColumn("Days of supply (d)", help=kpis.KPI_CATALOG["days_of_supply"][2]),
+    "days_of_supply_text": st.column_config.TextColumn("Days of supply (d)",
+                                                       help=kpis.KPI_CATALOG["days_of_supply"][2]),
     "inventory_turns_text": st.column_config.TextColumn(
         "Inventory turns (/yr)", help=kpis.OPERATIONS_KPI_CATALOG["inventory_turns"][2]),
     "supplier_otd_text": st.column_config.TextColumn("Supplier on-time (%)", help=kpis.KPI_CATALOG["supplier_otd"][2]),

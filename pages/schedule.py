@@ -53,7 +53,8 @@ table(view.groups, key="schedule_groups", file_name=f"schedule_by_{view.group_la
     "orders_due": st.column_config.NumberColumn("Orders due", format="%d"),
     "orders_on_time": st.column_config.NumberColumn("On time", format="%d"),
     "late": st.column_config.NumberColumn("Late", format="%d"),
-    "schedule_adherence_text": st.column_config.TextColumn("Adherence (%)", help=kpis.KPI_CATALOG["schedule_adherence"][2]),
+    "schedule_adherence_text": st.column_config.TextColumn("Adherence (%)",
+                                                           help=kpis.KPI_CATALOG["schedule_adherence"][2]),
     "schedule_attainment_text": st.column_config.TextColumn(
         "Attainment (%)", help=kpis.OPERATIONS_KPI_CATALOG["schedule_attainment"][2]),
     "unplanned_downtime_h": st.column_config.NumberColumn("Unplanned downtime (h)", format="%.1f h"),

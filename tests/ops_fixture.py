@@ -161,14 +161,21 @@ def build(engine):
     marts.refresh(engine)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def ops_db(request, tmp_path_factory):
-    """The fixture built once per test module and backend, for tests that only read it.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def warehouse(backend: str, tmp_path_factory):
+    """Yield an engine of this fixture, built once, for tests that only read it; a test module
+    makes it a fixture:
+
+        @pytest.fixture(scope="module", params=ops_fixture.BACKENDS)
+        def ops_db(request, tmp_path_factory):
+            yield from ops_fixture.warehouse(request.param, tmp_path_factory)
 
     PostgreSQL gets a database of its own, dropped afterwards, so the function-scoped
     fixtures of conftest.py never see (or drop) these tables.
     """
-    if request.param == "sqlite":
+    if backend == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('ops') / 'warehouse.db'}")
         migrate.upgrade(engine)
         build(engine)

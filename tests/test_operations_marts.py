@@ -15,9 +15,14 @@ from data_access.schema import (
     mart_work_order_daily, plant,
 )
 from tests import ops_fixture
-from tests.ops_fixture import ops_db  # noqa: F401 - the fixture, built once per backend
 
 DAYS = ops_fixture.DAYS
+
+
+@pytest.fixture(scope="module", params=ops_fixture.BACKENDS)
+def ops_db(request, tmp_path_factory):
+    """tests/ops_fixture.py, built once per backend for this module's read-only tests."""
+    yield from ops_fixture.warehouse(request.param, tmp_path_factory)
 
 
 @pytest.fixture

@@ -12,13 +12,18 @@ from data_access import operations as ops
 from data_access.schema import mart_line_daily
 from data_access.scope import PlantScope
 from tests import ops_fixture
-from tests.ops_fixture import ops_db  # noqa: F401 - the fixture, built once per backend
 
 START, END = ops_fixture.START, ops_fixture.END
 ALL = PlantScope.everything()
 ONLY_B = PlantScope.only({"B"})
 NOBODY = PlantScope.only(set())
 AFTER = date(2026, 4, 7)  # the last day of a 7-day look-ahead from the data's last day
+
+
+@pytest.fixture(scope="module", params=ops_fixture.BACKENDS)
+def ops_db(request, tmp_path_factory):
+    """tests/ops_fixture.py, built once per backend for this module's read-only tests."""
+    yield from ops_fixture.warehouse(request.param, tmp_path_factory)
 
 
 def test_line_components_per_plant_line_and_week(ops_db):

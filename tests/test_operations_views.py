@@ -13,10 +13,15 @@ from components.formatting import format_kpi
 from components.operations import downtime_view, drill_path, inventory_view, schedule_view
 from data_access.scope import PlantScope
 from tests import ops_fixture
-from tests.ops_fixture import ops_db  # noqa: F401 - the fixture, built once per backend
 
 START, END = ops_fixture.START, ops_fixture.END
 ALL = PlantScope.everything()
+
+
+@pytest.fixture(scope="module", params=ops_fixture.BACKENDS)
+def ops_db(request, tmp_path_factory):
+    """tests/ops_fixture.py, built once per backend for this module's read-only tests."""
+    yield from ops_fixture.warehouse(request.param, tmp_path_factory)
 
 
 def sel(scope=ALL, start=START, end=END, **drill):
@@ -170,7 +175,8 @@ def test_inventory_drill_down_to_a_material(ops_db):
 def test_schedule_totals_groups_and_trend(ops_db):
     view = schedule_view(ops_db, sel(), horizon_days=7)
     t = view.totals
-    assert t["schedule_adherence"] == pytest.approx(0.5) and t["schedule_attainment"] == pytest.approx(290 / 400)  # 100 + 90 + 0 + 100 of 4 x 100
+    assert t["schedule_adherence"] == pytest.approx(0.5)
+    assert t["schedule_attainment"] == pytest.approx(290 / 400)  # 100 + 90 + 0 + 100 of 4 x 100
     assert (t["orders_due"], t["late_orders"], t["orders_at_risk"], t["undated_orders"]) == (4, 2, 3, 1)
     assert (view.first_day, view.last_day) == (date(2026, 4, 1), date(2026, 4, 7))
     groups = view.groups.set_index("plant_id")

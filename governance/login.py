@@ -17,6 +17,7 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_authenticator.utilities import LoginError
 
 from governance.users import User, UsersFileError, load_users
+from governance.workflow import record_login_failure
 
 DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
 
@@ -94,6 +95,8 @@ def _login_form(authenticator, removed: bool, users_path: Path, key_configured: 
             st.error("Your account is no longer in the users file. Ask an admin.")
         elif st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
+            if st.session_state.get("FormSubmitter:auth_login-Login"):  # once per submitted attempt
+                record_login_failure(authenticator=authenticator, background=True)
         _login_notes(users_path, key_configured)
 
 

@@ -29,6 +29,7 @@ Importable without Streamlit.
 
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -651,10 +652,21 @@ def _iso(value):
 _LOGIN_ENGINES: dict[str, Engine] = {}
 
 
-def record_login_failure(username: str, *, engine: Engine | None = None, reason: str = "bad_credentials") -> bool:
-    """Audit a failed login (actor 'anonymous', the typed name in the detail). Never raises: a login
-    form must keep working when the warehouse does not; returns whether the row was written.
-    A warehouse without the audit table (a fresh file before the first login) is left untouched."""
+def record_login_failure(username: str | None = None, *, engine: Engine | None = None, authenticator=None,
+                         reason: str = "bad_credentials", background: bool = False):
+    """Audit a failed login: actor 'anonymous', the attempted username in the detail (given, or
+    read from the streamlit-authenticator's failed-attempt count of this run; None when the
+    name is not a known user). Never raises: a login form must keep working when the warehouse
+    does not. A warehouse without the audit table, or a SQLite file that does not exist yet,
+    is left untouched. Returns whether the row was written, or with `background` the thread
+    writing it (so a slow database never delays the login form)."""
+    if username is None and authenticator is not None:
+        username = _attempted_username(authenticator)
+    if background:
+        thread = threading.Thread(target=record_login_failure, args=(username,),
+                                  kwargs={"engine": engine, "reason": reason}, daemon=True)
+        thread.start()
+        return thread
     from pathlib import Path
 
     from sqlalchemy import inspect
@@ -671,13 +683,24 @@ def record_login_failure(username: str, *, engine: Engine | None = None, reason:
             engine = _LOGIN_ENGINES.get(url) or _LOGIN_ENGINES.setdefault(url, make_engine(url))
         if not inspect(engine).has_table(audit_log.name):
             return False
-        typed = str(username or "")[:200]
+        typed = None if username is None else str(username)[:200]
         with engine.begin() as conn:
-            audit.append(conn, "anonymous", "login_failed", entity="user", entity_id=typed[:64] or None,
+            audit.append(conn, "anonymous", "login_failed", entity="user", entity_id=(typed or None) and typed[:64],
                          detail={"username": typed, "reason": str(reason)[:100]})
         return True
-    except Exception:  # noqa: BLE001 - auditing must not break the login form; the caller logs nothing
+    except Exception:  # noqa: BLE001 - auditing must not break the login form
         return False
+
+
+def _attempted_username(authenticator) -> str | None:
+    """The known user whose failed-attempt count the authenticator raised in this run (its
+    credentials are built fresh on every run), or None."""
+    try:
+        credentials = authenticator.authentication_controller.authentication_model.credentials
+        failed = [name for name, entry in credentials["usernames"].items() if entry.get("failed_login_attempts")]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return failed[0] if len(failed) == 1 else None
 
 
 def pending_count(engine: Engine) -> int:

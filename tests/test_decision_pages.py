@@ -3,6 +3,7 @@ plant scope, a stale page, bad input shown as messages (never a traceback), the 
 admins only, the audit log with search and chain verification."""
 
 import sqlite3
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -273,3 +274,34 @@ def test_the_audit_log_filters_searches_exports_and_verifies(warehouse):
     assert not pm.exception
     assert not frames(pm) or set(frames(pm)[0]["plant_id"].dropna()) <= {"EU-ZAR"}
     assert dq.audit_rows(warehouse, PlantScope.only({"EU-ZAR"})).empty
+
+
+def login_failures(engine) -> list:
+    with engine.connect() as conn:
+        return [(r.actor, r.detail["username"]) for r in conn.execute(
+            select(audit_log.c.actor, audit_log.c.detail).where(audit_log.c.action == "login_failed")
+            .order_by(audit_log.c.seq))]
+
+
+def wait_for(predicate, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_failed_login_is_audited_once_per_attempt(warehouse):
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.secrets.update({"auth": {}})
+    at.run()
+    for username, password in (("ml_jol", "not-the-password"), ("nobody", "whatever-it-is")):
+        next(w for w in at.text_input if w.label == "Username").input(username)
+        next(w for w in at.text_input if w.label == "Password").input(password)
+        next(b for b in at.button if b.label == "Login").click()
+        at.run()
+        assert texts(at, "error") == ["Username or password is incorrect."]
+    assert wait_for(lambda: len(login_failures(warehouse)) == 2)
+    at.run()  # a rerun of the form is no new attempt
+    time.sleep(0.5)
+    assert login_failures(warehouse) == [("anonymous", "ml_jol"), ("anonymous", None)]
+    assert audit.verify(warehouse).ok

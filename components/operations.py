@@ -266,21 +266,21 @@ def _downtime_totals(engine, selection: Selection) -> pd.Series:
         c = _component_totals(line_components(engine, scope, start, end, (), selection.line_id))
         run_s, failures, restoration = c["run_s"], int(c["failures"]), c["restoration_s"]
         unplanned, planned = c["unplanned_downtime_s"], c["planned_downtime_s"]
+    # The same reads as the maintenance table's (one cache entry each): summed here.
     drill = dict(line_id=selection.line_id, asset_id=selection.asset_id)
-    flow = work_order_flow(engine, scope, start, end, ("wo_type",), **drill).set_index("wo_type")
-    backlog = work_order_backlog(engine, scope, end, (), **drill)
-    created = flow["created"] if not flow.empty else pd.Series(dtype=float)
+    flow = work_order_flow(engine, scope, start, end, ("plant_id", "wo_type"), **drill)
+    backlog = work_order_backlog(engine, scope, end, ("plant_id", "wo_type"), **drill)
+    created = flow.groupby("wo_type")["created"].sum()
     return pd.Series({
         "unplanned_downtime_h": unplanned / 3600.0,
         "planned_downtime_h": planned / 3600.0,
         "failures": failures,
         "mtbf_h": kpis.mtbf_hours(run_s, failures),
         "mttr_h": kpis.mttr_hours(restoration, failures),
-        "wo_backlog": int(backlog["backlog"].iloc[0]) if not backlog.empty else 0,
+        "wo_backlog": int(backlog["backlog"].sum()),
         "preventive_share": kpis.preventive_share(float(created.get("preventive", 0)),
                                                   float(created.get("corrective", 0))),
-        "mean_close_h": kpis.mean_time_to_close_hours(float(flow["close_s"].sum()) if not flow.empty else 0.0,
-                                                      float(flow["completed"].sum()) if not flow.empty else 0.0),
+        "mean_close_h": kpis.mean_time_to_close_hours(float(flow["close_s"].sum()), float(flow["completed"].sum())),
     }, dtype=object)
 
 

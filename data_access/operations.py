@@ -403,9 +403,11 @@ def order_inputs(engine: Engine, scope: PlantScope, through_day: date,
     Columns: order_id, plant_id, material_id, qty_per_unit.
     """
     o, b = production_order.c, bom.c
-    return _read(engine, select(o.order_id, o.plant_id, b.material_id, b.qty_per_unit).join_from(
+    frame = _read(engine, select(o.order_id, o.plant_id, b.material_id, b.qty_per_unit).join_from(
         production_order, bom, b.product_id == o.product_id,
-    ).where(*_open_where(scope, through_day, line_id)).order_by(o.order_id, b.material_id))
+    ).where(*_open_where(scope, through_day, line_id)))
+    # sorted here: an ORDER BY on the order id makes SQLite walk every order by its key
+    return frame.sort_values(["order_id", "material_id"], ignore_index=True)
 
 
 def open_purchase_orders(engine: Engine, scope: PlantScope, through_day: date) -> pd.DataFrame:
@@ -498,37 +500,27 @@ def _material_shortages(orders, inputs, stock, supply):
                         on=["plant_id", "material_id"], how="left")
     needs = needs.sort_values(["plant_id", "material_id", "due_utc", "order_id"], kind="stable")
     needs["cumulative_need"] = needs.groupby(["plant_id", "material_id"])["need"].cumsum()
-    needs["incoming"] = _incoming_by(needs, supply)
-    needs["available"] = needs["on_hand"] + needs["incoming"]
-    short, unknown = {}, {}
-    for row in needs.itertuples():
-        name = row.material_name if isinstance(row.material_name, str) else row.material_id
-        if pd.isna(row.on_hand):
-            unknown.setdefault(row.order_id, []).append(name)
-        elif row.cumulative_need > row.available + 1e-9:
-            short.setdefault(row.order_id, []).append(
-                f"{name} ({row.cumulative_need:,.0f} {row.unit} needed up to this order, "
-                f"{row.available:,.0f} {row.unit} available by its due day)")
-    return ({k: "; ".join(v) for k, v in short.items()}, {k: ", ".join(v) for k, v in unknown.items()})
+    needs["available"] = needs["on_hand"] + _incoming_by(needs, supply)
+    needs["name"] = needs["material_name"].where(needs["material_name"].notna(), needs["material_id"])
+    unknown = needs[needs["on_hand"].isna()]
+    short = needs[needs["on_hand"].notna() & (needs["cumulative_need"] > needs["available"] + 1e-9)]
+    short_text = [f"{n} ({c:,.0f} {u} needed up to this order, {a:,.0f} {u} available by its due day)"
+                  for n, c, u, a in zip(short["name"], short["cumulative_need"], short["unit"], short["available"])]
+    return (pd.Series(short_text, index=short["order_id"], dtype=object).groupby(level=0).agg("; ".join).to_dict(),
+            unknown.groupby("order_id")["name"].agg(", ".join).to_dict())
 
 
 def _incoming_by(needs, supply) -> np.ndarray:
     """Open purchase-order quantity of each need's plant and material promised by its due day."""
-    incoming = np.zeros(len(needs))
     if supply.empty:
-        return incoming
-    promised = {key: (np.array([_as_date(d) for d in g["promised_day"]], dtype="datetime64[D]"),
-                      np.cumsum(g["qty"].to_numpy(dtype=float)))
-                for key, g in supply.sort_values("promised_day").groupby(["plant_id", "material_id"])}
-    for i, (plant_id, material_id, due_day) in enumerate(
-            zip(needs["plant_id"], needs["material_id"], needs["due_day"])):
-        days_qty = promised.get((plant_id, material_id))
-        if days_qty is None:
-            continue
-        days, cumulative = days_qty
-        k = np.searchsorted(days, np.datetime64(_as_date(due_day), "D"), side="right")
-        incoming[i] = cumulative[k - 1] if k else 0.0
-    return incoming
+        return np.zeros(len(needs))
+    promised = supply.assign(day=pd.to_datetime(supply["promised_day"].map(_as_date))).sort_values("day")
+    promised["incoming"] = promised.groupby(["plant_id", "material_id"])["qty"].cumsum().astype(float)
+    wanted = needs[["plant_id", "material_id"]].assign(
+        day=pd.to_datetime(needs["due_day"].map(_as_date)), position=np.arange(len(needs))).sort_values("day")
+    matched = pd.merge_asof(wanted, promised[["plant_id", "material_id", "day", "incoming"]], on="day",
+                            by=["plant_id", "material_id"], direction="backward")
+    return matched.sort_values("position")["incoming"].fillna(0.0).to_numpy()
 
 
 def _threat_sentence(row) -> str:

@@ -621,6 +621,7 @@ mart_line_daily = Table(
     Column("scheduled_qty", Float, nullable=False, default=0.0),
     Column("actual_qty", Float, nullable=False, default=0.0),
     Index("ix_mart_line_daily_plant_day", "plant_id", "day"),
+    Index("ix_mart_line_daily_day", "day"),  # network-wide windows
 )
 
 # Downtime per asset, plant-local day (of the event's start), canonical reason and the
@@ -640,6 +641,7 @@ mart_downtime_daily = Table(
     Column("events", Integer, nullable=False, default=0),
     Column("duration_s", Float, nullable=False, default=0.0),
     Index("ix_mart_downtime_daily_plant_day", "plant_id", "day"),
+    Index("ix_mart_downtime_daily_day", "day"),
 )
 
 # Work orders per asset, plant-local day and type: how many were created and completed that
@@ -674,3 +676,10 @@ mart_delivery_daily = Table(
 )
 
 OPERATIONS_MARTS = (mart_line_daily, mart_downtime_daily, mart_work_order_daily, mart_delivery_daily)
+
+# What the operations pages read from the facts directly, bounded (see data_access/operations.py):
+# windows of stock counts and demand across plants, open orders, orders due in a window.
+Index("ix_inventory_snapshot_day", inventory_snapshot.c.day)
+Index("ix_demand_daily_day", demand_daily.c.day)
+Index("ix_production_order_status_due", production_order.c.status, production_order.c.due_day)
+Index("ix_production_order_due_day", production_order.c.due_day)

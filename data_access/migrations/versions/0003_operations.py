@@ -39,6 +39,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("line_id", "day"),
     )
     op.create_index("ix_mart_line_daily_plant_day", "mart_line_daily", ["plant_id", "day"])
+    op.create_index("ix_mart_line_daily_day", "mart_line_daily", ["day"])
 
     op.create_table(
         "mart_downtime_daily",
@@ -56,6 +57,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("asset_id", "day", "reason_code", "local_reason"),
     )
     op.create_index("ix_mart_downtime_daily_plant_day", "mart_downtime_daily", ["plant_id", "day"])
+    op.create_index("ix_mart_downtime_daily_day", "mart_downtime_daily", ["day"])
 
     op.create_table(
         "mart_work_order_daily",
@@ -81,8 +83,21 @@ def upgrade():
     )
     op.create_index("ix_mart_delivery_daily_day", "mart_delivery_daily", ["day"])
 
+    # the facts the operations pages read directly, across plants
+    op.create_index("ix_inventory_snapshot_day", "inventory_snapshot", ["day"])
+    op.create_index("ix_demand_daily_day", "demand_daily", ["day"])
+    op.create_index("ix_production_order_status_due", "production_order", ["status", "due_day"])
+    op.create_index("ix_production_order_due_day", "production_order", ["due_day"])
+
 
 def downgrade():
+    for index, table in (("ix_production_order_due_day", "production_order"),
+                         ("ix_production_order_status_due", "production_order"),
+                         ("ix_demand_daily_day", "demand_daily"),
+                         ("ix_inventory_snapshot_day", "inventory_snapshot")):
+        op.drop_index(index, table_name=table)
+    op.drop_index("ix_mart_line_daily_day", table_name="mart_line_daily")
+    op.drop_index("ix_mart_downtime_daily_day", table_name="mart_downtime_daily")
     for table, index in (("mart_delivery_daily", "ix_mart_delivery_daily_day"),
                          ("mart_work_order_daily", "ix_mart_work_order_daily_plant_day"),
                          ("mart_downtime_daily", "ix_mart_downtime_daily_plant_day"),

@@ -109,10 +109,15 @@ def lookup_lineage(conn, plant_id: str, source: str, keys) -> list:
     keys = list(keys)
     out = []
     if conn.dialect.name == "postgresql":
-        sql = ("SELECT natural_key, row_hash, load_id, row_number FROM ingest_row "
-               "WHERE plant_id = %s AND source = %s AND natural_key = ANY(%s)")
+        # One primary-key probe per key (LATERAL): with `natural_key = ANY(array)` the planner,
+        # whose statistics do not yet know the rows this very transaction inserted, filters
+        # every row of the plant's source against the array instead (minutes per chunk).
+        sql = ("SELECT r.natural_key, r.row_hash, r.load_id, r.row_number "
+               "FROM unnest(CAST(%s AS varchar[])) AS k(natural_key) CROSS JOIN LATERAL ("
+               "SELECT i.natural_key, i.row_hash, i.load_id, i.row_number FROM ingest_row i "
+               "WHERE i.plant_id = %s AND i.source = %s AND i.natural_key = k.natural_key) AS r")
         for start in range(0, len(keys), IN_BATCH):
-            out += conn.exec_driver_sql(sql, (plant_id, source, keys[start:start + IN_BATCH])).all()
+            out += conn.exec_driver_sql(sql, (keys[start:start + IN_BATCH], plant_id, source)).all()
         return out
     for start in range(0, len(keys), IN_BATCH):
         batch = keys[start:start + IN_BATCH]

@@ -144,6 +144,18 @@ def preview_table(engine, plant_id, source, mapping, upload) -> None:
           empty_message="The file has no rows to preview.")
 
 
+def _guarded(run, what: str):
+    """Run a load; a warehouse failure (or a bug) is shown in words, never as a traceback.
+    The load is one transaction, so nothing of it was written."""
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 - shown to the steward with the cause
+        cause = getattr(exc, "orig", None) or exc
+        st.error(f"{what} failed and nothing of it was written: {type(cause).__name__}: "
+                 f"{' '.join(str(cause).split())[:500]}", icon=":material/error:")
+        return None
+
+
 def show_result(result) -> None:
     icon = STATUS_ICONS.get(result.status, ":material/info:")
     if result.status == "failed":
@@ -177,11 +189,13 @@ def load_section(engine, user, plants: pd.DataFrame) -> None:
     preview_table(engine, plant_id, source, mapping, upload)
     if st.button("Load the file", key="onboarding_load", type="primary", icon=":material/upload:"):
         bar, report = _progress()
-        result = load_file(engine, plant_id, source, mapping, io.BytesIO(upload.getvalue()), file_name=upload.name,
-                           actor=user.username, progress=report, audit=_audit_load(user, "data.load"))
+        result = _guarded(lambda: load_file(
+            engine, plant_id, source, mapping, io.BytesIO(upload.getvalue()), file_name=upload.name,
+            actor=user.username, progress=report, audit=_audit_load(user, "data.load")), "The load")
         bar.empty()
         _changed()
-        st.session_state["onboarding_last_result"] = result
+        if result is not None:
+            st.session_state["onboarding_last_result"] = result
     last = st.session_state.get("onboarding_last_result")
     if last is not None and last.file_name == upload.name and last.plant_id == plant_id and last.source == source:
         show_result(last)
@@ -207,11 +221,12 @@ def quarantine_section(engine, user, plants: pd.DataFrame) -> None:
     if st.button(f"Re-try these {len(held):,} rows with the current mapping", key="onboarding_retry",
                  icon=":material/replay:"):
         bar, report = _progress()
-        result = retry_quarantine(engine, plant_id, source, actor=user.username, progress=report,
-                                  audit=_audit_load(user, "data.retry_quarantine"))
+        result = _guarded(lambda: retry_quarantine(engine, plant_id, source, actor=user.username, progress=report,
+                                                   audit=_audit_load(user, "data.retry_quarantine")), "The re-try")
         bar.empty()
         _changed()
-        show_result(result)
+        if result is not None:
+            show_result(result)
 
 
 def review_section(engine, user, plants: pd.DataFrame) -> None:
@@ -245,6 +260,9 @@ def review_section(engine, user, plants: pd.DataFrame) -> None:
             map_code(engine, plant_id, kind, local, target, actor=user.username, audit=_audit_code(user, plant_id))
         except IngestError as exc:
             st.error(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a warehouse failure is shown, not a traceback
+            st.error(f"The code could not be mapped (nothing was changed): {type(exc).__name__}: {exc}")
             return
         _changed()
         st.success(f"{CODE_KIND_LABELS.get(kind, kind).capitalize()} {local!r} of {plant_id} now maps to {target}. "

@@ -126,3 +126,25 @@ def test_other_roles_do_not_get_the_onboarding_page(start_app, own_network):  # 
         at.switch_page("pages/onboarding.py")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/data_quality.py")
+
+
+def test_a_failing_load_is_shown_as_an_error_not_a_traceback(start_app, own_network, monkeypatch):  # noqa: F811
+    import components.onboarding
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the warehouse went away")
+
+    monkeypatch.setattr(components.onboarding, "load_file", broken)
+    _, local_code = an_asset(own_network)
+    at = steward_on(start_app, own_network, "pages/onboarding.py")
+    widget(at.selectbox, "onboarding_load_plant").select(PLANT).run()
+    mapping = {"plant": PLANT, "source": "downtime",
+               "columns": {"asset": "asset", "start": "start", "end": "end", "reason": "reason"}}
+    widget(at.text_area, f"onboarding_mapping_{PLANT}_downtime").input(yaml.safe_dump(mapping)).run()
+    at.file_uploader(key="onboarding_file").set_value((
+        "d.csv", f"asset,start,end,reason\n{local_code},2026-06-20 08:00,2026-06-20 09:00,MECH_FAIL\n".encode(),
+        "text/csv")).run()
+    next(b for b in at.button if b.key == "onboarding_load").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The load failed and nothing of it was written: RuntimeError: the warehouse went away"]

@@ -10,7 +10,7 @@ from functools import partial
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from data_access import queries
+from data_access import decisions, quality, queries
 
 CACHE_TTL_S = 300
 
@@ -63,3 +63,15 @@ def assets(engine, scope, line_id=None):
 @cache_query()
 def stocked_materials(engine, scope):
     return queries.stocked_materials(engine, scope)
+
+
+# --- beside each plant on the overview: data quality (onboarding) and decisions -----------
+
+@cache_query(ttl=60)
+def plant_quality(engine, scope):
+    return quality.plant_quality(engine, scope)
+
+
+@cache_query(ttl=60)
+def overview_decision_kpis(engine, scope, start, end):
+    return decisions.overview_decision_kpis(engine, scope, start, end)

@@ -67,3 +67,23 @@ def kpi_column_config(keys=None) -> dict:
         fmt = "percent" if unit == "%" else "%d" if unit == "#" else f"%.1f {unit}"
         config[key] = st.column_config.NumberColumn(f"{label} ({unit})", format=fmt, help=definition)
     return config
+
+
+QUALITY_COLUMN = {"data_quality_score": st.column_config.ProgressColumn(
+    "Data quality", min_value=0, max_value=100, format="%.0f",
+    help="0-100 per plant: freshness against cadence, completeness, quarantine rate and unmapped "
+         "share of its feeds (Data quality page).")}
+
+DECISION_COLUMNS = {
+    "name": st.column_config.TextColumn("Plant"),
+    "recommendations": st.column_config.NumberColumn("Raised", help="recommendations raised in the window"),
+    "pending": st.column_config.NumberColumn("Pending", help="still open or escalated"),
+    "decided": st.column_config.NumberColumn("Decided", help="decided by a person"),
+    "overridden": st.column_config.NumberColumn("Overridden"),
+    "expired": st.column_config.NumberColumn("Expired"),
+    "latency_median_h": st.column_config.NumberColumn("Latency median (h)", format="%.1f h",
+                                                      help="hours from recommendation to decision"),
+    "latency_p90_h": st.column_config.NumberColumn("Latency p90 (h)", format="%.1f h"),
+    "adoption": st.column_config.NumberColumn("Adoption (%)", format="percent",
+                                              help="share acted on before expiry"),
+}

@@ -16,6 +16,8 @@ class NetworkOverview:
     plants: pd.DataFrame  # one row per plant: plant attributes, components and KPIs
     trend: pd.DataFrame  # week_start, plant (name or "Network"), KPI columns
     freshness: pd.DataFrame  # one row per plant: age of each feed in hours, stale feeds
+    decisions: pd.Series  # decision latency, adoption and counts of the whole selection
+    decisions_by_plant: pd.DataFrame  # the same per plant (data_access.decisions columns)
 
     @property
     def is_empty(self) -> bool:
@@ -30,13 +32,18 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
     before = selection.previous()
     previous = cached.plant_kpi_components(engine, scope, before.start, before.end)
 
-    per_plant = info.merge(kpis.with_kpis(current), on="plant_id", how="inner")
+    quality = cached.plant_quality(engine, scope)[["plant_id", "data_quality_score"]]
+    per_plant = info.merge(kpis.with_kpis(current), on="plant_id", how="inner").merge(
+        quality, on="plant_id", how="left")
+    decided, decided_by_plant = cached.overview_decision_kpis(engine, scope, start, end)
     return NetworkOverview(
         network=kpis.roll_up(current) if not current.empty else pd.Series(dtype=float),
         previous=kpis.roll_up(previous) if not previous.empty else pd.Series(dtype=float),
         plants=per_plant,
         trend=_trend(engine, selection, info),
-        freshness=_freshness(engine, selection, info),
+        freshness=_freshness(engine, selection, info).merge(quality, on="plant_id", how="left"),
+        decisions=decided,
+        decisions_by_plant=decided_by_plant,
     )
 
 

@@ -24,3 +24,24 @@ def kpi_tiles(current: pd.Series, previous: pd.Series, days: int) -> None:
                 delta_color="normal" if higher_is_better else "inverse",
                 help=help_text, border=True,
             )
+
+
+def decision_tiles(decisions: pd.Series) -> None:
+    """Decision latency (median, p90), adoption and overrides of the selection."""
+    def hours(value):
+        return "no decision" if pd.isna(value) else f"{value:,.1f} h"
+
+    raised = int(decisions.get("recommendations", 0))
+    adoption = decisions.get("adoption")
+    tiles = [
+        ("Decision latency, median (h)", hours(decisions.get("latency_median_h")),
+         "Hours from a recommendation to a person's decision; half were faster."),
+        ("Decision latency, p90 (h)", hours(decisions.get("latency_p90_h")),
+         "90 % of decisions were taken within this many hours."),
+        ("Adoption (%)", "no outcome yet" if pd.isna(adoption) else f"{adoption:.1%}".replace("%", " %"),
+         "Recommendations acted on before they expired / those with a known outcome."),
+        ("Overridden", f"{int(decisions.get('overridden', 0))} of {raised}",
+         "Recommendations a person overrode with a reason (see Audit log)."),
+    ]
+    for column, (label, value, help_text) in zip(st.columns(len(tiles)), tiles):
+        column.metric(label, value, help=help_text, border=True)

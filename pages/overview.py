@@ -4,10 +4,10 @@ import streamlit as st
 
 from components import figures
 from components.filters import filter_bar
-from components.formatting import kpi_column_config
+from components.formatting import DECISION_COLUMNS, QUALITY_COLUMN, kpi_column_config
 from components.overview import network_overview
 from components.tables import chart, table
-from components.tiles import kpi_tiles
+from components.tiles import decision_tiles, kpi_tiles
 from components.warehouse import get_engine
 from data_access.kpis import KPI_CATALOG
 from governance.login import current_user
@@ -49,6 +49,7 @@ with rank_col:
         "region_name": st.column_config.TextColumn("Region"),
         "data_maturity": st.column_config.TextColumn("Data", help="iot: sensors; mes: MES; "
                                                      "spreadsheet: manual reports"),
+        **QUALITY_COLUMN,
         **kpi_column_config(),
     }
     table(ranked, key="overview_ranking", file_name="plant_ranking.csv", column_config=columns)
@@ -56,6 +57,14 @@ with rank_col:
 st.subheader(f"{label} by week")
 chart(figures.kpi_trend(overview.trend, kpi), overview.trend, key="overview_trend",
       file_name="kpi_trend_weekly.csv", empty_message="No complete week in this range.")
+
+st.subheader("Decisions on recommendations")
+st.caption("Recommendations raised in these days: decision latency from recommendation to a "
+           "person's decision (median and 90th percentile), and adoption, the share acted on "
+           "before they expired.")
+decision_tiles(overview.decisions)
+table(overview.decisions_by_plant, key="overview_decisions", file_name="decision_kpis_by_plant.csv",
+      column_config=DECISION_COLUMNS, empty_message="No recommendation was raised in these days.")
 
 st.subheader("Data freshness")
 st.caption("Hours since each plant last delivered each feed. A feed is stale when it is "
@@ -73,6 +82,7 @@ table(overview.freshness, key="overview_freshness", file_name="feed_freshness.cs
           "plant": st.column_config.TextColumn("Plant"),
           "data_maturity": st.column_config.TextColumn("Data"),
           "stale_feeds": st.column_config.TextColumn("Stale feeds"),
+          **QUALITY_COLUMN,
           "oldest_feed_h": st.column_config.NumberColumn("Oldest feed (h)", format="%.0f h"),
           **age_columns,
       }, empty_message="No feed has reported yet for these plants.")

@@ -64,7 +64,20 @@ def refresh(engine: Engine, plant_ids=None, progress=None) -> int:
             _refresh_operations(conn, batch, _spans(rows))
             if progress:
                 progress(min(1.0, (start + len(batch)) / len(plant_ids)), "Refreshing daily marts")
+    update_statistics(engine)
     return written
+
+
+def update_statistics(engine: Engine) -> None:
+    """Let SQLite's planner know the tables' sizes: it never gathers statistics by itself, and
+    without them it picks slower indexes for network-wide windows (about twice as slow on the
+    100-plant network). Sampled (analysis_limit), so it takes a fraction of a second even
+    there. PostgreSQL's autovacuum analyzes changed tables itself."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _mart_rows(conn, plant_ids) -> pd.DataFrame:

@@ -49,6 +49,12 @@ def decision_kpis(engine, scope, start, end, by):
 
 
 @cache_query(ttl=KPI_TTL_S)
+def overview_decision_kpis(engine, scope, start, end):
+    """For the network overview: (the scope's decision KPIs, the same per plant); see data_access."""
+    return dq.overview_decision_kpis(engine, scope, start, end)
+
+
+@cache_query(ttl=KPI_TTL_S)
 def overrides(engine, scope, start, end):
     return dq.overrides(engine, scope, start, end)
 
@@ -65,7 +71,8 @@ def audit_facets(engine, scope):
 
 def clear() -> None:
     """Forget cached decision reads after this session wrote something."""
-    for fn in (action_queue, recommendations, outbox_rows, decision_kpis, overrides, audit_rows, audit_facets):
+    for fn in (action_queue, recommendations, outbox_rows, decision_kpis, overview_decision_kpis, overrides,
+               audit_rows, audit_facets):
         fn.clear()
 
 

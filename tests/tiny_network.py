@@ -50,10 +50,12 @@ def build(engine):
             dict(reason_code="PM", category="planned", is_failure=False, description="Preventive maintenance"),
         ])
         conn.execute(material.insert(), [
-            dict(material_id="RAW", name="Resin", material_type="raw", unit="kg", unit_cost=2.0),
+            dict(material_id="RAW", name="Resin", material_type="raw", unit="kg", unit_cost=2.0,
+                 asset_class=None),  # every row names every column: executemany takes the first row's keys
             dict(material_id="SPARE", name="Capper head", material_type="spare_part", unit="ea",
                  unit_cost=500.0, asset_class="capper"),
-            dict(material_id="FG", name="Bottle 1l", material_type="finished", unit="ea", unit_cost=1.0),
+            dict(material_id="FG", name="Bottle 1l", material_type="finished", unit="ea", unit_cost=1.0,
+                 asset_class=None),
         ])
         conn.execute(supplier.insert(), [dict(supplier_id="S1", name="Polymer GmbH", country="DE")])
         conn.execute(plant_material.insert(), [

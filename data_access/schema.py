@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -598,11 +599,13 @@ risk_score = Table(
 # Their rows are bounded by lines, assets, reasons and days, not by how many events a plant logs.
 # Derived tables without foreign keys: deleting a network's facts never trips on them, and a
 # refresh of every plant rebuilds them whole (rows of plants no longer present go too).
+# Their keys start with the day, and SQLite stores them clustered by it (WITHOUT ROWID), so a
+# network-wide window reads one contiguous range; a plant's window uses (plant_id, day).
 
 mart_line_daily = Table(
     "mart_line_daily", metadata,
-    Column("line_id", String(48), primary_key=True),
-    Column("day", Date, primary_key=True),  # plant-local
+    Column("line_id", String(48), nullable=False),
+    Column("day", Date, nullable=False),  # plant-local
     Column("plant_id", String(32), nullable=False),
     Column("week_start", Date, nullable=False),  # Monday of the plant-local ISO week
     Column("month_start", Date, nullable=False),  # first day of the plant-local month
@@ -621,17 +624,18 @@ mart_line_daily = Table(
     Column("scheduled_qty", Float, nullable=False, default=0.0),
     Column("actual_qty", Float, nullable=False, default=0.0),
     Index("ix_mart_line_daily_plant_day", "plant_id", "day"),
-    Index("ix_mart_line_daily_day", "day"),  # network-wide windows
+    PrimaryKeyConstraint("day", "line_id"),
+    sqlite_with_rowid=False,
 )
 
 # Downtime per asset, plant-local day (of the event's start), canonical reason and the
 # plant's own reason text: Pareto, worst assets, MTBF/MTTR per asset and class, local codes.
 mart_downtime_daily = Table(
     "mart_downtime_daily", metadata,
-    Column("asset_id", String(64), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("reason_code", String(32), primary_key=True),
-    Column("local_reason", String(100), primary_key=True),
+    Column("asset_id", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reason_code", String(32), nullable=False),
+    Column("local_reason", String(100), nullable=False),
     Column("plant_id", String(32), nullable=False),
     Column("line_id", String(48), nullable=False),
     Column("week_start", Date, nullable=False),
@@ -641,7 +645,8 @@ mart_downtime_daily = Table(
     Column("events", Integer, nullable=False, default=0),
     Column("duration_s", Float, nullable=False, default=0.0),
     Index("ix_mart_downtime_daily_plant_day", "plant_id", "day"),
-    Index("ix_mart_downtime_daily_day", "day"),
+    PrimaryKeyConstraint("day", "asset_id", "reason_code", "local_reason"),
+    sqlite_with_rowid=False,
 )
 
 # Work orders per asset, plant-local day and type: how many were created and completed that
@@ -650,29 +655,33 @@ mart_downtime_daily = Table(
 # covers each plant's whole work-order history, not only its production days.
 mart_work_order_daily = Table(
     "mart_work_order_daily", metadata,
-    Column("asset_id", String(64), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("wo_type", String(16), primary_key=True),  # preventive | corrective | inspection
+    Column("asset_id", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("wo_type", String(16), nullable=False),  # preventive | corrective | inspection
     Column("plant_id", String(32), nullable=False),
     Column("line_id", String(48), nullable=False),
     Column("created", Integer, nullable=False, default=0),
     Column("completed", Integer, nullable=False, default=0),
     Column("close_s", Float, nullable=False, default=0.0),  # sum(completed - created) of those completed
     Index("ix_mart_work_order_daily_plant_day", "plant_id", "day"),
+    PrimaryKeyConstraint("day", "asset_id", "wo_type"),
+    sqlite_with_rowid=False,
 )
 
 # Purchase orders received per plant, supplier, material, plant-local receipt day and lateness
 # in days (received - promised; negative is early), with how many of them were on time.
 mart_delivery_daily = Table(
     "mart_delivery_daily", metadata,
-    Column("plant_id", String(32), primary_key=True),
-    Column("supplier_id", String(32), primary_key=True),
-    Column("material_id", String(48), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("lateness_days", Integer, primary_key=True, autoincrement=False),
+    Column("plant_id", String(32), nullable=False),
+    Column("supplier_id", String(32), nullable=False),
+    Column("material_id", String(48), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("lateness_days", Integer, nullable=False),
     Column("received", Integer, nullable=False, default=0),
     Column("on_time", Integer, nullable=False, default=0),
-    Index("ix_mart_delivery_daily_day", "day"),
+    Index("ix_mart_delivery_daily_plant_day", "plant_id", "day"),
+    PrimaryKeyConstraint("day", "plant_id", "supplier_id", "material_id", "lateness_days"),
+    sqlite_with_rowid=False,
 )
 
 OPERATIONS_MARTS = (mart_line_daily, mart_downtime_daily, mart_work_order_daily, mart_delivery_daily)

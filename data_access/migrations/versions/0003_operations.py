@@ -36,10 +36,10 @@ def upgrade():
         _float("produced_qty"), _float("good_qty"), _float("unplanned_downtime_s"),
         _float("planned_downtime_s"), _int("failures"), _float("restoration_s"), _int("orders_due"),
         _int("orders_on_time"), _float("scheduled_qty"), _float("actual_qty"),
-        sa.PrimaryKeyConstraint("line_id", "day"),
+        sa.PrimaryKeyConstraint("day", "line_id"),
+        sqlite_with_rowid=False,  # clustered by day: a network-wide window is one range
     )
     op.create_index("ix_mart_line_daily_plant_day", "mart_line_daily", ["plant_id", "day"])
-    op.create_index("ix_mart_line_daily_day", "mart_line_daily", ["day"])
 
     op.create_table(
         "mart_downtime_daily",
@@ -54,10 +54,10 @@ def upgrade():
         sa.Column("category", sa.String(length=24), nullable=False),
         sa.Column("is_failure", sa.Boolean(), nullable=False),
         _int("events"), _float("duration_s"),
-        sa.PrimaryKeyConstraint("asset_id", "day", "reason_code", "local_reason"),
+        sa.PrimaryKeyConstraint("day", "asset_id", "reason_code", "local_reason"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_mart_downtime_daily_plant_day", "mart_downtime_daily", ["plant_id", "day"])
-    op.create_index("ix_mart_downtime_daily_day", "mart_downtime_daily", ["day"])
 
     op.create_table(
         "mart_work_order_daily",
@@ -67,7 +67,8 @@ def upgrade():
         sa.Column("plant_id", sa.String(length=32), nullable=False),
         sa.Column("line_id", sa.String(length=48), nullable=False),
         _int("created"), _int("completed"), _float("close_s"),
-        sa.PrimaryKeyConstraint("asset_id", "day", "wo_type"),
+        sa.PrimaryKeyConstraint("day", "asset_id", "wo_type"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_mart_work_order_daily_plant_day", "mart_work_order_daily", ["plant_id", "day"])
 
@@ -77,11 +78,12 @@ def upgrade():
         sa.Column("supplier_id", sa.String(length=32), nullable=False),
         sa.Column("material_id", sa.String(length=48), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("lateness_days", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("lateness_days", sa.Integer(), nullable=False),
         _int("received"), _int("on_time"),
-        sa.PrimaryKeyConstraint("plant_id", "supplier_id", "material_id", "day", "lateness_days"),
+        sa.PrimaryKeyConstraint("day", "plant_id", "supplier_id", "material_id", "lateness_days"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_mart_delivery_daily_day", "mart_delivery_daily", ["day"])
+    op.create_index("ix_mart_delivery_daily_plant_day", "mart_delivery_daily", ["plant_id", "day"])
 
     # the facts the operations pages read directly, across plants
     op.create_index("ix_inventory_snapshot_day", "inventory_snapshot", ["day"])
@@ -96,9 +98,7 @@ def downgrade():
                          ("ix_demand_daily_day", "demand_daily"),
                          ("ix_inventory_snapshot_day", "inventory_snapshot")):
         op.drop_index(index, table_name=table)
-    op.drop_index("ix_mart_line_daily_day", table_name="mart_line_daily")
-    op.drop_index("ix_mart_downtime_daily_day", table_name="mart_downtime_daily")
-    for table, index in (("mart_delivery_daily", "ix_mart_delivery_daily_day"),
+    for table, index in (("mart_delivery_daily", "ix_mart_delivery_daily_plant_day"),
                          ("mart_work_order_daily", "ix_mart_work_order_daily_plant_day"),
                          ("mart_downtime_daily", "ix_mart_downtime_daily_plant_day"),
                          ("mart_line_daily", "ix_mart_line_daily_plant_day")):

@@ -40,8 +40,8 @@ keys = ("stockout_exposed", "spare_availability") + (("material_dos",) if view.m
 metric_row(keys, view.totals, None, days)
 st.caption(f"Stockout exposure: {view.totals['stockout_exposed']} of {view.totals['assessed']} materials with "
            "both demand and a supplier lead time have fewer days of supply than their lead time. "
-           "Plant days of supply and turns are value-weighted over raw and packaging materials "
-           "(each plant in its own currency).")
+           "Plant days of supply and turns are value-weighted over raw and packaging materials, "
+           "at each material's network-wide unit cost.")
 
 # --- per plant --------------------------------------------------------------------------------
 st.subheader("Plants")

@@ -8,74 +8,23 @@ import csv
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-ROOT = Path(__file__).resolve().parent.parent
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_browser, serve_app
 
 pytestmark = pytest.mark.browser
 
 
-def _require_browser():
-    missing = None
-    if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} not installed (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed (pip install -r requirements-dev.txt)"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test must run under CI=true: {missing}")
-        pytest.skip(missing)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_app(small_network_url, users_file, tmp_path):
-    port = _free_port()
-    env = {**os.environ, "WAREHOUSE_URL": small_network_url, "PNCT_USERS_FILE": str(users_file),
-           "PNCT_COOKIE_KEY": "browser-test-only", "PNCT_LOGIN_SLEEP_TIME": "0"}
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text())
-                time.sleep(0.5)
+    with serve_app(small_network_url, users_file, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def test_login_overview_and_csv_download(served_app, tmp_path):
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:

@@ -4,12 +4,6 @@ render, and a table's CSV download complete, scoped and with plant-local offsets
 
 import csv
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import bcrypt
@@ -19,33 +13,14 @@ import yaml
 from data_access import migrate
 from data_access.engine import make_engine
 from tests import ops_fixture
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-ROOT = Path(__file__).resolve().parent.parent
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_browser, serve_app
 
 pytestmark = pytest.mark.browser
 
 
-def _require_browser():
-    missing = None
-    if not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} not installed (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed (pip install -r requirements-dev.txt)"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test must run under CI=true: {missing}")
-        pytest.skip(missing)
-
-
 @pytest.fixture
 def served_ops_app(tmp_path):
-    _require_browser()
+    require_browser()
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -55,32 +30,8 @@ def served_ops_app(tmp_path):
     users.write_text(yaml.safe_dump({"usernames": {"coo": {
         "name": "COO", "email": "coo@example.com", "roles": ["executive"], "plants": "all",
         "password": bcrypt.hashpw(b"coo-password", bcrypt.gensalt(4)).decode()}}}))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "WAREHOUSE_URL": url, "PNCT_USERS_FILE": str(users),
-           "PNCT_COOKIE_KEY": "browser-test-only", "PNCT_LOGIN_SLEEP_TIME": "0"}
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text())
-                time.sleep(0.5)
+    with serve_app(url, users, tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def test_drill_down_carries_to_the_next_page_and_its_csv(served_ops_app, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_browser, serve_app
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, log_in, require_browser, serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +33,7 @@ def test_login_overview_and_csv_download(served_app, tmp_path):
         page.goto(served_app)
         expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=60_000)
         assert page.get_by_test_id("stMetric").count() == 0  # nothing before login
-        page.get_by_role("textbox", name="Username").fill("coo")
-        page.get_by_role("textbox", name="Password").fill("coo-password")
-        page.get_by_role("button", name="Login").click()
+        log_in(page, "coo", "coo-password")
 
         expect(page.get_by_role("heading", name="Network overview")).to_be_visible(timeout=60_000)
         expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)

@@ -13,7 +13,7 @@ import yaml
 from data_access import migrate
 from data_access.engine import make_engine
 from tests import ops_fixture
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_browser, serve_app
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, log_in, require_browser, serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -41,10 +41,7 @@ def test_drill_down_carries_to_the_next_page_and_its_csv(served_ops_app, tmp_pat
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
         page.goto(served_ops_app)
-        expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=60_000)
-        page.get_by_role("textbox", name="Username").fill("coo")
-        page.get_by_role("textbox", name="Password").fill("coo-password")
-        page.get_by_role("button", name="Login").click()
+        log_in(page, "coo", "coo-password")
         expect(page.get_by_role("heading", name="Network overview")).to_be_visible(timeout=60_000)
 
         page.get_by_role("link", name="Downtime & maintenance").click()

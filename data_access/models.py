@@ -10,7 +10,7 @@ Imports nothing of `governance` or `forecasting`.
 from datetime import datetime, timezone
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access.frames import read_frame
@@ -86,16 +86,17 @@ def approved_ids(conn: Connection, model_name: str) -> list[int]:
 
 
 def record_metrics(conn: Connection, model_id: int, measured_utc: datetime, rows) -> int:
-    """Store (plant_id, metric, value) rows measured at `measured_utc`, replacing the same keys.
+    """Store (plant_id, metric, value) rows measured at `measured_utc`, replacing the same
+    (plant, metric) at that time and nothing else (a one-series refit keeps the other plants').
 
     NaN and None values are skipped (an undefined metric is absent, not zero). Returns rows written.
     """
     rows = [(p, m, float(v)) for p, m, v in rows if v is not None and pd.notna(v)]
     if not rows:
         return 0
-    names = sorted({m for _, m, _ in rows})
+    keys = sorted({(p, m) for p, m, _ in rows})
     conn.execute(delete(model_metric).where(_M.model_id == model_id, _M.measured_utc == measured_utc,
-                                            _M.metric.in_(names)))
+                                            tuple_(_M.plant_id, _M.metric).in_(keys)))
     conn.execute(insert(model_metric), [dict(model_id=model_id, plant_id=p, metric=m, measured_utc=measured_utc,
                                              value=v) for p, m, v in rows])
     return len(rows)

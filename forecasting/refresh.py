@@ -1,6 +1,6 @@
 """Refit every plant x metric forecast series and store forecasts, intervals and backtests.
 
-    python -m forecasting.refresh [--url URL] [--workers 2] [--as-of YYYY-MM-DD]
+    python -m forecasting.refresh [--url URL] [--workers 2] [--as-of YYYY-MM-DD] [--own-sessions]
                                   [--plants P1,P2] [--metrics demand,output] [--history-days 730]
 
 Series: demand, unplanned downtime hours and output of every plant, daily
@@ -52,6 +52,8 @@ HORIZON_DAYS = 28
 HISTORY_DAYS = 730
 ORIGINS = 2
 MODEL_NAME = "forecaster"
+YEAR_DAYS = 364  # 52 weeks: the same weekday a year earlier
+DRIFT_REFERENCE_DAYS = 56
 DEFAULT_CANDIDATES = ("seasonal_naive", "theta", "ets", "arima", "prophet", "ensemble")
 
 
@@ -229,10 +231,18 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
     return SeriesResult(task.plant_id, task.metric, row, points, scores, series)
 
 
-def _init_worker() -> None:
-    """Quiet, single-threaded numerical libraries: the processes are the parallelism."""
+def _init_worker(own_session: bool = False) -> None:
+    """Quiet, single-threaded numerical libraries: the processes are the parallelism.
+
+    own_session: start a new session (setsid). With Linux autogroup scheduling
+    (kernel.sched_autogroup_enabled), the processes of one session share one fair slice of the
+    CPU, so on a machine busy with other sessions a second worker in the same session gets no
+    second core's worth; in its own session it competes like a separate job.
+    """
     from threadpoolctl import threadpool_limits
 
+    if own_session:
+        os.setsid()
     threadpool_limits(1)
     _quiet()
 
@@ -286,11 +296,12 @@ def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metr
 
 def refresh(engine, config: RefreshConfig = RefreshConfig(), *, workers: int = 2, scope: PlantScope | None = None,
             metrics=None, as_of: date | None = None, actor: str = "forecast-refresh", job: str = "refresh",
-            progress=None) -> RefreshReport:
+            progress=None, own_sessions: bool = False) -> RefreshReport:
     """Refit the series in `scope` (default: every plant) and store them; see the module docstring.
 
     `as_of`: use data up to this plant-local day (default: the newest day in the warehouse).
-    `progress(done, total, label)` is called after each series is stored.
+    `progress(done, total, label)` is called after each series is stored. `own_sessions`:
+    each worker process in its own session (see `_init_worker`).
     """
     scope = scope or PlantScope.everything()
     started = time.perf_counter()
@@ -313,7 +324,7 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, workers: int = 2
     tasks = load_tasks(engine, scope, end, config, metrics)
     results = []
     try:
-        for result in _execute(tasks, config, approved, version, workers):
+        for result in _execute(tasks, config, approved, version, workers, own_sessions):
             with engine.begin() as conn:
                 store.replace_series(conn, run_id, result.plant_id, result.metric,
                                      {**result.row, "fitted_utc": datetime.now(timezone.utc)},
@@ -407,7 +418,7 @@ def open_warehouse(url: str | None):
     return engine
 
 
-def _execute(tasks, config, approved, version, workers):
+def _execute(tasks, config, approved, version, workers, own_sessions=False):
     """Yield SeriesResults as they finish: in this process (workers=1) or in a process pool."""
     args = [(task, config, approved, version) for task in tasks]
     if workers <= 1 or len(tasks) <= 1:
@@ -415,9 +426,12 @@ def _execute(tasks, config, approved, version, workers):
         for a in args:
             yield _run_task(a)
         return
-    # spawn: workers start clean (no inherited database connections or threads)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+    # forkserver: workers fork from a clean server process (no inherited database connections or
+    # threads) that imported the forecasting libraries once, instead of each worker importing them
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["forecasting.refresh"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=(own_sessions,)) as pool:
         futures = [pool.submit(_run_task, a) for a in args]
         try:
             for future in as_completed(futures):
@@ -430,8 +444,13 @@ def _execute(tasks, config, approved, version, workers):
 
 def _record_monitoring(engine, model_id: int, end: date, results: list[SeriesResult]) -> None:
     """Per plant and metric, at the run's data day: backtest MASE and WAPE of the choice and of
-    seasonal naive, input drift (PSI of the last horizon against the history before it) and
-    the realized WAPE of the previous run's forecast on the days that have arrived since."""
+    seasonal naive, input drift and the realized WAPE of the previous run's forecast on the days
+    that have arrived since.
+
+    Drift is the PSI of the last HORIZON_DAYS days against the DRIFT_REFERENCE_DAYS days up to
+    the same weekday a year earlier: against the same season, so a yearly cycle alone does not
+    read as drift (against all history it would, every summer). Needs a year and 8 weeks of data.
+    """
     measured = datetime.combine(end, dtime(), tzinfo=timezone.utc)
     rows = []
     previous = store.previous_forecasts(engine, PlantScope.everything(), end)
@@ -442,9 +461,9 @@ def _record_monitoring(engine, model_id: int, end: date, results: list[SeriesRes
         rows += [(r.plant_id, f"mase.{r.metric}", chosen.get("mase")),
                  (r.plant_id, f"wape.{r.metric}", chosen.get("wape")),
                  (r.plant_id, f"mase_sn.{r.metric}", naive.get("mase"))]
-        if r.series is not None and len(r.series) > 2 * HORIZON_DAYS:
-            rows.append((r.plant_id, f"psi.{r.metric}",
-                         governance.psi(r.series.iloc[:-HORIZON_DAYS], r.series.iloc[-HORIZON_DAYS:])))
+        if r.series is not None and len(r.series) >= YEAR_DAYS + DRIFT_REFERENCE_DAYS:
+            year_ago = r.series.iloc[-YEAR_DAYS - DRIFT_REFERENCE_DAYS:-YEAR_DAYS]
+            rows.append((r.plant_id, f"psi.{r.metric}", governance.psi(year_ago, r.series.iloc[-HORIZON_DAYS:])))
         past = previous[(previous["plant_id"] == r.plant_id) & (previous["metric"] == r.metric)]
         if r.series is not None and not past.empty:
             actual = r.series.reindex(pd.to_datetime(past["day"]))
@@ -498,6 +517,9 @@ def parser() -> argparse.ArgumentParser:
                    help=f"days of history each series is fitted on (default {HISTORY_DAYS})")
     p.add_argument("--horizon", type=_positive, default=HORIZON_DAYS, help=f"days ahead (default {HORIZON_DAYS})")
     p.add_argument("--origins", type=_positive, default=ORIGINS, help=f"backtest origins (default {ORIGINS})")
+    p.add_argument("--own-sessions", action="store_true",
+                   help="run each worker in its own session: on a Linux machine busy with other sessions "
+                        "(autogroup scheduling) the workers then each get a fair share instead of splitting one")
     return p
 
 
@@ -534,7 +556,8 @@ def main(argv=None) -> int:
 
         try:
             report = refresh(engine, config, workers=args.workers, scope=scope, metrics=args.metrics,
-                             as_of=args.as_of, actor="forecast-refresh", progress=progress)
+                             as_of=args.as_of, actor="forecast-refresh", progress=progress,
+                             own_sessions=args.own_sessions)
         finally:
             bar.close()
     except (JobError, RefreshError) as exc:

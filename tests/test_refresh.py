@@ -159,8 +159,10 @@ def test_refit_one_series_replaces_only_that_series(network):
         rf.refit_one(network, "EU-ZAR", "demand", pm, actor="pm")
     with pytest.raises(rf.RefreshError, match="unknown series"):
         rf.refit_one(network, "NA-JOL", "sales", pm, actor="pm")
+    metrics = _count(network, model_metric)
     result = rf.refit_one(network, "NA-JOL", "demand", pm, actor="pm")
     assert result.row["error"] is None
+    assert _count(network, model_metric) == metrics  # the other series' monitoring rows are kept
     after = store.latest_series(network, PlantScope.everything()).set_index(["plant_id", "metric"])
     assert after.loc[("NA-JOL", "demand"), "fitted_utc"] > before.loc[("NA-JOL", "demand"), "fitted_utc"]
     assert after.loc[("NA-JOL", "demand"), "run_id"] == report.run_id  # same data, same version: same run

@@ -428,7 +428,7 @@ def _execute(tasks, config, approved, version, workers, own_sessions=False):
         return
     # forkserver: workers fork from a clean server process (no inherited database connections or
     # threads) that imported the forecasting libraries once, instead of each worker importing them
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("fork")  # spawn/forkserver re-run __main__ (app.py under AppTest)
     context.set_forkserver_preload(["forecasting.refresh"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(own_sessions,)) as pool:

@@ -426,10 +426,12 @@ def _execute(tasks, config, approved, version, workers, own_sessions=False):
         for a in args:
             yield _run_task(a)
         return
-    # forkserver: workers fork from a clean server process (no inherited database connections or
-    # threads) that imported the forecasting libraries once, instead of each worker importing them
-    context = multiprocessing.get_context("fork")  # spawn/forkserver re-run __main__ (app.py under AppTest)
-    context.set_forkserver_preload(["forecasting.refresh"])
+    # fork: the workers start with the libraries imported, and never touch the database handles
+    # they inherit (only this process reads and writes). spawn and forkserver would re-run the
+    # caller's __main__ in every worker, which under Streamlit or AppTest is the app script.
+    # The refresh runs the pool from the command line, the benchmark and tests; a page's refit
+    # of one series runs in its own process (workers=1), so no Streamlit server threads are forked.
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(own_sessions,)) as pool:
         futures = [pool.submit(_run_task, a) for a in args]

@@ -430,7 +430,7 @@ def _execute(tasks, config, approved, version, workers, own_sessions=False):
     # they inherit (only this process reads and writes). spawn and forkserver would re-run the
     # caller's __main__ in every worker, which under Streamlit or AppTest is the app script.
     # The refresh runs the pool from the command line, the benchmark and tests; a page's refit
-    # of one series runs in its own process (workers=1), so no Streamlit server threads are forked.
+    # of one series runs without a pool (workers=1), so no Streamlit server threads are forked.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(own_sessions,)) as pool:

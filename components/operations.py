@@ -31,6 +31,14 @@ def marts_ready(engine, scope):
     return ops.marts_ready(engine, scope)
 
 
+def require_marts(engine, scope) -> None:
+    """Stop the page with an explanation while the operations marts are not built yet."""
+    if not marts_ready(engine, scope):
+        st.info("The operations marts of this warehouse have not been built yet. They fill on the "
+                "next data load, or at once with `python -m data_access.marts`.", icon=":material/build:")
+        st.stop()
+
+
 @cached.cache_query()
 def line_components(engine, scope, start, end, by, line_id=None):
     return ops.line_components(engine, scope, start, end, by, line_id)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import figures
 from components.filters import filter_bar
-from components.operations import downtime_view, drill_path, marts_ready, metric_row
+from components.operations import downtime_view, drill_path, metric_row, require_marts
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access.kpis import KPI_CATALOG
@@ -20,10 +20,7 @@ st.caption("Drill down network → plant → line → asset. Every plant on the 
 selection = filter_bar(engine, user, drill=("line", "asset"))
 if selection is None:
     st.stop()
-if not marts_ready(engine, selection.scope):
-    st.info("The operations marts of this warehouse have not been built yet. They fill on the "
-            "next data load, or at once with `python -m data_access.marts`.", icon=":material/build:")
-    st.stop()
+require_marts(engine, selection.scope)
 view = downtime_view(engine, selection)
 if view.is_empty:
     st.info(f"No downtime or production data for {drill_path(engine, selection)} between "

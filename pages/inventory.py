@@ -5,7 +5,7 @@ import streamlit as st
 from components import figures
 from components.filters import filter_bar
 from components.formatting import kpi_column_config
-from components.operations import drill_path, inventory_view, marts_ready, metric_row
+from components.operations import drill_path, inventory_view, metric_row, require_marts
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access import kpis
@@ -21,10 +21,7 @@ st.caption("Drill down network → plant → material. Days of supply look backw
 selection = filter_bar(engine, user, drill=("material",))
 if selection is None:
     st.stop()
-if not marts_ready(engine, selection.scope):
-    st.info("The operations marts of this warehouse have not been built yet. They fill on the "
-            "next data load, or at once with `python -m data_access.marts`.", icon=":material/build:")
-    st.stop()
+require_marts(engine, selection.scope)
 view = inventory_view(engine, selection)
 if view.is_empty:
     st.info(f"No material is stocked at {drill_path(engine, selection)}. Pick other plants or another "

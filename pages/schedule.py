@@ -5,7 +5,7 @@ import streamlit as st
 
 from components import figures
 from components.filters import filter_bar
-from components.operations import HORIZONS, drill_path, marts_ready, metric_row, schedule_view
+from components.operations import HORIZONS, drill_path, metric_row, require_marts, schedule_view
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access import kpis
@@ -21,10 +21,7 @@ st.caption("Drill down network → plant → line. Orders are due on plant-local
 selection = filter_bar(engine, user, drill=("line",))
 if selection is None:
     st.stop()
-if not marts_ready(engine, selection.scope):
-    st.info("The operations marts of this warehouse have not been built yet. They fill on the "
-            "next data load, or at once with `python -m data_access.marts`.", icon=":material/build:")
-    st.stop()
+require_marts(engine, selection.scope)
 horizon = st.selectbox("Look ahead", HORIZONS, index=1, format_func=lambda d: f"next {d} days",
                        key="schedule_horizon", help="Open orders due in this many days after the latest data day.")
 view = schedule_view(engine, selection, horizon)

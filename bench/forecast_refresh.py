@@ -1,7 +1,8 @@
 """Benchmark of the forecast refresh: every series of a network, two worker processes against one.
 
     python -m bench.forecast_refresh [--keep DIR] [--large-plants 100] [--large-sample 12]
-                                     [--history-days 730] [--skip-large]
+                                     [--history-days 730] [--skip-large] [--skip-default]
+                                     [--large-one-process]
 
 1. Builds the default network (12 plants, 1,095 days, SQLite) and refreshes all its series
    (3 per plant) on copies of the same file, its forecaster version approved first (so every
@@ -11,12 +12,13 @@
    one process. Why the third: with Linux autogroup scheduling (kernel.sched_autogroup_enabled)
    the processes of one session share one fair slice of the CPU, so on a machine busy with
    other sessions a second worker in the same session cannot get a second core's worth.
-2. The large network (100 plants = 300 series) takes too long to refit in full on a shared
-   2-core machine while other test runs compete for it, so: it is built, a sample of its plants
-   from the repeated templates (not the 12 measured above) is refreshed with 2 workers, and
-   the full time is extrapolated by series count (every series is fitted on the same capped
-   history, so the cost per series does not grow with the network; reading grows but is
-   measured in the sample). The extrapolation is printed as such.
+2. The large network (100 plants = 300 series): built, then refreshed with 2 workers in own
+   sessions, all of it with `--large-sample 0` (about 20 min on 2 cores; add
+   `--large-one-process` for the one-process time and ratio, about 45 min more). With a sample
+   (the default, 12 plants of the repeated templates, not the 12 measured above) the full
+   time is extrapolated by series count (every series is fitted on the same capped history,
+   so the cost per series does not grow with the network; reading grows but is measured in
+   the sample), and printed as an extrapolation.
 The load average is printed beside every timing: this machine is shared, and ratios measured
 in one run are the result, not the seconds.
 """
@@ -89,7 +91,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.forecast_refresh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="directory to keep the generated warehouses in")
     parser.add_argument("--large-plants", type=int, default=100)
-    parser.add_argument("--large-sample", type=int, default=12, help="plants of the large network refreshed")
+    parser.add_argument("--large-sample", type=int, default=12,
+                        help="plants of the large network refreshed (0: all of them, measured, not extrapolated)")
+    parser.add_argument("--large-one-process", action="store_true",
+                        help="with --large-sample 0: also refresh the whole large network in one process")
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--skip-default", action="store_true", help="only the large network's sample")
@@ -119,19 +124,28 @@ def main(argv=None) -> int:
         engine = make_engine(f"sqlite:///{large}")
         ids = plant_ids(engine, PlantScope.everything())
         engine.dispose()
-        generation = {p: int(re.search(r"(\d+)$", p).group(1)) for p in ids if re.search(r"\d$", p)}
-        # plants of the repeated templates, the second generation first: one plant of each template
-        sample = sorted(generation, key=lambda p: (generation[p], p))[:args.large_sample]
-        print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}")
-        wall, sampled = timed_refresh(large, directory, "2 workers, own sessions (sample)", config, 2,
-                                      scope=PlantScope.only(sample), own_sessions=True)
         total_series = 3 * len(ids)
-        estimate = wall * total_series / max(sampled.series, 1)
-        line = f"  extrapolated to all {total_series} series: {estimate / 60:.1f} min with both cores"
-        if ratio:
-            line += (f", {estimate * ratio / 60:.1f} min in one process (by the default network's ratio); "
-                     f"sample / default per-series time = {(wall / sampled.series) / per_series:.2f}x")
-        print(line)
+        if args.large_sample <= 0:
+            print(f"large network ({len(ids)} plants, {total_series} series), all of it:")
+            parallel, full = timed_refresh(large, directory, "2 workers, own sessions", config, 2, own_sessions=True)
+            line = f"  {full.series} series in {parallel / 60:.1f} min with both cores"
+            if args.large_one_process:
+                single, _ = timed_refresh(large, directory, "1 process", config, 1)
+                line += f"; one process / 2 workers = {single / parallel:.2f}x"
+            print(line)
+        else:
+            generation = {p: int(re.search(r"(\d+)$", p).group(1)) for p in ids if re.search(r"\d$", p)}
+            # plants of the repeated templates, the second generation first: one plant of each template
+            sample = sorted(generation, key=lambda p: (generation[p], p))[:args.large_sample]
+            print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}")
+            wall, sampled = timed_refresh(large, directory, "2 workers, own sessions (sample)", config, 2,
+                                          scope=PlantScope.only(sample), own_sessions=True)
+            estimate = wall * total_series / max(sampled.series, 1)
+            line = f"  extrapolated to all {total_series} series: {estimate / 60:.1f} min with both cores"
+            if ratio:
+                line += (f", {estimate * ratio / 60:.1f} min in one process (by the default network's ratio); "
+                         f"sample / default per-series time = {(wall / sampled.series) / per_series:.2f}x")
+            print(line)
     if not args.keep:
         shutil.rmtree(directory, ignore_errors=True)
     return 0

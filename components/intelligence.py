@@ -218,15 +218,14 @@ def feed_status(engine, scope) -> pd.DataFrame:
     """Feed freshness with the limit beyond which model scores fall back.
 
     Columns: plant, plant_id, source, last_received_utc, age_h, expected_cadence_h, limit_h,
-    status (fresh | late | beyond model limit).
+    status (fresh | late: past its cadence | stale: fallback: past the plant policy's limit).
     """
     fresh = freshness(engine, scope).copy()
     names = dict(zip(*plants(engine, scope)[["plant_id", "name"]].to_numpy().T)) if len(fresh) else {}
     fresh["plant"] = fresh["plant_id"].map(names)
-    fresh["limit_h"] = fresh["expected_cadence_h"] + governance.FEED_GRACE_H
-    fresh["status"] = ["beyond model limit" if (pd.isna(age) or age > limit) else "late" if age > cadence
-                       else "fresh" for age, cadence, limit in
-                       zip(fresh["age_h"], fresh["expected_cadence_h"], fresh["limit_h"])]
+    fresh = governance.feed_limits(engine, fresh)
+    fresh["status"] = ["stale: fallback" if beyond else "late" if age > cadence else "fresh" for age, cadence, beyond
+                       in zip(fresh["age_h"], fresh["expected_cadence_h"], fresh["beyond_limit"])]
     return fresh[["plant", "plant_id", "source", "last_received_utc", "age_h", "expected_cadence_h", "limit_h",
                   "status"]]
 

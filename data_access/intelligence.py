@@ -487,12 +487,15 @@ def score_runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
     return _utc(frame, "as_of_utc", "started_utc", "finished_utc")
 
 
-def latest_score_run_id(engine: Engine, as_of: datetime | None = None) -> str | None:
-    """The newest finished scoring run (by its as_of, optionally not after `as_of`), None if none."""
+def latest_score_run_id(engine: Engine, as_of: datetime | None = None,
+                        not_before: datetime | None = None) -> str | None:
+    """The newest finished scoring run (by its as_of, optionally within [not_before, as_of]), None if none."""
     r = score_run.c
     stmt = select(r.run_id).where(r.status == "done").order_by(r.as_of_utc.desc(), r.started_utc.desc()).limit(1)
     if as_of is not None:
         stmt = stmt.where(r.as_of_utc <= as_utc(as_of))
+    if not_before is not None:
+        stmt = stmt.where(r.as_of_utc >= as_utc(not_before))
     with engine.connect() as conn:
         return conn.execute(stmt).scalar()
 

@@ -38,6 +38,7 @@ from governance import models as governance
 MODEL_NAME = "failure_risk"
 HISTORY_START = date(1970, 1, 1)
 READING_MAX_AGE_DAYS = 3  # a newer sensor reading than this is needed for a model score
+SIGNAL_MAX_AGE = timedelta(hours=48)  # older scoring runs give no signals: the rules on current data win
 LIVE_DAYS = 28  # the labelled weeks the live accuracy is measured on
 DRIFT_DAYS = 28  # the recent window compared with the training window
 
@@ -77,6 +78,7 @@ def score(engine, as_of: datetime | None = None, *, train: bool = False, scope: 
     report(0.0, "Reading assets, sensors and failures")
     freshness = queries.feed_freshness(engine, scope, now=as_of)
     freshness.loc[freshness["age_h"] < 0, "age_h"] = 0.0  # a backfilled as_of before the last delivery
+    freshness = governance.feed_limits(engine, freshness)
     assets = q.asset_register(engine, scope)
     health = q.health_readings(engine, scope, HISTORY_START, day)
     failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
@@ -110,7 +112,7 @@ def score(engine, as_of: datetime | None = None, *, train: bool = False, scope: 
                {"model_id": version["model_id"], "version": version["version"], "status": version["status"]},
                "trained": trained, "shortage": {"simulations": sh.SIMULATIONS, "consumption_days": sh.CONSUMPTION_DAYS,
                                                 "record_days": sh.RECORD_DAYS},
-               "disruption_days": sh.DISRUPTION_DAYS, "feed_grace_h": governance.FEED_GRACE_H}
+               "disruption_days": sh.DISRUPTION_DAYS}
     with engine.begin() as conn:
         q.upsert_score_run(conn, dict(run_id=run_id, as_of_utc=as_of, actor=actor, status="running", summary=None,
                                       started_utc=datetime.now(timezone.utc), finished_utc=None))
@@ -281,7 +283,7 @@ def _shortage_rows(engine, scope, day, stale):
         r = rule.loc[key] if key in rule.index else None
         reason = None
         if stale.get(plant_id):
-            reason = f"stale feed: {', '.join(stale[plant_id])} (older than cadence + {governance.FEED_GRACE_H:g} h)"
+            reason = governance.stale_reason(stale[plant_id])
         elif s is None:
             reason = "not simulated"
         risk = float(s["risk"]) if reason is None else float(r["risk"] if r is not None else s["risk"])
@@ -345,15 +347,15 @@ def _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows,
 # --- the decisions workflow's model plug-in ------------------------------------------------------
 
 def maintenance_signals(engine, scope: PlantScope, as_of: datetime) -> pd.DataFrame:
-    """A `governance.signals` model provider: the model-served failure risks of the newest scoring
-    run made by `as_of`, as maintenance signals. Register it with
-    `signals.register_model_provider("maintenance", maintenance_signals)`; assets scored by the
-    fallback here are left to the workflow's own fallback rules.
+    """The `governance.signals` model provider of maintenance (its default): the model-served
+    failure risks of the newest scoring run made by `as_of` and at most SIGNAL_MAX_AGE before
+    it, as maintenance signals; assets scored by the fallback here are left to the workflow's
+    own fallback rules.
 
     Columns: plant_id, kind, subject_id, risk, source ('model'), evidence, episode, feeds.
     """
     columns = ["plant_id", "kind", "subject_id", "risk", "source", "evidence", "episode", "feeds"]
-    run_id = q.latest_score_run_id(engine, as_of)
+    run_id = q.latest_score_run_id(engine, as_of, not_before=as_of - SIGNAL_MAX_AGE)
     if run_id is None:
         return pd.DataFrame(columns=columns)
     scores = q.risk_scores(engine, scope, run_id, "failure")

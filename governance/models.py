@@ -9,9 +9,9 @@ a refused attempt is audited too, in its own transaction.
 
 The batch jobs serve a model's score for a plant only when (`fallback_reason` is None):
 - the version they used is approved, and
-- none of the feeds the model reads is stale beyond the limit: older than its expected
-  cadence plus FEED_GRACE_H hours (the plant policies of governance/policies.py define no
-  such limit yet, so this module's default applies to every plant), and
+- none of the feeds the model reads is stale: older than its expected cadence plus the
+  plant policy's `feed_grace_hours` (`feed_limits`; the orchestrator's stale-feed rule reads
+  the same limit), and
 - the model can score the plant at all (e.g. failure risk needs sensors).
 Otherwise they serve the fallback rule's score, labelled with the reason, and pages show it.
 
@@ -26,11 +26,11 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from data_access import models as registry
-from governance import audit
+from governance import audit, policies
 
 APPROVE_PERMISSION = "approve_model"
-FEED_GRACE_H = 24.0
-"""Hours past a feed's expected cadence after which model scores of its plant fall back to rules."""
+FEED_GRACE_H = float(policies.SPECS["feed_grace_hours"].default)
+"""The built-in feed_grace_hours, for a plant no policy covers (e.g. one added since)."""
 
 MODEL_FEEDS = {
     "forecaster": ("production", "downtime"),
@@ -141,25 +141,28 @@ def approved_version(conn_or_engine, model_name: str) -> dict | None:
 
 # --- serving rules -------------------------------------------------------------------------------
 
-def feed_limit_h(expected_cadence_h: float, grace_h: float = FEED_GRACE_H) -> float:
-    """Age in hours beyond which a feed is too stale for model scores."""
-    return float(expected_cadence_h) + grace_h
+def feed_limits(conn_or_engine, freshness: pd.DataFrame) -> pd.DataFrame:
+    """`freshness` (data_access.queries.feed_freshness) with the stale limit of each feed.
 
-
-def stale_feeds(freshness: pd.DataFrame, model_name: str, grace_h: float = FEED_GRACE_H) -> dict[str, list[str]]:
-    """plant_id -> the feeds of `model_name` that are stale beyond their limit (plants with none omitted).
-
-    `freshness` is data_access.queries.feed_freshness at the scoring time (columns plant_id,
-    source, age_h, expected_cadence_h). A feed a plant does not have (no row) is not stale:
-    whether the model can score such a plant is decided elsewhere (e.g. no sensors).
+    Adds grace_h (the plant policy's feed_grace_hours), limit_h (expected_cadence_h + grace_h)
+    and beyond_limit (age_h over limit_h, or the feed never arrived).
     """
-    feeds = MODEL_FEEDS[model_name]
-    out: dict[str, list[str]] = {}
-    for row in freshness[freshness["source"].isin(feeds)].itertuples(index=False):
-        limit = feed_limit_h(row.expected_cadence_h, grace_h)
-        if pd.isna(row.age_h) or row.age_h > limit:
-            out.setdefault(row.plant_id, []).append(row.source)
-    return {plant: sorted(sources) for plant, sources in out.items()}
+    grace = {p: float(policy["feed_grace_hours"]) for p, policy in policies.effective_all(conn_or_engine).items()}
+    out = freshness.copy()
+    out["grace_h"] = out["plant_id"].map(grace).fillna(FEED_GRACE_H).astype(float)
+    out["limit_h"] = out["expected_cadence_h"].astype(float) + out["grace_h"]
+    out["beyond_limit"] = out["age_h"].isna() | (out["age_h"] > out["limit_h"])
+    return out
+
+
+def stale_feeds(limits: pd.DataFrame, model_name: str) -> dict[str, list[str]]:
+    """plant_id -> the feeds of `model_name` beyond their limit (plants with none omitted).
+
+    `limits` is `feed_limits` at the scoring time. A feed a plant does not have (no row) is
+    not stale: whether the model can score such a plant is decided elsewhere (e.g. no sensors).
+    """
+    late = limits[limits["source"].isin(MODEL_FEEDS[model_name]) & limits["beyond_limit"]]
+    return {plant: sorted(group["source"]) for plant, group in late.groupby("plant_id")}
 
 
 def fallback_reason(version: dict | None, stale: list[str] | None = None, unavailable: str | None = None) -> str | None:
@@ -178,8 +181,12 @@ def fallback_reason(version: dict | None, stale: list[str] | None = None, unavai
     elif version["status"] != "approved":
         reasons.append(f"version {version['version']} not approved")
     if stale:
-        reasons.append(f"stale feed: {', '.join(stale)} (older than cadence + {FEED_GRACE_H:g} h)")
+        reasons.append(stale_reason(stale))
     return "; ".join(reasons) or None
+
+
+def stale_reason(stale: list[str]) -> str:
+    return f"stale feed: {', '.join(stale)} (older than its cadence + the plant's feed_grace_hours)"
 
 
 # --- drift ----------------------------------------------------------------------------------------

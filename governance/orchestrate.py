@@ -20,7 +20,8 @@ One run (`run`, or `python -m governance.orchestrate --url URL`):
 Idempotent: a recommendation's `signal_key` is kind:plant:subject:episode (unique in the
 table), and no second recommendation is raised for a subject that still has one open, so a
 second run on the same signals creates nothing. Each recommendation is written with its audit
-rows in its own transaction. A signal whose feed is stale follows the policy's
+rows in its own transaction. A signal whose feed is stale (older than its cadence + the plant
+policy's `feed_grace_hours`) follows the policy's
 `stale_feed_rule`.
 """
 
@@ -41,6 +42,7 @@ from data_access.engine import WarehouseError, describe, make_engine, warehouse_
 from data_access.schema import plant, recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, signals, workflow
+from governance import models as model_governance
 
 NETWORK = PlantScope.everything()  # the orchestrator reads the whole network; users' scopes apply on reading
 
@@ -162,8 +164,10 @@ def _has_plant(engine: Engine) -> bool:
 
 
 def _stale_feeds(engine: Engine, now: datetime) -> set[tuple[str, str]]:
-    fresh = queries.feed_freshness(engine, NETWORK, now)
-    return set(zip(fresh.loc[fresh["is_stale"], "plant_id"], fresh.loc[fresh["is_stale"], "source"]))
+    """(plant, feed) pairs beyond the plant policy's limit (governance.models.feed_limits)."""
+    fresh = model_governance.feed_limits(engine, queries.feed_freshness(engine, NETWORK, now))
+    stale = fresh[fresh["beyond_limit"]]
+    return set(zip(stale["plant_id"], stale["source"]))
 
 
 # --- enrichment ---------------------------------------------------------------------------------

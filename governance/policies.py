@@ -14,6 +14,9 @@ What a policy decides, per recommendation kind (maintenance, shortage, quality, 
   when `automation_level` is "assisted" (null: never);
 - `sla_hours.<kind>` and `escalate_to.<kind>`: after how long an undecided recommendation
   escalates, and to which roles; `expiry_hours.<kind>`: when it expires undecided;
+- `feed_grace_hours`: how many hours past its expected cadence a feed may be late before it
+  counts as stale (governance.models.feed_limits): the plant's model scores then fall back
+  to the rules, and its signals follow `stale_feed_rule`;
 - `stale_feed_rule`: what a signal computed from a stale feed may do ("hold": raise
   nothing; "manual_only": raise it flagged, never auto-approve; "use": as usual);
 - `model_fallback`: "rules" uses the fallback rules where no model scores a subject,
@@ -108,6 +111,8 @@ for _kind in KINDS:
 SPECS.update({
     "automation_level": Spec("choice", "manual", "manual: people decide everything; assisted: the system "
                              "approves what auto_approve_max_cost allows.", AUTOMATION_LEVELS),
+    "feed_grace_hours": Spec("hours", 24, "Hours past a feed's expected cadence after which it is stale: "
+                             "the plant's models fall back to rules and its signals follow stale_feed_rule."),
     "stale_feed_rule": Spec("choice", "manual_only", "When a signal's feed is stale: hold (raise nothing), "
                             "manual_only (raise it flagged, never auto-approve), use (as usual).", STALE_FEED_RULES),
     "model_fallback": Spec("choice", "rules", "Where no model scores a subject: rules (use the threshold "

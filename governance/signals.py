@@ -16,10 +16,12 @@ per (plant, kind, subject) at risk:
 
 Scores come from two kinds of providers:
 
-- **Models** (`register_model_provider(kind, provider)`): the predictive models of
-  `forecasting/` (failure risk per asset, shortage probability per material) plug in here.
-  A provider is `provider(engine, scope, as_of) -> DataFrame` with the columns above and
-  `source='model'`. Where a model scores a subject, its score wins over the rule's.
+- **Models**: the predictive models of `forecasting/` plug in here, by default the served
+  failure risks of the newest recent scoring run (`forecasting.score.maintenance_signals`,
+  imported on first use, so this module does not depend on forecasting). A provider is
+  `provider(engine, scope, as_of) -> DataFrame` with the columns above and `source='model'`;
+  where a model scores a subject, its score wins over the rule's. `register_model_provider`
+  replaces a kind's provider, `model_provider` does so for a `with` block (tests).
 - **Fallback rules** (this module), used for every subject no model scores, and labelled
   `source='fallback_rule'` so pages and KPIs can tell them apart:
 
@@ -46,7 +48,9 @@ All rule parameters are in `RuleParams` (documented in docs/decisions-workflow.m
 Importable without Streamlit.
 """
 
+import importlib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -85,17 +89,35 @@ class RuleParams:
 
 
 ModelProvider = Callable[[Engine, PlantScope, datetime], pd.DataFrame]
-_MODEL_PROVIDERS: dict[str, ModelProvider] = {}
+DEFAULT_MODEL_PROVIDERS = {"maintenance": "forecasting.score:maintenance_signals"}
+"""kind -> "module:function" of the model provider used unless one is registered."""
+_MODEL_PROVIDERS: dict[str, ModelProvider | str | None] = dict(DEFAULT_MODEL_PROVIDERS)
 
 
-def register_model_provider(kind: str, provider: ModelProvider | None) -> None:
-    """Plug a model's scores in for `kind` (None unplugs it). See the module docstring."""
+def register_model_provider(kind: str, provider: ModelProvider | str | None) -> None:
+    """Plug a model's scores in for `kind` (None: no model, rules only). See the module docstring."""
     if kind not in KINDS:
         raise ValueError(f"unknown signal kind {kind!r}; known: {', '.join(KINDS)}")
-    if provider is None:
-        _MODEL_PROVIDERS.pop(kind, None)
-    else:
-        _MODEL_PROVIDERS[kind] = provider
+    _MODEL_PROVIDERS[kind] = provider
+
+
+@contextmanager
+def model_provider(kind: str, provider: ModelProvider | str | None):
+    """`register_model_provider` for the duration of a `with` block."""
+    before = _MODEL_PROVIDERS.get(kind)
+    register_model_provider(kind, provider)
+    try:
+        yield
+    finally:
+        _MODEL_PROVIDERS[kind] = before
+
+
+def _provider(kind: str) -> ModelProvider | None:
+    provider = _MODEL_PROVIDERS.get(kind)
+    if isinstance(provider, str):
+        module, name = provider.split(":")
+        provider = getattr(importlib.import_module(module), name)
+    return provider
 
 
 def empty() -> pd.DataFrame:
@@ -110,7 +132,7 @@ def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = Non
     frames = []
     for kind in kinds:
         rules = _RULES[kind](engine, scope, as_of, params)
-        provider = _MODEL_PROVIDERS.get(kind)
+        provider = _provider(kind)
         if provider is not None:
             scored = _checked(provider(engine, scope, as_of), kind)
             keys = set(zip(scored["plant_id"], scored["subject_id"]))

@@ -160,15 +160,17 @@ table(status, key="models_fallback", file_name="fallback_status.csv", column_con
 }, empty_message="No plant in your scope.")
 
 st.subheader("Data freshness")
-st.caption(f"Hours since each feed last arrived. Late: older than its expected cadence. Beyond model limit: older "
-           f"than cadence + {governance.FEED_GRACE_H:g} h, so the models reading it fall back to rules "
-           "(failure risk: health, downtime; shortage: inventory, purchase orders).")
+st.caption("Hours since each feed last arrived. Late: older than its expected cadence. Stale: older than its "
+           "cadence + the plant policy's feed_grace_hours (the limit), so the models reading it fall back to rules "
+           "(failure risk: health, downtime; shortage: inventory, purchase orders) and its signals follow the "
+           "policy's stale_feed_rule.")
 feeds = intel.feed_status(engine, user.scope)
 table(feeds, key="models_feeds", file_name="feed_freshness_limits.csv", column_config={
     "plant": st.column_config.TextColumn("Plant"), "source": st.column_config.TextColumn("Feed"),
     "last_received_utc": st.column_config.DatetimeColumn("Last received (UTC)", format="YYYY-MM-DD HH:mm"),
     "age_h": st.column_config.NumberColumn("Age (h)", format="%.0f"),
     "expected_cadence_h": st.column_config.NumberColumn("Cadence (h)", format="%.0f"),
-    "limit_h": st.column_config.NumberColumn("Model limit (h)", format="%.0f"),
+    "limit_h": st.column_config.NumberColumn("Stale limit (h)", format="%.0f",
+                                             help="Expected cadence + the plant policy's feed_grace_hours"),
     "status": st.column_config.TextColumn("Status"),
 }, empty_message="No feed has reported yet for your plants.")

@@ -14,7 +14,8 @@ from data_access.engine import make_engine
 from data_access.schema import audit_log, feed_status, model_version, risk_score
 from data_access.scope import PlantScope
 from forecasting import score as sc
-from governance import audit
+from data_access.queries import feed_freshness
+from governance import audit, policies
 from governance import models as governance
 from governance.users import User
 
@@ -34,6 +35,10 @@ def audit_actions(engine):
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.entity_id)
                                                .order_by(audit_log.c.seq))]
+
+
+def q_feeds(engine):
+    return feed_freshness(engine, PlantScope.everything(), now=AS_OF)
 
 
 def make_stale(engine, plant_id, source, hours):
@@ -119,6 +124,19 @@ def test_a_feed_late_within_its_grace_keeps_the_model(scored):
     assert (jol["source"] == "model").all() and not jol["stale"].any()
 
 
+def test_the_plant_policy_sets_the_stale_limit(scored):
+    governance.approve(scored, ADMIN, 1, "ok")
+    make_stale(scored, "NA-JOL", "health", hours=24 + 10)  # 10 h past its daily cadence
+    policies.set_value(scored, ADMIN, "NA-JOL", "feed_grace_hours", 6, "sensor data drives daily maintenance")
+    sc.score(scored, AS_OF)
+    jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "fallback").all() and jol["stale"].all()
+    assert jol["reason"].str.contains("stale feed: health").all()
+    limits = governance.feed_limits(scored, q_feeds(scored)).set_index(["plant_id", "source"])
+    assert limits.loc[("NA-JOL", "health"), "limit_h"] == pytest.approx(24 + 6)
+    assert limits.loc[("EU-ZAR", "inventory"), "grace_h"] == governance.FEED_GRACE_H  # other plants keep the default
+
+
 @pytest.mark.parametrize("user, reason, message", [
     (COO, "fine", "Only a user allowed to approve models"),
     (PM, "fine", "Only a user allowed to approve models"),
@@ -198,12 +216,16 @@ def test_fallback_reason_names_every_cause():
     assert "version v4 not approved" in both and "stale feed: downtime, health" in both
 
 
-def test_stale_feeds_use_cadence_plus_grace():
+def test_stale_feeds_use_cadence_plus_each_plants_grace(scored):
     import pandas as pd
-    fresh = pd.DataFrame({"plant_id": ["A", "A", "B", "C"], "source": ["health", "downtime", "health", "inventory"],
-                          "age_h": [47.0, 49.0, np.nan, 1000.0], "expected_cadence_h": [24.0, 24.0, 24.0, 24.0]})
-    assert governance.stale_feeds(fresh, "failure_risk") == {"A": ["downtime"], "B": ["health"]}
-    assert governance.stale_feeds(fresh, "shortage") == {"C": ["inventory"]}
+    policies.set_value(scored, ADMIN, "EU-ZAR", "feed_grace_hours", 2, "a tight limit")
+    fresh = pd.DataFrame({"plant_id": ["NA-JOL", "NA-JOL", "EU-ZAR", "EU-ZAR", "EU-ZAR"],
+                          "source": ["health", "downtime", "health", "downtime", "inventory"],
+                          "age_h": [47.0, 49.0, np.nan, 25.0, 1000.0], "expected_cadence_h": [24.0] * 5})
+    limits = governance.feed_limits(scored, fresh)
+    assert list(limits["limit_h"]) == [48.0, 48.0, 26.0, 26.0, 26.0]
+    assert governance.stale_feeds(limits, "failure_risk") == {"NA-JOL": ["downtime"], "EU-ZAR": ["health"]}
+    assert governance.stale_feeds(limits, "shortage") == {"EU-ZAR": ["inventory"]}
 
 
 def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
@@ -219,17 +241,13 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
     assert governance.psi_label(0.05) == "stable" and governance.psi_label(0.3) == "major shift"
 
 
-def test_model_served_failure_risks_plug_into_the_decisions_workflow(scored):
+def test_model_served_failure_risks_feed_the_decisions_workflow_by_default(scored):
     from governance import signals
 
     assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF).empty  # nothing served yet
     governance.approve(scored, ADMIN, 1, "ok")
     sc.score(scored, AS_OF)
-    signals.register_model_provider("maintenance", sc.maintenance_signals)
-    try:
-        frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",))
-    finally:
-        signals.register_model_provider("maintenance", None)
+    frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",))  # no registration
     stored = failure_scores(scored)
     model = frame[frame["source"] == "model"].set_index("subject_id")
     assert set(model.index) == set(stored.index[stored["source"] == "model"])
@@ -237,3 +255,7 @@ def test_model_served_failure_risks_plug_into_the_decisions_workflow(scored):
     assert (model["risk"] == stored.loc[model.index, "risk"]).all()
     assert (frame.loc[frame["plant_id"] == "EU-ZAR", "source"] == "fallback_rule").all()  # the workflow's rules
     assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF - timedelta(days=1)).empty  # no run by then
+    later = AS_OF + sc.SIGNAL_MAX_AGE + timedelta(hours=1)  # the run is too old: the rules on current data decide
+    assert sc.maintenance_signals(scored, PlantScope.everything(), later).empty
+    assert (signals.risk_signals(scored, PlantScope.everything(), later, kinds=("maintenance",))["source"]
+            == "fallback_rule").all()

@@ -211,6 +211,13 @@ def test_a_stale_feed_holds_or_flags_a_signal_by_policy(tiny):
     assert (report.held_stale_feed, report.created) == (1, [])
 
 
+def test_a_longer_feed_grace_in_the_policy_makes_the_same_feed_fresh(tiny):
+    policies.set_value(tiny, ADMIN, "B", "feed_grace_hours", 72, "B reports production every few days")
+    orchestrate.run(tiny, NOW, signals_fn=given(("B", "maintenance", "B-L1-FIL", 0.9, "e1")))
+    [rec] = recs(tiny)
+    assert "stale_feeds" not in rec["evidence"]  # 72 h old: within 24 h cadence + 72 h
+
+
 def test_automation_approves_cheap_items_unless_the_feed_is_stale(tiny):
     for key, value in (("auto_approve_max_cost.maintenance", 1000), ("automation_level", "assisted")):
         policies.set_value(tiny, ADMIN, None, key, value, "pilot of assisted mode")
@@ -291,22 +298,17 @@ def test_a_model_provider_scores_win_over_the_rules_for_its_subjects(tiny):
                                                               "line_id": "A-L1"},
                               "episode": "model-2026-04-01", "feeds": ["health"]}])
 
-    signals.register_model_provider("maintenance", model)
-    try:
+    with signals.model_provider("maintenance", model):
         frame = signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",))
-    finally:
-        signals.register_model_provider("maintenance", None)
     by_subject = frame.set_index("subject_id")
     assert by_subject.loc["A-L1-CAP", "source"] == "model" and by_subject.loc["A-L1-CAP", "risk"] == 0.93
     assert by_subject.loc["B-L1-FIL", "source"] == "fallback_rule"
     assert len(frame) == 2
 
-    signals.register_model_provider("maintenance", lambda e, s, a: pd.DataFrame({"risk": [2.0]}))
-    try:
+    with signals.model_provider("maintenance", lambda e, s, a: pd.DataFrame({"risk": [2.0]})):
         with pytest.raises(ValueError, match="returned no column"):
             signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",))
-    finally:
-        signals.register_model_provider("maintenance", None)
+    assert signals._MODEL_PROVIDERS["maintenance"] == signals.DEFAULT_MODEL_PROVIDERS["maintenance"]  # restored
     with pytest.raises(ValueError, match="unknown signal kind"):
         signals.register_model_provider("weather", model)
 

@@ -21,8 +21,8 @@ from data_access import kpis
 from data_access.frames import read_frame
 from data_access.schema import (
     asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
-    forecast_series, inventory_snapshot, line, mart_plant_daily, material, model_version, plant, plant_material,
-    production_daily, production_order, purchase_order, risk_score, score_run, work_order,
+    forecast_series, inventory_snapshot, line, mart_line_daily, mart_plant_daily, material, model_version, plant,
+    plant_material, production_daily, production_order, purchase_order, risk_score, score_run, work_order,
 )
 from data_access.scope import PlantScope
 
@@ -186,14 +186,28 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
     return _dates(frame, "day")
 
 
+def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
+    """Each line's plant-local days start..end from mart_line_daily: its demonstrated capacity,
+    availability and failure record (the scenario engine's line inputs).
+
+    Columns: line_id, plant_id, day, planned_busy_s, run_s, good_qty, failures, restoration_s.
+    """
+    L = mart_line_daily.c
+    frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
+                                 L.restoration_s)
+                  .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
+    return _dates(frame, "day")
+
+
 # --- inputs: materials and orders --------------------------------------------------------------
 
-def material_stock(engine: Engine, scope: PlantScope, as_of_day: date) -> pd.DataFrame:
-    """Every material a plant in scope stocks (finished goods excluded), with its newest count.
+def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished: bool = False) -> pd.DataFrame:
+    """Every material a plant in scope stocks with its newest count: the materials it buys and
+    uses (finished goods excluded), or with `finished` its finished goods only.
 
-    Columns: plant_id, material_id, name, material_type, unit, supplier_id, lead_time_days
-    (NaN if unknown), safety_stock, reorder_point, on_hand (newest snapshot on or before
-    as_of_day; NaN without one), snapshot_day (None without one).
+    Columns: plant_id, material_id, name, material_type, unit, unit_cost, supplier_id,
+    lead_time_days (NaN if unknown), safety_stock, reorder_point, on_hand (newest snapshot on
+    or before as_of_day; NaN without one), snapshot_day (None without one).
     """
     pm, m, i = plant_material.c, material.c, inventory_snapshot.c
     newest = (select(i.plant_id, i.material_id, func.max(i.day).label("day"))
@@ -203,12 +217,13 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date) -> pd.Dat
              .join_from(inventory_snapshot, newest, and_(i.plant_id == newest.c.plant_id,
                                                          i.material_id == newest.c.material_id,
                                                          i.day == newest.c.day)).subquery())
-    frame = _read(engine, select(pm.plant_id, pm.material_id, m.name, m.material_type, m.unit, pm.supplier_id,
-                                 pm.lead_time_days, pm.safety_stock, pm.reorder_point, stock.c.on_hand,
-                                 stock.c.snapshot_day)
+    kind = (m.material_type == "finished") if finished else (m.material_type != "finished")
+    frame = _read(engine, select(pm.plant_id, pm.material_id, m.name, m.material_type, m.unit, m.unit_cost,
+                                 pm.supplier_id, pm.lead_time_days, pm.safety_stock, pm.reorder_point,
+                                 stock.c.on_hand, stock.c.snapshot_day)
                   .join_from(plant_material, material, pm.material_id == m.material_id)
                   .outerjoin(stock, and_(stock.c.plant_id == pm.plant_id, stock.c.material_id == pm.material_id))
-                  .where(scope.clause(pm.plant_id), m.material_type != "finished")
+                  .where(scope.clause(pm.plant_id), kind)
                   .order_by(pm.plant_id, pm.material_id))
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
     frame["on_hand"] = frame["on_hand"].astype(float)

@@ -66,6 +66,11 @@ def schedule_adherence(orders_on_time, orders_due):
     return _ratio(orders_on_time, orders_due)
 
 
+def fill_rate(served_qty, demand_qty):
+    """Demand served (from stock or production) / demand; NaN without demand."""
+    return _ratio(served_qty, demand_qty)
+
+
 def schedule_attainment(actual_qty, scheduled_qty):
     """Actual quantity / scheduled quantity of the orders due in the window."""
     return _ratio(actual_qty, scheduled_qty)

@@ -1,0 +1,535 @@
+"""Scenario engine: what the next weeks of a plant look like under a set of levers.
+
+A daily Monte Carlo simulation per plant (docs/scenarios.md tells the whole model), vectorized
+over the paths with numpy and reproducible by its seed. Every day of every path:
+
+1. demand is drawn around the stored demand forecast (its 80 % band as +-1.28 sd), scaled by
+   the demand lever;
+2. each line's hours: scheduled hours x its usual availability, minus line outages and
+   maintenance windows (levers), minus failure repairs. A line fails with its long-run daily
+   failure rate, or, while an asset on it carries an elevated failure-risk score and has not
+   been repaired or maintained since, with that score's daily hazard; a failure costs an
+   exponential repair time of the line's mean repair hours;
+3. the plan is the forecast demand plus what brings finished stock back to its safety stock;
+   production is the plan, capped by regular capacity plus allowed overtime and by the
+   materials on hand (each used per unit made, from history);
+4. demand is served from finished stock plus production; what cannot be served is lost;
+5. materials arrive (open purchase orders on their promised day, reorders after the lead time),
+   each delayed by a draw from its supplier's delivery record plus the supplier-delay lever;
+   a material whose position falls to its reorder point is reordered.
+
+Randomness is drawn up front, independent of the levers, so a scenario and its baseline see
+the same demand, failures and deliveries (common random numbers): differences come from the
+levers alone, and zero levers reproduce the baseline exactly.
+
+`PlantBasis` holds a plant's inputs (built from the warehouse by forecasting.scenario_inputs),
+`Levers` the what-if, `simulate` runs one plant, `run` a scenario over plants (with its
+baseline), `summarize` turns summed components into KPIs with percentile bands.
+Importable without Streamlit.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from data_access import kpis
+
+PATHS = 500
+SEED = 20261126
+HORIZON_DAYS = 91  # 13 weeks
+BANDS = (10, 50, 90)
+OVERTIME_PREMIUM = 1.5  # overtime hours cost 1.5x the plant policy's labour rate
+CREW_PER_LINE = 4  # people working a line hour (overtime and maintenance windows)
+HOLDING_RATE_PER_YEAR = 0.25  # carrying cost of inventory value per year
+DEMAND_Z = 1.2816  # an 80 % band spans +-1.2816 standard deviations
+
+LIMITS = {
+    "demand_change_pct": (-90.0, 200.0),
+    "capacity_change_pct": (-90.0, 100.0),
+    "overtime_hours_per_day": (0.0, 12.0),
+    "safety_stock_multiplier": (0.0, 5.0),
+    "supplier_delay_days": (0.0, 90.0),
+    "outage_days": (1, 91),
+    "window_hours": (0.5, 72.0),
+}
+"""Accepted range of each lever (inclusive)."""
+
+DAILY = ("demand", "served", "produced", "planned", "overtime_hours", "inventory_value", "unmet")
+"""Components recorded per path and day."""
+
+
+class ScenarioError(ValueError):
+    """A scenario cannot run as asked; the message says why, for the user."""
+
+
+# --- levers ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineOutage:
+    line_id: str
+    start: date
+    days: int
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A planned maintenance of a line: `hours` lost on `day`; it renews the line's assets."""
+
+    line_id: str
+    day: date
+    hours: float
+
+
+@dataclass(frozen=True)
+class Levers:
+    """A what-if. The defaults are the baseline (no change)."""
+
+    demand_change_pct: float = 0.0
+    capacity_change_pct: float = 0.0
+    overtime_hours_per_day: float = 0.0  # allowed per line-day, within 24 h minus scheduled hours
+    safety_stock_multiplier: float = 1.0  # finished goods and materials
+    supplier_delay_days: Mapping[str, float] = field(default_factory=dict)  # supplier_id -> extra days
+    line_outages: tuple[LineOutage, ...] = ()
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+
+    def to_dict(self) -> dict:
+        """JSON-ready (dates as ISO text), for saving and export."""
+        out = asdict(self)
+        out["supplier_delay_days"] = dict(self.supplier_delay_days)
+        for key in ("line_outages", "maintenance_windows"):
+            out[key] = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items()}
+                        for item in out[key]]
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> "Levers":
+        """The levers of `to_dict` (or a user's form); ScenarioError on a malformed value."""
+        try:
+            return cls(
+                demand_change_pct=float(raw.get("demand_change_pct", 0.0)),
+                capacity_change_pct=float(raw.get("capacity_change_pct", 0.0)),
+                overtime_hours_per_day=float(raw.get("overtime_hours_per_day", 0.0)),
+                safety_stock_multiplier=float(raw.get("safety_stock_multiplier", 1.0)),
+                supplier_delay_days={str(k): float(v) for k, v in (raw.get("supplier_delay_days") or {}).items()},
+                line_outages=tuple(LineOutage(str(o["line_id"]), _as_day(o["start"]), int(o["days"]))
+                                   for o in raw.get("line_outages") or ()),
+                maintenance_windows=tuple(MaintenanceWindow(str(w["line_id"]), _as_day(w["day"]), float(w["hours"]))
+                                          for w in raw.get("maintenance_windows") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScenarioError(f"A lever is malformed ({exc}).") from exc
+
+    def is_baseline(self) -> bool:
+        return self == Levers()
+
+    def describe(self) -> str:
+        """One line for titles and tables."""
+        parts = []
+        if self.demand_change_pct:
+            parts.append(f"demand {self.demand_change_pct:+g} %")
+        if self.capacity_change_pct:
+            parts.append(f"capacity {self.capacity_change_pct:+g} %")
+        if self.overtime_hours_per_day:
+            parts.append(f"overtime up to {self.overtime_hours_per_day:g} h/line-day")
+        if self.safety_stock_multiplier != 1.0:
+            parts.append(f"safety stock x{self.safety_stock_multiplier:g}")
+        parts += [f"{s} {d:+g} d late" for s, d in self.supplier_delay_days.items() if d]
+        parts += [f"{o.line_id} down {o.days} d from {o.start}" for o in self.line_outages]
+        parts += [f"{w.line_id} maintained {w.day} ({w.hours:g} h)" for w in self.maintenance_windows]
+        return "; ".join(parts) or "baseline (no change)"
+
+
+def _as_day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlantBasis:
+    """A plant's simulation inputs over days start .. start + horizon - 1 (H days, L lines,
+    M materials). Quantities of finished goods are in the unit of the demand forecast."""
+
+    plant_id: str
+    start: date
+    demand: np.ndarray  # (H,) forecast units per day
+    demand_sd: np.ndarray  # (H,)
+    lines: tuple[str, ...]
+    line_hours: np.ndarray  # (L, H) scheduled hours
+    line_availability: np.ndarray  # (L,) share of scheduled hours run on days without failures
+    line_rate: np.ndarray  # (L,) finished units per run hour
+    failure_rate: np.ndarray  # (L,) failures per line-day, long run
+    elevated_rate: np.ndarray  # (L,) daily hazard from current risk scores (<= failure_rate: none)
+    repair_hours: np.ndarray  # (L,) mean hours lost per failure
+    fg_on_hand: float
+    fg_safety_stock: float
+    fg_unit_value: float
+    materials: tuple[str, ...] = ()
+    suppliers: tuple[str | None, ...] = ()  # (M,)
+    usage_per_unit: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (M,)
+    mat_on_hand: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mat_reorder_point: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mat_order_qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mat_lead_days: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mat_unit_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lateness: tuple[np.ndarray, ...] = ()  # (M,) each its supplier's record of days late (non-empty)
+    arrivals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (M, H) open orders by promised day
+    labour_rate: float = 85.0
+
+    @property
+    def horizon(self) -> int:
+        return len(self.demand)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.horizon)]
+
+
+def validate(levers: Levers, bases: Mapping[str, PlantBasis]) -> None:
+    """ScenarioError naming the first lever out of range or not about these plants."""
+    for name in ("demand_change_pct", "capacity_change_pct", "overtime_hours_per_day", "safety_stock_multiplier"):
+        _check_range(name.replace("_", " "), getattr(levers, name), LIMITS[name])
+    lines = {line: basis for basis in bases.values() for line in basis.lines}
+    suppliers = {s for basis in bases.values() for s in basis.suppliers if s}
+    start = min(b.start for b in bases.values())
+    end = max(b.start + timedelta(days=b.horizon - 1) for b in bases.values())
+    for supplier, days in levers.supplier_delay_days.items():
+        if supplier not in suppliers:
+            raise ScenarioError(f"Supplier {supplier} delivers to none of the chosen plants.")
+        _check_range(f"delay of {supplier} (days)", days, LIMITS["supplier_delay_days"])
+    for item in (*levers.line_outages, *levers.maintenance_windows):
+        if item.line_id not in lines:
+            raise ScenarioError(f"Line {item.line_id} is not a line of the chosen plants.")
+        day = item.start if isinstance(item, LineOutage) else item.day
+        if not start <= day <= end:
+            raise ScenarioError(f"{item.line_id}: {day} is outside the horizon {start} to {end}.")
+        if isinstance(item, LineOutage):
+            _check_range(f"outage of {item.line_id} (days)", item.days, LIMITS["outage_days"])
+        else:
+            _check_range(f"maintenance window of {item.line_id} (hours)", item.hours, LIMITS["window_hours"])
+
+
+def _check_range(name, value, bounds) -> None:
+    low, high = bounds
+    if not (isinstance(value, (int, float)) and np.isfinite(value) and low <= value <= high):
+        raise ScenarioError(f"The {name} must be between {low:g} and {high:g}, not {value!r}.")
+
+
+# --- simulation ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Draws:
+    """A plant's random numbers, drawn before the levers are known (common random numbers)."""
+
+    demand: np.ndarray  # (P, H) standard normal
+    failure: np.ndarray  # (P, H, L) uniform
+    repair: np.ndarray  # (P, H, L) standard exponential
+    lateness: np.ndarray  # (P, H + 1, M) uniform: picks a delivery from the supplier's record
+
+    @classmethod
+    def for_basis(cls, basis: PlantBasis, paths: int, seed: int) -> "Draws":
+        rng = np.random.default_rng([seed, _stable_hash(basis.plant_id)])
+        h, lines, mats = basis.horizon, len(basis.lines), len(basis.materials)
+        return cls(rng.standard_normal((paths, h)), rng.random((paths, h, lines)),
+                   rng.standard_exponential((paths, h, lines)), rng.random((paths, h + 1, mats)))
+
+    def path(self, i: int) -> "Draws":
+        return Draws(*(a[i:i + 1] for a in (self.demand, self.failure, self.repair, self.lateness)))
+
+
+def _stable_hash(text: str) -> int:
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+
+
+def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, seed: int = SEED,
+             draws: Draws | None = None) -> dict[str, np.ndarray]:
+    """One plant under `levers`: each component of DAILY as a (paths, H) array (see the module
+    docstring). Levers about other plants' lines or suppliers are ignored here."""
+    draws = draws or Draws.for_basis(basis, paths, seed)
+    p, h = draws.demand.shape
+    n_lines, n_mats = len(basis.lines), len(basis.materials)
+    demand_scale = 1.0 + levers.demand_change_pct / 100.0
+    rate = basis.line_rate * (1.0 + levers.capacity_change_pct / 100.0)
+    hours = _hours_after_levers(basis, levers)  # (L, H) scheduled hours less outages and windows
+    usual_run = hours * basis.line_availability[:, None]
+    overtime_room = np.minimum(levers.overtime_hours_per_day, np.clip(24.0 - basis.line_hours, 0, None))
+    overtime_room = np.where(hours > 0, overtime_room, 0.0)  # a line down for an outage gets no overtime
+    renewed = _renewal_days(basis, levers)  # (L,) day index of the first maintenance window (h: none)
+    ssm = levers.safety_stock_multiplier
+    fg_target = basis.fg_safety_stock * ssm
+    reorder_point = basis.mat_reorder_point * ssm
+    delay = np.array([levers.supplier_delay_days.get(s, 0.0) if s else 0.0 for s in basis.suppliers])
+    late_draw = _lateness_days(basis, draws.lateness)  # (P, H + 1, M)
+
+    fg = np.full(p, float(basis.fg_on_hand))
+    stock = np.tile(basis.mat_on_hand.astype(float), (p, 1))
+    pipeline = np.zeros((p, n_mats, h + 1))  # arrivals by day; [:, :, h] collects those beyond the horizon
+    for m in range(n_mats):  # open orders: promised day + a draw from the supplier's record + lever
+        for day in np.nonzero(basis.arrivals[m])[0]:
+            arrive = np.clip(day + np.rint(late_draw[:, day, m] + delay[m]).astype(int), 0, h)
+            np.add.at(pipeline, (np.arange(p), m, arrive), basis.arrivals[m, day])
+    on_order = pipeline.sum(axis=2)
+    degraded = np.tile(basis.elevated_rate > basis.failure_rate, (p, 1))  # (P, L)
+    out = {name: np.zeros((p, h)) for name in DAILY}
+
+    for t in range(h):
+        arriving = pipeline[:, :, t]
+        stock += arriving
+        on_order -= arriving
+        demand = np.maximum(0.0, (basis.demand[t] + basis.demand_sd[t] * draws.demand[:, t]) * demand_scale)
+
+        maintained = renewed == t
+        degraded[:, maintained] = False
+        hazard = np.where(degraded, basis.elevated_rate, basis.failure_rate)
+        failed = draws.failure[:, t, :] < hazard
+        degraded &= ~failed  # a failure's repair renews the asset too
+        lost = np.where(failed, draws.repair[:, t, :] * basis.repair_hours, 0.0)
+        run = np.clip(usual_run[:, t] - lost, 0.0, None)  # (P, L)
+        regular = run @ rate
+        extra = overtime_room[:, t] @ rate
+
+        planned = max(0.0, basis.demand[t] * demand_scale) + np.clip(fg_target - fg, 0.0, None)
+        can_make = np.full(p, np.inf)
+        used = basis.usage_per_unit > 0
+        if used.any():
+            can_make = np.min(stock[:, used] / basis.usage_per_unit[used], axis=1)
+        produced = np.minimum(np.minimum(planned, regular + extra), can_make)
+        overtime = np.where(extra > 0, np.clip(produced - regular, 0.0, None) / np.where(extra > 0, extra, 1.0), 0.0)
+        stock = np.clip(stock - produced[:, None] * basis.usage_per_unit, 0.0, None)
+
+        available = fg + produced
+        served = np.minimum(demand, available)
+        fg = available - served
+
+        position = stock + on_order
+        rows, mats = np.nonzero(position <= reorder_point)
+        if len(rows):  # each (path, material) orders at most once a day: plain fancy indexing adds
+            qty = np.maximum(basis.mat_order_qty[mats], reorder_point[mats] - position[rows, mats])
+            wait = np.rint(basis.mat_lead_days[mats] + late_draw[rows, t + 1, mats] + delay[mats]).astype(int)
+            pipeline[rows, mats, np.clip(t + wait, t + 1, h)] += qty
+            on_order[rows, mats] += qty
+
+        out["demand"][:, t] = demand
+        out["served"][:, t] = served
+        out["unmet"][:, t] = demand - served
+        out["produced"][:, t] = produced
+        out["planned"][:, t] = planned
+        out["overtime_hours"][:, t] = overtime * overtime_room[:, t].sum()
+        out["inventory_value"][:, t] = fg * basis.fg_unit_value + stock @ basis.mat_unit_cost
+    return out
+
+
+def _hours_after_levers(basis: PlantBasis, levers: Levers) -> np.ndarray:
+    hours = basis.line_hours.astype(float).copy()
+    index = {line: i for i, line in enumerate(basis.lines)}
+    for outage in levers.line_outages:
+        if outage.line_id in index:
+            first = (outage.start - basis.start).days
+            hours[index[outage.line_id], max(first, 0):max(first + outage.days, 0)] = 0.0
+    for window in levers.maintenance_windows:
+        t = (window.day - basis.start).days
+        if window.line_id in index and 0 <= t < basis.horizon:
+            hours[index[window.line_id], t] = max(0.0, hours[index[window.line_id], t] - window.hours)
+    return hours
+
+
+def _renewal_days(basis: PlantBasis, levers: Levers) -> np.ndarray:
+    days = np.full(len(basis.lines), basis.horizon)
+    index = {line: i for i, line in enumerate(basis.lines)}
+    for window in levers.maintenance_windows:
+        if window.line_id in index:
+            i = index[window.line_id]
+            days[i] = min(days[i], (window.day - basis.start).days)
+    return days
+
+
+def _lateness_days(basis: PlantBasis, uniform: np.ndarray) -> np.ndarray:
+    out = np.zeros(uniform.shape)
+    for m, record in enumerate(basis.lateness):
+        record = np.sort(np.asarray(record, dtype=float)) if len(record) else np.zeros(1)
+        out[:, :, m] = record[np.minimum((uniform[:, :, m] * len(record)).astype(int), len(record) - 1)]
+    return np.clip(out, 0.0, None)  # an early delivery is booked on its promised day
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+def costs(daily: Mapping[str, np.ndarray], basis_labour_rate: float, fg_unit_value: float,
+          window_hours: float = 0.0) -> np.ndarray:
+    """Estimated cost per path: overtime, inventory holding, lost sales at finished-goods value,
+    and the crew hours of maintenance windows (docs/scenarios.md)."""
+    overtime = daily["overtime_hours"].sum(axis=1) * CREW_PER_LINE * basis_labour_rate * OVERTIME_PREMIUM
+    holding = daily["inventory_value"].sum(axis=1) * HOLDING_RATE_PER_YEAR / 365.0
+    lost = daily["unmet"].sum(axis=1) * fg_unit_value
+    return overtime + holding + lost + window_hours * CREW_PER_LINE * basis_labour_rate
+
+
+def components(daily: Mapping[str, np.ndarray], cost: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-path sums the KPIs are computed from (summed across plants for a network)."""
+    planned = daily["planned"] > 0
+    return {
+        "demand": daily["demand"].sum(axis=1),
+        "served": daily["served"].sum(axis=1),
+        "stockout_days": (daily["unmet"] > 1e-9).sum(axis=1).astype(float),
+        "days_planned": planned.sum(axis=1).astype(float),
+        "days_met": (planned & (daily["produced"] >= daily["planned"] * (1 - 1e-9))).sum(axis=1).astype(float),
+        "overtime_hours": daily["overtime_hours"].sum(axis=1),
+        "inventory_value": daily["inventory_value"].mean(axis=1),
+        "cost": cost,
+    }
+
+
+METRICS = {
+    "fill_rate": ("Fill rate", "%", "demand served from stock and production / demand"),
+    "stockout_days": ("Stockout days", "days", "days (plant-days for a network) with demand not served in full"),
+    "schedule_adherence": ("Schedule adherence", "%", "days whose planned production was made in full / days "
+                           "with planned production"),
+    "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon"),
+    "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand"),
+    "cost": ("Estimated cost", "currency", "overtime + inventory holding + lost sales + maintenance windows"),
+}
+"""metric -> (label, unit, definition): what a scenario reports, per plant and for the network."""
+
+
+def path_metrics(parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The KPIs of each path from its components (sum first, divide last)."""
+    return {
+        "fill_rate": kpis.fill_rate(parts["served"], parts["demand"]),
+        "stockout_days": parts["stockout_days"],
+        "schedule_adherence": kpis.schedule_adherence(parts["days_met"], parts["days_planned"]),
+        "overtime_hours": parts["overtime_hours"],
+        "inventory_value": parts["inventory_value"],
+        "cost": parts["cost"],
+    }
+
+
+def summarize(parts: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """metric -> {p10, p50, p90, mean} over the paths."""
+    out = {}
+    for metric, values in path_metrics(parts).items():
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            out[metric] = {f"p{b}": None for b in BANDS} | {"mean": None}
+            continue
+        out[metric] = {f"p{b}": float(np.percentile(values, b)) for b in BANDS} | {"mean": float(values.mean())}
+    return out
+
+
+def daily_bands(days: list[date], daily: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Per day the percentile bands of demand, production, fill rate, overtime and inventory value.
+
+    Columns: day, metric, p10, p50, p90, mean.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        series = {
+            "demand": daily["demand"], "produced": daily["produced"],
+            "fill_rate": np.where(daily["demand"] > 0, daily["served"] / np.where(daily["demand"] > 0,
+                                                                                daily["demand"], 1.0), 1.0),
+            "overtime_hours": daily["overtime_hours"], "inventory_value": daily["inventory_value"],
+        }
+    rows = []
+    for metric, values in series.items():
+        bands = np.percentile(values, BANDS, axis=0)
+        rows.append(pd.DataFrame({"day": days, "metric": metric, **{f"p{b}": bands[i] for i, b in enumerate(BANDS)},
+                                  "mean": values.mean(axis=0)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario over plants and its baseline, on the same random numbers."""
+
+    levers: Levers
+    paths: int
+    seed: int
+    plants: dict[str, dict]  # plant_id -> {"summary", "baseline", "daily" (DataFrame), "baseline_daily"}
+    network: dict  # {"summary", "baseline", "daily", "baseline_daily"} summed over the plants
+
+    def to_json(self) -> dict:
+        """What is saved with the scenario: summaries and daily bands of each plant and the network."""
+        def part(entry):
+            return {"summary": entry["summary"], "baseline": entry["baseline"],
+                    "daily": _records(entry["daily"]), "baseline_daily": _records(entry["baseline_daily"])}
+        return {"paths": self.paths, "seed": self.seed, "levers": self.levers.to_dict(),
+                "plants": {p: part(e) for p, e in self.plants.items()}, "network": part(self.network)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = frame.copy()
+    out["day"] = [d.isoformat() for d in out["day"]]
+    return out.round(4).to_dict("records")
+
+
+def baselines(bases: Mapping[str, PlantBasis], paths: int = PATHS, seed: int = SEED) -> dict[str, tuple]:
+    """plant_id -> (daily arrays, components) of the baseline: what a page keeps, so that a
+    lever change recomputes the scenario only."""
+    out = {}
+    for plant_id, basis in bases.items():
+        daily = simulate(basis, Levers(), draws=Draws.for_basis(basis, paths, seed))
+        out[plant_id] = (daily, components(daily, costs(daily, basis.labour_rate, basis.fg_unit_value)))
+    return out
+
+
+def run(bases: Mapping[str, PlantBasis], levers: Levers, paths: int = PATHS, seed: int = SEED,
+        baseline: Mapping[str, tuple] | None = None, progress=None) -> ScenarioResult:
+    """Simulate `levers` for every plant against its baseline (`baselines`, computed here unless
+    given for the same paths and seed), then the network: paths summed across plants, so the
+    network's band is that of the sum, not a sum of bands."""
+    if not bases:
+        raise ScenarioError("Choose at least one plant.")
+    if not 10 <= paths <= 20000:
+        raise ScenarioError(f"Paths must be between 10 and 20000, not {paths}.")
+    validate(levers, bases)
+    tell = progress or (lambda fraction, message: None)
+    baseline = dict(baseline or {})
+    missing = {p: b for p, b in bases.items() if p not in baseline}
+    baseline.update(baselines(missing, paths, seed) if missing else {})
+    plants, network, network_base, days = {}, {}, {}, None
+    for i, (plant_id, basis) in enumerate(bases.items()):
+        tell(i / len(bases), f"Simulating {plant_id}")
+        base_daily, base_parts = baseline[plant_id]
+        if levers.is_baseline():
+            daily, parts = base_daily, base_parts
+        else:
+            daily = simulate(basis, levers, draws=Draws.for_basis(basis, paths, seed))
+            window_h = sum(w.hours for w in levers.maintenance_windows if w.line_id in basis.lines)
+            parts = components(daily, costs(daily, basis.labour_rate, basis.fg_unit_value, window_h))
+        plants[plant_id] = {"summary": summarize(parts), "baseline": summarize(base_parts),
+                            "daily": daily_bands(basis.days, daily), "baseline_daily": daily_bands(basis.days, base_daily)}
+        days = days or basis.days
+        _accumulate(network, daily, parts)
+        _accumulate(network_base, base_daily, base_parts)
+    tell(1.0, "Done")
+    net = {"summary": summarize(network["parts"]), "baseline": summarize(network_base["parts"]),
+           "daily": daily_bands(days, network["daily"]), "baseline_daily": daily_bands(days, network_base["daily"])}
+    return ScenarioResult(levers, paths, seed, plants, net)
+
+
+def _accumulate(target: dict, daily: Mapping[str, np.ndarray], parts: Mapping[str, np.ndarray]) -> None:
+    if not target:
+        target["daily"] = {k: v.copy() for k, v in daily.items()}
+        target["parts"] = {k: v.copy() for k, v in parts.items()}
+        return
+    for k, v in daily.items():
+        target["daily"][k] += v
+    for k, v in parts.items():
+        target["parts"][k] += v
+
+
+def comparison(result: ScenarioResult, plant_id: str | None = None) -> pd.DataFrame:
+    """Scenario against baseline for one plant (None: the network).
+
+    Columns: metric, label, unit, definition, baseline, scenario (means), change, scenario_p10,
+    scenario_p90.
+    """
+    entry = result.network if plant_id is None else result.plants[plant_id]
+    rows = []
+    for metric, (label, unit, definition) in METRICS.items():
+        base, scen = entry["baseline"][metric], entry["summary"][metric]
+        change = None if base["mean"] is None or scen["mean"] is None else scen["mean"] - base["mean"]
+        rows.append(dict(metric=metric, label=label, unit=unit, definition=definition, baseline=base["mean"],
+                         scenario=scen["mean"], change=change, scenario_p10=scen["p10"], scenario_p90=scen["p90"]))
+    return pd.DataFrame(rows)

@@ -1,0 +1,187 @@
+"""The scenario engine's inputs (forecasting.scenario.PlantBasis), read from the warehouse.
+
+Per plant, as of its newest data day (docs/scenarios.md explains each choice):
+- demand: the newest stored demand forecast (forecasting.refresh) and its 80 % band; days past
+  its horizon repeat its last four weeks by weekday, with a band widening by sqrt(day / horizon);
+- lines (mart_line_daily over the last CAPACITY_DAYS): scheduled hours by weekday, availability
+  on days without failures, and the demonstrated rate (75th percentile of good output per run
+  hour) converted to demand units by the plant's demand / output ratio; failures per line-day
+  and mean repair hours over the last FAILURE_DAYS; the current daily hazard of the line from
+  the newest failure-risk scores (a line fails when any of its assets does);
+- finished goods: on hand, safety stock and demand-weighted unit value;
+- raw and packaging materials: use per unit made (consumption / output), on hand, reorder
+  point, a reorder quantity of two lead times of use, lead time, unit cost, open purchase
+  orders by promised day, and the supplier's lateness record (every supplier's when it has none).
+`bases` raises ScenarioError for a plant out of scope or without a demand forecast.
+"""
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from data_access import intelligence as q
+from data_access.scope import PlantScope
+from forecasting.scenario import DEMAND_Z, HORIZON_DAYS, PlantBasis, ScenarioError
+from governance import policies
+
+CAPACITY_DAYS = 91
+FAILURE_DAYS = 365
+USAGE_DAYS = 56
+RECORD_DAYS = 365
+DEFAULT_LEAD_DAYS = 14.0
+DEFAULT_REPAIR_HOURS = 4.0
+RATE_PERCENTILE = 90
+SCORE_MAX_AGE_DAYS = 7  # older failure-risk scores say nothing about the coming days
+USED_TYPES = ("raw", "packaging")
+
+
+def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_DAYS) -> tuple[dict, str]:
+    """(plant_id -> PlantBasis, data version) for the chosen plants, all within `scope`."""
+    plant_ids = sorted(set(plant_ids))
+    if not plant_ids:
+        raise ScenarioError("Choose at least one plant.")
+    outside = [p for p in plant_ids if not scope.allows(p)]
+    if outside:
+        raise ScenarioError(f"Plant {outside[0]} is outside your plant scope.")
+    chosen = scope.narrowed(plant_ids)
+    series = q.latest_series(engine, chosen)
+    demand_series = series[series["metric"] == "demand"].set_index("plant_id")
+    missing = [p for p in plant_ids if p not in demand_series.index]
+    if missing:
+        raise ScenarioError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no demand forecast yet: "
+                            "a forecast refresh (python -m forecasting.refresh) must run first.")
+    end = q.data_end_day(engine, chosen)
+    forecasts = {p: q.forecast_points(engine, chosen, demand_series.loc[p, "run_id"], p, "demand") for p in plant_ids}
+    empty = [p for p, f in forecasts.items() if f.empty]
+    if empty:
+        raise ScenarioError(f"The demand forecast of {', '.join(empty)} has no days: refresh its forecasts.")
+    start = min(f["day"].iloc[0] for f in forecasts.values())
+
+    frames = _read(engine, chosen, start)
+    labour = {p: float(pol["labour_rate_per_hour"]) for p, pol in policies.effective_all(engine).items()}
+    out = {p: _basis(p, start, horizon, forecasts[p], frames, labour.get(p, 85.0)) for p in plant_ids}
+    runs = sorted(set(demand_series.loc[plant_ids, "run_id"]))
+    return out, f"data to {end}; forecast run {', '.join(runs)}"
+
+
+def _read(engine, scope, start: date) -> dict:
+    last = start - timedelta(days=1)
+    score_run = q.latest_score_run_id(engine, pd.Timestamp(start, tz="UTC").to_pydatetime(),
+                                      not_before=pd.Timestamp(start - timedelta(days=SCORE_MAX_AGE_DAYS),
+                                                              tz="UTC").to_pydatetime())
+    return {
+        "lines": q.line_days(engine, scope, start - timedelta(days=FAILURE_DAYS), last),
+        "assets": q.asset_register(engine, scope),
+        "risk": q.risk_scores(engine, scope, score_run, "failure") if score_run else pd.DataFrame(
+            columns=["plant_id", "subject_id", "risk"]),
+        "demand": q.series_history(engine, scope, "demand", start - timedelta(days=USAGE_DAYS), last),
+        "output": q.series_history(engine, scope, "output", start - timedelta(days=USAGE_DAYS), last),
+        "finished": q.material_stock(engine, scope, last, finished=True),
+        "stock": q.material_stock(engine, scope, last),
+        "consumption": q.material_consumption(engine, scope, start - timedelta(days=USAGE_DAYS), last),
+        "open_pos": q.open_purchase_orders(engine, scope, last),
+        "record": q.deliveries(engine, scope, start - timedelta(days=RECORD_DAYS), last),
+    }
+
+
+def _of(frame: pd.DataFrame, plant_id: str) -> pd.DataFrame:
+    return frame[frame["plant_id"] == plant_id]
+
+
+def _basis(plant_id, start, horizon, forecast, frames, labour_rate) -> PlantBasis:
+    days = [start + timedelta(days=i) for i in range(horizon)]
+    demand, sd = _demand(forecast, days)
+    made = _of(frames["output"], plant_id)["y"].sum()
+    wanted = _of(frames["demand"], plant_id)["y"].sum()
+    to_demand_units = wanted / made if made > 0 and wanted > 0 else 1.0
+    line_inputs = _lines(_of(frames["lines"], plant_id), _of(frames["assets"], plant_id),
+                         _of(frames["risk"], plant_id), start, days, to_demand_units)
+    finished = _of(frames["finished"], plant_id)
+    mats = _materials(plant_id, frames, days, made * to_demand_units)
+    return PlantBasis(
+        plant_id=plant_id, start=start, demand=demand, demand_sd=sd, **line_inputs,
+        fg_on_hand=float(finished["on_hand"].fillna(0).sum()),
+        fg_safety_stock=float(finished["safety_stock"].fillna(0).sum()),
+        fg_unit_value=float(finished["unit_cost"].mean()) if len(finished) else 0.0,
+        labour_rate=labour_rate, **mats)
+
+
+def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
+    f = forecast.set_index("day")
+    yhat = f["yhat"].astype(float).clip(lower=0)
+    spread = (f["yhat_upper"].astype(float) - f["yhat_lower"].astype(float)) / (2 * DEMAND_Z)
+    spread = spread.where(spread.notna() & (spread > 0), yhat * 0.1)
+    stored = len(f)
+    tail = f.index[-min(28, stored):]
+    by_weekday = {d.weekday(): (yhat[d], spread[d]) for d in tail}
+    demand, sd = np.zeros(len(days)), np.zeros(len(days))
+    for i, day in enumerate(days):
+        if day in f.index:
+            demand[i], sd[i] = yhat[day], spread[day]
+        else:
+            base, base_sd = by_weekday.get(day.weekday(), (float(yhat.iloc[-1]), float(spread.iloc[-1])))
+            demand[i], sd[i] = base, base_sd * np.sqrt((i + 1) / stored)
+    return demand, sd
+
+
+def _lines(history, assets, risk, start, days, to_demand_units) -> dict:
+    lines = tuple(sorted(history["line_id"].unique()))
+    recent = history[history["day"] >= start - timedelta(days=CAPACITY_DAYS)]
+    weekday_of = np.array([d.weekday() for d in days])
+    hours, availability, rate, failure_rate, repair = [], [], [], [], []
+    for line_id in lines:
+        mine = history[history["line_id"] == line_id]
+        now = recent[recent["line_id"] == line_id]
+        scheduled = now.assign(wd=[d.weekday() for d in now["day"]]).groupby("wd")["planned_busy_s"].median() / 3600
+        hours.append([float(scheduled.get(wd, 0.0)) for wd in weekday_of])
+        clean = now[(now["failures"] == 0) & (now["planned_busy_s"] > 0)]
+        availability.append(float((clean["run_s"] / clean["planned_busy_s"]).median()) if len(clean) else 1.0)
+        running = now[now["run_s"] > 0]
+        per_hour = running["good_qty"] / (running["run_s"] / 3600)
+        rate.append(float(np.percentile(per_hour, RATE_PERCENTILE)) * to_demand_units if len(running) else 0.0)
+        failures = mine["failures"].sum()
+        failure_rate.append(failures / len(mine) if len(mine) else 0.0)
+        repair.append(mine["restoration_s"].sum() / failures / 3600 if failures else DEFAULT_REPAIR_HOURS)
+    elevated = np.zeros(len(lines))
+    if len(risk) and len(assets):
+        line_of = dict(zip(assets["asset_id"], assets["line_id"]))
+        by_line = risk.assign(line_id=risk["subject_id"].map(line_of)).dropna(subset=["line_id"])
+        for i, line_id in enumerate(lines):
+            p7 = by_line.loc[by_line["line_id"] == line_id, "risk"].astype(float).clip(0, 0.999)
+            elevated[i] = float(-np.log1p(-p7).sum() / 7.0)  # daily hazard of any asset failing
+    return dict(lines=lines, line_hours=np.array(hours, dtype=float).reshape(len(lines), len(days)),
+                line_availability=np.array(availability), line_rate=np.array(rate),
+                failure_rate=np.array(failure_rate, dtype=float), elevated_rate=elevated,
+                repair_hours=np.array(repair, dtype=float))
+
+
+def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
+    stock = _of(frames["stock"], plant_id)
+    stock = stock[stock["material_type"].isin(USED_TYPES) & stock["on_hand"].notna()]
+    use = _of(frames["consumption"], plant_id).groupby("material_id")["qty"].sum()
+    stock = stock[stock["material_id"].isin(use.index[use > 0])]  # a material not used limits nothing
+    record = frames["record"]
+    pooled = record["delay_days"].to_numpy(dtype=float)
+    open_pos = _of(frames["open_pos"], plant_id)
+    materials = tuple(stock["material_id"])
+    arrivals = np.zeros((len(materials), len(days)))
+    index = {m: i for i, m in enumerate(materials)}
+    for po in open_pos[open_pos["material_id"].isin(index)].itertuples(index=False):
+        t = max((po.promised_day - days[0]).days, 0)
+        if t < len(days):
+            arrivals[index[po.material_id], t] += float(po.qty)
+    lead = stock["lead_time_days"].fillna(DEFAULT_LEAD_DAYS).to_numpy(dtype=float)
+    daily_use = np.array([use[m] / USAGE_DAYS for m in materials])
+    lateness = tuple(
+        (lambda own: own if len(own) else pooled)(record.loc[record["supplier_id"] == s, "delay_days"]
+                                                   .to_numpy(dtype=float))
+        for s in stock["supplier_id"])
+    return dict(
+        materials=materials, suppliers=tuple(None if pd.isna(s) else s for s in stock["supplier_id"]),
+        usage_per_unit=np.array([use[m] / made_in_demand_units if made_in_demand_units > 0 else 0.0
+                                 for m in materials]),
+        mat_on_hand=stock["on_hand"].to_numpy(dtype=float), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
+        mat_order_qty=np.maximum(2 * lead * daily_use, 1.0), mat_lead_days=lead,
+        mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float), lateness=lateness, arrivals=arrivals)

@@ -28,6 +28,7 @@ baseline), `summarize` turns summed components into KPIs with percentile bands.
 Importable without Streamlit.
 """
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Mapping
@@ -227,21 +228,23 @@ class Draws:
     demand: np.ndarray  # (P, H) standard normal
     failure: np.ndarray  # (P, H, L) uniform
     repair: np.ndarray  # (P, H, L) standard exponential
-    lateness: np.ndarray  # (P, H + 1, M) uniform: picks a delivery from the supplier's record
+    lateness: np.ndarray  # (P, 2H, M) uniform: picks a delivery from the supplier's record; open orders
+    # by promised day (0 .. H - 1), a material's k-th reorder at H + k whatever day it is placed, so
+    # that a lever moving a reorder by a day moves its delivery, not its lateness
 
     @classmethod
     def for_basis(cls, basis: PlantBasis, paths: int, seed: int) -> "Draws":
         rng = np.random.default_rng([seed, _stable_hash(basis.plant_id)])
         h, lines, mats = basis.horizon, len(basis.lines), len(basis.materials)
         return cls(rng.standard_normal((paths, h)), rng.random((paths, h, lines)),
-                   rng.standard_exponential((paths, h, lines)), rng.random((paths, h + 1, mats)))
+                   rng.standard_exponential((paths, h, lines)), rng.random((paths, 2 * h, mats)))
 
     def path(self, i: int) -> "Draws":
         return Draws(*(a[i:i + 1] for a in (self.demand, self.failure, self.repair, self.lateness)))
 
 
 def _stable_hash(text: str) -> int:
-    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
 def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, seed: int = SEED,
@@ -262,7 +265,7 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
     fg_target = basis.fg_safety_stock * ssm
     reorder_point = basis.mat_reorder_point * ssm
     delay = np.array([levers.supplier_delay_days.get(s, 0.0) if s else 0.0 for s in basis.suppliers])
-    late_draw = _lateness_days(basis, draws.lateness)  # (P, H + 1, M)
+    late_draw = _lateness_days(basis, draws.lateness)  # (P, 2H, M)
 
     fg = np.full(p, float(basis.fg_on_hand))
     stock = np.tile(basis.mat_on_hand.astype(float), (p, 1))
@@ -272,6 +275,7 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
             arrive = np.clip(day + np.rint(late_draw[:, day, m] + delay[m]).astype(int), 0, h)
             np.add.at(pipeline, (np.arange(p), m, arrive), basis.arrivals[m, day])
     on_order = pipeline.sum(axis=2)
+    reorders = np.zeros((p, n_mats), dtype=int)  # reorders placed so far per path and material
     degraded = np.tile(basis.elevated_rate > basis.failure_rate, (p, 1))  # (P, L)
     out = {name: np.zeros((p, h)) for name in DAILY}
 
@@ -308,7 +312,9 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
         rows, mats = np.nonzero(position <= reorder_point)
         if len(rows):  # each (path, material) orders at most once a day: plain fancy indexing adds
             qty = np.maximum(basis.mat_order_qty[mats], reorder_point[mats] - position[rows, mats])
-            wait = np.rint(basis.mat_lead_days[mats] + late_draw[rows, t + 1, mats] + delay[mats]).astype(int)
+            wait = np.rint(basis.mat_lead_days[mats] + late_draw[rows, h + reorders[rows, mats], mats]
+                           + delay[mats]).astype(int)
+            reorders[rows, mats] += 1
             pipeline[rows, mats, np.clip(t + wait, t + 1, h)] += qty
             on_order[rows, mats] += qty
 

@@ -11,7 +11,8 @@ Per plant, as of its newest data day (docs/scenarios.md explains each choice):
 - finished goods: on hand, safety stock and demand-weighted unit value;
 - raw and packaging materials: use per unit made (consumption / output), on hand, reorder
   point, a reorder quantity of two lead times of use, lead time, unit cost, open purchase
-  orders by promised day, and the supplier's lateness record (every supplier's when it has none).
+  orders by promised day, and this plant's record of the supplier's lateness (of all its suppliers when
+  it has none): a plant's inputs do not depend on which other plants are chosen with it.
 `bases` raises ScenarioError for a plant out of scope or without a demand forecast.
 """
 
@@ -162,7 +163,7 @@ def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
     stock = stock[stock["material_type"].isin(USED_TYPES) & stock["on_hand"].notna()]
     use = _of(frames["consumption"], plant_id).groupby("material_id")["qty"].sum()
     stock = stock[stock["material_id"].isin(use.index[use > 0])]  # a material not used limits nothing
-    record = frames["record"]
+    record = _of(frames["record"], plant_id)  # this plant's deliveries: not those of the other plants chosen
     pooled = record["delay_days"].to_numpy(dtype=float)
     open_pos = _of(frames["open_pos"], plant_id)
     materials = tuple(stock["material_id"])

@@ -6,7 +6,8 @@ override. A plant's effective value is its own row, else the enterprise row, els
 built-in default below (so a key added in a later release works before anyone stores it).
 `seed_enterprise_defaults` writes the built-in defaults as enterprise rows once.
 
-What a policy decides, per recommendation kind (maintenance, shortage, quality, schedule):
+What a policy decides, per recommendation kind (maintenance, shortage, quality, schedule, and
+scenario: a scenario plan submitted for approval, governance.scenarios):
 - `risk_threshold.<kind>`: the risk score from which a signal raises a recommendation;
 - `approval_bands.<kind>`: cost bands, each naming the roles whose approvals are ALL
   required (a role listed twice needs two different people);
@@ -43,7 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from data_access.schema import plant, plant_policy
 from governance import audit, roles as roles_mod
 
-KINDS = ("maintenance", "shortage", "quality", "schedule")
+KINDS = ("maintenance", "shortage", "quality", "schedule", "scenario")
 SIGNAL_KINDS = ("maintenance", "shortage", "quality")  # kinds raised from risk signals
 AUTOMATION_LEVELS = ("manual", "assisted")
 STALE_FEED_RULES = ("hold", "manual_only", "use")
@@ -54,6 +55,9 @@ KIND_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "shortage": ("decide",),
     "quality": ("decide",),
     "schedule": ("decide", "override_schedule"),
+    # A scenario plan above the plant's own limit needs the executive too (a plan may move
+    # money and capacity across plants), so executives may approve plans named in a band.
+    "scenario": ("decide", "decide_escalated"),
 }
 """The permissions (governance.roles) that let a role approve a recommendation of a kind."""
 ESCALATION_PERMISSIONS = ("decide_escalated", "decide")
@@ -82,6 +86,7 @@ _TEXT = {
     "shortage": "shortage recommendations",
     "quality": "quality exceptions",
     "schedule": "reschedule recommendations",
+    "scenario": "scenario plans",
 }
 for _kind, _threshold in (("maintenance", 0.5), ("shortage", 0.5), ("quality", 0.5)):
     SPECS[f"risk_threshold.{_kind}"] = Spec(
@@ -91,11 +96,12 @@ _DEFAULT_BANDS = {
     "shortage": _bands((None, ["plant_manager"]),),
     "quality": _bands((None, ["plant_manager"]),),
     "schedule": _bands((None, ["planner"]),),
+    "scenario": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
 }
-_DEFAULT_SLA = {"maintenance": 24, "shortage": 24, "quality": 12, "schedule": 12}
-_DEFAULT_EXPIRY = {"maintenance": 168, "shortage": 168, "quality": 72, "schedule": 72}
+_DEFAULT_SLA = {"maintenance": 24, "shortage": 24, "quality": 12, "schedule": 12, "scenario": 48}
+_DEFAULT_EXPIRY = {"maintenance": 168, "shortage": 168, "quality": 72, "schedule": 72, "scenario": 336}
 _DEFAULT_ESCALATION = {"maintenance": ["plant_manager", "executive"], "shortage": ["executive"],
-                       "quality": ["executive"], "schedule": ["plant_manager"]}
+                       "quality": ["executive"], "schedule": ["plant_manager"], "scenario": ["executive"]}
 for _kind in KINDS:
     SPECS[f"approval_bands.{_kind}"] = Spec(
         "bands", _DEFAULT_BANDS[_kind],

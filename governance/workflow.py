@@ -16,6 +16,9 @@ Rules (docs/decisions-workflow.md tells the story):
   hands an open recommendation to the escalation roles; `escalate_overdue` does it when
   the SLA passes. Once escalated, one person of an escalation role decides alone.
 - **Comment** (text required): anyone who sees the plant; changes no state.
+- **Four eyes**: whoever submitted a proposal (its evidence names `submitted_by`, as a
+  submitted scenario plan's does: governance.scenarios) may not approve or override it, not
+  even once it is escalated to a role they hold; someone else must.
 - Every state change bumps `recommendation.version` with a guarded UPDATE (`WHERE version =
   the version the user saw`) as the transaction's first statement, then writes the decision,
   the outbox row and the audit row, all in one transaction. A stale page or a double click
@@ -55,6 +58,7 @@ OUTBOX_TARGETS = {
     "shortage": ("erp", "purchase_requisition"),
     "quality": ("mes", "quality_hold_request"),
     "schedule": ("mes", "reschedule_request"),
+    "scenario": ("erp", "plan_change_request"),
 }
 """kind -> (target system, request type) of the outbox row an approved recommendation writes."""
 
@@ -164,6 +168,10 @@ OVERRIDE_FIELDS = {
     "schedule": {
         "not_before_utc": (_timestamp, "orders start no earlier than (UTC)"),
     },
+    "scenario": {
+        "safety_stock_multiplier": (lambda n, r: _positive(n, r, 5), "safety stock as a multiple of today's"),
+        "overtime_hours_per_day": (lambda n, r: _positive(n, r, 12), "overtime allowed per line and day (h)"),
+    },
 }
 """kind -> field -> (parser, description): what an override may change in the proposed action."""
 
@@ -263,6 +271,9 @@ def check(user, view: View, action: str) -> str:
         last = view.last_change()
         by = f" by {last['username']} at {as_utc(last['decided_utc']):%Y-%m-%d %H:%M} UTC" if last else ""
         raise Refused(f"Recommendation #{view.rec_id} is already {view.state}{by}; nothing was changed.", "state")
+    if action in ("approve", "override") and view.evidence.get("submitted_by") == user.username:
+        raise Refused(f"You submitted recommendation #{view.rec_id} yourself, so you may not {action} it "
+                      "(four-eyes rule): another approver must.", "permission")
     approvers = view.routing.get("approvers", [])
     mine = [r for r in user.roles if r in approvers and _qualifies(r, view.kind)]
     escalation = _escalation_role(user, view)

@@ -44,8 +44,11 @@ EVIDENCE = {
     "shortage": {"action": {"material_id": "RAW", "qty": 500.0, "supplier_id": "S1", "need_by_day": "2026-04-05"}},
     "quality": {"action": {"line_id": "A-L1", "disposition": "hold", "orders": ["A-3"]}},
     "schedule": {"action": {"line_id": "A-L1", "not_before_utc": NOW.isoformat(), "orders": ["A-3"]}},
+    "scenario": {"scenario_id": 1, "submitted_by": "planner_x",
+                 "action": {"scenario_id": 1, "demand_change_pct": 15.0, "safety_stock_multiplier": 1.5}},
 }
-SUBJECT = {"maintenance": "A-L1-CAP", "shortage": "RAW", "quality": "A-L1", "schedule": "A-L1"}
+SUBJECT = {"maintenance": "A-L1-CAP", "shortage": "RAW", "quality": "A-L1", "schedule": "A-L1",
+           "scenario": "scenario-1"}
 
 
 @pytest.fixture
@@ -338,24 +341,27 @@ A = {"approve", "reject", "override", "comment", "escalate"}
 DECIDE = {"approve", "reject", "override", "comment"}
 C = {"comment"}
 # What each role may do on an open recommendation of each kind (default policy, lowest band).
+# A scenario plan's lowest band is the plant manager; an executive may approve plans (in the band
+# above 50,000), so may also escalate an open one.
 OPEN = {
-    "executive": {"maintenance": C, "shortage": C, "quality": C, "schedule": C},
+    "executive": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": {"comment", "escalate"}},
     "plant_manager": {"maintenance": {"comment", "escalate"}, "shortage": A, "quality": A,
-                      "schedule": {"comment", "escalate"}},
-    "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": A},
-    "maintenance_lead": {"maintenance": A, "shortage": C, "quality": C, "schedule": C},
-    "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C},
-    "admin": {"maintenance": C, "shortage": C, "quality": C, "schedule": C},
+                      "schedule": {"comment", "escalate"}, "scenario": A},
+    "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": A, "scenario": C},
+    "maintenance_lead": {"maintenance": A, "shortage": C, "quality": C, "schedule": C, "scenario": C},
+    "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
+    "admin": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
 }
-# ... and once escalated (escalation roles: maintenance -> plant manager, executive; shortage and
-# quality -> executive; schedule -> plant manager).
+# ... and once escalated (escalation roles: maintenance -> plant manager, executive; shortage,
+# quality and scenario -> executive; schedule -> plant manager).
 ESCALATED = {
-    "executive": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": C},
-    "plant_manager": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": DECIDE},
-    "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": DECIDE},
-    "maintenance_lead": {"maintenance": DECIDE, "shortage": C, "quality": C, "schedule": C},
-    "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C},
-    "admin": {"maintenance": C, "shortage": C, "quality": C, "schedule": C},
+    "executive": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": C, "scenario": DECIDE},
+    "plant_manager": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": DECIDE,
+                      "scenario": DECIDE},
+    "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": DECIDE, "scenario": C},
+    "maintenance_lead": {"maintenance": DECIDE, "shortage": C, "quality": C, "schedule": C, "scenario": C},
+    "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
+    "admin": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
 }
 
 

@@ -23,7 +23,7 @@ from governance import models as governance
 
 CACHE_TTL_S = 120
 HISTORY_SHOWN_DAYS = 120
-REFIT_PERMISSIONS = ("run_scenario", "approve_model")
+REFIT_PERMISSIONS = ("refit_forecast",)
 """Who may refit a series from the Forecasts page: planners and plant managers (their plants)
 and admins. Refitting writes a new forecast for the series; it trains one series' candidates."""
 

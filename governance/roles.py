@@ -24,9 +24,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": _EVERYONE,  # exports are cut to the user's plant scope in data_access
     "decide_escalated": frozenset({"executive"}),
     "decide": frozenset({"plant_manager"}),  # approve / reject / override own plants' items
-    "run_scenario": frozenset({"plant_manager", "planner"}),
-    "propose": frozenset({"plant_manager", "planner"}),  # submit a scenario or decision proposal
+    # executives run and submit network scenarios across plants (issue 6; docs/decisions.md 16)
+    "run_scenario": frozenset({"plant_manager", "planner", "executive"}),
+    "propose": frozenset({"plant_manager", "planner", "executive"}),  # submit a scenario or decision proposal
     "override_schedule": frozenset({"planner"}),  # with a reason
+    "refit_forecast": frozenset({"plant_manager", "planner", "admin"}),  # refit one series on demand
     "approve_maintenance": frozenset({"maintenance_lead"}),  # within the plant policy's limits
     "view_data_quality": frozenset({"data_steward", "admin"}),
     "import_data": frozenset({"data_steward"}),

@@ -6,12 +6,14 @@ from governance import roles
 
 # What each role may do, written out from DESIGN.md's "Who uses it" table.
 EXPECTED = {
-    "executive": {"view", "export", "decide_escalated"},
-    "plant_manager": {"view", "export", "decide", "run_scenario", "propose"},
-    "planner": {"view", "export", "run_scenario", "propose", "override_schedule"},
+    # executives also run and submit network scenarios (issue 6; docs/decisions.md 16)
+    "executive": {"view", "export", "decide_escalated", "run_scenario", "propose"},
+    "plant_manager": {"view", "export", "decide", "run_scenario", "propose", "refit_forecast"},
+    "planner": {"view", "export", "run_scenario", "propose", "override_schedule", "refit_forecast"},
     "maintenance_lead": {"view", "export", "approve_maintenance"},
     "data_steward": {"view", "export", "view_data_quality", "import_data", "edit_mappings"},
-    "admin": {"view", "export", "view_data_quality", "manage_users", "edit_policy", "approve_model"},
+    "admin": {"view", "export", "view_data_quality", "manage_users", "edit_policy", "approve_model",
+              "refit_forecast"},
 }
 
 

@@ -7,6 +7,7 @@ version is what the optimistic lock compares with.
 """
 
 import json
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pandas as pd
@@ -19,7 +20,8 @@ from governance import orchestrate, policies, workflow
 QUEUE_TTL_S = 15
 KPI_TTL_S = 120
 
-KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule"}
+KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule",
+               "scenario": "Scenario plan"}
 STATE_LABELS = {"open": "Open", "escalated": "Escalated", "approved": "Approved", "rejected": "Rejected",
                 "overridden": "Overridden", "expired": "Expired"}
 ACTION_LABELS = {"approve": "Approve", "reject": "Reject", "override": "Override (change the action)",
@@ -94,6 +96,33 @@ def utc_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
             datetime.combine(end + timedelta(days=1), time(), timezone.utc))
 
 
+def cost_metric(rec: dict) -> tuple[str, str, str]:
+    """(label, value, help) of a recommendation's cost tile: a scenario plan shows its signed
+    cost change against the baseline, anything else its estimated cost."""
+    if rec["kind"] == "scenario":
+        change = (rec.get("evidence") or {}).get("cost_change", rec["estimated_cost"])
+        return ("Cost change", "n/a" if change is None else f"{change:+,.0f}",
+                "The plan's cost at this plant against its baseline (mean over the simulated paths); a saving "
+                "routes like a cost of 0.")
+    return ("Estimated cost", "n/a" if rec["estimated_cost"] is None else f"{rec['estimated_cost']:,.0f}",
+            "Enterprise reference currency (material unit costs and labour rate)")
+
+
+def _plain(text) -> str:
+    """User text shown inside Markdown, its Markdown characters escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
+
+
+def scenario_note(rec: dict) -> str:
+    """Who submitted a scenario plan, for which plants, on which data, and their note (Markdown)."""
+    ev = rec.get("evidence") or {}
+    plants = ", ".join(ev.get("plant_ids") or [rec["plant_id"]])
+    return (f"Scenario plan **{_plain(ev.get('name', ''))}** (#{ev.get('scenario_id', '?')}) submitted by "
+            f"{_plain(ev.get('submitted_by', '?'))} for {_plain(plants)}, on data "
+            f"{_plain(ev.get('data_version') or 'n/a')}. Note: {_plain(ev.get('note', ''))}  \n"
+            "Its submitter may not approve or override it (four-eyes rule).")
+
+
 def rec_label(row) -> str:
     return (f"#{row['rec_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · {row['plant_id']} · "
             f"{STATE_LABELS.get(row['state'], row['state'])} · {row['title'][:80]}")
@@ -162,9 +191,10 @@ def kpi_column_config() -> dict:
     }
 
 
-def evidence_readings(evidence: dict) -> pd.DataFrame:
+def evidence_readings(evidence: dict, skip=()) -> pd.DataFrame:
     """The scalar readings of a recommendation's evidence as (reading, value) rows; lists of
-    rows (spare parts, orders, suppliers) are shown as their own tables."""
+    rows (spare parts, orders, suppliers) are shown as their own tables, and so are the keys
+    in `skip` (besides the proposed action)."""
     rows = []
 
     def walk(name, value):
@@ -178,9 +208,41 @@ def evidence_readings(evidence: dict) -> pd.DataFrame:
             rows.append((name, "" if value is None else str(value)))
 
     for key, value in evidence.items():
-        if key != "action":
+        if key != "action" and key not in skip:
             walk(key, value)
     return pd.DataFrame(rows, columns=["reading", "value"])
+
+
+SCENARIO_METRIC_LABELS = {"fill_rate": "Fill rate", "stockout_days": "Stockout days",
+                          "schedule_adherence": "Schedule adherence", "overtime_hours": "Overtime hours",
+                          "inventory_value": "Inventory value", "cost": "Estimated cost"}
+
+
+def scenario_summary_frame(evidence: dict) -> pd.DataFrame:
+    """A scenario plan's plant against its baseline (evidence `summary`): metric (label),
+    baseline, scenario (means), change, scenario_p10, scenario_p90."""
+    columns = ["metric", "baseline", "scenario", "change", "scenario_p10", "scenario_p90"]
+    frame = pd.DataFrame(evidence.get("summary") or [], columns=columns)
+    frame["metric"] = [SCENARIO_METRIC_LABELS.get(m, str(m).replace("_", " ")) for m in frame["metric"]]
+    return frame
+
+
+def scenario_summary_column_config() -> dict:
+    return {
+        "metric": st.column_config.TextColumn("Metric"),
+        "baseline": st.column_config.NumberColumn("Baseline (mean)", format="localized"),
+        "scenario": st.column_config.NumberColumn("Scenario (mean)", format="localized"),
+        "change": st.column_config.NumberColumn("Change", format="localized", help="Scenario minus baseline"),
+        "scenario_p10": st.column_config.NumberColumn("Scenario p10", format="localized"),
+        "scenario_p90": st.column_config.NumberColumn("Scenario p90", format="localized"),
+    }
+
+
+def lever_frame(levers: dict) -> pd.DataFrame:
+    """A scenario's levers as (lever, value) rows (lists and mappings as JSON)."""
+    rows = [(k.replace("_", " "), json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else
+             ("" if v is None else str(v))) for k, v in (levers or {}).items()]
+    return pd.DataFrame(rows, columns=["lever", "value"])
 
 
 def action_frame(evidence: dict) -> pd.DataFrame:

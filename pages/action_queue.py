@@ -13,8 +13,9 @@ from governance.workflow import outbox_json
 st.title("Action queue")
 user = current_user()
 engine = get_engine()
-st.caption("Recommendations raised from risk signals, routed to the roles each plant's policy names. "
-           "Open one to see its evidence, spare parts and schedule impact, and to decide.")
+st.caption("Recommendations raised from risk signals, and scenario plans submitted for approval, routed to the "
+           "roles each plant's policy names. Open one to see its evidence, spare parts and schedule impact (a "
+           "plan: its levers and its result against the baseline), and to decide.")
 
 if user.can("edit_policy"):
     with st.expander("Run the orchestration now", icon=":material/autorenew:"):
@@ -35,7 +36,7 @@ with waiting_tab:
     queue = ui.action_queue(engine, user.scope, tuple(user.roles), tuple(kinds), only_mine)
     empty = ("Nothing waits for your roles right now." if only_mine else
              "No recommendation is waiting in your plants.") + (
-        " Recommendations appear when a risk signal crosses its plant's threshold.")
+        " Recommendations appear when a risk signal crosses its plant's threshold or a scenario plan is submitted.")
     table(queue.assign(kind=queue["kind"].map(ui.KIND_LABELS), state=queue["state"].map(ui.STATE_LABELS)),
           key="action_queue_table", file_name="action_queue.csv", column_config=ui.queue_column_config(),
           export=queue, empty_message=empty)
@@ -49,9 +50,9 @@ with waiting_tab:
             st.switch_page("pages/decision_detail.py")
 
 with outbox_tab:
-    st.caption("What was approved, as requests for the ERP (purchase requisitions), the CMMS (work-order "
-               "requests) and the MES (reschedule and quality-hold requests). The integration layer picks "
-               "them up from the outbox table or from these exports.")
+    st.caption("What was approved, as requests for the ERP (purchase requisitions, plan change requests), the "
+               "CMMS (work-order requests) and the MES (reschedule and quality-hold requests). The integration "
+               "layer picks them up from the outbox table or from these exports.")
     sent = ui.outbox_rows(engine, user.scope)
     table(sent, key="action_queue_outbox", file_name="outbox.csv", column_config=ui.outbox_column_config(),
           export=sent.drop(columns="payload"),

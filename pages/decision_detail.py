@@ -1,4 +1,5 @@
-"""Decision detail: one recommendation's evidence, spare parts, schedule impact and history; decide."""
+"""Decision detail: one recommendation's evidence, spare parts, schedule impact (or a scenario plan's
+levers and its result against the baseline) and history; decide."""
 
 import streamlit as st
 
@@ -38,8 +39,9 @@ st.subheader(rec["title"])
 risk_col, cost_col, state_col, sla_col = st.columns(4)
 risk_col.metric("Risk", "n/a" if rec["risk"] is None else f"{rec['risk']:.0%}", border=True,
                 help=f"Source: {rec['source'] or 'n/a'}; rule or model: {evidence.get('rule', 'n/a')}")
-cost_col.metric("Estimated cost", "n/a" if rec["estimated_cost"] is None else f"{rec['estimated_cost']:,.0f}",
-                border=True, help="Enterprise reference currency (material unit costs and labour rate)")
+is_plan = rec["kind"] == "scenario"
+cost_label, cost_value, cost_help = ui.cost_metric(rec)
+cost_col.metric(cost_label, cost_value, border=True, help=cost_help)
 state_col.metric("State", ui.STATE_LABELS.get(rec["state"], rec["state"]), border=True)
 sla_col.metric("SLA due (UTC)", "n/a" if rec["sla_due_utc"] is None else f"{rec['sla_due_utc']:%Y-%m-%d %H:%M}",
                border=True, help=f"Escalates to {', '.join(routing.get('escalate_to', [])) or 'nobody'} "
@@ -57,11 +59,14 @@ if evidence.get("stale_feeds"):
                f"'{evidence.get('stale_feed_rule')}'. Check the data before deciding.", icon=":material/warning:")
 if rec["source"] == "fallback_rule":
     st.caption("Scored by a threshold fallback rule (no model score for this subject yet).")
+if is_plan:
+    st.info(ui.scenario_note(rec), icon=":material/science:")
 
 why_col, action_col = st.columns(2)
 with why_col:
     st.markdown("**Evidence**")
-    table(ui.evidence_readings(evidence), key="decision_detail_evidence", file_name=f"rec_{rec_id}_evidence.csv",
+    table(ui.evidence_readings(evidence, skip=("levers",) if is_plan else ()), key="decision_detail_evidence",
+          file_name=f"rec_{rec_id}_evidence.csv",
           column_config={"reading": st.column_config.TextColumn("Reading"),
                          "value": st.column_config.TextColumn("Value", width="large")},
           empty_message="This recommendation carries no readings.")
@@ -114,6 +119,18 @@ elif rec["kind"] == "shortage":
               "on_time_rate": st.column_config.NumberColumn("On time", format="percent"),
               "mean_delay_days": st.column_config.NumberColumn("Mean order-to-receipt (d)", format="%.1f")},
           empty_message="No other supplier has delivered this material to the network.")
+elif is_plan:
+    st.markdown(f"**The plan at {rec['plant_name']} against its baseline** (means and 10th-90th percentiles "
+                "over the simulated paths)")
+    table(ui.scenario_summary_frame(evidence), key="decision_detail_scenario_summary",
+          file_name=f"rec_{rec_id}_scenario_summary.csv", column_config=ui.scenario_summary_column_config(),
+          empty_message="The scenario carries no result for this plant.")
+    st.markdown("**Levers of the whole scenario** (the proposed action keeps those that touch this plant)")
+    table(ui.lever_frame(evidence.get("levers")), key="decision_detail_scenario_levers",
+          file_name=f"rec_{rec_id}_scenario_levers.csv",
+          column_config={"lever": st.column_config.TextColumn("Lever"),
+                         "value": st.column_config.TextColumn("Value", width="large")},
+          empty_message="No lever is set: the scenario is the baseline.")
 elif rec["kind"] in ("quality", "schedule"):
     key = "affected_lots" if rec["kind"] == "quality" else "schedule_impact"
     st.markdown("**Affected lots**" if rec["kind"] == "quality" else "**Orders to reschedule**")

@@ -1,0 +1,317 @@
+"""Saving what-if scenarios and submitting a scenario's plan for approval.
+
+- `save`: a user with the `run_scenario` permission saves a scenario (levers, results, the
+  data version it ran on) for plants all within their scope, as a `draft`. The row and its
+  audit row (`scenario_saved`) are one transaction; a refusal (ScenarioRefused) writes nothing.
+- `submit`: a user with the `propose` permission submits a draft scenario of their plants. For
+  EACH plant it touches, one recommendation of kind `scenario` is raised (subject
+  `scenario-<id>`), routed by that plant's policy (`approval_bands.scenario` etc.) on the
+  plant's cost change against the baseline (a saving routes as 0; the signed change stays in
+  the evidence). Its evidence carries the submitter (`submitted_by`: the four-eyes rule of
+  governance.workflow keeps them from approving it), the note, the levers, the plant's
+  summary against the baseline and the data version; its proposed action is the plan: the
+  levers that touch that plant. The scenario becomes `submitted` (for good: a second
+  submission is refused). Recommendations, state change and audit rows (`recommendation_created`
+  per plant, then `scenario_submitted`) are one transaction; a refusal is audited as
+  `scenario_refused` in its own transaction and writes nothing else.
+- The recommendations are then decided like any other (governance.workflow.decide); the
+  scenario's `decision_state` follows them (data_access.scenarios.decision_state).
+
+Importable without Streamlit.
+"""
+
+import math
+from datetime import datetime, timezone
+
+from data_access import scenarios as store
+from data_access.decisions import as_utc
+from data_access.scope import PlantScope
+from governance import audit, policies, workflow
+
+MAX_NAME_CHARS = 100
+MAX_NOTE_CHARS = workflow.MAX_REASON_CHARS
+MAX_DATA_VERSION_CHARS = 64
+METRICS = ("fill_rate", "stockout_days", "schedule_adherence", "overtime_hours", "inventory_value", "cost")
+"""Metrics of a plant's summary, in the order a recommendation shows them (others follow)."""
+NEUTRAL_LEVERS = {"demand_change_pct": 0.0, "capacity_change_pct": 0.0, "overtime_hours_per_day": 0.0,
+                  "safety_stock_multiplier": 1.0}
+"""Lever values that change nothing: left out of a plant's plan and of the one-line summary."""
+
+
+class ScenarioRefused(ValueError):
+    """A scenario was not saved or not submitted; `str()` is the message for the user, `code`
+    its class: permission, scope, value, reason, state."""
+
+    def __init__(self, message: str, code: str = "value"):
+        super().__init__(message)
+        self.code = code
+
+
+# --- saving --------------------------------------------------------------------------------------
+
+def _plant_list(plant_ids) -> list[str]:
+    if isinstance(plant_ids, str) or not isinstance(plant_ids, (list, tuple, set, frozenset)):
+        raise ScenarioRefused("Choose the plants of the scenario (a list of plant ids).")
+    out = list(dict.fromkeys(str(p).strip() for p in plant_ids if str(p).strip()))
+    if not out:
+        raise ScenarioRefused("Choose at least one plant for the scenario.")
+    return out
+
+
+def save(engine, user, name, plant_ids, levers, results, data_version, now=None) -> int:
+    """Save a draft scenario; returns its id. Raises ScenarioRefused (nothing written) when the
+    user may not run scenarios, a plant is outside their scope or unknown, the name is blank or
+    longer than 100 characters, or the levers or results are not storable."""
+    now = as_utc(now) or datetime.now(timezone.utc)
+    if not user.can("run_scenario"):
+        raise ScenarioRefused("Your role may not save scenarios.", "permission")
+    plants = _plant_list(plant_ids)
+    outside = [p for p in plants if not user.scope.allows(p)]
+    if outside:
+        raise ScenarioRefused(f"Plant {outside[0]} is outside your plant scope; a scenario may only touch "
+                              "your plants.", "scope")
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioRefused("Give the scenario a name.", "value")
+    name = name.strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise ScenarioRefused(f"The name is longer than {MAX_NAME_CHARS} characters.", "value")
+    if not isinstance(levers, dict):
+        raise ScenarioRefused("The scenario's levers are missing.", "value")
+    if not isinstance(results, dict):
+        raise ScenarioRefused("The scenario has no results: run it before saving it.", "value")
+    if not isinstance(data_version, str) or not data_version.strip() or len(data_version) > MAX_DATA_VERSION_CHARS:
+        raise ScenarioRefused(f"The scenario must name the data version it ran on (1 to "
+                              f"{MAX_DATA_VERSION_CHARS} characters).", "value")
+    try:
+        levers, results = store.json_ready(levers), store.json_ready(results)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioRefused(f"The scenario cannot be stored: {exc}.", "value") from None
+    with engine.connect() as conn:
+        known = store.plan_context(conn, user.scope, plants)
+    unknown = [p for p in plants if p not in known]
+    if unknown:
+        raise ScenarioRefused(f"There is no plant {unknown[0]!r}.", "value")
+    with engine.begin() as conn:
+        scenario_id = store.save(conn, name=name, owner=user.username, plant_ids=plants, levers=levers,
+                                 results=results, data_version=data_version.strip(), now=now)
+        audit.append(conn, user.username, "scenario_saved", plant_id=plants[0] if len(plants) == 1 else None,
+                     entity="scenario", entity_id=scenario_id,
+                     detail={"name": name, "plant_ids": plants, "levers": levers,
+                             "data_version": data_version.strip(), "summary": describe_levers(levers)})
+    return scenario_id
+
+
+# --- the plan of one plant -----------------------------------------------------------------------
+
+def _neutral(key, value) -> bool:
+    if key in NEUTRAL_LEVERS:
+        try:
+            return float(value) == NEUTRAL_LEVERS[key]
+        except (TypeError, ValueError):
+            return False
+    return value in (None, {}, [], "")
+
+
+def describe_levers(levers: dict) -> str:
+    """The levers in one line, e.g. "demand +15 %; S1 +5 d late; A-L1 down 4 d from 2026-04-10"."""
+    parts = []
+    for key, value in (levers or {}).items():
+        if _neutral(key, value):
+            continue
+        if key == "demand_change_pct":
+            parts.append(f"demand {float(value):+g} %")
+        elif key == "capacity_change_pct":
+            parts.append(f"capacity {float(value):+g} %")
+        elif key == "overtime_hours_per_day":
+            parts.append(f"overtime up to {float(value):g} h/line-day")
+        elif key == "safety_stock_multiplier":
+            parts.append(f"safety stock x{float(value):g}")
+        elif key == "supplier_delay_days" and isinstance(value, dict):
+            parts += [f"{s} {float(d):+g} d late" for s, d in value.items() if d]
+        elif key == "line_outages" and isinstance(value, list):
+            parts += [f"{o.get('line_id')} down {o.get('days')} d from {o.get('start')}" for o in value
+                      if isinstance(o, dict)]
+        elif key == "maintenance_windows" and isinstance(value, list):
+            parts += [f"{w.get('line_id')} maintained {w.get('day')} ({w.get('hours')} h)" for w in value
+                      if isinstance(w, dict)]
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return "; ".join(parts) or "baseline (no change)"
+
+
+def plant_plan(levers: dict, plant_id: str, lines=(), suppliers=()) -> dict:
+    """The levers that touch `plant_id`: network-wide levers as they are (those that change
+    nothing left out), supplier delays of its own suppliers, outages and maintenance windows of
+    its own lines (items naming a `plant_id` only at that plant)."""
+    lines, suppliers = set(lines), set(suppliers)
+    plan = {}
+    for key, value in (levers or {}).items():
+        if isinstance(value, list):
+            kept = [item for item in value if not isinstance(item, dict) or (
+                item.get("plant_id") == plant_id if "plant_id" in item else
+                item.get("line_id") in lines if "line_id" in item else True)]
+            value = kept
+        elif key == "supplier_delay_days" and isinstance(value, dict):
+            value = {s: d for s, d in value.items() if s in suppliers and d}
+        if not _neutral(key, value):
+            plan[key] = value
+    return plan
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _plant_result(results: dict, plant_id: str) -> tuple[dict, dict]:
+    entry = ((results or {}).get("plants") or {}).get(plant_id) or {}
+    return entry.get("summary") or {}, entry.get("baseline") or {}
+
+
+def cost_change(results: dict, plant_id: str) -> float | None:
+    """summary.cost.mean - baseline.cost.mean of a plant (None when either is missing)."""
+    summary, baseline = _plant_result(results, plant_id)
+    scen = _number((summary.get("cost") or {}).get("mean"))
+    base = _number((baseline.get("cost") or {}).get("mean"))
+    return None if scen is None or base is None else scen - base
+
+
+def summary_rows(results: dict, plant_id: str) -> list[dict]:
+    """A plant's scenario against its baseline, one row per metric: metric, baseline,
+    scenario (means), change, scenario_p10, scenario_p90."""
+    summary, baseline = _plant_result(results, plant_id)
+    metrics = [m for m in METRICS if m in summary] + sorted(m for m in summary if m not in METRICS)
+    rows = []
+    for metric in metrics:
+        scen, base = summary.get(metric) or {}, baseline.get(metric) or {}
+        if not isinstance(scen, dict):
+            continue
+        s_mean, b_mean = _number(scen.get("mean")), _number(base.get("mean") if isinstance(base, dict) else None)
+        rows.append({"metric": metric, "baseline": b_mean, "scenario": s_mean,
+                     "change": None if s_mean is None or b_mean is None else s_mean - b_mean,
+                     "scenario_p10": _number(scen.get("p10")), "scenario_p90": _number(scen.get("p90"))})
+    return rows
+
+
+# --- submitting ----------------------------------------------------------------------------------
+
+def _refusal(engine, user, scenario_id, plant_id, exc: ScenarioRefused, detail: dict) -> ScenarioRefused:
+    """Audit a refused submission in its own transaction and hand the exception back to raise."""
+    with engine.begin() as conn:
+        audit.append(conn, user.username, "scenario_refused", plant_id=plant_id, entity="scenario",
+                     entity_id=str(scenario_id)[:64] if scenario_id is not None else None,
+                     detail={"attempted": "submit", "code": exc.code, "refusal": str(exc), **detail})
+    return exc
+
+
+def submit(engine, user, scenario_id, note, now=None) -> list[int]:
+    """Submit a draft scenario for approval: one recommendation per plant; returns their ids
+    (in the order of the scenario's plants). Raises ScenarioRefused (audited as
+    `scenario_refused`, nothing else written) when the user may not propose, the scenario does
+    not exist or touches a plant outside their scope, it is not a draft any more, the note is
+    blank, or its results lack a plant's cost against the baseline."""
+    now = as_utc(now) or datetime.now(timezone.utc)
+    attempt = {"note": note[:500] if isinstance(note, str) else None}
+    plant_id, raw_id = None, scenario_id
+    try:
+        try:
+            scenario_id = int(str(scenario_id).strip()) if not isinstance(scenario_id, int) else scenario_id
+        except (TypeError, ValueError):
+            raise ScenarioRefused("The scenario id must be a whole number.", "value") from None
+        if isinstance(scenario_id, bool) or not -2**31 < scenario_id < 2**31:
+            raise ScenarioRefused("The scenario id is out of range.", "value")
+        found = store.scenario(engine, PlantScope.everything(), scenario_id)  # its plants, to audit an attempt there
+        if found is not None and len(found["plant_ids"]) == 1:
+            plant_id = found["plant_ids"][0]
+        if found is None or not all(user.scope.allows(p) for p in found["plant_ids"]):
+            raise ScenarioRefused("That scenario does not exist or touches a plant outside your plant scope.",
+                                  "scope")
+        if not user.can("propose"):
+            raise ScenarioRefused("Your role may not submit scenarios for approval.", "permission")
+        if found["state"] != "draft":
+            raise _already(found)
+        if not isinstance(note, str) or not note.strip():
+            raise ScenarioRefused("Add a note for the approvers: what the plan is for and why.", "reason")
+        note = note.strip()
+        if len(note) > MAX_NOTE_CHARS:
+            raise ScenarioRefused(f"The note is longer than {MAX_NOTE_CHARS} characters.", "reason")
+        changes = {p: cost_change(found["results"], p) for p in found["plant_ids"]}
+        missing = [p for p, c in changes.items() if c is None]
+        if missing:
+            raise ScenarioRefused(f"The results of scenario #{scenario_id} have no cost for plant {missing[0]} "
+                                  "against its baseline; run the scenario again and save it before submitting.",
+                                  "value")
+        return _raise(engine, user, found, note, changes, now)
+    except ScenarioRefused as exc:
+        raise _refusal(engine, user, scenario_id if isinstance(scenario_id, int) else raw_id, plant_id, exc,
+                       attempt) from None
+
+
+def _already(found: dict) -> ScenarioRefused:
+    recs = ", ".join(f"#{r}" for r in found["rec_ids"])
+    state = found["decision_state"] or "submitted"
+    return ScenarioRefused(f"Scenario '{found['name']}' (#{found['scenario_id']}) was already submitted for "
+                           f"approval{f' (recommendations {recs})' if recs else ''} and is {state}; a scenario is "
+                           "submitted once. Save it as a new scenario to submit a changed plan.", "state")
+
+
+def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -> list[int]:
+    sid, name, levers = found["scenario_id"], found["name"], found["levers"]
+    line_text = describe_levers(levers)
+    rec_ids = []
+    with engine.begin() as conn:
+        # first statement: takes SQLite's write lock; of two concurrent submissions one wins
+        if not store.mark_submitted(conn, sid):
+            raise ScenarioRefused(f"Scenario '{name}' (#{sid}) was submitted a moment ago by someone else; "
+                                  "reload it.", "state")
+        context = store.plan_context(conn, user.scope, found["plant_ids"])
+        for plant_id in found["plant_ids"]:
+            info = context.get(plant_id)
+            if info is None:
+                raise ScenarioRefused(f"There is no plant {plant_id!r} any more.", "value")
+            policy = policies.effective(conn, plant_id)
+            change = round(changes[plant_id], 2)
+            routed_cost = max(0.0, change)
+            plan = plant_plan(levers, plant_id, info["lines"], info["suppliers"])
+            evidence = {
+                "rule": "scenario_plan", "scenario_id": sid, "name": name, "submitted_by": user.username,
+                "note": note, "levers": levers, "plant_ids": found["plant_ids"], "data_version": found["data_version"],
+                "cost_change": change, "summary": summary_rows(found["results"], plant_id),
+                "action": {"scenario_id": sid, "scenario_name": name, **plan},
+            }
+            title = f"Scenario '{name}': {line_text}"
+            suffix = f" at {info['name']}"
+            if len(title) + len(suffix) > 200:
+                title = title[:200 - len(suffix) - 1] + "…"
+            rec_id = workflow.insert_recommendation(
+                conn, policy, now, plant_id=plant_id, kind=store.KIND, subject_id=store.subject_id(sid),
+                signal_key=f"scenario:{sid}:{plant_id}", title=title + suffix, risk=None, estimated_cost=routed_cost,
+                evidence=evidence, source="workflow")
+            if rec_id is None:
+                raise ScenarioRefused(f"Scenario #{sid} already has a recommendation at {plant_id}.", "state")
+            routing = policy.routing(store.KIND, routed_cost)
+            auto = policy.auto_approves(store.KIND, routed_cost)
+            outbox_id = None
+            if auto:
+                outbox_id = workflow.auto_approve(
+                    conn, rec_id, now, f"Auto-approved by the {plant_id} policy: cost change {routed_cost:,.0f} "
+                    f"within auto_approve_max_cost.scenario ({policy['auto_approve_max_cost.scenario']:,.0f}), "
+                    "automation_level assisted.")
+            audit.append(conn, user.username, "recommendation_created", plant_id=plant_id, entity="recommendation",
+                         entity_id=rec_id, detail={
+                             "kind": store.KIND, "subject_id": store.subject_id(sid), "scenario_id": sid,
+                             "source": "workflow", "estimated_cost": routed_cost, "cost_change": change,
+                             "approvers": routing["approvers"], "sla_hours": routing["sla_hours"]})
+            if auto:
+                audit.append(conn, workflow.SYSTEM, "recommendation_auto_approved", plant_id=plant_id,
+                             entity="recommendation", entity_id=rec_id,
+                             detail={"estimated_cost": routed_cost, "outbox_id": outbox_id,
+                                     "limit": policy["auto_approve_max_cost.scenario"]})
+            rec_ids.append(rec_id)
+        audit.append(conn, user.username, "scenario_submitted",
+                     plant_id=found["plant_ids"][0] if len(found["plant_ids"]) == 1 else None,
+                     entity="scenario", entity_id=sid,
+                     detail={"name": name, "plant_ids": found["plant_ids"], "note": note, "rec_ids": rec_ids,
+                             "cost_change": {p: round(c, 2) for p, c in changes.items()}})
+    return rec_ids

@@ -23,6 +23,7 @@ PAGES = [
     ("pages/forecasts.py", "Forecasts", ":material/query_stats:", "Intelligence", "view"),
     ("pages/risk.py", "Risk", ":material/crisis_alert:", "Intelligence", "view"),
     ("pages/models.py", "Models & data", ":material/model_training:", "Intelligence", "view"),
+    ("pages/scenarios.py", "Scenario planner", ":material/science:", "Planning", "run_scenario"),
     ("pages/onboarding.py", "Data onboarding", ":material/upload_file:", "Data", "import_data"),
     ("pages/data_quality.py", "Data quality", ":material/fact_check:", "Data", "view_data_quality"),
 ]

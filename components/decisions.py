@@ -15,6 +15,7 @@ import streamlit as st
 
 from components.cached import cache_query
 from data_access import decisions as dq
+from forecasting.scenario import Levers
 from governance import orchestrate, policies, workflow
 
 QUEUE_TTL_S = 15
@@ -239,9 +240,10 @@ def scenario_summary_column_config() -> dict:
 
 
 def lever_frame(levers: dict) -> pd.DataFrame:
-    """A scenario's levers as (lever, value) rows (lists and mappings as JSON)."""
-    rows = [(k.replace("_", " "), json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else
-             ("" if v is None else str(v))) for k, v in (levers or {}).items()]
+    """A scenario plan's levers that differ from the baseline, as (lever, value) rows (lists and
+    mappings as JSON)."""
+    rows = [(k.replace("_", " "), json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
+            for k, v in Levers.from_dict(levers or {}).changes().items()]
     return pd.DataFrame(rows, columns=["lever", "value"])
 
 

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from data_access.kpis import KPI_CATALOG, kpi_info
+from forecasting import scenario
 
 
 def _scale(key):
@@ -151,3 +152,51 @@ def material_history(frame: pd.DataFrame, unit: str):
         figure.add_trace(go.Bar(x=rows["day"], y=rows["demand_qty"], name=plant_name, marker_color=colour,
                                 legendgroup=plant_name, showlegend=False), row=2, col=1)
     return _layout(figure, height=420)
+
+
+SCENARIO_DAILY = {
+    "fill_rate": ("Fill rate", "%"),
+    "produced": ("Production", "units/day"),
+    "demand": ("Demand", "units/day"),
+    "inventory_value": ("Inventory value", "currency"),
+    "overtime_hours": ("Overtime", "line-h/day"),
+}
+"""The daily series of a scenario result (forecasting.scenario.daily_bands) a chart can show."""
+
+
+def scenario_band(result, plant_id: str | None, metric: str) -> tuple[go.Figure, pd.DataFrame]:
+    """The daily p10-p90 band and median of the scenario over the baseline's, and its data.
+
+    Data columns: day, run (scenario | baseline), p10, p50, p90, mean.
+    """
+    entry = result.network if plant_id is None else result.plants[plant_id]
+    data = pd.concat([entry[key].assign(run=run) for key, run in (("baseline_daily", "baseline"), ("daily", "scenario"))])
+    data = data[data["metric"] == metric][["day", "run", "p10", "p50", "p90", "mean"]]
+    label, unit = SCENARIO_DAILY[metric]
+    figure = go.Figure()
+    for run, color, fill in (("baseline", "#7f7f7f", "rgba(127,127,127,0.18)"), ("scenario", "#1f77b4", "rgba(31,119,180,0.22)")):
+        part = data[data["run"] == run]
+        figure.add_scatter(x=part["day"], y=part["p90"], mode="lines", line={"width": 0}, showlegend=False,
+                           hoverinfo="skip", name=f"{run} p90")
+        figure.add_scatter(x=part["day"], y=part["p10"], mode="lines", line={"width": 0}, fill="tonexty",
+                           fillcolor=fill, name=f"{run}: 10th-90th percentile")
+        figure.add_scatter(x=part["day"], y=part["p50"], mode="lines", line={"color": color}, name=f"{run}: median")
+    figure.update_yaxes(title=f"{label} ({unit})", tickformat=".0%" if metric == "fill_rate" else None)
+    return _layout(figure, height=340), data
+
+
+def scenario_compare(table: pd.DataFrame, metric: str) -> tuple[go.Figure, pd.DataFrame]:
+    """One bar per saved scenario: its network mean of `metric` and the baseline it was run against.
+
+    Data columns: scenario, baseline, value.
+    """
+    data = pd.DataFrame({"scenario": [f"#{i} {n}" for i, n in zip(table["scenario_id"], table["name"])],
+                         "value": table[metric].astype(float),
+                         "baseline": (table[metric] - table[f"{metric}_change"]).astype(float)})
+    label, unit, _, _ = scenario.METRICS[metric]
+    figure = go.Figure()
+    figure.add_bar(x=data["scenario"], y=data["baseline"], name="its baseline", marker_color="#bdbdbd")
+    figure.add_bar(x=data["scenario"], y=data["value"], name="scenario", marker_color="#1f77b4")
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(title=f"{label} ({unit})", tickformat=".0%" if metric in ("fill_rate", "schedule_adherence") else None)
+    return _layout(figure, height=320), data

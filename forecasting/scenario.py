@@ -126,6 +126,22 @@ class Levers:
     def is_baseline(self) -> bool:
         return self == Levers()
 
+    def changes(self) -> dict:
+        """The levers that differ from the baseline, as in `to_dict`."""
+        base = Levers().to_dict()
+        return {k: v for k, v in self.to_dict().items() if v != base[k]}
+
+    def for_plant(self, lines, suppliers) -> "Levers":
+        """The levers that touch one plant: the network-wide ones, delays of its suppliers, outages
+        and maintenance windows of its lines (what its approvers are asked to decide)."""
+        lines, suppliers = set(lines), set(suppliers)
+        return Levers(
+            demand_change_pct=self.demand_change_pct, capacity_change_pct=self.capacity_change_pct,
+            overtime_hours_per_day=self.overtime_hours_per_day, safety_stock_multiplier=self.safety_stock_multiplier,
+            supplier_delay_days={s: d for s, d in self.supplier_delay_days.items() if s in suppliers and d},
+            line_outages=tuple(o for o in self.line_outages if o.line_id in lines),
+            maintenance_windows=tuple(w for w in self.maintenance_windows if w.line_id in lines))
+
     def describe(self) -> str:
         """One line for titles and tables."""
         parts = []
@@ -209,13 +225,15 @@ def validate(levers: Levers, bases: Mapping[str, PlantBasis]) -> None:
             raise ScenarioError(f"{item.line_id}: {day} is outside the horizon {start} to {end}.")
         if isinstance(item, LineOutage):
             _check_range(f"outage of {item.line_id} (days)", item.days, LIMITS["outage_days"])
+            if int(item.days) != item.days:
+                raise ScenarioError(f"The outage of {item.line_id} must last whole days, not {item.days!r}.")
         else:
             _check_range(f"maintenance window of {item.line_id} (hours)", item.hours, LIMITS["window_hours"])
 
 
 def _check_range(name, value, bounds) -> None:
     low, high = bounds
-    if not (isinstance(value, (int, float)) and np.isfinite(value) and low <= value <= high):
+    if not (isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value) and low <= value <= high):
         raise ScenarioError(f"The {name} must be between {low:g} and {high:g}, not {value!r}.")
 
 
@@ -388,15 +406,15 @@ def components(daily: Mapping[str, np.ndarray], cost: np.ndarray) -> dict[str, n
 
 
 METRICS = {
-    "fill_rate": ("Fill rate", "%", "demand served from stock and production / demand"),
-    "stockout_days": ("Stockout days", "days", "days (plant-days for a network) with demand not served in full"),
+    "fill_rate": ("Fill rate", "%", "demand served from stock and production / demand", True),
+    "stockout_days": ("Stockout days", "days", "days (plant-days for a network) with demand not served in full", False),
     "schedule_adherence": ("Schedule adherence", "%", "days whose planned production was made in full / days "
-                           "with planned production"),
-    "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon"),
-    "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand"),
-    "cost": ("Estimated cost", "currency", "overtime + inventory holding + lost sales + maintenance windows"),
+                           "with planned production", True),
+    "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon", False),
+    "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand", False),
+    "cost": ("Estimated cost", "currency", "overtime + inventory holding + lost sales + maintenance windows", False),
 }
-"""metric -> (label, unit, definition): what a scenario reports, per plant and for the network."""
+"""metric -> (label, unit, definition, higher_is_better): what a scenario reports, per plant and network."""
 
 
 def path_metrics(parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -533,7 +551,7 @@ def comparison(result: ScenarioResult, plant_id: str | None = None) -> pd.DataFr
     """
     entry = result.network if plant_id is None else result.plants[plant_id]
     rows = []
-    for metric, (label, unit, definition) in METRICS.items():
+    for metric, (label, unit, definition, _) in METRICS.items():
         base, scen = entry["baseline"][metric], entry["summary"][metric]
         change = None if base["mean"] is None or scen["mean"] is None else scen["mean"] - base["mean"]
         rows.append(dict(metric=metric, label=label, unit=unit, definition=definition, baseline=base["mean"],

@@ -64,7 +64,8 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     labour = {p: float(pol["labour_rate_per_hour"]) for p, pol in policies.effective_all(engine).items()}
     out = {p: _basis(p, start, horizon, forecasts[p], frames, labour.get(p, 85.0)) for p in plant_ids}
     runs = sorted(set(demand_series.loc[plant_ids, "run_id"]))
-    return out, f"data to {end}; forecast run {', '.join(runs)}"
+    older = f" (+{len(runs) - 1} older)" if len(runs) > 1 else ""
+    return out, f"data to {end}; forecast run {runs[-1]}{older}"  # fits scenario.data_version (64)
 
 
 def _read(engine, scope, start: date) -> dict:

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from data_access import scenarios as store
 from data_access.decisions import as_utc
 from data_access.scope import PlantScope
+from forecasting.scenario import Levers, ScenarioError
 from governance import audit, policies, workflow
 
 MAX_NAME_CHARS = 100
@@ -33,9 +34,6 @@ MAX_NOTE_CHARS = workflow.MAX_REASON_CHARS
 MAX_DATA_VERSION_CHARS = 64
 METRICS = ("fill_rate", "stockout_days", "schedule_adherence", "overtime_hours", "inventory_value", "cost")
 """Metrics of a plant's summary, in the order a recommendation shows them (others follow)."""
-NEUTRAL_LEVERS = {"demand_change_pct": 0.0, "capacity_change_pct": 0.0, "overtime_hours_per_day": 0.0,
-                  "safety_stock_multiplier": 1.0}
-"""Lever values that change nothing: left out of a plant's plan and of the one-line summary."""
 
 
 class ScenarioRefused(ValueError):
@@ -77,6 +75,11 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
         raise ScenarioRefused(f"The name is longer than {MAX_NAME_CHARS} characters.", "value")
     if not isinstance(levers, dict):
         raise ScenarioRefused("The scenario's levers are missing.", "value")
+    try:
+        parsed = Levers.from_dict(levers)
+    except ScenarioError as exc:
+        raise ScenarioRefused(str(exc), "value") from None
+    levers = parsed.to_dict()
     if not isinstance(results, dict):
         raise ScenarioRefused("The scenario has no results: run it before saving it.", "value")
     if not isinstance(data_version, str) or not data_version.strip() or len(data_version) > MAX_DATA_VERSION_CHARS:
@@ -97,65 +100,8 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
         audit.append(conn, user.username, "scenario_saved", plant_id=plants[0] if len(plants) == 1 else None,
                      entity="scenario", entity_id=scenario_id,
                      detail={"name": name, "plant_ids": plants, "levers": levers,
-                             "data_version": data_version.strip(), "summary": describe_levers(levers)})
+                             "data_version": data_version.strip(), "summary": parsed.describe()})
     return scenario_id
-
-
-# --- the plan of one plant -----------------------------------------------------------------------
-
-def _neutral(key, value) -> bool:
-    if key in NEUTRAL_LEVERS:
-        try:
-            return float(value) == NEUTRAL_LEVERS[key]
-        except (TypeError, ValueError):
-            return False
-    return value in (None, {}, [], "")
-
-
-def describe_levers(levers: dict) -> str:
-    """The levers in one line, e.g. "demand +15 %; S1 +5 d late; A-L1 down 4 d from 2026-04-10"."""
-    parts = []
-    for key, value in (levers or {}).items():
-        if _neutral(key, value):
-            continue
-        if key == "demand_change_pct":
-            parts.append(f"demand {float(value):+g} %")
-        elif key == "capacity_change_pct":
-            parts.append(f"capacity {float(value):+g} %")
-        elif key == "overtime_hours_per_day":
-            parts.append(f"overtime up to {float(value):g} h/line-day")
-        elif key == "safety_stock_multiplier":
-            parts.append(f"safety stock x{float(value):g}")
-        elif key == "supplier_delay_days" and isinstance(value, dict):
-            parts += [f"{s} {float(d):+g} d late" for s, d in value.items() if d]
-        elif key == "line_outages" and isinstance(value, list):
-            parts += [f"{o.get('line_id')} down {o.get('days')} d from {o.get('start')}" for o in value
-                      if isinstance(o, dict)]
-        elif key == "maintenance_windows" and isinstance(value, list):
-            parts += [f"{w.get('line_id')} maintained {w.get('day')} ({w.get('hours')} h)" for w in value
-                      if isinstance(w, dict)]
-        else:
-            parts.append(f"{key.replace('_', ' ')} {value}")
-    return "; ".join(parts) or "baseline (no change)"
-
-
-def plant_plan(levers: dict, plant_id: str, lines=(), suppliers=()) -> dict:
-    """The levers that touch `plant_id`: network-wide levers as they are (those that change
-    nothing left out), supplier delays of its own suppliers, outages and maintenance windows of
-    its own lines (items naming a `plant_id` only at that plant)."""
-    lines, suppliers = set(lines), set(suppliers)
-    plan = {}
-    for key, value in (levers or {}).items():
-        if isinstance(value, list):
-            kept = [item for item in value if not isinstance(item, dict) or (
-                item.get("plant_id") == plant_id if "plant_id" in item else
-                item.get("line_id") in lines if "line_id" in item else True)]
-            value = kept
-        elif key == "supplier_delay_days" and isinstance(value, dict):
-            value = {s: d for s, d in value.items() if s in suppliers and d}
-        if not _neutral(key, value):
-            plan[key] = value
-    return plan
 
 
 def _number(value) -> float | None:
@@ -258,7 +204,6 @@ def _already(found: dict) -> ScenarioRefused:
 
 def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -> list[int]:
     sid, name, levers = found["scenario_id"], found["name"], found["levers"]
-    line_text = describe_levers(levers)
     rec_ids = []
     with engine.begin() as conn:
         # first statement: takes SQLite's write lock; of two concurrent submissions one wins
@@ -273,14 +218,15 @@ def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -
             policy = policies.effective(conn, plant_id)
             change = round(changes[plant_id], 2)
             routed_cost = max(0.0, change)
-            plan = plant_plan(levers, plant_id, info["lines"], info["suppliers"])
+            plan = Levers.from_dict(levers).for_plant(info["lines"], info["suppliers"])  # never another plant's
             evidence = {
                 "rule": "scenario_plan", "scenario_id": sid, "name": name, "submitted_by": user.username,
-                "note": note, "levers": levers, "plant_ids": found["plant_ids"], "data_version": found["data_version"],
-                "cost_change": change, "summary": summary_rows(found["results"], plant_id),
-                "action": {"scenario_id": sid, "scenario_name": name, **plan},
+                "note": note, "levers": plan.to_dict(), "plants_in_scenario": len(found["plant_ids"]),
+                "data_version": found["data_version"], "cost_change": change,
+                "summary": summary_rows(found["results"], plant_id),
+                "action": {"scenario_id": sid, "scenario_name": name, **plan.changes()},
             }
-            title = f"Scenario '{name}': {line_text}"
+            title = f"Scenario '{name}': {plan.describe()}"
             suffix = f" at {info['name']}"
             if len(title) + len(suffix) > 200:
                 title = title[:200 - len(suffix) - 1] + "…"

@@ -14,7 +14,8 @@ from data_access import scenarios as store
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
-from governance.scenarios import ScenarioRefused, describe_levers, plant_plan, save, submit
+from forecasting.scenario import Levers
+from governance.scenarios import ScenarioRefused, save, submit
 from governance.users import User
 from tests import tiny_network
 
@@ -138,14 +139,15 @@ def test_a_saved_scenario_reads_back_equal_with_its_audit_row(wh):
 
 
 def test_json_is_normalized_the_same_way_on_both_backends(wh):
-    levers = {"demand_change_pct": np.float64(12.5), "line_outages": ({"line_id": "A-L1", "days": np.int64(3)},),
-              7: "seven"}
+    levers = {"demand_change_pct": np.float64(12.5),
+              "line_outages": ({"line_id": "A-L1", "start": "2026-04-10", "days": np.int64(3)},)}
     res = {"plants": {"A": {"summary": {"cost": {"mean": np.float64(1.25), "p10": float("nan"),
                                                  "p90": float("inf")}}}},
            "series": np.array([1.5, 2.5]), "day": datetime(2026, 4, 1, tzinfo=timezone.utc).date()}
     sid = saved(wh, PM, levers=levers, res=res)
     got = store.scenario(wh, PM.scope, sid)
-    assert got["levers"] == {"demand_change_pct": 12.5, "line_outages": [{"line_id": "A-L1", "days": 3}], "7": "seven"}
+    assert got["levers"] == {**Levers().to_dict(), "demand_change_pct": 12.5,
+                             "line_outages": [{"line_id": "A-L1", "start": "2026-04-10", "days": 3}]}
     assert got["results"] == {"plants": {"A": {"summary": {"cost": {"mean": 1.25, "p10": None, "p90": None}}}},
                               "series": [1.5, 2.5], "day": "2026-04-01"}
     assert got["results"] == store.json_ready(res)
@@ -178,7 +180,8 @@ def test_scope_a_scenario_touching_another_plant_is_invisible(wh):
     (EXEC, {"plants": ["A", "ZZ"]}, "value", "There is no plant 'ZZ'"),
     (PM, {"data_version": " "}, "value", "data version"),
     (PM, {"results": None}, "value", "run it before saving"),
-    (PM, {"levers": {"x": object()}}, "value", "cannot be stored"),
+    (PM, {"levers": {"demand_change_pct": "lots"}}, "value", "A lever is malformed"),
+    (PM, {"results": {"x": object()}}, "value", "cannot be stored"),
 ])
 def test_refused_saves_write_nothing(wh, who, kwargs, code, match):
     args = {"name": "Plan", "plants": ["A"], "levers": LEVERS, "results": results(A=(1.0, 1.0)),
@@ -215,16 +218,18 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
     for r, plant_id, plant_name in ((a, "A", "Alpha Berlin"), (b, "B", "Bravo Newark")):
         assert (r["kind"], r["subject_id"], r["signal_key"], r["source"], r["risk"], r["state"], r["version"]) == (
             "scenario", f"scenario-{sid}", f"scenario:{sid}:{plant_id}", "workflow", None, "open", 1)
+        own_outage = {"A": "A-L1 down 4 d from 2026-04-10", "B": "B-L1 down 2 d from 2026-04-12"}[plant_id]
         assert r["title"] == (f"Scenario 'Peak plan': demand +15 %; overtime up to 2 h/line-day; safety stock x1.5; "
-                              f"S1 +5 d late; A-L1 down 4 d from 2026-04-10; B-L1 down 2 d from 2026-04-12 "
-                              f"at {plant_name}")
+                              f"S1 +5 d late; {own_outage} at {plant_name}")  # never another plant's line
         assert r["routing"]["escalate_to"] == ["executive"]
         assert store.as_utc(r["sla_due_utc"]) == NOW + timedelta(hours=49)
         assert store.as_utc(r["expires_utc"]) == NOW + timedelta(hours=337)
         ev = r["evidence"]
         assert (ev["scenario_id"], ev["name"], ev["submitted_by"], ev["note"], ev["data_version"]) == (
             sid, "Peak plan", "coo", "Cover the summer peak", "run-42/forecast-7")
-        assert ev["levers"] == LEVERS and ev["cost_change"] == 20000.0 and ev["plant_ids"] == ["A", "B"]
+        own = [o for o in LEVERS["line_outages"] if o["line_id"].startswith(plant_id)]
+        assert ev["levers"] == {**LEVERS, "line_outages": own}
+        assert ev["cost_change"] == 20000.0 and ev["plants_in_scenario"] == 2
         rows = {row["metric"]: row for row in ev["summary"]}
         assert [row["metric"] for row in ev["summary"]] == list(METRICS)
         assert rows["fill_rate"]["baseline"] == 0.97 and rows["fill_rate"]["scenario"] == 0.93
@@ -438,14 +443,12 @@ def test_scenario_policy_defaults_are_consistent_and_not_a_signal_kind(wh):
 
 
 def test_the_plan_of_a_plant_keeps_what_touches_it():
-    levers = {**LEVERS, "supplier_delay_days": {"S1": 5.0, "S9": 3.0, "S2": 0.0},
-              "maintenance_windows": [{"line_id": "B-L1", "day": "2026-04-20", "hours": 8.0}],
-              "custom": [{"plant_id": "A", "x": 1}, {"plant_id": "B", "x": 2}]}
-    assert plant_plan(levers, "A", lines={"A-L1"}, suppliers={"S1", "S2"}) == {
+    levers = Levers.from_dict({**LEVERS, "supplier_delay_days": {"S1": 5.0, "S9": 3.0, "S2": 0.0},
+                               "maintenance_windows": [{"line_id": "B-L1", "day": "2026-04-20", "hours": 8.0}]})
+    assert levers.for_plant(lines={"A-L1"}, suppliers={"S1", "S2"}).changes() == {
         "demand_change_pct": 15.0, "overtime_hours_per_day": 2.0, "safety_stock_multiplier": 1.5,
-        "supplier_delay_days": {"S1": 5.0}, "line_outages": [LEVERS["line_outages"][0]],
-        "custom": [{"plant_id": "A", "x": 1}]}
-    assert describe_levers({"demand_change_pct": 0, "safety_stock_multiplier": 1.0}) == "baseline (no change)"
+        "supplier_delay_days": {"S1": 5.0}, "line_outages": [LEVERS["line_outages"][0]]}
+    assert Levers.from_dict({"demand_change_pct": 0, "safety_stock_multiplier": 1.0}).describe() == "baseline (no change)"
 
 
 # --- the decision pages show a scenario plan -------------------------------------------------------

@@ -25,15 +25,14 @@ This module imports nothing of `governance`; the caller of `save` checks permiss
 and appends the audit row in the same transaction.
 """
 
-import json
-import math
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access.decisions import OPEN_STATES, as_utc
+from data_access.json_values import json_ready
 from data_access.schema import line, plant, plant_material, recommendation
 from data_access.schema import scenario as scenario_table
 from data_access.scope import PlantScope
@@ -56,26 +55,6 @@ _CHUNK = 500
 def subject_id(scenario_id: int) -> str:
     """The `subject_id` of the recommendations a scenario raises."""
     return f"scenario-{int(scenario_id)}"
-
-
-def json_ready(value):
-    """`value` as it reads back from a JSON column: dicts with text keys, lists, numbers, text,
-    booleans and null (NaN and infinities become null). TypeError on anything else."""
-    def fix(v):
-        if v is None or isinstance(v, (bool, str, int)):
-            return v
-        if isinstance(v, float):
-            return v if math.isfinite(v) else None
-        if isinstance(v, dict):
-            return {str(k): fix(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [fix(x) for x in v]
-        if isinstance(v, (datetime, date)):
-            return v.isoformat()
-        if hasattr(v, "tolist"):  # numpy scalars and arrays
-            return fix(v.tolist())
-        raise TypeError(f"{type(v).__name__} cannot be stored as JSON: {str(v)[:60]!r}")
-    return json.loads(json.dumps(fix(value), allow_nan=False))
 
 
 # --- writing (inside the caller's transaction) -------------------------------------------------

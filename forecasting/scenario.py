@@ -271,7 +271,7 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
     docstring). Levers about other plants' lines or suppliers are ignored here."""
     draws = draws or Draws.for_basis(basis, paths, seed)
     p, h = draws.demand.shape
-    n_lines, n_mats = len(basis.lines), len(basis.materials)
+    n_mats = len(basis.materials)
     demand_scale = 1.0 + levers.demand_change_pct / 100.0
     rate = basis.line_rate * (1.0 + levers.capacity_change_pct / 100.0)
     hours = _hours_after_levers(basis, levers)  # (L, H) scheduled hours less outages and windows

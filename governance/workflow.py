@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from data_access.decisions import OPEN_STATES, approval_round, as_utc, missing_approvals
+from data_access.json_values import json_ready
 from data_access.schema import audit_log, decision, outbox, recommendation, supplier
 from governance import audit, policies, roles as roles_mod
 
@@ -509,7 +510,7 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
         payload.update(last["override_value"] or {})
         payload["override"] = {"by": last["username"], "reason": last["reason"], "fields": last["override_value"]}
     result = conn.execute(_INSERT_OUTBOX, {"rec_id": view.rec_id, "plant_id": view.plant_id, "target": target,
-                                           "request_type": request, "payload": _jsonable(payload),
+                                           "request_type": request, "payload": json_ready(payload, strict=False),
                                            "created_utc": now})
     outbox_id = result.inserted_primary_key[0]
     follow_up = None
@@ -537,23 +538,6 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
     return outbox_id, follow_up
 
 
-def _jsonable(value):
-    """JSON-ready: NaN and infinities become null, anything else unknown becomes text."""
-    def fix(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {str(k): fix(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [fix(x) for x in v]
-        if isinstance(v, (datetime, date)):
-            return v.isoformat()
-        if hasattr(v, "item"):  # numpy scalars
-            return fix(v.item())
-        return v
-    return json.loads(json.dumps(fix(value), default=str, allow_nan=False))
-
-
 def insert_recommendation(conn: Connection, policy: policies.Policy, now: datetime, *, plant_id: str, kind: str,
                           subject_id: str, signal_key: str, title: str, risk, estimated_cost, evidence: dict,
                           source: str) -> int | None:
@@ -565,7 +549,7 @@ def insert_recommendation(conn: Connection, policy: policies.Policy, now: dateti
         plant_id=plant_id, kind=kind, subject_id=subject_id, signal_key=signal_key[:128], title=title[:200],
         risk=None if risk is None else float(risk),
         estimated_cost=None if estimated_cost is None else round(float(estimated_cost), 2),
-        evidence=_jsonable(evidence), state="open", version=1, created_utc=now, decided_utc=None,
+        evidence=json_ready(evidence, strict=False), state="open", version=1, created_utc=now, decided_utc=None,
         expires_utc=now + timedelta(hours=routing["expiry_hours"]),
         sla_due_utc=now + timedelta(hours=routing["sla_hours"]), source=source, routing=routing))
     return result.inserted_primary_key[0]
@@ -652,7 +636,7 @@ def outbox_json(frame) -> bytes:
     records = []
     for row in frame.to_dict("records"):
         records.append({k: (_iso(v) if k.endswith("_utc") else v) for k, v in row.items()})
-    return json.dumps(_jsonable(records), ensure_ascii=False, indent=2).encode("utf-8")
+    return json.dumps(json_ready(records, strict=False), ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def _iso(value):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import scenarios as view
 from components.figures import SCENARIO_DAILY, scenario_band, scenario_compare
-from components.tables import chart, download_csv, table
+from components.tables import chart, table
 from components.warehouse import get_engine
 from forecasting import scenario as model
 from governance import scenarios as governance

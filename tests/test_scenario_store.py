@@ -16,15 +16,10 @@ from data_access.scope import PlantScope
 from governance import audit, policies, workflow
 from forecasting.scenario import Levers
 from governance.scenarios import ScenarioRefused, save, submit
-from governance.users import User
 from tests import tiny_network
+from tests.test_workflow import user
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
-
-
-def user(name, *roles, plants=("A",)):
-    network = any(r in ("executive", "data_steward", "admin") for r in roles)
-    return User(name, name.upper(), f"{name}@example.com", tuple(roles), None if network else frozenset(plants))
 
 
 PM = user("pm_a", "plant_manager")

@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.cached import cache_query
 from data_access import decisions as dq
-from forecasting.scenario import Levers
+from forecasting.scenario import METRICS, Levers
 from governance import orchestrate, policies, workflow
 
 QUEUE_TTL_S = 15
@@ -101,10 +101,12 @@ def cost_metric(rec: dict) -> tuple[str, str, str]:
     """(label, value, help) of a recommendation's cost tile: a scenario plan shows its signed
     cost change against the baseline, anything else its estimated cost."""
     if rec["kind"] == "scenario":
-        change = (rec.get("evidence") or {}).get("cost_change", rec["estimated_cost"])
-        return ("Cost change", "n/a" if change is None else f"{change:+,.0f}",
-                "The plan's cost at this plant against its baseline (mean over the simulated paths); a saving "
-                "routes like a cost of 0.")
+        ev = rec.get("evidence") or {}
+        change, net = ev.get("spend_change", rec["estimated_cost"]), ev.get("cost_change")
+        return ("Plan spend change", "n/a" if change is None else f"{change:+,.0f}",
+                "What the plan spends at this plant against its baseline (overtime, inventory holding, maintenance "
+                "windows; mean over the simulated paths); approvals are routed on it, a saving like 0. Net cost "
+                f"change including lost sales: {'n/a' if net is None else f'{net:+,.0f}'}.")
     return ("Estimated cost", "n/a" if rec["estimated_cost"] is None else f"{rec['estimated_cost']:,.0f}",
             "Enterprise reference currency (material unit costs and labour rate)")
 
@@ -117,7 +119,8 @@ def _plain(text) -> str:
 def scenario_note(rec: dict) -> str:
     """Who submitted a scenario plan, for which plants, on which data, and their note (Markdown)."""
     ev = rec.get("evidence") or {}
-    plants = ", ".join(ev.get("plant_ids") or [rec["plant_id"]])
+    others = int(ev.get("plants_in_scenario") or 1) - 1
+    plants = rec["plant_id"] + (f" (one of {others + 1} plants in the scenario)" if others else "")
     return (f"Scenario plan **{_plain(ev.get('name', ''))}** (#{ev.get('scenario_id', '?')}) submitted by "
             f"{_plain(ev.get('submitted_by', '?'))} for {_plain(plants)}, on data "
             f"{_plain(ev.get('data_version') or 'n/a')}. Note: {_plain(ev.get('note', ''))}  \n"
@@ -214,17 +217,13 @@ def evidence_readings(evidence: dict, skip=()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reading", "value"])
 
 
-SCENARIO_METRIC_LABELS = {"fill_rate": "Fill rate", "stockout_days": "Stockout days",
-                          "schedule_adherence": "Schedule adherence", "overtime_hours": "Overtime hours",
-                          "inventory_value": "Inventory value", "cost": "Estimated cost"}
-
-
 def scenario_summary_frame(evidence: dict) -> pd.DataFrame:
     """A scenario plan's plant against its baseline (evidence `summary`): metric (label),
     baseline, scenario (means), change, scenario_p10, scenario_p90."""
     columns = ["metric", "baseline", "scenario", "change", "scenario_p10", "scenario_p90"]
     frame = pd.DataFrame(evidence.get("summary") or [], columns=columns)
-    frame["metric"] = [SCENARIO_METRIC_LABELS.get(m, str(m).replace("_", " ")) for m in frame["metric"]]
+    frame["metric"] = [f"{METRICS[m][0]} ({METRICS[m][1]})" if m in METRICS else str(m).replace("_", " ")
+                       for m in frame["metric"]]
     return frame
 
 

@@ -198,5 +198,5 @@ def scenario_compare(table: pd.DataFrame, metric: str) -> tuple[go.Figure, pd.Da
     figure.add_bar(x=data["scenario"], y=data["baseline"], name="its baseline", marker_color="#bdbdbd")
     figure.add_bar(x=data["scenario"], y=data["value"], name="scenario", marker_color="#1f77b4")
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title=f"{label} ({unit})", tickformat=".0%" if metric in ("fill_rate", "schedule_adherence") else None)
+    figure.update_yaxes(title=f"{label} ({unit})", tickformat=".0%" if metric in scenario.PERCENT_METRICS else None)
     return _layout(figure, height=320), data

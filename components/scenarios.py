@@ -8,7 +8,6 @@ from data_access import scenarios as stored
 from forecasting import scenario as engine_model
 from forecasting import scenario_inputs
 
-PERCENT = ("fill_rate", "schedule_adherence")
 
 
 @cache_query()
@@ -30,8 +29,9 @@ def bases(engine, scope, plant_ids: tuple):
 
 
 @cache_query()
-def baselines(engine, scope, plant_ids: tuple, paths: int, seed: int):
-    """The baseline paths of the plants, kept so a lever change recomputes the scenario only."""
+def baselines(engine, scope, plant_ids: tuple, paths: int, seed: int, data_version: str):
+    """The baseline paths of the plants, kept so a lever change recomputes the scenario only;
+    keyed on the data version, so a baseline never outlives the inputs it was simulated on."""
     plant_bases, _ = bases(engine, scope, plant_ids)
     return engine_model.baselines(plant_bases, paths, seed)
 
@@ -44,8 +44,8 @@ def saved(engine, scope) -> pd.DataFrame:
 def run(engine, scope, plant_ids: tuple, levers, paths: int, seed: int, progress=None):
     """The scenario against its (cached) baseline, and the data version it used."""
     plant_bases, version = bases(engine, scope, plant_ids)
-    result = engine_model.run(plant_bases, levers, paths, seed, baseline=baselines(engine, scope, plant_ids, paths, seed),
-                              progress=progress)
+    result = engine_model.run(plant_bases, levers, paths, seed, progress=progress,
+                              baseline=baselines(engine, scope, plant_ids, paths, seed, version))
     return result, version
 
 
@@ -69,7 +69,7 @@ def lines_and_suppliers(engine, scope, plant_ids: tuple) -> tuple[dict, dict, tu
 def shown(metric: str, value) -> str:
     if value is None or pd.isna(value):
         return "no data"
-    if metric in PERCENT:
+    if metric in engine_model.PERCENT_METRICS:
         return f"{value:.1%}"
     if metric in ("stockout_days", "overtime_hours"):
         return f"{value:,.1f}"
@@ -79,7 +79,7 @@ def shown(metric: str, value) -> str:
 def shown_change(metric: str, value) -> str:
     if value is None or pd.isna(value):
         return ""
-    if metric in PERCENT:
+    if metric in engine_model.PERCENT_METRICS:
         return f"{value * 100:+.1f} pp"
     return f"{value:+,.1f}" if metric in ("stockout_days", "overtime_hours") else f"{value:+,.0f}"
 
@@ -161,7 +161,8 @@ def saved_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
-    """Saved scenarios as columns, metrics as rows (text), the baseline of the first as reference.
+    """Saved scenarios as columns, metrics as rows: each network mean with its change against
+    the baseline it was run on (text).
 
     Columns: metric, then one per scenario name.
     """

@@ -120,8 +120,8 @@ class Levers:
                 maintenance_windows=tuple(MaintenanceWindow(str(w["line_id"]), _as_day(w["day"]), float(w["hours"]))
                                           for w in raw.get("maintenance_windows") or ()),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScenarioError(f"A lever is malformed ({exc}).") from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ScenarioError(f"A lever is malformed ({type(exc).__name__}: {exc}).") from exc
 
     def is_baseline(self) -> bool:
         return self == Levers()
@@ -130,6 +130,14 @@ class Levers:
         """The levers that differ from the baseline, as in `to_dict`."""
         base = Levers().to_dict()
         return {k: v for k, v in self.to_dict().items() if v != base[k]}
+
+    def actions(self) -> dict:
+        """The changed levers a plant can act on (ACTION_LEVERS): what an approved plan requests."""
+        return {k: v for k, v in self.changes().items() if k in ACTION_LEVERS}
+
+    def assumptions(self) -> dict:
+        """The changed levers that are what-ifs about the world (demand, suppliers, outages)."""
+        return {k: v for k, v in self.changes().items() if k not in ACTION_LEVERS}
 
     def for_plant(self, lines, suppliers) -> "Levers":
         """The levers that touch one plant: the network-wide ones, delays of its suppliers, outages
@@ -157,6 +165,10 @@ class Levers:
         parts += [f"{o.line_id} down {o.days} d from {o.start}" for o in self.line_outages]
         parts += [f"{w.line_id} maintained {w.day} ({w.hours:g} h)" for w in self.maintenance_windows]
         return "; ".join(parts) or "baseline (no change)"
+
+
+ACTION_LEVERS = ("capacity_change_pct", "overtime_hours_per_day", "safety_stock_multiplier", "maintenance_windows")
+"""Levers that are decisions of the plant; the others (demand, supplier delays, line outages) are assumptions."""
 
 
 def _as_day(value) -> date:
@@ -207,12 +219,17 @@ class PlantBasis:
 
 def validate(levers: Levers, bases: Mapping[str, PlantBasis]) -> None:
     """ScenarioError naming the first lever out of range or not about these plants."""
-    for name in ("demand_change_pct", "capacity_change_pct", "overtime_hours_per_day", "safety_stock_multiplier"):
-        _check_range(name.replace("_", " "), getattr(levers, name), LIMITS[name])
-    lines = {line: basis for basis in bases.values() for line in basis.lines}
-    suppliers = {s for basis in bases.values() for s in basis.suppliers if s}
     start = min(b.start for b in bases.values())
     end = max(b.start + timedelta(days=b.horizon - 1) for b in bases.values())
+    check(levers, {line for b in bases.values() for line in b.lines},
+          {s for b in bases.values() for s in b.suppliers if s}, (start, end))
+
+
+def check(levers: Levers, lines, suppliers, window: tuple[date, date] | None = None) -> None:
+    """ScenarioError naming the first lever out of range, about a line or supplier not in the
+    given ones, or (with `window`) dated outside it. Used before a run and before a save."""
+    for name in ("demand_change_pct", "capacity_change_pct", "overtime_hours_per_day", "safety_stock_multiplier"):
+        _check_range(name.replace("_", " "), getattr(levers, name), LIMITS[name])
     for supplier, days in levers.supplier_delay_days.items():
         if supplier not in suppliers:
             raise ScenarioError(f"Supplier {supplier} delivers to none of the chosen plants.")
@@ -221,8 +238,8 @@ def validate(levers: Levers, bases: Mapping[str, PlantBasis]) -> None:
         if item.line_id not in lines:
             raise ScenarioError(f"Line {item.line_id} is not a line of the chosen plants.")
         day = item.start if isinstance(item, LineOutage) else item.day
-        if not start <= day <= end:
-            raise ScenarioError(f"{item.line_id}: {day} is outside the horizon {start} to {end}.")
+        if window and not window[0] <= day <= window[1]:
+            raise ScenarioError(f"{item.line_id}: {day} is outside the horizon {window[0]} to {window[1]}.")
         if isinstance(item, LineOutage):
             _check_range(f"outage of {item.line_id} (days)", item.days, LIMITS["outage_days"])
             if int(item.days) != item.days:
@@ -274,10 +291,10 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
     n_mats = len(basis.materials)
     demand_scale = 1.0 + levers.demand_change_pct / 100.0
     rate = basis.line_rate * (1.0 + levers.capacity_change_pct / 100.0)
-    hours = _hours_after_levers(basis, levers)  # (L, H) scheduled hours less outages and windows
+    hours, down = _hours_after_levers(basis, levers)  # (L, H) scheduled hours less outages and windows
     usual_run = hours * basis.line_availability[:, None]
     overtime_room = np.minimum(levers.overtime_hours_per_day, np.clip(24.0 - basis.line_hours, 0, None))
-    overtime_room = np.where(hours > 0, overtime_room, 0.0)  # a line down for an outage gets no overtime
+    overtime_room = np.where(down, 0.0, overtime_room)  # a line down for an outage gets no overtime
     renewed = _renewal_days(basis, levers)  # (L,) day index of the first maintenance window (h: none)
     ssm = levers.safety_stock_multiplier
     fg_target = basis.fg_safety_stock * ssm
@@ -346,18 +363,27 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
     return out
 
 
-def _hours_after_levers(basis: PlantBasis, levers: Levers) -> np.ndarray:
+def _hours_after_levers(basis: PlantBasis, levers: Levers) -> tuple[np.ndarray, np.ndarray]:
+    """(scheduled hours less outages and maintenance windows, outage days), both (L, H). A window
+    runs round the clock from its day on: each day it takes up to 24 h, of which the line loses
+    the scheduled ones."""
     hours = basis.line_hours.astype(float).copy()
+    down = np.zeros(hours.shape, dtype=bool)
     index = {line: i for i, line in enumerate(basis.lines)}
     for outage in levers.line_outages:
         if outage.line_id in index:
             first = (outage.start - basis.start).days
-            hours[index[outage.line_id], max(first, 0):max(first + outage.days, 0)] = 0.0
+            down[index[outage.line_id], max(first, 0):max(first + outage.days, 0)] = True
+    hours[down] = 0.0
     for window in levers.maintenance_windows:
-        t = (window.day - basis.start).days
-        if window.line_id in index and 0 <= t < basis.horizon:
-            hours[index[window.line_id], t] = max(0.0, hours[index[window.line_id], t] - window.hours)
-    return hours
+        if window.line_id not in index:
+            continue
+        line, t, left = index[window.line_id], (window.day - basis.start).days, float(window.hours)
+        while left > 0 and 0 <= t < basis.horizon:
+            clock = min(left, 24.0)
+            hours[line, t] = max(0.0, hours[line, t] - clock)
+            left, t = left - clock, t + 1
+    return hours, down
 
 
 def _renewal_days(basis: PlantBasis, levers: Levers) -> np.ndarray:
@@ -381,18 +407,21 @@ def _lateness_days(basis: PlantBasis, uniform: np.ndarray) -> np.ndarray:
 # --- results ---------------------------------------------------------------------------------------
 
 def costs(daily: Mapping[str, np.ndarray], basis_labour_rate: float, fg_unit_value: float,
-          window_hours: float = 0.0) -> np.ndarray:
-    """Estimated cost per path: overtime, inventory holding, lost sales at finished-goods value,
-    and the crew hours of maintenance windows (docs/scenarios.md)."""
-    overtime = daily["overtime_hours"].sum(axis=1) * CREW_PER_LINE * basis_labour_rate * OVERTIME_PREMIUM
-    holding = daily["inventory_value"].sum(axis=1) * HOLDING_RATE_PER_YEAR / 365.0
-    lost = daily["unmet"].sum(axis=1) * fg_unit_value
-    return overtime + holding + lost + window_hours * CREW_PER_LINE * basis_labour_rate
+          window_hours: float = 0.0) -> dict[str, np.ndarray]:
+    """Estimated costs per path (docs/scenarios.md): overtime, inventory holding and the crew
+    hours of maintenance windows (what the plan spends), and lost sales at finished-goods value."""
+    return {
+        "overtime": daily["overtime_hours"].sum(axis=1) * CREW_PER_LINE * basis_labour_rate * OVERTIME_PREMIUM,
+        "holding": daily["inventory_value"].sum(axis=1) * HOLDING_RATE_PER_YEAR / 365.0,
+        "windows": np.full(len(daily["unmet"]), window_hours * CREW_PER_LINE * basis_labour_rate),
+        "lost_sales": daily["unmet"].sum(axis=1) * fg_unit_value,
+    }
 
 
-def components(daily: Mapping[str, np.ndarray], cost: np.ndarray) -> dict[str, np.ndarray]:
+def components(daily: Mapping[str, np.ndarray], cost: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The per-path sums the KPIs are computed from (summed across plants for a network)."""
     planned = daily["planned"] > 0
+    spend = cost["overtime"] + cost["holding"] + cost["windows"]
     return {
         "demand": daily["demand"].sum(axis=1),
         "served": daily["served"].sum(axis=1),
@@ -401,20 +430,24 @@ def components(daily: Mapping[str, np.ndarray], cost: np.ndarray) -> dict[str, n
         "days_met": (planned & (daily["produced"] >= daily["planned"] * (1 - 1e-9))).sum(axis=1).astype(float),
         "overtime_hours": daily["overtime_hours"].sum(axis=1),
         "inventory_value": daily["inventory_value"].mean(axis=1),
-        "cost": cost,
+        "plan_spend": spend,
+        "cost": spend + cost["lost_sales"],
     }
 
 
 METRICS = {
     "fill_rate": ("Fill rate", "%", "demand served from stock and production / demand", True),
     "stockout_days": ("Stockout days", "days", "days (plant-days for a network) with demand not served in full", False),
-    "schedule_adherence": ("Schedule adherence", "%", "days whose planned production was made in full / days "
-                           "with planned production", True),
+    "schedule_adherence": ("Schedule adherence (plan-days)", "%", "days whose planned production was made in "
+                           "full / days with planned production (a day's plan counts as one order)", True),
     "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon", False),
     "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand", False),
-    "cost": ("Estimated cost", "currency", "overtime + inventory holding + lost sales + maintenance windows", False),
+    "plan_spend": ("Plan spend", "currency", "overtime + inventory holding + maintenance windows: what the plan "
+                   "itself costs (approvals are routed on its change)", False),
+    "cost": ("Estimated cost", "currency", "plan spend + lost sales at finished-goods unit cost", False),
 }
 """metric -> (label, unit, definition, higher_is_better): what a scenario reports, per plant and network."""
+PERCENT_METRICS = tuple(m for m, spec in METRICS.items() if spec[1] == "%")
 
 
 def path_metrics(parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -425,6 +458,7 @@ def path_metrics(parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         "schedule_adherence": kpis.schedule_adherence(parts["days_met"], parts["days_planned"]),
         "overtime_hours": parts["overtime_hours"],
         "inventory_value": parts["inventory_value"],
+        "plan_spend": parts["plan_spend"],
         "cost": parts["cost"],
     }
 

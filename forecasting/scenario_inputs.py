@@ -4,11 +4,11 @@ Per plant, as of its newest data day (docs/scenarios.md explains each choice):
 - demand: the newest stored demand forecast (forecasting.refresh) and its 80 % band; days past
   its horizon repeat its last four weeks by weekday, with a band widening by sqrt(day / horizon);
 - lines (mart_line_daily over the last CAPACITY_DAYS): scheduled hours by weekday, availability
-  on days without failures, and the demonstrated rate (75th percentile of good output per run
+  on days without failures, and the demonstrated rate (90th percentile of good output per run
   hour) converted to demand units by the plant's demand / output ratio; failures per line-day
   and mean repair hours over the last FAILURE_DAYS; the current daily hazard of the line from
   the newest failure-risk scores (a line fails when any of its assets does);
-- finished goods: on hand, safety stock and demand-weighted unit value;
+- finished goods: on hand, safety stock and the mean unit cost of the plant's finished goods;
 - raw and packaging materials: use per unit made (consumption / output), on hand, reorder
   point, a reorder quantity of two lead times of use, lead time, unit cost, open purchase
   orders by promised day, and this plant's record of the supplier's lateness (of all its suppliers when
@@ -64,13 +64,14 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     labour = {p: float(pol["labour_rate_per_hour"]) for p, pol in policies.effective_all(engine).items()}
     out = {p: _basis(p, start, horizon, forecasts[p], frames, labour.get(p, 85.0)) for p in plant_ids}
     runs = sorted(set(demand_series.loc[plant_ids, "run_id"]))
-    older = f" (+{len(runs) - 1} older)" if len(runs) > 1 else ""
-    return out, f"data to {end}; forecast run {runs[-1]}{older}"  # fits scenario.data_version (64)
+    older = f" +{len(runs) - 1} older" if len(runs) > 1 else ""
+    return out, f"data to {end}; forecast {runs[-1]}{older}"  # fits scenario.data_version (64 characters)
 
 
 def _read(engine, scope, start: date) -> dict:
     last = start - timedelta(days=1)
-    score_run = q.latest_score_run_id(engine, pd.Timestamp(start, tz="UTC").to_pydatetime(),
+    # a scoring run of the first forecast day counts (the job runs the morning after the data ends)
+    score_run = q.latest_score_run_id(engine, pd.Timestamp(start + timedelta(days=1), tz="UTC").to_pydatetime(),
                                       not_before=pd.Timestamp(start - timedelta(days=SCORE_MAX_AGE_DAYS),
                                                               tz="UTC").to_pydatetime())
     return {

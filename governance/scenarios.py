@@ -6,7 +6,9 @@
 - `submit`: a user with the `propose` permission submits a draft scenario of their plants. For
   EACH plant it touches, one recommendation of kind `scenario` is raised (subject
   `scenario-<id>`), routed by that plant's policy (`approval_bands.scenario` etc.) on the
-  plant's cost change against the baseline (a saving routes as 0; the signed change stays in
+  plant's plan-spend change against the baseline (overtime, inventory holding, maintenance
+  windows: what the plan commits, not the lost sales it avoids; a saving routes as 0; the signed
+  change and the net cost change stay in
   the evidence). Its evidence carries the submitter (`submitted_by`: the four-eyes rule of
   governance.workflow keeps them from approving it), the note, the levers, the plant's
   summary against the baseline and the data version; its proposed action is the plan: the
@@ -26,14 +28,12 @@ from datetime import datetime, timezone
 from data_access import scenarios as store
 from data_access.decisions import as_utc
 from data_access.scope import PlantScope
-from forecasting.scenario import Levers, ScenarioError
+from forecasting.scenario import METRICS, Levers, ScenarioError, check
 from governance import audit, policies, workflow
 
 MAX_NAME_CHARS = 100
 MAX_NOTE_CHARS = workflow.MAX_REASON_CHARS
 MAX_DATA_VERSION_CHARS = 64
-METRICS = ("fill_rate", "stockout_days", "schedule_adherence", "overtime_hours", "inventory_value", "cost")
-"""Metrics of a plant's summary, in the order a recommendation shows them (others follow)."""
 
 
 class ScenarioRefused(ValueError):
@@ -94,6 +94,14 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
     unknown = [p for p in plants if p not in known]
     if unknown:
         raise ScenarioRefused(f"There is no plant {unknown[0]!r}.", "value")
+    if set((results.get("plants") or {})) != set(plants):
+        raise ScenarioRefused("The results are not those of the scenario's plants: run it again before saving.",
+                              "value")
+    try:  # levers only about these plants' lines and suppliers, in range
+        check(parsed, {line for c in known.values() for line in c["lines"]},
+              {s for c in known.values() for s in c["suppliers"]})
+    except ScenarioError as exc:
+        raise ScenarioRefused(str(exc), "value") from None
     with engine.begin() as conn:
         scenario_id = store.save(conn, name=name, owner=user.username, plant_ids=plants, levers=levers,
                                  results=results, data_version=data_version.strip(), now=now)
@@ -115,11 +123,11 @@ def _plant_result(results: dict, plant_id: str) -> tuple[dict, dict]:
     return entry.get("summary") or {}, entry.get("baseline") or {}
 
 
-def cost_change(results: dict, plant_id: str) -> float | None:
-    """summary.cost.mean - baseline.cost.mean of a plant (None when either is missing)."""
+def metric_change(results: dict, plant_id: str, metric: str) -> float | None:
+    """summary.<metric>.mean - baseline.<metric>.mean of a plant (None when either is missing)."""
     summary, baseline = _plant_result(results, plant_id)
-    scen = _number((summary.get("cost") or {}).get("mean"))
-    base = _number((baseline.get("cost") or {}).get("mean"))
+    scen = _number((summary.get(metric) or {}).get("mean"))
+    base = _number((baseline.get(metric) or {}).get("mean"))
     return None if scen is None or base is None else scen - base
 
 
@@ -182,10 +190,10 @@ def submit(engine, user, scenario_id, note, now=None) -> list[int]:
         note = note.strip()
         if len(note) > MAX_NOTE_CHARS:
             raise ScenarioRefused(f"The note is longer than {MAX_NOTE_CHARS} characters.", "reason")
-        changes = {p: cost_change(found["results"], p) for p in found["plant_ids"]}
+        changes = {p: metric_change(found["results"], p, "plan_spend") for p in found["plant_ids"]}
         missing = [p for p, c in changes.items() if c is None]
         if missing:
-            raise ScenarioRefused(f"The results of scenario #{scenario_id} have no cost for plant {missing[0]} "
+            raise ScenarioRefused(f"The results of scenario #{scenario_id} have no plan spend for plant {missing[0]} "
                                   "against its baseline; run the scenario again and save it before submitting.",
                                   "value")
         return _raise(engine, user, found, note, changes, now)
@@ -219,12 +227,14 @@ def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -
             change = round(changes[plant_id], 2)
             routed_cost = max(0.0, change)
             plan = Levers.from_dict(levers).for_plant(info["lines"], info["suppliers"])  # never another plant's
+            net = metric_change(found["results"], plant_id, "cost")
             evidence = {
                 "rule": "scenario_plan", "scenario_id": sid, "name": name, "submitted_by": user.username,
-                "note": note, "levers": plan.to_dict(), "plants_in_scenario": len(found["plant_ids"]),
-                "data_version": found["data_version"], "cost_change": change,
+                "note": note, "levers": plan.to_dict(), "assumptions": plan.assumptions(),
+                "plants_in_scenario": len(found["plant_ids"]), "data_version": found["data_version"],
+                "spend_change": change, "cost_change": None if net is None else round(net, 2),
                 "summary": summary_rows(found["results"], plant_id),
-                "action": {"scenario_id": sid, "scenario_name": name, **plan.changes()},
+                "action": {"scenario_id": sid, "scenario_name": name, **plan.actions()},
             }
             title = f"Scenario '{name}': {plan.describe()}"
             suffix = f" at {info['name']}"
@@ -241,13 +251,13 @@ def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -
             outbox_id = None
             if auto:
                 outbox_id = workflow.auto_approve(
-                    conn, rec_id, now, f"Auto-approved by the {plant_id} policy: cost change {routed_cost:,.0f} "
+                    conn, rec_id, now, f"Auto-approved by the {plant_id} policy: plan spend change {routed_cost:,.0f} "
                     f"within auto_approve_max_cost.scenario ({policy['auto_approve_max_cost.scenario']:,.0f}), "
                     "automation_level assisted.")
             audit.append(conn, user.username, "recommendation_created", plant_id=plant_id, entity="recommendation",
                          entity_id=rec_id, detail={
                              "kind": store.KIND, "subject_id": store.subject_id(sid), "scenario_id": sid,
-                             "source": "workflow", "estimated_cost": routed_cost, "cost_change": change,
+                             "source": "workflow", "estimated_cost": routed_cost, "spend_change": change,
                              "approvers": routing["approvers"], "sla_hours": routing["sla_hours"]})
             if auto:
                 audit.append(conn, workflow.SYSTEM, "recommendation_auto_approved", plant_id=plant_id,
@@ -259,5 +269,5 @@ def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -
                      plant_id=found["plant_ids"][0] if len(found["plant_ids"]) == 1 else None,
                      entity="scenario", entity_id=sid,
                      detail={"name": name, "plant_ids": found["plant_ids"], "note": note, "rec_ids": rec_ids,
-                             "cost_change": {p: round(c, 2) for p, c in changes.items()}})
+                             "spend_change": {p: round(c, 2) for p, c in changes.items()}})
     return rec_ids

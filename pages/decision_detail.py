@@ -125,7 +125,8 @@ elif is_plan:
     table(ui.scenario_summary_frame(evidence), key="decision_detail_scenario_summary",
           file_name=f"rec_{rec_id}_scenario_summary.csv", column_config=ui.scenario_summary_column_config(),
           empty_message="The scenario carries no result for this plant.")
-    st.markdown("**Levers of the whole scenario** (the proposed action keeps those that touch this plant)")
+    st.markdown("**Levers at this plant** (the proposed action keeps the plant's decisions: capacity, overtime, "
+                "safety stock, maintenance windows; the rest are the scenario's assumptions)")
     table(ui.lever_frame(evidence.get("levers")), key="decision_detail_scenario_levers",
           file_name=f"rec_{rec_id}_scenario_levers.csv",
           column_config={"lever": st.column_config.TextColumn("Lever"),

@@ -67,12 +67,13 @@ table(overview.decisions_by_plant, key="overview_decisions", file_name="decision
       column_config=DECISION_COLUMNS, empty_message="No recommendation was raised in these days.")
 
 st.subheader("Data freshness")
-st.caption("Hours since each plant last delivered each feed. A feed is stale when it is "
-           "older than its expected cadence; KPIs of a stale plant may be incomplete.")
-stale = overview.freshness[overview.freshness["stale_feeds"] != ""]
-if not stale.empty:
-    st.warning(f"{len(stale)} plant(s) with stale feeds: "
-               + "; ".join(f"{r.plant} ({r.stale_feeds})" for r in stale.itertuples()),
+st.caption("Hours since each plant last delivered each feed. A feed is late when it is older than its "
+           "expected cadence: KPIs of that plant may be incomplete. Past the plant policy's grace "
+           "(feed_grace_hours) it is stale and the plant's models fall back to rules (Models & data).")
+late = overview.freshness[overview.freshness["stale_feeds"] != ""]
+if not late.empty:
+    st.warning(f"{len(late)} plant(s) with late feeds: "
+               + "; ".join(f"{r.plant} ({r.stale_feeds})" for r in late.itertuples()),
                icon=":material/warning:")
 age_columns = {c: st.column_config.NumberColumn(c.removesuffix("_age_h").replace("_", " ").capitalize()
                                                 + " (h)", format="%.0f h")
@@ -81,7 +82,7 @@ table(overview.freshness, key="overview_freshness", file_name="feed_freshness.cs
       column_config={
           "plant": st.column_config.TextColumn("Plant"),
           "data_maturity": st.column_config.TextColumn("Data"),
-          "stale_feeds": st.column_config.TextColumn("Stale feeds"),
+          "stale_feeds": st.column_config.TextColumn("Late feeds", help="Past their expected cadence"),
           **QUALITY_COLUMN,
           "oldest_feed_h": st.column_config.NumberColumn("Oldest feed (h)", format="%.0f h"),
           **age_columns,

@@ -130,7 +130,8 @@ else:
         focus = st.selectbox("Show", [None, *plant_ids], key="scenario_focus",
                              format_func=lambda p: "Network (all chosen plants)" if p is None else f"{names[p]} ({p})")
     entry = model.comparison(result, focus).set_index("metric")
-    for column, (metric, (label, unit, definition, higher)) in zip(st.columns(len(model.METRICS)), model.METRICS.items()):
+    metrics = list(model.METRICS.items())
+    for column, (metric, (label, unit, definition, higher)) in zip(st.columns(4) + st.columns(4), metrics):
         column.metric(f"{label} ({unit})", view.shown(metric, entry.loc[metric, "scenario"]),
                       delta=view.shown_change(metric, entry.loc[metric, "change"]) or None,
                       delta_color="normal" if higher else "inverse", border=True,

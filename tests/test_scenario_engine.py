@@ -142,6 +142,26 @@ def test_a_maintenance_window_and_an_outage_cut_the_hours_by_hand():
     assert daily["overtime_hours"] == pytest.approx([4, 4, 0, 0])
 
 
+def test_a_long_maintenance_window_runs_over_the_next_days_and_is_charged_in_full():
+    # 30 h from day 1: 24 clock hours on day 1 (all 16 scheduled lost), 6 on day 2 (10 h left: 75 units)
+    levers = sc.Levers(maintenance_windows=(sc.MaintenanceWindow("TINY-L1", START + timedelta(1), 30.0),))
+    basis = tiny(usage_per_unit=np.array([0.0]), demand=np.full(4, 500.0))
+    daily = _one_path(sc.simulate(basis, levers, paths=3))
+    assert daily["produced"] == pytest.approx([120, 0, 75, 120])
+    cost = sc.costs(sc.simulate(basis, levers, paths=3), basis.labour_rate, basis.fg_unit_value, 30.0)
+    assert cost["windows"][0] == pytest.approx(30 * sc.CREW_PER_LINE * 85.0)  # 10,200: every window hour
+
+
+def test_overtime_may_run_on_a_day_off_but_not_during_an_outage():
+    # day 1 is not scheduled (0 h): with 4 h of overtime allowed the line makes 4 x 10 = 40 units
+    # (overtime runs at the rated speed, without the regular schedule's availability losses)
+    hours = np.array([[16.0, 0.0, 16.0, 16.0]])
+    basis = tiny(usage_per_unit=np.array([0.0]), demand=np.full(4, 500.0), line_hours=hours)
+    daily = _one_path(sc.simulate(basis, sc.Levers(overtime_hours_per_day=4.0), paths=3))
+    assert daily["produced"] == pytest.approx([160, 40, 160, 160])
+    assert daily["overtime_hours"] == pytest.approx([4, 4, 4, 4])
+
+
 # --- invariants on a generated network ---------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -481,7 +501,7 @@ def test_inputs_have_the_right_shapes(network, bases):
 
 def test_demand_is_the_stored_forecast_on_its_days_and_the_version_names_the_run(network, bases):
     engine, run_id = network["engine"], network["run_id"]
-    assert network["version"] == f"data to {END}; forecast run {run_id}"
+    assert network["version"] == f"data to {END}; forecast {run_id}"
     for plant_id, basis in bases.items():
         stored = q.forecast_points(engine, PlantScope.everything(), run_id, plant_id, "demand")
         n = len(stored)
@@ -518,7 +538,7 @@ def test_inputs_on_postgresql_equal_those_on_sqlite(empty_engine, tmp_path):
         report = refresh(engine, FAST, workers=1)
         plants = sorted(q.plant_ids(engine, PlantScope.everything()))
         got[name] = si.bases(engine, PlantScope.everything(), plants)
-        assert got[name][1] == f"data to {END}; forecast run {report.run_id}"
+        assert got[name][1] == f"data to {END}; forecast {report.run_id}"
     lite.dispose()
     (pg, pg_version), (sq, sq_version) = got["postgresql"], got["sqlite"]
     assert pg_version == sq_version and list(pg) == list(sq)

@@ -14,7 +14,7 @@ from data_access import scenarios as store
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
-from forecasting.scenario import Levers
+from forecasting.scenario import METRICS, Levers
 from governance.scenarios import ScenarioRefused, save, submit
 from tests import tiny_network
 from tests.test_workflow import user
@@ -39,7 +39,8 @@ LEVERS = {
                      {"line_id": "B-L1", "start": "2026-04-12", "days": 2}],
     "maintenance_windows": [],
 }
-METRICS = ("fill_rate", "stockout_days", "schedule_adherence", "overtime_hours", "inventory_value", "cost")
+LEVERS_A = {**LEVERS, "line_outages": [LEVERS["line_outages"][0]]}
+"""LEVERS as saved for plant A alone: a scenario's levers are about its own plants' lines."""
 
 
 def band(mean, spread=0.1):
@@ -48,9 +49,9 @@ def band(mean, spread=0.1):
 
 def plant_result(cost, base_cost, fill=0.93, base_fill=0.97):
     base = {"fill_rate": base_fill, "stockout_days": 1.0, "schedule_adherence": 0.9, "overtime_hours": 0.0,
-            "inventory_value": 40000.0, "cost": base_cost}
+            "inventory_value": 40000.0, "plan_spend": base_cost, "cost": base_cost}
     scen = {"fill_rate": fill, "stockout_days": 3.5, "schedule_adherence": 0.85, "overtime_hours": 120.0,
-            "inventory_value": 52000.0, "cost": cost}
+            "inventory_value": 52000.0, "plan_spend": cost, "cost": cost}
     return {"summary": {m: band(scen[m]) for m in METRICS}, "baseline": {m: band(base[m]) for m in METRICS},
             "daily": [{"day": "2026-04-01", "fill_rate_p50": fill}]}
 
@@ -96,7 +97,9 @@ def recs(engine, rec_ids):
     return [by_id[i] for i in rec_ids]
 
 
-def saved(engine, who=EXEC, plants=("A",), name="Peak plan", levers=LEVERS, res=None, now=NOW):
+def saved(engine, who=EXEC, plants=("A",), name="Peak plan", levers=None, res=None, now=NOW):
+    if levers is None:  # LEVERS cut to the chosen plants' own lines
+        levers = {**LEVERS, "line_outages": [o for o in LEVERS["line_outages"] if o["line_id"][0] in plants]}
     res = res if res is not None else results(**{p: (120000.0, 100000.0) for p in plants})
     return save(engine, who, name, list(plants), levers, res, "run-42/forecast-7", now=now)
 
@@ -110,9 +113,9 @@ def state_of(engine, scenario_id):
 def test_a_saved_scenario_reads_back_equal_with_its_audit_row(wh):
     res = results(A=(120000.0, 100000.0))
     before = head(wh)
-    sid = save(wh, PM, "  Peak plan  ", ["A"], LEVERS, res, "run-42/forecast-7", now=NOW)
+    sid = save(wh, PM, "  Peak plan  ", ["A"], LEVERS_A, res, "run-42/forecast-7", now=NOW)
     got = store.scenario(wh, PM.scope, sid)
-    assert got["levers"] == LEVERS and got["results"] == res
+    assert got["levers"] == LEVERS_A and got["results"] == res
     assert (got["name"], got["owner"], got["plant_ids"], got["data_version"], got["state"]) == (
         "Peak plan", "pm_a", ["A"], "run-42/forecast-7", "draft")
     assert got["created_utc"] == NOW and got["created_utc"].tzinfo is not None
@@ -120,15 +123,15 @@ def test_a_saved_scenario_reads_back_equal_with_its_audit_row(wh):
     [row] = audit_rows(wh, before)
     assert (row["actor"], row["action"], row["plant_id"], row["entity"], row["entity_id"]) == (
         "pm_a", "scenario_saved", "A", "scenario", str(sid))
-    assert row["detail"]["plant_ids"] == ["A"] and row["detail"]["levers"] == LEVERS
+    assert row["detail"]["plant_ids"] == ["A"] and row["detail"]["levers"] == LEVERS_A
     assert row["detail"]["summary"] == ("demand +15 %; overtime up to 2 h/line-day; safety stock x1.5; "
-                                        "S1 +5 d late; A-L1 down 4 d from 2026-04-10; B-L1 down 2 d from 2026-04-12")
+                                        "S1 +5 d late; A-L1 down 4 d from 2026-04-10")
 
     frame = store.scenarios(wh, PM.scope)
     assert list(frame.columns) == store.COLUMNS
     assert frame["scenario_id"].tolist() == [sid]
     assert str(frame["created_utc"].dtype) == "datetime64[ns, UTC]" and frame["created_utc"].iloc[0] == NOW
-    assert frame["levers"].iloc[0] == LEVERS and frame["results"].iloc[0] == res
+    assert frame["levers"].iloc[0] == LEVERS_A and frame["results"].iloc[0] == res
     assert frame["plant_ids"].iloc[0] == ["A"] and frame["rec_ids"].iloc[0] == []
     assert frame["decision_state"].iloc[0] is None
 
@@ -176,10 +179,15 @@ def test_scope_a_scenario_touching_another_plant_is_invisible(wh):
     (PM, {"data_version": " "}, "value", "data version"),
     (PM, {"results": None}, "value", "run it before saving"),
     (PM, {"levers": {"demand_change_pct": "lots"}}, "value", "A lever is malformed"),
-    (PM, {"results": {"x": object()}}, "value", "cannot be stored"),
+    (PM, {"results": {**results(A=(1.0, 1.0)), "x": object()}}, "value", "cannot be stored"),
+    (PM, {"results": results(B=(1.0, 1.0))}, "value", "not those of the scenario's plants"),
+    (PM, {"levers": LEVERS}, "value", "Line B-L1 is not a line of the chosen plants"),
+    (PM, {"levers": {**LEVERS_A, "supplier_delay_days": {"S9": 2.0}}}, "value", "Supplier S9 delivers to none"),
+    (PM, {"levers": {**LEVERS_A, "demand_change_pct": float("nan")}}, "value", "demand change pct must be between"),
+    (PM, {"levers": {**LEVERS_A, "supplier_delay_days": [["S1", 5]]}}, "value", "A lever is malformed"),
 ])
 def test_refused_saves_write_nothing(wh, who, kwargs, code, match):
-    args = {"name": "Plan", "plants": ["A"], "levers": LEVERS, "results": results(A=(1.0, 1.0)),
+    args = {"name": "Plan", "plants": ["A"], "levers": LEVERS_A, "results": results(A=(1.0, 1.0)),
             "data_version": "v1", **kwargs}
     before = (count(wh, scenario), head(wh))
     with pytest.raises(ScenarioRefused, match=match) as info:
@@ -224,7 +232,7 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
             sid, "Peak plan", "coo", "Cover the summer peak", "run-42/forecast-7")
         own = [o for o in LEVERS["line_outages"] if o["line_id"].startswith(plant_id)]
         assert ev["levers"] == {**LEVERS, "line_outages": own}
-        assert ev["cost_change"] == 20000.0 and ev["plants_in_scenario"] == 2
+        assert ev["spend_change"] == ev["cost_change"] == 20000.0 and ev["plants_in_scenario"] == 2
         rows = {row["metric"]: row for row in ev["summary"]}
         assert [row["metric"] for row in ev["summary"]] == list(METRICS)
         assert rows["fill_rate"]["baseline"] == 0.97 and rows["fill_rate"]["scenario"] == 0.93
@@ -232,10 +240,13 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
         assert rows["cost"]["change"] == pytest.approx(20000.0)
         assert rows["overtime_hours"]["scenario_p90"] == pytest.approx(132.0)
     # the plan of each plant: network levers, its own supplier and its own line only
-    common = {"scenario_id": sid, "scenario_name": "Peak plan", "demand_change_pct": 15.0,
-              "overtime_hours_per_day": 2.0, "safety_stock_multiplier": 1.5, "supplier_delay_days": {"S1": 5.0}}
-    assert a["evidence"]["action"] == {**common, "line_outages": [LEVERS["line_outages"][0]]}
-    assert b["evidence"]["action"] == {**common, "line_outages": [LEVERS["line_outages"][1]]}
+    # the action of each plant: its decisions only; demand, supplier and outage are assumptions
+    action = {"scenario_id": sid, "scenario_name": "Peak plan", "overtime_hours_per_day": 2.0,
+              "safety_stock_multiplier": 1.5}
+    assert a["evidence"]["action"] == b["evidence"]["action"] == action
+    assert a["evidence"]["assumptions"] == {"demand_change_pct": 15.0, "supplier_delay_days": {"S1": 5.0},
+                                            "line_outages": [LEVERS["line_outages"][0]]}
+    assert b["evidence"]["assumptions"]["line_outages"] == [LEVERS["line_outages"][1]]
 
     got = state_of(wh, sid)
     assert (got["state"], got["decision_state"], got["rec_ids"]) == ("submitted", "pending", rec_ids)
@@ -284,7 +295,7 @@ def test_a_second_submission_is_refused_and_writes_only_its_audit_row(wh):
     (PM, "a", "   ", "reason", "Add a note"),
     (PM, "a", None, "reason", "Add a note"),
     (PM, "a", "x" * 2001, "reason", "longer than 2000"),
-    (PM, "no_cost", "ok", "value", "no cost for plant A against its baseline"),
+    (PM, "no_cost", "ok", "value", "no plan spend for plant A against its baseline"),
 ])
 def test_refused_submissions_are_audited_and_write_nothing_else(wh, who, target, note, code, match):
     ids = {"a": saved(wh, PM, plants=("A",)), "ab": saved(wh, EXEC, plants=("A", "B")),
@@ -325,8 +336,8 @@ def test_the_decision_state_follows_approvals_and_the_approved_plan_goes_to_the_
         sent = conn.execute(select(outbox).where(outbox.c.rec_id == rec_a)).mappings().one()
     assert (sent["target"], sent["request_type"], sent["plant_id"]) == ("erp", "plan_change_request", "A")
     p = sent["payload"]
-    assert (p["scenario_id"], p["demand_change_pct"], p["safety_stock_multiplier"]) == (sid, 15.0, 1.5)
-    assert p["line_outages"] == [LEVERS["line_outages"][0]]
+    assert (p["scenario_id"], p["overtime_hours_per_day"], p["safety_stock_multiplier"]) == (sid, 2.0, 1.5)
+    assert "demand_change_pct" not in p and "line_outages" not in p  # assumptions are not requested of the ERP
     assert p["approved_by"] == [{"username": "pm_a", "role": "plant_manager"}]
     assert audit.verify(wh).ok
 
@@ -501,11 +512,11 @@ def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_i
     # the note and names are shown as typed: their Markdown characters escaped
     assert any("**July peak**" in t and r"planner\_jol" in t and r"Cover the July peak \*with\* overtime" in t
                for t in texts(at, "info")), texts(at, "info")
-    assert [m.value for m in at.metric if m.label == "Cost change"] == ["+30,000"]
+    assert [m.value for m in at.metric if m.label == "Plan spend change"] == ["+30,000"]
     shown = frames(at)
     summary = next(f for f in shown if "scenario_p90" in f.columns)
-    assert summary["metric"].tolist()[:2] == ["Fill rate", "Stockout days"]
-    assert summary.set_index("metric").loc["Estimated cost", "change"] == pytest.approx(30000.0)
+    assert summary["metric"].tolist()[:2] == ["Fill rate (%)", "Stockout days (days)"]
+    assert summary.set_index("metric").loc["Estimated cost (currency)", "change"] == pytest.approx(30000.0)
     lever_table = next(f for f in shown if "lever" in f.columns)
     assert lever_table["lever"].tolist() == ["demand change pct", "line outages"]
     assert at.selectbox(key="decision_detail_override_field").options[0].startswith("safety_stock_multiplier")

@@ -41,7 +41,8 @@ if waiting:
 # --- plants ----------------------------------------------------------------------------------------
 regions = ready.groupby("region_name")["plant_id"].apply(list).to_dict()
 pick_col, region_col = st.columns([3, 1])
-if len(ready) > 1 and region_col.button("Whole network", key="scenario_all", width="stretch",
+everything = "Whole network" if user.scope.is_network else "All my plants"
+if len(ready) > 1 and region_col.button(everything, key="scenario_all", width="stretch",
                                         help="Choose every plant with a forecast"):
     st.session_state["scenario_plants"] = ready["plant_id"].tolist()
 region = region_col.selectbox("Or a region", ["—", *regions], key="scenario_region")
@@ -98,13 +99,14 @@ with st.form("scenario_levers"):
     window_hours = m.number_input("Window hours", value=8.0, step=1.0, key="lever_window_hours")
     submitted = st.form_submit_button("Run scenario", type="primary", icon=":material/play_arrow:")
 
-levers = model.Levers(
-    demand_change_pct=demand, capacity_change_pct=capacity, overtime_hours_per_day=overtime,
-    safety_stock_multiplier=safety, supplier_delay_days={s: delay for s in late} if delay else {},
-    line_outages=(model.LineOutage(outage_line, outage_start, int(outage_days)),) if outage_line != "none" else (),
-    maintenance_windows=((model.MaintenanceWindow(window_line, window_day, float(window_hours)),)
-                         if window_line != "none" else ()))
 if submitted:
+    levers = model.Levers(
+        demand_change_pct=demand, capacity_change_pct=capacity, overtime_hours_per_day=overtime,
+        safety_stock_multiplier=safety, supplier_delay_days={s: delay for s in late} if delay else {},
+        line_outages=((model.LineOutage(outage_line, outage_start, int(outage_days)),)
+                      if outage_line != "none" else ()),
+        maintenance_windows=((model.MaintenanceWindow(window_line, window_day, float(window_hours)),)
+                             if window_line != "none" else ()))
     progress = st.progress(0.0, text="Preparing the baseline")
     try:
         result, version = view.run(engine, user.scope, plant_ids, levers, model.PATHS, model.SEED,

@@ -36,8 +36,8 @@ def test_login_overview_and_csv_download(served_app, tmp_path):
         log_in(page, "coo", "coo-password")
 
         expect(page.get_by_role("heading", name="Network overview")).to_be_visible(timeout=60_000)
-        expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)
-        assert page.get_by_test_id("stMetric").count() >= 7
+        # the tiles render row by row: wait for the seventh rather than count while they arrive
+        expect(page.get_by_test_id("stMetric").nth(6)).to_be_visible(timeout=60_000)
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
         download_button = page.get_by_test_id("stDownloadButton").nth(1)  # the plant ranking

@@ -22,6 +22,13 @@ def plant_choices(engine, scope) -> pd.DataFrame:
     return frame
 
 
+def plant_groups(choices: pd.DataFrame) -> tuple[list, list, dict]:
+    """(plants with a forecast, plants without one, region name -> its plants with a forecast)."""
+    ready = choices[choices["has_forecast"]]
+    waiting = choices.loc[~choices["has_forecast"], "plant_id"].tolist()
+    return ready["plant_id"].tolist(), waiting, ready.groupby("region_name")["plant_id"].apply(list).to_dict()
+
+
 @cache_query()
 def bases(engine, scope, plant_ids: tuple):
     """(plant_id -> PlantBasis, data version); ScenarioError is not cached."""

@@ -27,30 +27,28 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
 
 choices = view.plant_choices(engine, user.scope)
-ready = choices[choices["has_forecast"]]
-if ready.empty:
+ready, waiting, regions = view.plant_groups(choices)
+if not ready:
     st.info("No plant in your scope has a stored demand forecast yet. Scenarios start from it: an operator "
             "runs `python -m forecasting.refresh` after each data load, then plants appear here.",
             icon=":material/query_stats:")
     st.stop()
 names = dict(zip(choices["plant_id"], choices["name"]))
-waiting = choices.loc[~choices["has_forecast"], "plant_id"].tolist()
 if waiting:
     st.caption(f"Without a demand forecast yet (not offered): {', '.join(waiting)}.")
 
 # --- plants ----------------------------------------------------------------------------------------
-regions = ready.groupby("region_name")["plant_id"].apply(list).to_dict()
 pick_col, region_col = st.columns([3, 1])
 everything = "Whole network" if user.scope.is_network else "All my plants"
 if len(ready) > 1 and region_col.button(everything, key="scenario_all", width="stretch",
                                         help="Choose every plant with a forecast"):
-    st.session_state["scenario_plants"] = ready["plant_id"].tolist()
+    st.session_state["scenario_plants"] = ready
 region = region_col.selectbox("Or a region", ["—", *regions], key="scenario_region")
 if region != "—" and st.session_state.get("scenario_region_applied") != region:
     st.session_state["scenario_plants"] = regions[region]
     st.session_state["scenario_region_applied"] = region
-st.session_state.setdefault("scenario_plants", ready["plant_id"].tolist()[:1])
-chosen = pick_col.multiselect("Plants", ready["plant_id"].tolist(),
+st.session_state.setdefault("scenario_plants", ready[:1])
+chosen = pick_col.multiselect("Plants", ready,
                               format_func=lambda p: f"{names[p]} ({p})", key="scenario_plants",
                               help="Several plants make a network scenario: the levers apply to every chosen "
                                    "plant, and the network result adds their paths up.")

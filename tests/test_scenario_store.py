@@ -5,19 +5,24 @@ policy, the scenario's decision state following the workflow, the four-eyes rule
 chain that verifies after all of it."""
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import func, select
 
+from data_access import migrate
 from data_access import scenarios as store
+from data_access.engine import make_engine
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
 from data_access.scope import PlantScope
-from governance import audit, policies, workflow
 from forecasting.scenario import METRICS, Levers
+from governance import audit, policies, workflow
 from governance.scenarios import ScenarioRefused, save, submit
 from tests import tiny_network
-from tests.test_workflow import user
+from tests.test_app_login import _NavigationOnly, app_env  # noqa: F401 - fixture
+from tests.test_workflow import count, user
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
 
@@ -69,14 +74,6 @@ def wh(empty_engine):
     tiny_network.build(empty_engine)
     policies.seed_enterprise_defaults(empty_engine, now=NOW)
     return empty_engine
-
-
-def count(engine, table, **where):
-    with engine.connect() as conn:
-        stmt = select(func.count()).select_from(table)
-        for name, value in where.items():
-            stmt = stmt.where(table.c[name] == value)
-        return conn.execute(stmt).scalar_one()
 
 
 def audit_rows(engine, since_seq=0):
@@ -460,29 +457,14 @@ def test_the_plan_of_a_plant_keeps_what_touches_it():
 # --- the decision pages show a scenario plan -------------------------------------------------------
 
 @pytest.fixture
-def app_warehouse(small_network_url, tmp_path, monkeypatch, users_file):
+def app_warehouse(small_network_url, tmp_path, monkeypatch, app_env):  # noqa: F811 - the login fixture
     """A copy of the small network (4 plants, NA-JOL among them) for the app."""
-    import sqlite3
-
-    import streamlit.testing.v1.app_test as app_test_module
-
-    from data_access import migrate
-    from data_access.engine import make_engine
-    from tests.test_decision_pages import _NavigationOnly
-
     target = tmp_path / "scenarios.db"
-    src, dst = sqlite3.connect(small_network_url.split("///", 1)[1]), sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{target}"
-    engine = make_engine(url)
+    target.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
+    engine = make_engine(f"sqlite:///{target}")
     migrate.upgrade(engine)
     monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
-    monkeypatch.setenv("PNCT_USERS_FILE", str(users_file))
-    monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
-    monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
-    monkeypatch.setenv("WAREHOUSE_URL", url)
+    monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{target}")
     yield engine
     engine.dispose()
 

@@ -152,15 +152,12 @@ def saved_table(frame: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for r in frame.itertuples(index=False):
-        network = (r.results or {}).get("network") or {}
+        network = engine_model.compare((r.results or {}).get("network") or {}).set_index("metric")
         row = dict(scenario_id=int(r.scenario_id), name=r.name, owner=r.owner, plants=", ".join(r.plant_ids),
                    levers=engine_model.Levers.from_dict(r.levers or {}).describe(), state=r.state,
                    decision_state=r.decision_state or "", created_utc=r.created_utc, data_version=r.data_version)
         for metric in engine_model.METRICS:
-            scen = ((network.get("summary") or {}).get(metric) or {}).get("mean")
-            base = ((network.get("baseline") or {}).get(metric) or {}).get("mean")
-            row[metric] = scen
-            row[f"{metric}_change"] = None if scen is None or base is None else scen - base
+            row[metric], row[f"{metric}_change"] = network.loc[metric, "scenario"], network.loc[metric, "change"]
         rows.append(row)
     columns = ["scenario_id", "name", "owner", "plants", "levers", "state", "decision_state", "created_utc",
                "data_version", *[c for m in engine_model.METRICS for c in (m, f"{m}_change")]]

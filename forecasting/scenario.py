@@ -578,16 +578,27 @@ def _accumulate(target: dict, daily: Mapping[str, np.ndarray], parts: Mapping[st
 
 
 def comparison(result: ScenarioResult, plant_id: str | None = None) -> pd.DataFrame:
-    """Scenario against baseline for one plant (None: the network).
+    """Scenario against baseline for one plant (None: the network); see `compare`."""
+    return compare(result.network if plant_id is None else result.plants[plant_id])
+
+
+def compare(entry: Mapping) -> pd.DataFrame:
+    """Scenario against baseline of one result entry ({"summary", "baseline"}, live or as saved
+    by `ScenarioResult.to_json`), one row per metric of METRICS (None where a value is missing).
 
     Columns: metric, label, unit, definition, baseline, scenario (means), change, scenario_p10,
     scenario_p90.
     """
-    entry = result.network if plant_id is None else result.plants[plant_id]
+    def value(part, metric, key):
+        stat = ((entry.get(part) or {}).get(metric) or {}) if isinstance(entry, Mapping) else {}
+        number = stat.get(key) if isinstance(stat, Mapping) else None
+        ok = isinstance(number, (int, float)) and not isinstance(number, bool) and np.isfinite(number)
+        return float(number) if ok else None
+
     rows = []
     for metric, (label, unit, definition, _) in METRICS.items():
-        base, scen = entry["baseline"][metric], entry["summary"][metric]
-        change = None if base["mean"] is None or scen["mean"] is None else scen["mean"] - base["mean"]
-        rows.append(dict(metric=metric, label=label, unit=unit, definition=definition, baseline=base["mean"],
-                         scenario=scen["mean"], change=change, scenario_p10=scen["p10"], scenario_p90=scen["p90"]))
-    return pd.DataFrame(rows)
+        base, scen = value("baseline", metric, "mean"), value("summary", metric, "mean")
+        rows.append(dict(metric=metric, label=label, unit=unit, definition=definition, baseline=base, scenario=scen,
+                         change=None if base is None or scen is None else scen - base,
+                         scenario_p10=value("summary", metric, "p10"), scenario_p90=value("summary", metric, "p90")))
+    return pd.DataFrame(rows).astype(object)

@@ -22,13 +22,12 @@
 Importable without Streamlit.
 """
 
-import math
 from datetime import datetime, timezone
 
 from data_access import scenarios as store
 from data_access.decisions import as_utc
 from data_access.scope import PlantScope
-from forecasting.scenario import METRICS, Levers, ScenarioError, check
+from forecasting.scenario import Levers, ScenarioError, check, compare
 from governance import audit, policies, workflow
 
 MAX_NAME_CHARS = 100
@@ -112,40 +111,21 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
     return scenario_id
 
 
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _plant_result(results: dict, plant_id: str) -> tuple[dict, dict]:
-    entry = ((results or {}).get("plants") or {}).get(plant_id) or {}
-    return entry.get("summary") or {}, entry.get("baseline") or {}
+def _entry(results: dict, plant_id: str) -> dict:
+    entry = ((results or {}).get("plants") or {}).get(plant_id)
+    return entry if isinstance(entry, dict) else {}
 
 
 def metric_change(results: dict, plant_id: str, metric: str) -> float | None:
     """summary.<metric>.mean - baseline.<metric>.mean of a plant (None when either is missing)."""
-    summary, baseline = _plant_result(results, plant_id)
-    scen = _number((summary.get(metric) or {}).get("mean"))
-    base = _number((baseline.get(metric) or {}).get("mean"))
-    return None if scen is None or base is None else scen - base
+    return compare(_entry(results, plant_id)).set_index("metric").loc[metric, "change"]
 
 
 def summary_rows(results: dict, plant_id: str) -> list[dict]:
     """A plant's scenario against its baseline, one row per metric: metric, baseline,
     scenario (means), change, scenario_p10, scenario_p90."""
-    summary, baseline = _plant_result(results, plant_id)
-    metrics = [m for m in METRICS if m in summary] + sorted(m for m in summary if m not in METRICS)
-    rows = []
-    for metric in metrics:
-        scen, base = summary.get(metric) or {}, baseline.get(metric) or {}
-        if not isinstance(scen, dict):
-            continue
-        s_mean, b_mean = _number(scen.get("mean")), _number(base.get("mean") if isinstance(base, dict) else None)
-        rows.append({"metric": metric, "baseline": b_mean, "scenario": s_mean,
-                     "change": None if s_mean is None or b_mean is None else s_mean - b_mean,
-                     "scenario_p10": _number(scen.get("p10")), "scenario_p90": _number(scen.get("p90"))})
-    return rows
+    frame = compare(_entry(results, plant_id))
+    return frame[["metric", "baseline", "scenario", "change", "scenario_p10", "scenario_p90"]].to_dict("records")
 
 
 # --- submitting ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ levers and its result against the baseline) and history; decide."""
 import streamlit as st
 
 from components import decisions as ui
+from components import flash
 from components.tables import table
 from components.warehouse import get_engine
 from governance.login import current_user
@@ -13,9 +14,7 @@ st.title("Decision detail")
 user = current_user()
 engine = get_engine()
 
-flash = st.session_state.pop("decision_detail_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
+flash.show("decision_detail_flash")
 
 choices = ui.recommendations(engine, user.scope, tuple(user.roles))
 if choices.empty:
@@ -179,6 +178,5 @@ if submitted:
     else:
         ui.clear()
         seen[rec_id] = outcome.version
-        st.session_state["decision_detail_flash"] = outcome.message
-        st.rerun()
+        flash.rerun_with("decision_detail_flash", outcome.message)
 seen[rec_id] = rec["version"]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import cached
+from components import cached, flash
 from components import decisions as ui
 from components.tables import table
 from components.warehouse import get_engine
@@ -22,9 +22,7 @@ st.caption("Hub and spoke: the enterprise defaults apply to every plant unless t
            "Every change needs a reason and is written to the audit trail; a change that would make any "
            "plant's policy contradictory is refused.")
 
-flash = st.session_state.pop("policies_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
+flash.show("policies_flash")
 
 plants = cached.plants(engine, user.scope)
 names = {ENTERPRISE: "Enterprise defaults (all plants)",
@@ -76,8 +74,7 @@ if save or reset:
         st.error(str(exc), icon=":material/block:")
     else:
         ui.clear()
-        st.session_state["policies_flash"] = message
-        st.rerun()
+        flash.rerun_with("policies_flash", message)
 
 st.subheader("Localized values per plant")
 table(ui.localized_by_plant(engine, user.scope), key="policies_localized", file_name="policy_localized.csv",

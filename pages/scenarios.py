@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from components import flash
 from components import scenarios as view
 from components.figures import SCENARIO_DAILY, scenario_band, scenario_compare
 from components.tables import chart, table
@@ -22,9 +23,7 @@ st.caption(f"What the next {model.HORIZON_DAYS // 7} weeks look like if demand, 
            "the same random draws, so every difference comes from the levers. Model and assumptions: "
            "docs/scenarios.md.")
 
-flash = st.session_state.pop("scenario_flash", None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
+flash.show("scenario_flash")
 
 choices = view.plant_choices(engine, user.scope)
 ready, waiting, regions = view.plant_groups(choices)
@@ -172,9 +171,8 @@ else:
                 st.error(str(refusal), icon=":material/block:")
             else:
                 view.saved.clear()
-                st.session_state["scenario_flash"] = (f"Saved as scenario #{scenario_id}. Saved scenarios never "
-                                                      "expire; compare it below or submit it for approval.")
-                st.rerun()
+                flash.rerun_with("scenario_flash", f"Saved as scenario #{scenario_id}. Saved scenarios never "
+                                 "expire; compare it below or submit it for approval.")
 
 # --- saved scenarios -----------------------------------------------------------------------------------
 st.subheader("Saved scenarios")
@@ -224,7 +222,6 @@ if user.can("propose") and not drafts.empty:
                 st.error(str(refusal), icon=":material/block:")
             else:
                 view.saved.clear()
-                st.session_state["scenario_flash"] = (f"Submitted: recommendation(s) "
-                                                      f"{', '.join(f'#{r}' for r in rec_ids)} wait in the action "
-                                                      "queue of each plant's approvers.")
-                st.rerun()
+                flash.rerun_with("scenario_flash", f"Submitted: recommendation(s) "
+                                 f"{', '.join(f'#{r}' for r in rec_ids)} wait in the action queue of each "
+                                 "plant's approvers.")

@@ -40,7 +40,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from data_access.decisions import OPEN_STATES, approval_round, as_utc, missing_approvals
+from data_access.decisions import OPEN_STATES, approval_round, missing_approvals
+from data_access.frames import as_utc
 from data_access.json_values import json_ready
 from data_access.schema import audit_log, decision, outbox, recommendation, supplier
 from governance import audit, policies, roles as roles_mod

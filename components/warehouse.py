@@ -5,7 +5,6 @@ the sample network, with a progress bar. A warehouse that cannot be reached stop
 with its URL (password hidden) and the cause; nothing is written to it.
 """
 
-import os
 import threading
 
 import streamlit as st
@@ -16,6 +15,7 @@ import sample_data
 from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.schema import plant
+from data_access.settings import settings
 
 
 def get_engine() -> Engine:
@@ -75,7 +75,7 @@ def _readiness() -> tuple[threading.Lock, set[str]]:
 def _sample_data_wanted(engine: Engine) -> bool:
     """Fill an empty embedded SQLite warehouse with the sample network; an empty server
     database is taken for production and filled only when PNCT_SAMPLE_DATA=1 asks for it."""
-    wanted = os.environ.get("PNCT_SAMPLE_DATA", "auto")
+    wanted = settings().sample_data
     return wanted == "1" or (wanted == "auto" and engine.dialect.name == "sqlite")
 
 

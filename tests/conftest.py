@@ -25,9 +25,18 @@ import sample_data
 from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import metadata
+from data_access.settings import settings
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the settings from its own environment (data_access.settings caches them)."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
 
 
 def _pg_admin():

@@ -16,6 +16,7 @@ from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.schema import plant
 from data_access.settings import settings
+from jobs import logs
 
 
 def get_engine() -> Engine:
@@ -26,6 +27,12 @@ def get_engine() -> Engine:
         return _engine(url)
     except Exception as exc:  # noqa: BLE001 - bad URL, unknown driver, unreadable secrets: all shown
         _stop(url, exc)
+
+
+@st.cache_resource(show_spinner=False)
+def configure_logging() -> None:
+    """The app's log lines (security events) in the jobs' key=value format, once per process."""
+    logs.configure()
 
 
 @st.cache_resource(show_spinner=False)

@@ -17,7 +17,7 @@ from streamlit_authenticator.utilities import LoginError
 
 from data_access.settings import Settings, SettingsError, load
 from governance.users import User, UsersFileError, load_users
-from governance.workflow import record_login_failure
+from governance.audit import record_failed_login
 
 DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
 
@@ -96,7 +96,7 @@ def _login_form(authenticator, removed: bool, users_path: Path, key_configured: 
         elif st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
             if st.session_state.get("FormSubmitter:auth_login-Login"):  # once per submitted attempt
-                record_login_failure(authenticator=authenticator, background=True)
+                record_failed_login(_attempted_username(authenticator), background=True)
         _login_notes(users_path, key_configured)
 
 
@@ -181,3 +181,14 @@ def _login_notes(users_path: Path, key_configured: bool) -> None:
         st.caption("No cookie key is configured (PNCT_COOKIE_KEY or [auth] cookie_key in "
                    ".streamlit/secrets.toml): a random key is in use, so logins will not "
                    "survive an app restart.")
+
+
+def _attempted_username(authenticator) -> str | None:
+    """The known user whose failed-attempt count the authenticator raised in this run (its
+    credentials are built fresh on every run), or None."""
+    try:
+        credentials = authenticator.authentication_controller.authentication_model.credentials
+        failed = [name for name, entry in credentials["usernames"].items() if entry.get("failed_login_attempts")]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return failed[0] if len(failed) == 1 else None

@@ -473,14 +473,14 @@ def test_the_audit_log_read_filters_searches_and_keeps_to_the_scope(wh):
 
 
 def test_a_failed_login_is_audited_without_creating_a_warehouse(wh, monkeypatch, tmp_path):
-    assert workflow.record_login_failure("mallory' OR '1'='1" * 10, engine=wh)
+    assert audit.record_failed_login("mallory' OR '1'='1" * 10, engine=wh)
     entry = last_audit(wh)
     assert (entry["actor"], entry["action"], entry["plant_id"]) == ("anonymous", "login_failed", None)
     assert entry["detail"]["username"].startswith("mallory' OR")
     assert audit.verify(wh).ok
     fresh = tmp_path / "fresh" / "warehouse.db"
     monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{fresh}")
-    assert workflow.record_login_failure("someone") is False
+    assert audit.record_failed_login("someone") is False
     assert not fresh.exists()
 
 

@@ -10,7 +10,7 @@ from functools import partial
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from data_access import decisions, quality, queries
+from data_access import quality, queries
 
 STATIC_TTL_S = 300  # marts and dimensions: they change with a load or a job run
 RESULTS_TTL_S = 120  # stored forecasts, risk scores, model metrics, decision KPIs
@@ -73,8 +73,3 @@ def stocked_materials(engine, scope):
 @cache_query(ttl=LIVE_TTL_S)
 def plant_quality(engine, scope):
     return quality.plant_quality(engine, scope)
-
-
-@cache_query(ttl=LIVE_TTL_S)
-def overview_decision_kpis(engine, scope, start, end):
-    return decisions.overview_decision_kpis(engine, scope, start, end)

@@ -15,6 +15,7 @@ import streamlit as st
 
 from components.cached import QUEUE_TTL_S, RESULTS_TTL_S, cache_query
 from data_access import decisions as dq
+from data_access import decision_kpis as kpi_reads
 from forecasting.scenario import METRICS, Levers
 from governance import orchestrate, policies, workflow
 from jobs import pipeline
@@ -47,18 +48,18 @@ def outbox_rows(engine, scope):
 
 @cache_query(ttl=RESULTS_TTL_S)
 def decision_kpis(engine, scope, start, end, by):
-    return dq.decision_kpis(engine, scope, start, end, by=by)
+    return kpi_reads.decision_kpis(engine, scope, start, end, by=by)
 
 
 @cache_query(ttl=RESULTS_TTL_S)
 def overview_decision_kpis(engine, scope, start, end):
     """For the network overview: (the scope's decision KPIs, the same per plant); see data_access."""
-    return dq.overview_decision_kpis(engine, scope, start, end)
+    return kpi_reads.overview_decision_kpis(engine, scope, start, end)
 
 
 @cache_query(ttl=RESULTS_TTL_S)
 def overrides(engine, scope, start, end):
-    return dq.overrides(engine, scope, start, end)
+    return kpi_reads.overrides(engine, scope, start, end)
 
 
 @cache_query(ttl=QUEUE_TTL_S)

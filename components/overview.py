@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from components import cached
+from components import decisions as decision_reads
 from components.filters import Selection
 from data_access import kpis
 
@@ -35,7 +36,7 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
     quality = cached.plant_quality(engine, scope)[["plant_id", "data_quality_score"]]
     per_plant = info.merge(kpis.with_kpis(current), on="plant_id", how="inner").merge(
         quality, on="plant_id", how="left")
-    decided, decided_by_plant = cached.overview_decision_kpis(engine, scope, start, end)
+    decided, decided_by_plant = decision_reads.overview_decision_kpis(engine, scope, start, end)
     return NetworkOverview(
         network=kpis.roll_up(current) if not current.empty else pd.Series(dtype=float),
         previous=kpis.roll_up(previous) if not previous.empty else pd.Series(dtype=float),

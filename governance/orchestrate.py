@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from data_access import decisions as dq
+from data_access import signal_inputs
 from data_access.frames import as_utc
 from data_access import queries
 from data_access.schema import recommendation
@@ -211,7 +212,7 @@ def enrich(engine: Engine, row, policy: policies.Policy, now: datetime) -> tuple
 def _maintenance(engine, row, evidence, policy, now):
     day = now.date()
     asset_class, line_id = evidence.get("asset_class"), evidence.get("line_id")
-    parts = dq.spare_parts(engine, NETWORK, asset_class or "", day)  # no class: no parts
+    parts = signal_inputs.spare_parts(engine, NETWORK, asset_class or "", day)  # no class: no parts
     here = parts[parts["plant_id"] == row.plant_id]
     kit = (here if not here.empty else parts.drop_duplicates("material_id"))
     kit_rows = []
@@ -226,8 +227,8 @@ def _maintenance(engine, row, evidence, policy, now):
                          "lead_time_days": _num(part.lead_time_days)})
     repair_hours = max(_num(evidence.get("mttr_hours"), 4.0) or 4.0, 1.0)
     window_h = float(policy["repair_window_hours"])
-    orders = (dq.orders_on_line(engine, NETWORK, line_id, now, now + timedelta(hours=window_h)) if line_id
-              else dq.orders_on_line(engine, NETWORK, "", now, now))
+    orders = (signal_inputs.orders_on_line(engine, NETWORK, line_id, now, now + timedelta(hours=window_h)) if line_id
+              else signal_inputs.orders_on_line(engine, NETWORK, "", now, now))
     impact = _records(orders, ["order_id", "product_id", "product_name", "qty", "status", "planned_start_utc",
                                "planned_end_utc", "due_utc"])
     parts_cost = sum(p["unit_cost"] * p["qty"] for p in kit_rows)
@@ -282,8 +283,8 @@ def _shortage(engine, row, evidence, policy, now):
     projected = max(_num(evidence.get("projected_on_hand_today"), 0.0), 0.0)
     qty = max(daily * lead * 2 - projected - _num(evidence.get("open_po_qty"), 0.0), daily * lead)
     qty = float(math.ceil(qty)) if qty > 0 else None
-    pos = dq.open_purchase_orders(engine, NETWORK, row.plant_id, row.subject_id)
-    suppliers = dq.supplier_record(engine, NETWORK, row.subject_id)
+    pos = signal_inputs.open_purchase_orders(engine, NETWORK, row.plant_id, row.subject_id)
+    suppliers = signal_inputs.supplier_record(engine, NETWORK, row.subject_id)
     current = evidence.get("supplier_id")
     alternatives = suppliers[suppliers["supplier_id"] != current]
     best = current or (alternatives["supplier_id"].iloc[0] if not alternatives.empty else None)
@@ -313,7 +314,7 @@ def _quality(engine, row, evidence, policy, now):
     recent = evidence.get("recent_days")
     first = (datetime.fromisoformat(recent.split("..")[0]).replace(tzinfo=timezone.utc) if recent
              else now - timedelta(days=7))
-    lots = dq.orders_on_line(engine, NETWORK, row.subject_id, first, now,
+    lots = signal_inputs.orders_on_line(engine, NETWORK, row.subject_id, first, now,
                              statuses=("completed", "released", "planned"))
     evidence.update({
         "affected_lots": _records(lots, ["order_id", "product_id", "product_name", "qty", "produced_qty", "status",

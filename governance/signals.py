@@ -56,7 +56,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from data_access import decisions as dq
+from data_access import signal_inputs
 from data_access.frames import as_utc
 from data_access.scope import PlantScope
 
@@ -166,7 +166,7 @@ def weibull_failure_probability(t_days: float, horizon_days: float, mtbf_days: f
 
 
 def _maintenance(engine, scope, as_of, params) -> pd.DataFrame:
-    stats = dq.asset_failure_stats(engine, scope, as_of - timedelta(days=params.lookback_days), as_of)
+    stats = signal_inputs.asset_failure_stats(engine, scope, as_of - timedelta(days=params.lookback_days), as_of)
     if stats.empty:
         return empty()
     observed = ((pd.Timestamp(as_of) - stats["observed_since_utc"]).dt.total_seconds() / 86400.0)
@@ -212,7 +212,7 @@ def _maintenance(engine, scope, as_of, params) -> pd.DataFrame:
 def _health_scores(engine, scope, as_of, params) -> dict[str, dict]:
     """asset_id -> health-trend reading, for assets with recent sensor readings."""
     last_day = as_of.date()
-    readings = dq.asset_health(engine, scope, last_day - timedelta(days=params.health_baseline_days), last_day)
+    readings = signal_inputs.asset_health(engine, scope, last_day - timedelta(days=params.health_baseline_days), last_day)
     if readings.empty:
         return {}
     cut = last_day - timedelta(days=params.health_recent_gap_days)
@@ -265,11 +265,11 @@ def days_short(on_hand: float, daily_demand: float, lead_time_days: float,
 
 def _shortage(engine, scope, as_of, params) -> pd.DataFrame:
     day = as_of.date()
-    supply = dq.supply_position(engine, scope, day, params.demand_days)
+    supply = signal_inputs.supply_position(engine, scope, day, params.demand_days)
     supply = supply[(supply["demand_qty"] > 0) & (supply["lead_time_days"] > 0)]
     if supply.empty:
         return empty()
-    pos = dq.open_purchase_orders(engine, scope)
+    pos = signal_inputs.open_purchase_orders(engine, scope)
     arrivals: dict[tuple, list] = {}
     for po in pos.itertuples(index=False):
         offset = max((po.promised_day - day).days, 1)  # overdue orders: assumed tomorrow
@@ -307,7 +307,7 @@ def _shortage(engine, scope, as_of, params) -> pd.DataFrame:
 def _quality(engine, scope, as_of, params) -> pd.DataFrame:
     last = as_of.date()
     first = last - timedelta(days=params.quality_recent_days + params.quality_baseline_days)
-    daily = dq.line_quality(engine, scope, first, last)
+    daily = signal_inputs.line_quality(engine, scope, first, last)
     if daily.empty:
         return empty()
     rows = []

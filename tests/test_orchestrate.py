@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 import sample_data
 from data_access import decisions as dq
+from data_access import decision_kpis
 from data_access.frames import as_utc
 from data_access import migrate
 from data_access.engine import make_engine
@@ -235,7 +236,7 @@ def test_automation_approves_cheap_items_unless_the_feed_is_stale(tiny):
         actions = conn.execute(select(audit_log.c.action).where(audit_log.c.entity_id == str(a["rec_id"]))
                                .order_by(audit_log.c.seq)).scalars().all()
     assert actions == ["recommendation_created", "recommendation_auto_approved"]
-    kpis = dq.decision_kpis(tiny, PlantScope.everything(), NOW.date(), NOW.date(), by=()).iloc[0]
+    kpis = decision_kpis.decision_kpis(tiny, PlantScope.everything(), NOW.date(), NOW.date(), by=()).iloc[0]
     assert (kpis["auto_approved"], kpis["decided"], kpis["pending"]) == (1, 0, 1)
 
 

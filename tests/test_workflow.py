@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from components.export import to_csv_bytes
 from data_access import decisions as dq
+from data_access import decision_kpis
 from data_access.frames import as_utc
 from data_access.schema import audit_log, decision, outbox, recommendation
 from data_access.scope import PlantScope
@@ -249,7 +250,7 @@ def test_an_override_replaces_the_action_and_starts_a_new_round(wh):
     assert value == {"requested_start_utc": "2026-04-02T22:00:00+00:00", "repair_hours": 3.5}
     assert payload["requested_start_utc"] == "2026-04-02T22:00:00+00:00" and payload["repair_hours"] == 3.5
     assert payload["override"] == {"by": "ml_a", "reason": "night shift is quieter", "fields": value}
-    overrides = dq.overrides(wh, PlantScope.everything(), NOW.date(), NOW.date())
+    overrides = decision_kpis.overrides(wh, PlantScope.everything(), NOW.date(), NOW.date())
     assert overrides[["rec_id", "username", "reason"]].values.tolist() == [[rec_id, "ml_a", "night shift is quieter"]]
 
 
@@ -485,17 +486,17 @@ def test_decision_kpis_latency_and_adoption_per_plant_and_kind(wh):
         workflow.auto_approve(conn, auto_id, NOW, "policy")
     workflow.decide(wh, PM_B, b, "override", version=1, reason="rework", override_value={"disposition": "inspect"},
                     now=NOW + timedelta(hours=4))
-    kpis = dq.decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date()).set_index(["plant_id", "kind"])
+    kpis = decision_kpis.decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date()).set_index(["plant_id", "kind"])
     a = kpis.loc[("A", "shortage")]
     assert (a["recommendations"], a["pending"], a["auto_approved"], a["decided"], a["expired"]) == (5, 1, 1, 2, 1)
     assert a["latency_median_h"] == pytest.approx(7.0) and a["latency_p90_h"] == pytest.approx(11.0)
     assert a["adoption"] == pytest.approx(2 / 3)  # fast and slow acted on; expired not; auto and pending apart
     assert kpis.loc[("B", "quality"), "overridden"] == 1
-    network, per_plant = dq.overview_decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date())
+    network, per_plant = decision_kpis.overview_decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date())
     assert network["recommendations"] == 6 and network["latency_median_h"] == pytest.approx(4.0)
     assert per_plant["plant_id"].tolist() == ["A", "B"] and per_plant["decided"].tolist() == [2, 1]
-    network_a, per_a = dq.overview_decision_kpis(wh, PM.scope, NOW.date(), NOW.date())
+    network_a, per_a = decision_kpis.overview_decision_kpis(wh, PM.scope, NOW.date(), NOW.date())
     assert per_a["plant_id"].tolist() == ["A"] and network_a["recommendations"] == 5
-    empty, _ = dq.overview_decision_kpis(wh, PlantScope.everything(), NOW.date() + timedelta(days=5),
+    empty, _ = decision_kpis.overview_decision_kpis(wh, PlantScope.everything(), NOW.date() + timedelta(days=5),
                                          NOW.date() + timedelta(days=6))
     assert empty["recommendations"] == 0 and pd.isna(empty["latency_median_h"]) and pd.isna(empty["adoption"])

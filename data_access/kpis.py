@@ -207,9 +207,6 @@ def is_stockout_exposed(days_of_supply_, lead_time_days):
     return (dos.notna() & lead.notna() & (dos < lead)).astype(bool)
 
 
-def stockout_exposure_share(exposed, assessed):
-    """Exposed materials / materials with both a days of supply and a lead time."""
-    return _ratio(exposed, assessed)
 
 
 def spare_parts_availability(in_stock, stocked):

@@ -37,7 +37,7 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import joblib
 import numpy as np
@@ -457,7 +457,3 @@ def fallback_hazard(assets: pd.DataFrame, failures: pd.DataFrame, repairs: pd.Da
     a["failures_lookback"] = a["failures"]
     return a[["asset_id", "plant_id", "risk", "mtbf_h", "mtbf_basis", "failures_lookback", "hours_since_repair",
               "horizon_run_h", "last_repair_day"]]
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

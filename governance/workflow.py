@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -642,10 +642,3 @@ def outbox_json(frame) -> bytes:
 def _iso(value):
     value = as_utc(value) if value is not None and not (isinstance(value, float) and math.isnan(value)) else None
     return value.isoformat() if value is not None else None
-
-
-def pending_count(engine: Engine) -> int:
-    """Recommendations waiting for a decision, network-wide (for the CLI summary)."""
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(recommendation)
-                            .where(recommendation.c.state.in_(OPEN_STATES))).scalar_one()

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from data_access.ingest.sources import REVIEWABLE, SOURCES
 from data_access.schema import mapping as mapping_table
@@ -296,9 +296,6 @@ def latest(conn, plant_id: str, source: str) -> tuple[Mapping, int] | None:
     return parse_mapping(_as_dict(row.spec), f"stored mapping {plant_id}/{source} v{row.version}"), row.version
 
 
-def version_count(conn, plant_id: str, source: str) -> int:
-    m = mapping_table.c
-    return conn.execute(select(func.count()).where(m.plant_id == plant_id, m.source == source)).scalar_one()
 
 
 def _as_dict(spec):

@@ -46,6 +46,7 @@ OVERTIME_PREMIUM = 1.5  # overtime hours cost 1.5x the plant policy's labour rat
 CREW_PER_LINE = 4  # people working a line hour (overtime and maintenance windows)
 HOLDING_RATE_PER_YEAR = 0.25  # carrying cost of inventory value per year
 DEMAND_Z = 1.2816  # an 80 % band spans +-1.2816 standard deviations
+MONEY = "ref. currency"  # material.unit_cost and labour rates are in the enterprise reference currency (decision 14)
 
 LIMITS = {
     "demand_change_pct": (-90.0, 200.0),
@@ -456,10 +457,10 @@ METRICS = {
                            f"less at most {kpis.SCHEDULE_TOLERANCE_HOURS:g} h (the orders' tolerance) with the "
                            "materials to run / scheduled line-days (a line-day counts as one order)", True),
     "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon", False),
-    "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand", False),
-    "plan_spend": ("Plan spend", "currency", "overtime + inventory holding + maintenance windows: what the plan "
+    "inventory_value": ("Inventory value", MONEY, "average value of finished goods and materials on hand", False),
+    "plan_spend": ("Plan spend", MONEY, "overtime + inventory holding + maintenance windows: what the plan "
                    "itself costs (approvals are routed on its change)", False),
-    "cost": ("Estimated cost", "currency", "plan spend + lost sales at finished-goods unit cost", False),
+    "cost": ("Estimated cost", MONEY, "plan spend + lost sales at finished-goods unit cost", False),
 }
 """metric -> (label, unit, definition, higher_is_better): what a scenario reports, per plant and network."""
 PERCENT_METRICS = tuple(m for m, spec in METRICS.items() if spec[1] == "%")

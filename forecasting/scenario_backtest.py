@@ -37,14 +37,13 @@ MIN_HISTORY_DAYS = 84  # 12 weeks of line history before an origin (the capacity
 STANDIN_WEEKS = 8
 STANDIN_DAYS = 28  # the stand-in covers what a stored forecast covers; the simulator extends both alike
 MIN_FORECAST_DAYS = 7  # a stored forecast with fewer days from the origin on is not used
-MONEY = "ref. currency"  # material.unit_cost is in the enterprise reference currency (docs/decisions.md 14)
 
 METRICS = {
     "fill_rate": ("Fill rate", "%"),
     "stockout_days": ("Stockout days", "days"),
     "schedule_adherence": ("Schedule adherence", "%"),
     "overtime_hours": ("Overtime", "line-h"),
-    "inventory_value": ("Inventory value", "money"),
+    "inventory_value": ("Inventory value", sc.MONEY),
     "schedule_adherence_orders": ("Schedule adherence vs the overview's order KPI", "%"),
 }
 """metric -> (label, unit) compared per origin. The first five are the simulator's metrics
@@ -322,8 +321,8 @@ def shown(metric: str, value) -> str:
     unit = METRICS[metric][1]
     if unit == "%":
         return f"{value * 100:.1f} %"
-    if unit == "money":
-        return f"{value:,.0f} {MONEY}"
+    if unit == sc.MONEY:
+        return f"{value:,.0f} {sc.MONEY}"
     return f"{value:,.1f} {unit}"
 
 
@@ -345,28 +344,29 @@ def report(backtest: Backtest) -> str:
         band = f"{shown(r.metric, r.sim_p10)} to {shown(r.metric, r.sim_p90)}"
         out.append(f"{r.plant_id:<8} {r.origin!s:<10} {r.metric:<26} {shown(r.metric, r.actual):>16} "
                    f"{shown(r.metric, r.sim_mean):>16} {band:>34} {'yes' if r.inside else 'no':>6} "
-                   f"{_bias(r.metric, r.bias):>16}  {r.demand_source}")
+                   f"{shown_bias(r.metric, r.bias):>16}  {r.demand_source}")
     out.append("")
     out.append(f"{'plant':<8} {'metric':<26} {'inside':>9} {'actual (mean)':>16} {'sim (mean)':>16} {'bias':>16}")
     for r in backtest.summary().itertuples(index=False):
         out.append(f"{r.plant_id:<8} {r.metric:<26} {f'{r.inside} of {r.backtests}':>9} "
-                   f"{shown(r.metric, r.actual):>16} {shown(r.metric, r.simulated):>16} {_bias(r.metric, r.bias):>16}")
+                   f"{shown(r.metric, r.actual):>16} {shown(r.metric, r.simulated):>16} {shown_bias(r.metric, r.bias):>16}")
     out.append("")
     out.append("Coverage per metric (goal: actual inside the band at 70 % of plant-origins or more):")
     for r in summarize(results, by=("metric",)).itertuples(index=False):
         out.append(f"  {r.metric:<26} {r.inside} of {r.backtests} ({r.coverage:.0%}), "
-                   f"mean bias {_bias(r.metric, r.bias)}")
+                   f"mean bias {shown_bias(r.metric, r.bias)}")
     return "\n".join(out)
 
 
-def _bias(metric: str, value) -> str:
+def shown_bias(metric: str, value) -> str:
+    """A bias (simulated - actual) with its sign and unit (pp for percentages)."""
     if value is None or pd.isna(value):
         return "n/a"
     unit = METRICS[metric][1]
     if unit == "%":
         return f"{value * 100:+.1f} pp"
-    if unit == "money":
-        return f"{value:+,.0f} {MONEY}"
+    if unit == sc.MONEY:
+        return f"{value:+,.0f} {sc.MONEY}"
     return f"{value:+,.1f} {unit}"
 
 

@@ -129,7 +129,7 @@ def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.nd
     f = forecast.set_index("day")
     yhat = f["yhat"].astype(float).clip(lower=0)
     spread = (f["yhat_upper"].astype(float) - f["yhat_lower"].astype(float)) / (2 * DEMAND_Z)
-    spread = spread.where(spread.notna() & (spread > 0), yhat * 0.1)
+    spread = spread.where(spread.notna(), yhat * 0.1).clip(lower=0)  # no band: 10 %; a zero band is certain
     stored = len(f)
     tail = f.index[-min(28, stored):]
     by_weekday = {d.weekday(): (yhat[d], spread[d]) for d in tail}

@@ -76,6 +76,23 @@ def test_tiny_plant_by_hand_without_levers():
     assert daily["unmet"] == [0, 0, 30, 0]
     assert daily["overtime_hours"] == [0, 0, 0, 0]
     assert daily["inventory_value"] == pytest.approx([450, 60, 20, 280])
+    assert daily["lines_scheduled"] == [1, 1, 1, 1]
+    assert daily["lines_on_time"] == [1, 1, 1, 1]  # no failure, and material never held production back
+
+
+def test_a_failure_longer_than_the_tolerance_or_a_material_at_zero_makes_a_line_day_late():
+    # day 0 a failure of 5 h (> the orders' 4 h tolerance), day 1 one of 3 h (within it), day 3
+    # without material (560 = 2 x (70 + 90 + 120) made on days 0-2, no order) unless it does not bind
+    basis = tiny(failure_rate=np.array([0.5]), repair_hours=np.array([1.0]), arrivals=np.zeros((1, 4)),
+                 mat_on_hand=np.array([560.0]), mat_reorder_point=np.array([0.0]))
+    draws = sc.Draws(demand=np.zeros((1, 4)), failure=np.array([[[0.0], [0.0], [1.0], [1.0]]]),
+                     repair=np.array([[[5.0], [3.0], [0.0], [0.0]]]), lateness=np.zeros((1, 8, 1)))
+    daily = sc.simulate(basis, draws=draws)
+    assert daily["produced"][0].tolist() == pytest.approx([70, 90, 120, 0])  # 12 h run less the repairs
+    assert daily["lines_on_time"][0].tolist() == [0, 1, 1, 0]
+    free = sc.simulate(replace(basis, mat_binding=np.array([False])), draws=draws)
+    assert free["lines_on_time"][0].tolist() == [0, 1, 1, 1]
+    assert free["produced"][0, 3] == pytest.approx(120)
 
 
 def test_tiny_plant_by_hand_with_overtime_and_its_summary():
@@ -102,7 +119,8 @@ def test_tiny_plant_by_hand_with_overtime_and_its_summary():
     expected = {  # scenario (above) and baseline (the test before)
         "fill_rate": (480 / 500, 470 / 500),
         "stockout_days": (1, 1),
-        "schedule_adherence": (3 / 4, 2 / 4),  # day 2 short of plan; baseline: days 1 and 2
+        # line-days on time: day 2 held back by material; baseline: none (capacity, not material, caps day 1)
+        "schedule_adherence": (3 / 4, 1.0),
         "overtime_hours": (3, 0),
         "inventory_value": (860 / 4, 810 / 4),
         # overtime 3 line-h x 4 crew x 85 x 1.5 + holding + lost sales at 5 a unit

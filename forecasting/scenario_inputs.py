@@ -118,7 +118,8 @@ def _basis(plant_id, start, horizon, forecast, frames, labour_rate) -> PlantBasi
     mats = _materials(plant_id, frames, days, made * to_demand_units)
     return PlantBasis(
         plant_id=plant_id, start=start, demand=demand, demand_sd=sd, **line_inputs,
-        fg_on_hand=float(finished["on_hand"].fillna(0).sum()),
+        fg_on_hand=_finished_since_count(finished, _of(frames["output"], plant_id), _of(frames["demand"], plant_id),
+                                         to_demand_units),
         fg_safety_stock=max(float(finished["safety_stock"].fillna(0).sum()),
                             _kept_stock(_of(frames["finished_counts"], plant_id))),
         fg_unit_value=float(finished["unit_cost"].mean()) if len(finished) else 0.0,
@@ -199,7 +200,7 @@ def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
         materials=materials, suppliers=tuple(None if pd.isna(s) else s for s in stock["supplier_id"]),
         usage_per_unit=np.array([use[m] / made_in_demand_units if made_in_demand_units > 0 else 0.0
                                  for m in materials]),
-        mat_on_hand=stock["on_hand"].to_numpy(dtype=float), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
+        mat_on_hand=_since_count(stock, record, _of(frames["consumption"], plant_id)), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
         mat_order_qty=_order_qty(record, materials, np.maximum(2 * lead * daily_use, 1.0)), mat_lead_days=lead,
         mat_binding=_binding(_of(frames["counts"], plant_id), _of(frames["consumption"], plant_id), materials),
         mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float), lateness=lateness, arrivals=arrivals)
@@ -230,3 +231,28 @@ def _kept_stock(counts: pd.DataFrame) -> float:
     wide = counts.pivot_table(index="day", columns="material_id", values="on_hand", aggfunc="sum")
     pooled = wide.dropna().sum(axis=1)
     return float(pooled.median()) if len(pooled) else 0.0
+
+
+def _since_count(stock: pd.DataFrame, record: pd.DataFrame, consumption: pd.DataFrame) -> np.ndarray:
+    """Each material's on hand the day before the start: its newest count plus what was received
+    and less what was consumed after it (a weekly count is days old by then), at least 0."""
+    out = []
+    for material_id, day, value in zip(stock["material_id"], stock["snapshot_day"], stock["on_hand"]):
+        received = record.loc[(record["material_id"] == material_id) & (record["received_day"] > day), "qty"].sum()
+        used = consumption.loc[(consumption["material_id"] == material_id) & (consumption["day"] > day), "qty"].sum()
+        out.append(max(0.0, float(value) + float(received) - float(used)))
+    return np.array(out, dtype=float)
+
+
+def _finished_since_count(finished: pd.DataFrame, output: pd.DataFrame, demand: pd.DataFrame,
+                          to_demand_units: float) -> float:
+    """The finished-goods pool the day before the start: the newest counts plus good output (in
+    demand units) and less demand after them, when all were counted the same day; at least 0."""
+    counted = finished[finished["on_hand"].notna()]
+    pool = float(counted["on_hand"].sum())
+    days = set(counted["snapshot_day"])
+    if len(days) != 1:
+        return pool
+    day = days.pop()
+    made = output.loc[output["day"] > day, "y"].sum() * to_demand_units
+    return max(0.0, pool + float(made) - float(demand.loc[demand["day"] > day, "y"].sum()))

@@ -36,8 +36,9 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.intelligence import plant_ids
 from data_access.scope import PlantScope
-from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig, refresh
-from governance import models as governance
+from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig
+from jobs import pipeline
+from governance import model_serving
 from governance.users import User
 from sample_data import generate
 
@@ -66,8 +67,8 @@ def load() -> str:
 def approve(engine, config: RefreshConfig) -> None:
     """Register and approve the forecaster version, so the run serves (and refits) the chosen models."""
     with engine.begin() as conn:
-        model_id, _ = governance.register(conn, "bench", MODEL_NAME, config.version(), config.params(), None)
-    governance.approve(engine, BENCH_ADMIN, model_id, "benchmark: measure the approved serving path")
+        model_id, _ = model_serving.register(conn, "bench", MODEL_NAME, config.version(), config.params(), None)
+    model_serving.approve(engine, BENCH_ADMIN, model_id, "benchmark: measure the approved serving path")
 
 
 def timed_refresh(source: Path, directory: Path, name: str, config: RefreshConfig, workers: int,
@@ -78,7 +79,7 @@ def timed_refresh(source: Path, directory: Path, name: str, config: RefreshConfi
     approve(engine, config)
     before = load()
     started = time.perf_counter()
-    report = refresh(engine, config, workers=workers, scope=scope, actor="bench", own_sessions=own_sessions)
+    report = pipeline.refresh_forecasts(engine, config, workers=workers, scope=scope, actor="bench", own_sessions=own_sessions)
     wall = time.perf_counter() - started
     engine.dispose()
     copy.unlink()

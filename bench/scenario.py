@@ -37,7 +37,9 @@ from data_access.engine import make_engine
 from data_access.scope import PlantScope
 from forecasting import scenario as sc
 from forecasting import scenario_inputs
-from forecasting.refresh import RefreshConfig, refresh
+from governance import policies
+from forecasting.refresh import RefreshConfig
+from jobs import pipeline
 from sample_data import generate
 
 END = date(2026, 6, 30)
@@ -61,7 +63,7 @@ def build(directory: Path, plants: int, days: int) -> Path:
     migrate.upgrade(engine)
     if q.latest_series(engine, EVERY).query("metric == 'demand'").empty:
         started = time.perf_counter()
-        report = refresh(engine, RefreshConfig(candidates=("seasonal_naive",)), workers=1, actor="bench")
+        report = pipeline.refresh_forecasts(engine, RefreshConfig(candidates=("seasonal_naive",)), workers=1, actor="bench")
         print(f"forecast refresh (seasonal naive): {report.series} series in {time.perf_counter() - started:.0f} s")
     engine.dispose()
     return path
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
         engine = make_engine(f"sqlite:///{path}")
         plants = q.plant_ids(engine, EVERY)
         started = time.perf_counter()
-        bases, version = scenario_inputs.bases(engine, EVERY, plants, horizon=args.horizon)
+        bases, version = scenario_inputs.bases(engine, EVERY, plants, horizon=args.horizon, labour_rates=policies.labour_rates(engine))
         read_s = time.perf_counter() - started
         engine.dispose()
         started = time.perf_counter()

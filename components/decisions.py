@@ -17,6 +17,7 @@ from components.cached import cache_query
 from data_access import decisions as dq
 from forecasting.scenario import METRICS, Levers
 from governance import orchestrate, policies, workflow
+from jobs import pipeline
 
 QUEUE_TTL_S = 15
 KPI_TTL_S = 120
@@ -268,7 +269,7 @@ def run_orchestration(engine) -> orchestrate.RunReport:
     """One orchestration run with a progress bar."""
     bar = st.progress(0.0, text="Starting")
     try:
-        report = orchestrate.run(engine, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
+        report = pipeline.orchestrate_decisions(engine, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
     finally:
         bar.empty()
     clear()

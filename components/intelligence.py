@@ -15,11 +15,12 @@ import streamlit as st
 
 from components.cached import cache_query
 from data_access import intelligence as q
-from data_access import models as registry
+from data_access import model_registry as registry
 from data_access import queries
 from data_access.scope import PlantScope
 from forecasting import failure_risk, refresh
-from governance import models as governance
+from governance import model_serving
+from jobs import pipeline
 
 CACHE_TTL_S = 120
 HISTORY_SHOWN_DAYS = 120
@@ -187,7 +188,7 @@ def refit_series(engine, user, plant_id: str, metric: str) -> str:
         raise refresh.RefreshError("your role may not refit forecasts")
     bar = st.progress(0.0, text=f"Backtesting the candidates on {plant_id} {series_label(metric)}")
     try:
-        result = refresh.refit_one(engine, plant_id, metric, user.scope, actor=user.username,
+        result = pipeline.refit_one(engine, plant_id, metric, user.scope, actor=user.username,
                                    progress=lambda done, total, label: bar.progress(done / max(total, 1), text=label))
     finally:
         bar.empty()
@@ -223,7 +224,7 @@ def feed_status(engine, scope) -> pd.DataFrame:
     fresh = freshness(engine, scope).copy()
     names = dict(zip(*plants(engine, scope)[["plant_id", "name"]].to_numpy().T)) if len(fresh) else {}
     fresh["plant"] = fresh["plant_id"].map(names)
-    fresh = governance.feed_limits(engine, fresh)
+    fresh = model_serving.feed_limits(engine, fresh)
     fresh["status"] = ["stale: fallback" if beyond else "late" if age > cadence else "fresh" for age, cadence, beyond
                        in zip(fresh["age_h"], fresh["expected_cadence_h"], fresh["beyond_limit"])]
     return fresh[["plant", "plant_id", "source", "last_received_utc", "age_h", "expected_cadence_h", "limit_h",

@@ -9,6 +9,7 @@ from data_access import scenarios as stored
 from forecasting import scenario as engine_model
 from forecasting import scenario_backtest as backtest
 from forecasting import scenario_inputs
+from governance import policies
 
 
 
@@ -34,7 +35,7 @@ def plant_groups(choices: pd.DataFrame) -> tuple[list, list, dict]:
 @cache_query()
 def bases(engine, scope, plant_ids: tuple):
     """(plant_id -> PlantBasis, data version); ScenarioError is not cached."""
-    return scenario_inputs.bases(engine, scope, plant_ids)
+    return scenario_inputs.bases(engine, scope, plant_ids, labour_rates=policies.labour_rates(engine))
 
 
 @cache_query()

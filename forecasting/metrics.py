@@ -65,3 +65,25 @@ def wape(y_true, y_pred):
     if actual.size == 0 or denominator == 0:
         return None
     return float(np.sum(np.abs(actual - pred)) / denominator)
+
+
+PSI_BINS = 10
+
+
+def psi(reference, current, bins: int = PSI_BINS, eps: float = 1e-4) -> float | None:
+    """Population stability index of `current` against `reference`.
+
+    Bins are the reference's quantiles (ties merged); PSI = sum over bins of
+    (cur% - ref%) x ln(cur% / ref%), with empty bins floored at `eps`. None when either side
+    has too few finite values (fewer than `bins` reference values, or no current value).
+    """
+    ref = np.asarray(reference, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if ref.size < bins or cur.size == 0:
+        return None
+    inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1))[1:-1])
+    ref_share = np.bincount(np.searchsorted(inner, ref, side="right"), minlength=inner.size + 1) / ref.size
+    cur_share = np.bincount(np.searchsorted(inner, cur, side="right"), minlength=inner.size + 1) / cur.size
+    ref_share, cur_share = np.clip(ref_share, eps, None), np.clip(cur_share, eps, None)
+    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))

@@ -23,6 +23,7 @@ monitoring reads. Bad input gives one line on stderr and a non-zero exit, no tra
 
 import argparse
 import hashlib
+import importlib
 import json
 import logging
 import multiprocessing
@@ -39,13 +40,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from data_access import intelligence as store
-from data_access import models as registry
+from data_access import model_registry as registry
 from data_access.scope import PlantScope
 from forecasting import selection
-from forecasting.metrics import mase, wape
+from forecasting.metrics import mase, psi, wape
 from forecasting.selection import Selection, fallback_model, fallback_reason, forecast_all
 from forecasting.series import SeriesError, prepare, season_length
-from governance import models as governance
+from forecasting.serving import ModelServing
 
 FREQ = "D"
 HORIZON_DAYS = 28
@@ -294,11 +295,13 @@ def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metr
     return tasks
 
 
-def refresh(engine, config: RefreshConfig = RefreshConfig(), *, workers: int = 2, scope: PlantScope | None = None,
+def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelServing, workers: int = 2,
+            scope: PlantScope | None = None,
             metrics=None, as_of: date | None = None, actor: str = "forecast-refresh", job: str = "refresh",
             progress=None, own_sessions: bool = False) -> RefreshReport:
     """Refit the series in `scope` (default: every plant) and store them; see the module docstring.
 
+    `serving`: the model registry's rules (governance.model_serving, passed in by jobs).
     `as_of`: use data up to this plant-local day (default: the newest day in the warehouse).
     `progress(done, total, label)` is called after each series is stored. `own_sessions`:
     each worker process in its own session (see `_init_worker`).
@@ -313,9 +316,9 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, workers: int = 2
     run_id = f"{end:%Y%m%d}-{version}"
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        model_id, _ = governance.register(conn, actor, MODEL_NAME, version, config.params(), None,
+        model_id, _ = serving.register(conn, actor, MODEL_NAME, version, config.params(), None,
                                           trained_utc=now)
-        approved = governance.approved_version(conn, MODEL_NAME)
+        approved = serving.approved_version(conn, MODEL_NAME)
         approved = approved is not None and approved["model_id"] == model_id
         store.upsert_forecast_run(conn, dict(
             run_id=run_id, model_id=model_id, data_end_day=end, horizon_days=config.horizon, job=job, actor=actor,
@@ -351,7 +354,8 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, workers: int = 2
         fit_seconds=sum(r.row.get("seconds") or 0.0 for r in results), results=results)
 
 
-def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str, progress=None) -> SeriesResult:
+def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str, *, serving: ModelServing,
+              progress=None) -> SeriesResult:
     """Refit one series on demand (a page's button): same configuration, same run id rules.
 
     Refuses (RefreshError) a plant outside `scope` or an unknown metric.
@@ -366,7 +370,7 @@ def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str,
     if len(latest):  # the configuration the series was last fitted with
         version = registry.version(engine, int(latest["model_id"].iloc[0]))
         config = RefreshConfig.from_params(version["params"])
-    report = refresh(engine, config, workers=1, scope=scope.narrowed([plant_id]), metrics=[metric], actor=actor,
+    report = refresh(engine, config, serving=serving, workers=1, scope=scope.narrowed([plant_id]), metrics=[metric], actor=actor,
                      job="refit", progress=progress)
     if not report.results:
         raise RefreshError(f"{plant_id} has no {store.SERIES[metric][0].lower()} data to forecast")
@@ -375,47 +379,6 @@ def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str,
 
 class RefreshError(RuntimeError):
     """A refresh that cannot start; the message is for the user."""
-
-
-class JobError(RuntimeError):
-    """A batch job cannot use the warehouse; the message is for the operator."""
-
-
-def open_warehouse(url: str | None):
-    """An engine on a reachable warehouse with plants, its schema brought up to date.
-
-    Raises JobError (URL without password) when it cannot be reached, a SQLite file does
-    not exist (a job never creates one), or it holds no plant yet.
-    """
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-    from data_access import migrate
-    from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
-
-    try:
-        url = url or warehouse_url()
-        parsed = make_url(url)
-        shown = describe(url)
-    except (ArgumentError, WarehouseError, ValueError) as exc:
-        raise JobError(f"not a usable warehouse URL: {exc}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not os.path.isfile(parsed.database):
-        raise JobError(f"no SQLite warehouse at {parsed.database}")
-    try:
-        engine = make_engine(url)
-        with engine.connect() as conn:
-            has_plants = inspect(conn).has_table("plant")
-        if not has_plants:
-            raise JobError(f"{shown} holds no plant table: generate or load the network first")
-        migrate.upgrade(engine)
-        if not store.plant_ids(engine, PlantScope.everything()):
-            raise JobError(f"{shown} holds no plant yet: generate or load the network first")
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise JobError(f"cannot use {shown}: {reason}") from None
-    return engine
 
 
 def _execute(tasks, config, approved, version, workers, own_sessions=False):
@@ -465,7 +428,7 @@ def _record_monitoring(engine, model_id: int, end: date, results: list[SeriesRes
                  (r.plant_id, f"mase_sn.{r.metric}", naive.get("mase"))]
         if r.series is not None and len(r.series) >= YEAR_DAYS + DRIFT_REFERENCE_DAYS:
             year_ago = r.series.iloc[-YEAR_DAYS - DRIFT_REFERENCE_DAYS:-YEAR_DAYS]
-            rows.append((r.plant_id, f"psi.{r.metric}", governance.psi(year_ago, r.series.iloc[-HORIZON_DAYS:])))
+            rows.append((r.plant_id, f"psi.{r.metric}", psi(year_ago, r.series.iloc[-HORIZON_DAYS:])))
         past = previous[(previous["plant_id"] == r.plant_id) & (previous["metric"] == r.metric)]
         if r.series is not None and not past.empty:
             actual = r.series.reindex(pd.to_datetime(past["day"]))
@@ -525,52 +488,5 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    from tqdm import tqdm
-
-    args = parser().parse_args(argv)
-    unknown = [m for m in args.metrics or () if m not in store.SERIES]
-    if unknown:
-        print(f"error: unknown series {', '.join(unknown)}; known: {', '.join(store.SERIES)}", file=sys.stderr)
-        return 2
-    try:
-        config = RefreshConfig(horizon=args.horizon, history_days=args.history_days, origins=args.origins,
-                               candidates=args.candidates)
-        config.models()
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        engine = open_warehouse(args.url)
-        scope = PlantScope.everything()
-        if args.plants:
-            scope = scope.narrowed(args.plants)
-            known = set(store.plant_ids(engine, scope))
-            missing = [p for p in args.plants if p not in known]
-            if missing:
-                raise JobError(f"no plant {', '.join(missing)} in the warehouse")
-        bar = tqdm(total=None, unit="series", desc="forecast refresh", file=sys.stderr)
-
-        def progress(done, total, label):
-            bar.total = total
-            bar.set_postfix_str(label)
-            bar.update(1)
-
-        try:
-            report = refresh(engine, config, workers=args.workers, scope=scope, metrics=args.metrics,
-                             as_of=args.as_of, actor="forecast-refresh", progress=progress,
-                             own_sessions=args.own_sessions)
-        finally:
-            bar.close()
-    except (JobError, RefreshError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the run is marked failed; series already stored are kept", file=sys.stderr)
-        return 130
-    print(report.summary())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the command composes this module with governance: see jobs.commands
+    sys.exit(importlib.import_module("jobs.commands").refresh_main())

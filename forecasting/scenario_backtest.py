@@ -23,10 +23,12 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from data_access import intelligence as q
 from data_access import kpis
 from data_access import scenario_backtests as store
+from data_access.engine import WarehouseError, first_line, open_warehouse
 from data_access.scope import PlantScope
 from forecasting import scenario as sc
 from forecasting import scenario_inputs as si
@@ -394,8 +396,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from forecasting.refresh import JobError, open_warehouse
-
     args = parser().parse_args(argv)
     try:
         check(args.origins, args.horizon_days, args.step_days, args.paths)
@@ -406,8 +406,11 @@ def main(argv=None) -> int:
         print(report(backtest))
         if not args.no_store and not backtest.results.empty:
             print(f"stored as backtest run {store_run(engine, backtest)}")
-    except (BacktestError, JobError) as exc:
+    except (BacktestError, WarehouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"error: {first_line(exc)}", file=sys.stderr)
         return 2
     return 0 if not backtest.results.empty else 1
 

@@ -16,6 +16,7 @@ Per plant, as of its newest data day (docs/scenarios.md explains each choice):
 `bases` raises ScenarioError for a plant out of scope or without a demand forecast.
 """
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import numpy as np
@@ -25,7 +26,6 @@ from sqlalchemy.engine import Engine
 from data_access import intelligence as q
 from data_access.scope import PlantScope
 from forecasting.scenario import DEMAND_Z, HORIZON_DAYS, PlantBasis, ScenarioError
-from governance import policies
 
 CAPACITY_DAYS = 91
 FAILURE_DAYS = 365
@@ -39,8 +39,13 @@ SCORE_MAX_AGE_DAYS = 7  # older failure-risk scores say nothing about the coming
 USED_TYPES = ("raw", "packaging")
 
 
-def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_DAYS) -> tuple[dict, str]:
-    """(plant_id -> PlantBasis, data version) for the chosen plants, all within `scope`."""
+def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_DAYS, *,
+          labour_rates: Mapping[str, float]) -> tuple[dict, str]:
+    """(plant_id -> PlantBasis, data version) for the chosen plants, all within `scope`.
+
+    `labour_rates`: plant_id -> the plant policy's labour rate per hour (governance.policies
+    .labour_rates, passed in: forecasting does not read policies itself).
+    """
     plant_ids = sorted(set(plant_ids))
     if not plant_ids:
         raise ScenarioError("Choose at least one plant.")
@@ -62,8 +67,7 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     start = min(f["day"].iloc[0] for f in forecasts.values())
 
     frames = _read(engine, chosen, start)
-    labour = {p: float(pol["labour_rate_per_hour"]) for p, pol in policies.effective_all(engine).items()}
-    out = {p: _basis(p, start, horizon, forecasts[p], frames, labour.get(p, 85.0)) for p in plant_ids}
+    out = {p: _basis(p, start, horizon, forecasts[p], frames, labour_rates[p]) for p in plant_ids}
     runs = sorted(set(demand_series.loc[plant_ids, "run_id"]))
     older = f" +{len(runs) - 1} older" if len(runs) > 1 else ""
     return out, f"data to {end}; forecast {runs[-1]}{older}"  # fits scenario.data_version (64 characters)

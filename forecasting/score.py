@@ -9,7 +9,8 @@ The batch job behind the risk views: pages read what it stores and never train.
   the newest candidate as a shadow whose scores are stored but not served).
 - Shortage and disruption (forecasting.shortage): simulated, nothing trained.
 Every score row keeps the model's and the fallback rule's probability and serves one of them
-by governance.models.fallback_reason (approval, stale feeds, sensors), with the reason.
+by the model-serving rules passed in by jobs (governance.model_serving.fallback_reason: approval,
+stale feeds, sensors), with the reason.
 Monitoring: per plant, the scoring version's accuracy on the last labelled weeks and the
 drift (PSI) of its main inputs against its training window go to model_metric.
 
@@ -18,6 +19,7 @@ Bad input gives one line on stderr and exit status 2, no traceback.
 """
 
 import argparse
+import importlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,13 +29,13 @@ import numpy as np
 import pandas as pd
 
 from data_access import intelligence as q
-from data_access import models as registry
+from data_access import model_registry as registry
 from data_access import queries
 from data_access.scope import PlantScope
 from forecasting import failure_risk as fr
 from forecasting import shortage as sh
-from forecasting.refresh import JobError, open_warehouse
-from governance import models as governance
+from forecasting.metrics import psi
+from forecasting.serving import ModelServing
 
 MODEL_NAME = "failure_risk"
 HISTORY_START = date(1970, 1, 1)
@@ -65,7 +67,8 @@ class ScoreReport:
             + "\n".join(parts)
 
 
-def score(engine, as_of: datetime | None = None, *, train: bool = False, scope: PlantScope | None = None,
+def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train: bool = False,
+          scope: PlantScope | None = None,
           actor: str = "risk-score", progress=None) -> ScoreReport:
     """Score everything in `scope` as of `as_of` (default now) and store it; see the module docstring."""
     started = time.perf_counter()
@@ -78,7 +81,7 @@ def score(engine, as_of: datetime | None = None, *, train: bool = False, scope: 
     report(0.0, "Reading assets, sensors and failures")
     freshness = queries.feed_freshness(engine, scope, now=as_of)
     freshness.loc[freshness["age_h"] < 0, "age_h"] = 0.0  # a backfilled as_of before the last delivery
-    freshness = governance.feed_limits(engine, freshness)
+    freshness = serving.feed_limits(engine, freshness)
     assets = q.asset_register(engine, scope)
     health = q.health_readings(engine, scope, HISTORY_START, day)
     failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
@@ -90,18 +93,18 @@ def score(engine, as_of: datetime | None = None, *, train: bool = False, scope: 
     trained = None
     if train or registry.latest_version(engine, MODEL_NAME) is None:
         report(0.2, "Training the failure-risk model")
-        trained = _train(engine, feats, as_of, actor)
-    version = governance.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
+        trained = _train(engine, feats, as_of, actor, serving)
+    version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
     model, load_error = _load(engine, version)
     report(0.4, "Scoring failure risk")
-    stale_failure = governance.stale_feeds(freshness, MODEL_NAME)
+    stale_failure = serving.stale_feeds(freshness, MODEL_NAME)
     failure_rows, served_failure = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
-                                                 version, load_error, stale_failure)
+                                                 version, load_error, stale_failure, serving)
     metric_rows = _monitoring(feats, model, version, day) if model is not None else []
 
     report(0.6, "Simulating material shortages")
-    stale_shortage = governance.stale_feeds(freshness, "shortage")
-    shortage_rows, curves = _shortage_rows(engine, scope, day, stale_shortage)
+    stale_shortage = serving.stale_feeds(freshness, "shortage")
+    shortage_rows, curves = _shortage_rows(engine, scope, day, stale_shortage, serving)
     report(0.85, "Scoring production order disruption")
     disruption_rows = _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows, shortage_rows,
                                        curves)
@@ -133,7 +136,7 @@ def _count(rows):
 
 # --- failure risk ------------------------------------------------------------------------------
 
-def _train(engine, feats, as_of, actor) -> dict:
+def _train(engine, feats, as_of, actor, serving: ModelServing) -> dict:
     """Train, evaluate and register a candidate version; returns what happened."""
     try:
         result = fr.train(feats)
@@ -159,7 +162,7 @@ def _train(engine, feats, as_of, actor) -> dict:
                     (m.plant_id, "own_calibration", 1.0 if m.calibration == "plant" else 0.0)]
     with engine.begin() as conn:
         number = registry.next_version_number(conn, MODEL_NAME)
-        model_id, _ = governance.register(conn, actor, MODEL_NAME, f"v{number}", params, artifact, metrics,
+        model_id, _ = serving.register(conn, actor, MODEL_NAME, f"v{number}", params, artifact, metrics,
                                           trained_utc=trained_utc)
     return {"model_id": model_id, "version": f"v{number}",
             "metrics": result.metrics.replace({np.nan: None}).to_dict("records")}
@@ -181,7 +184,8 @@ def _round(value, digits=4):
     return round(float(value), digits)
 
 
-def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error, stale):
+def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error, stale,
+                  serving: ModelServing):
     day = as_of.date()
     runs = q.line_run_daily(engine, scope, day - timedelta(days=fr.LOOKBACK_DAYS + 1), day)
     rules = fr.fallback_hazard(assets, failures, repairs, runs, as_of).set_index("asset_id")
@@ -201,7 +205,7 @@ def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
             unavailable = load_error
         elif a.asset_id not in model_risk and not stale.get(a.plant_id):
             unavailable = f"no sensor reading in the last {READING_MAX_AGE_DAYS} days"
-        reason = governance.fallback_reason(version, stale.get(a.plant_id), unavailable)
+        reason = serving.fallback_reason(version, stale.get(a.plant_id), unavailable)
         p_model = model_risk.get(a.asset_id)
         risk = p_model if reason is None else float(rule["risk"])
         detail = {
@@ -245,7 +249,7 @@ def _monitoring(feats, model, version, day) -> list:
         for plant, current in recent.groupby("plant_id"):
             ref = reference[reference["plant_id"] == plant]
             for name in fr.DRIFT_FEATURES:
-                rows.append((plant, f"psi.{name}", governance.psi(ref[name], current[name])))
+                rows.append((plant, f"psi.{name}", psi(ref[name], current[name])))
     return rows
 
 
@@ -266,7 +270,7 @@ def _factors(engine, scope, day) -> dict:
     return factors
 
 
-def _shortage_rows(engine, scope, day, stale):
+def _shortage_rows(engine, scope, day, stale, serving: ModelServing):
     stock = q.material_stock(engine, scope, day)
     consumption = q.material_consumption(engine, scope, day - timedelta(days=sh.CONSUMPTION_DAYS - 1), day)
     open_pos = q.open_purchase_orders(engine, scope, day)
@@ -283,7 +287,7 @@ def _shortage_rows(engine, scope, day, stale):
         r = rule.loc[key] if key in rule.index else None
         reason = None
         if stale.get(plant_id):
-            reason = governance.stale_reason(stale[plant_id])
+            reason = serving.stale_reason(stale[plant_id])
         elif s is None:
             reason = "not simulated"
         risk = float(s["risk"]) if reason is None else float(r["risk"] if r is not None else s["risk"])
@@ -346,8 +350,8 @@ def _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows,
 
 # --- the decisions workflow's model plug-in ------------------------------------------------------
 
-def maintenance_signals(engine, scope: PlantScope, as_of: datetime) -> pd.DataFrame:
-    """The `governance.signals` model provider of maintenance (its default): the model-served
+def maintenance_signals(engine, scope: PlantScope, as_of: datetime, *, serving: ModelServing) -> pd.DataFrame:
+    """The `governance.signals` model provider of maintenance (plugged in by jobs): the model-served
     failure risks of the newest scoring run made by `as_of` and at most SIGNAL_MAX_AGE before
     it, as maintenance signals; assets scored by the fallback here are left to the workflow's
     own fallback rules.
@@ -374,7 +378,7 @@ def maintenance_signals(engine, scope: PlantScope, as_of: datetime) -> pd.DataFr
         rows.append(dict(plant_id=s.plant_id, kind="maintenance", subject_id=s.subject_id, risk=float(s.risk),
                          source="model", evidence=evidence,
                          episode=f"since-{repaired.replace('-', '')}" if repaired else "since-start",
-                         feeds=list(governance.MODEL_FEEDS[MODEL_NAME])))
+                         feeds=list(serving.MODEL_FEEDS[MODEL_NAME])))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -402,36 +406,5 @@ def parser():
     return p
 
 
-def main(argv=None) -> int:
-    from tqdm import tqdm
-
-    args = parser().parse_args(argv)
-    try:
-        engine = open_warehouse(args.url)
-        scope = PlantScope.everything()
-        if args.plants:
-            wanted = [p.strip() for p in args.plants.split(",") if p.strip()]
-            missing = [p for p in wanted if p not in set(q.plant_ids(engine, scope))]
-            if missing:
-                raise JobError(f"no plant {', '.join(missing)} in the warehouse")
-            scope = scope.narrowed(wanted)
-        bar = tqdm(total=100, unit="%", desc="risk scoring", file=sys.stderr)
-
-        def progress(fraction, message):
-            bar.n = int(fraction * 100)
-            bar.set_postfix_str(message)
-            bar.refresh()
-
-        try:
-            result = score(engine, args.as_of, train=args.train, scope=scope, progress=progress)
-        finally:
-            bar.close()
-    except JobError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(result.summary())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the command composes this module with governance: see jobs.commands
+    sys.exit(importlib.import_module("jobs.commands").score_main())

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import clone
 
 from forecasting.metrics import mase
-from forecasting.models import (ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster, SeasonalNaive,
+from forecasting.estimators import (ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster, SeasonalNaive,
                                 ThetaForecaster)
 from forecasting.series import season_length
 

@@ -29,13 +29,12 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import Text, inspect, select, text, type_coerce
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
+from data_access.engine import WarehouseError, describe, first_line, open_warehouse, warehouse_url
 from data_access.schema import audit_log
 
 GENESIS_HASH = "0" * 64
@@ -207,26 +206,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _verify_url(url: str) -> VerifyResult:
     """Verify the warehouse at `url`; anything that keeps it from being read is a WarehouseError."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise WarehouseError(f"not a database URL: {url!r}") from exc
-    shown = describe(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not Path(parsed.database).is_file():
-        raise WarehouseError(f"no SQLite warehouse at {parsed.database}")  # don't create one
-    try:
-        engine = make_engine(url)
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        raise WarehouseError(f"cannot use {shown}: {exc}") from exc
+    engine = open_warehouse(url, upgrade=False, require_plants=False)  # verifying never writes
     try:
         with engine.connect() as conn:
             if not inspect(conn).has_table(audit_log.name):
-                raise WarehouseError(f"{shown} has no {audit_log.name} table (run the migrations)")
+                raise WarehouseError(f"{describe(url)} has no {audit_log.name} table (run the migrations)")
             return verify(conn)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise WarehouseError(f"cannot read {shown}: {reason}") from exc
+        raise WarehouseError(f"cannot read {describe(url)}: {first_line(exc)}") from exc
     finally:
         engine.dispose()
 

@@ -25,24 +25,24 @@ policy's `feed_grace_hours`) follows the policy's
 `stale_feed_rule`.
 """
 
-import argparse
+import importlib
 import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from data_access import decisions as dq
-from data_access import migrate, queries
-from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
-from data_access.schema import plant, recommendation
+from data_access import queries
+from data_access.schema import recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, signals, workflow
-from governance import models as model_governance
+from governance import model_serving
 
 NETWORK = PlantScope.everything()  # the orchestrator reads the whole network; users' scopes apply on reading
 
@@ -74,7 +74,8 @@ def signal_key(row) -> str:
 
 
 def run(engine: Engine, now: datetime | None = None, *, params: signals.RuleParams = signals.RuleParams(),
-        signals_fn=None, actor: str = workflow.SYSTEM, progress=None) -> RunReport:
+        signals_fn=None, providers: Mapping[str, signals.ModelProvider] | None = None,
+        actor: str = workflow.SYSTEM, progress=None) -> RunReport:
     """One orchestration run as of `now` (default: the current time). See the module docstring."""
     now = dq.as_utc(now) or datetime.now(timezone.utc)
     report = RunReport(as_of=now)
@@ -85,7 +86,8 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
     report.expired = workflow.expire_overdue(engine, now)
     report.escalated = workflow.escalate_overdue(engine, now)
     tell(0.1, "Reading risk signals")
-    frame = (signals_fn or signals.risk_signals)(engine, NETWORK, now, params)
+    frame = signals_fn(engine, NETWORK, now, params) if signals_fn else \
+        signals.risk_signals(engine, NETWORK, now, params, providers=providers)
     report.signals = len(frame)
     plant_policies = policies.effective_all(engine)
     stale = _stale_feeds(engine, now)
@@ -158,14 +160,9 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
     return report
 
 
-def _has_plant(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(select(plant.c.plant_id).limit(1)).first() is not None
-
-
 def _stale_feeds(engine: Engine, now: datetime) -> set[tuple[str, str]]:
-    """(plant, feed) pairs beyond the plant policy's limit (governance.models.feed_limits)."""
-    fresh = model_governance.feed_limits(engine, queries.feed_freshness(engine, NETWORK, now))
+    """(plant, feed) pairs beyond the plant policy's limit (governance.model_serving.feed_limits)."""
+    fresh = model_serving.feed_limits(engine, queries.feed_freshness(engine, NETWORK, now))
     stale = fresh[fresh["beyond_limit"]]
     return set(zip(stale["plant_id"], stale["source"]))
 
@@ -329,45 +326,5 @@ def _quality(engine, row, evidence, policy, now):
     return title, evidence, None
 
 
-# --- command line ---------------------------------------------------------------------------------
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m governance.orchestrate",
-                                     description="Raise, route, escalate and expire recommendations from risk signals.")
-    parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, or the SQLite file)")
-    parser.add_argument("--as-of", help="evaluate as of this UTC time (ISO 8601), e.g. 2026-07-01T08:00; default now")
-    args = parser.parse_args(argv)
-    try:
-        as_of = dq.as_utc(datetime.fromisoformat(args.as_of)) if args.as_of else None
-    except ValueError:
-        print(f"error: --as-of {args.as_of!r} is not an ISO 8601 time", file=sys.stderr)
-        return 2
-    url = args.url or warehouse_url()
-    try:
-        shown = describe(url)
-        from pathlib import Path
-
-        from sqlalchemy.engine import make_url
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-                and not Path(parsed.database).is_file():
-            raise WarehouseError(f"no SQLite warehouse at {parsed.database}")
-        engine = make_engine(url)
-        try:
-            if not migrate.is_empty(engine):
-                migrate.upgrade(engine)  # a job that writes brings the schema up to date, as the app does
-            if migrate.is_empty(engine) or not _has_plant(engine):
-                raise WarehouseError(f"{shown} holds no plant yet (generate or load a network first)")
-            report = run(engine, as_of)
-        finally:
-            engine.dispose()
-    except (WarehouseError, SQLAlchemyError, ValueError, ImportError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"orchestration failed: {reason}", file=sys.stderr)
-        return 2
-    print(f"orchestration of {shown} {report.summary()}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the command composes this module with forecasting: see jobs.commands
+    sys.exit(importlib.import_module("jobs.commands").orchestrate_main())

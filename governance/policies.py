@@ -16,7 +16,7 @@ scenario: a scenario plan submitted for approval, governance.scenarios):
 - `sla_hours.<kind>` and `escalate_to.<kind>`: after how long an undecided recommendation
   escalates, and to which roles; `expiry_hours.<kind>`: when it expires undecided;
 - `feed_grace_hours`: how many hours past its expected cadence a feed may be late before it
-  counts as stale (governance.models.feed_limits): the plant's model scores then fall back
+  counts as stale (governance.model_serving.feed_limits): the plant's model scores then fall back
   to the rules, and its signals follow `stale_feed_rule`;
 - `stale_feed_rule`: what a signal computed from a stale feed may do ("hold": raise
   nothing; "manual_only": raise it flagged, never auto-approve; "use": as usual);
@@ -214,6 +214,11 @@ def effective_all(conn_or_engine) -> dict[str, Policy]:
     stored = _stored(conn_or_engine)
     plants = conn_or_engine.execute(select(plant.c.plant_id).order_by(plant.c.plant_id)).scalars().all()
     return {p: _merge(p, stored) for p in plants}
+
+
+def labour_rates(conn_or_engine) -> dict[str, float]:
+    """plant_id -> the effective labour_rate_per_hour (what the scenario planner costs hours at)."""
+    return {p: float(policy["labour_rate_per_hour"]) for p, policy in effective_all(conn_or_engine).items()}
 
 
 # --- validation --------------------------------------------------------------------------------

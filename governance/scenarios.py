@@ -19,15 +19,17 @@
 - The recommendations are then decided like any other (governance.workflow.decide); the
   scenario's `decision_state` follows them (data_access.scenarios.decision_state).
 
+The scenario engine is passed in as `planner` (forecasting.scenario: its Levers, ScenarioError,
+check and compare): governance does not import forecasting; components and jobs compose them.
 Importable without Streamlit.
 """
 
 from datetime import datetime, timezone
+from types import ModuleType
 
 from data_access import scenarios as store
 from data_access.decisions import as_utc
 from data_access.scope import PlantScope
-from forecasting.scenario import Levers, ScenarioError, check, compare
 from governance import audit, policies, workflow
 
 MAX_NAME_CHARS = 100
@@ -55,7 +57,7 @@ def _plant_list(plant_ids) -> list[str]:
     return out
 
 
-def save(engine, user, name, plant_ids, levers, results, data_version, now=None) -> int:
+def save(engine, planner: ModuleType, user, name, plant_ids, levers, results, data_version, now=None) -> int:
     """Save a draft scenario; returns its id. Raises ScenarioRefused (nothing written) when the
     user may not run scenarios, a plant is outside their scope or unknown, the name is blank or
     longer than 100 characters, or the levers or results are not storable."""
@@ -75,8 +77,8 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
     if not isinstance(levers, dict):
         raise ScenarioRefused("The scenario's levers are missing.", "value")
     try:
-        parsed = Levers.from_dict(levers)
-    except ScenarioError as exc:
+        parsed = planner.Levers.from_dict(levers)
+    except planner.ScenarioError as exc:
         raise ScenarioRefused(str(exc), "value") from None
     levers = parsed.to_dict()
     if not isinstance(results, dict):
@@ -97,9 +99,9 @@ def save(engine, user, name, plant_ids, levers, results, data_version, now=None)
         raise ScenarioRefused("The results are not those of the scenario's plants: run it again before saving.",
                               "value")
     try:  # levers only about these plants' lines and suppliers, in range
-        check(parsed, {line for c in known.values() for line in c["lines"]},
-              {s for c in known.values() for s in c["suppliers"]})
-    except ScenarioError as exc:
+        planner.check(parsed, {line for c in known.values() for line in c["lines"]},
+                      {s for c in known.values() for s in c["suppliers"]})
+    except planner.ScenarioError as exc:
         raise ScenarioRefused(str(exc), "value") from None
     with engine.begin() as conn:
         scenario_id = store.save(conn, name=name, owner=user.username, plant_ids=plants, levers=levers,
@@ -116,15 +118,15 @@ def _entry(results: dict, plant_id: str) -> dict:
     return entry if isinstance(entry, dict) else {}
 
 
-def metric_change(results: dict, plant_id: str, metric: str) -> float | None:
+def metric_change(planner: ModuleType, results: dict, plant_id: str, metric: str) -> float | None:
     """summary.<metric>.mean - baseline.<metric>.mean of a plant (None when either is missing)."""
-    return compare(_entry(results, plant_id)).set_index("metric").loc[metric, "change"]
+    return planner.compare(_entry(results, plant_id)).set_index("metric").loc[metric, "change"]
 
 
-def summary_rows(results: dict, plant_id: str) -> list[dict]:
+def summary_rows(planner: ModuleType, results: dict, plant_id: str) -> list[dict]:
     """A plant's scenario against its baseline, one row per metric: metric, baseline,
     scenario (means), change, scenario_p10, scenario_p90."""
-    frame = compare(_entry(results, plant_id))
+    frame = planner.compare(_entry(results, plant_id))
     return frame[["metric", "baseline", "scenario", "change", "scenario_p10", "scenario_p90"]].to_dict("records")
 
 
@@ -139,7 +141,7 @@ def _refusal(engine, user, scenario_id, plant_id, exc: ScenarioRefused, detail: 
     return exc
 
 
-def submit(engine, user, scenario_id, note, now=None) -> list[int]:
+def submit(engine, planner: ModuleType, user, scenario_id, note, now=None) -> list[int]:
     """Submit a draft scenario for approval: one recommendation per plant; returns their ids
     (in the order of the scenario's plants). Raises ScenarioRefused (audited as
     `scenario_refused`, nothing else written) when the user may not propose, the scenario does
@@ -170,13 +172,13 @@ def submit(engine, user, scenario_id, note, now=None) -> list[int]:
         note = note.strip()
         if len(note) > MAX_NOTE_CHARS:
             raise ScenarioRefused(f"The note is longer than {MAX_NOTE_CHARS} characters.", "reason")
-        changes = {p: metric_change(found["results"], p, "plan_spend") for p in found["plant_ids"]}
+        changes = {p: metric_change(planner, found["results"], p, "plan_spend") for p in found["plant_ids"]}
         missing = [p for p, c in changes.items() if c is None]
         if missing:
             raise ScenarioRefused(f"The results of scenario #{scenario_id} have no plan spend for plant {missing[0]} "
                                   "against its baseline; run the scenario again and save it before submitting.",
                                   "value")
-        return _raise(engine, user, found, note, changes, now)
+        return _raise(engine, planner, user, found, note, changes, now)
     except ScenarioRefused as exc:
         raise _refusal(engine, user, scenario_id if isinstance(scenario_id, int) else raw_id, plant_id, exc,
                        attempt) from None
@@ -190,7 +192,7 @@ def _already(found: dict) -> ScenarioRefused:
                            "submitted once. Save it as a new scenario to submit a changed plan.", "state")
 
 
-def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -> list[int]:
+def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: dict, now: datetime) -> list[int]:
     sid, name, levers = found["scenario_id"], found["name"], found["levers"]
     rec_ids = []
     with engine.begin() as conn:
@@ -206,14 +208,14 @@ def _raise(engine, user, found: dict, note: str, changes: dict, now: datetime) -
             policy = policies.effective(conn, plant_id)
             change = round(changes[plant_id], 2)
             routed_cost = max(0.0, change)
-            plan = Levers.from_dict(levers).for_plant(info["lines"], info["suppliers"])  # never another plant's
-            net = metric_change(found["results"], plant_id, "cost")
+            plan = planner.Levers.from_dict(levers).for_plant(info["lines"], info["suppliers"])  # never another plant's
+            net = metric_change(planner, found["results"], plant_id, "cost")
             evidence = {
                 "rule": "scenario_plan", "scenario_id": sid, "name": name, "submitted_by": user.username,
                 "note": note, "levers": plan.to_dict(), "assumptions": plan.assumptions(),
                 "plants_in_scenario": len(found["plant_ids"]), "data_version": found["data_version"],
                 "spend_change": change, "cost_change": None if net is None else round(net, 2),
-                "summary": summary_rows(found["results"], plant_id),
+                "summary": summary_rows(planner, found["results"], plant_id),
                 "action": {"scenario_id": sid, "scenario_name": name, **plan.actions()},
             }
             title = f"Scenario '{name}': {plan.describe()}"

@@ -16,12 +16,12 @@ per (plant, kind, subject) at risk:
 
 Scores come from two kinds of providers:
 
-- **Models**: the predictive models of `forecasting/` plug in here, by default the served
-  failure risks of the newest recent scoring run (`forecasting.score.maintenance_signals`,
-  imported on first use, so this module does not depend on forecasting). A provider is
-  `provider(engine, scope, as_of) -> DataFrame` with the columns above and `source='model'`;
-  where a model scores a subject, its score wins over the rule's. `register_model_provider`
-  replaces a kind's provider, `model_provider` does so for a `with` block (tests).
+- **Models**: the predictive models of `forecasting/` plug in here through `providers`
+  (kind -> provider), passed in by whoever composes the two (jobs.pipeline plugs in the served
+  failure risks of the newest recent scoring run, `forecasting.score.maintenance_signals`;
+  governance does not import forecasting). A provider is `provider(engine, scope, as_of) ->
+  DataFrame` with the columns above and `source='model'`; where a model scores a subject, its
+  score wins over the rule's.
 - **Fallback rules** (this module), used for every subject no model scores, and labelled
   `source='fallback_rule'` so pages and KPIs can tell them apart:
 
@@ -48,12 +48,10 @@ All rule parameters are in `RuleParams` (documented in docs/decisions-workflow.m
 Importable without Streamlit.
 """
 
-import importlib
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -89,35 +87,7 @@ class RuleParams:
 
 
 ModelProvider = Callable[[Engine, PlantScope, datetime], pd.DataFrame]
-DEFAULT_MODEL_PROVIDERS = {"maintenance": "forecasting.score:maintenance_signals"}
-"""kind -> "module:function" of the model provider used unless one is registered."""
-_MODEL_PROVIDERS: dict[str, ModelProvider | str | None] = dict(DEFAULT_MODEL_PROVIDERS)
-
-
-def register_model_provider(kind: str, provider: ModelProvider | str | None) -> None:
-    """Plug a model's scores in for `kind` (None: no model, rules only). See the module docstring."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown signal kind {kind!r}; known: {', '.join(KINDS)}")
-    _MODEL_PROVIDERS[kind] = provider
-
-
-@contextmanager
-def model_provider(kind: str, provider: ModelProvider | str | None):
-    """`register_model_provider` for the duration of a `with` block."""
-    before = _MODEL_PROVIDERS.get(kind)
-    register_model_provider(kind, provider)
-    try:
-        yield
-    finally:
-        _MODEL_PROVIDERS[kind] = before
-
-
-def _provider(kind: str) -> ModelProvider | None:
-    provider = _MODEL_PROVIDERS.get(kind)
-    if isinstance(provider, str):
-        module, name = provider.split(":")
-        provider = getattr(importlib.import_module(module), name)
-    return provider
+"""provider(engine, scope, as_of) -> a model's signals of one kind (see the module docstring)."""
 
 
 def empty() -> pd.DataFrame:
@@ -125,14 +95,19 @@ def empty() -> pd.DataFrame:
 
 
 def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = None,
-                 params: RuleParams = RuleParams(), kinds=KINDS) -> pd.DataFrame:
-    """Every risk signal in scope as of `as_of` (default now): model scores where a model is
-    plugged in for the kind and scores the subject, fallback rules elsewhere."""
+                 params: RuleParams = RuleParams(), kinds=KINDS,
+                 providers: Mapping[str, ModelProvider] | None = None) -> pd.DataFrame:
+    """Every risk signal in scope as of `as_of` (default now): model scores where `providers`
+    has a model for the kind and it scores the subject, fallback rules elsewhere."""
+    providers = dict(providers or {})
+    unknown = sorted(set(providers) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown signal kind {unknown[0]!r}; known: {', '.join(KINDS)}")
     as_of = dq.as_utc(as_of) or datetime.now(timezone.utc)
     frames = []
     for kind in kinds:
         rules = _RULES[kind](engine, scope, as_of, params)
-        provider = _provider(kind)
+        provider = providers.get(kind)
         if provider is not None:
             scored = _checked(provider(engine, scope, as_of), kind)
             keys = set(zip(scored["plant_id"], scored["subject_id"]))

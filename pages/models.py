@@ -6,7 +6,7 @@ import streamlit as st
 from components import intelligence as intel
 from components.tables import chart, table
 from components.warehouse import get_engine
-from governance import models as governance
+from governance import model_serving
 from governance.login import current_user
 
 st.title("Models & data")
@@ -37,7 +37,7 @@ table(versions, key="models_registry", file_name="model_registry.csv", column_co
     empty_message="No model is registered yet. The batch jobs register them: `python -m forecasting.refresh` "
                   "(the forecaster) and `python -m forecasting.score` (the failure-risk model).")
 
-if user.can(governance.APPROVE_PERMISSION) and len(versions):
+if user.can(model_serving.APPROVE_PERMISSION) and len(versions):
     with st.form("models_approval_form", clear_on_submit=True):
         st.markdown("**Approve or retire a version** (audited: who, when, why)")
         open_versions = versions[versions["status"] != "retired"]
@@ -50,13 +50,13 @@ if user.can(governance.APPROVE_PERMISSION) and len(versions):
                               "Brier per plant, backtest MASE against seasonal naive")
         if st.form_submit_button("Submit", icon=":material/gavel:"):
             try:
-                change = governance.approve if action == "Approve" else governance.retire
+                change = model_serving.approve if action == "Approve" else model_serving.retire
                 done = change(engine, user, chosen, reason)
                 intel.clear_caches()
                 st.session_state["models_approval_message"] = (
                     True, f"{done['model_name']} {done['version']} is now {done['status']}. Batch jobs serve it "
                           "from their next run (forecasts: the next refresh or a refit; risk: the next scoring).")
-            except governance.ModelGovernanceError as exc:
+            except model_serving.ModelGovernanceError as exc:
                 st.session_state["models_approval_message"] = (False, str(exc))
             st.rerun()
     if result := st.session_state.pop("models_approval_message", None):
@@ -104,8 +104,8 @@ if len(forecaster):
 st.subheader("Monitoring over time")
 st.caption("Each scoring run records, per plant, the serving failure-risk version's live accuracy on the last "
            "labelled weeks (auc_live, brier_live) and the drift of its inputs against its training window "
-           f"(psi.*: population stability index; below {governance.PSI_MODERATE:g} stable, "
-           f"{governance.PSI_MODERATE:g}-{governance.PSI_MAJOR:g} moderate shift, above {governance.PSI_MAJOR:g} "
+           f"(psi.*: population stability index; below {model_serving.PSI_MODERATE:g} stable, "
+           f"{model_serving.PSI_MODERATE:g}-{model_serving.PSI_MAJOR:g} moderate shift, above {model_serving.PSI_MAJOR:g} "
            "major shift). Each refresh records the forecaster's backtest accuracy (mase.*, wape.*), realized "
            "accuracy (wape_live.*) and drift of the series (psi.*).")
 monitored = metrics[metrics["metric"].str.contains(r"_live|^psi\.|^mase\.|^wape", regex=True)]
@@ -120,15 +120,15 @@ else:
     figure = px.line(shown, x="measured_utc", y="value", color="plant", markers=True,
                      labels={"measured_utc": "Measured (UTC; forecaster: its data day)", "value": metric, "plant": ""})
     if metric.startswith("psi."):
-        figure.add_hline(y=governance.PSI_MAJOR, line_dash="dot", annotation_text="major shift")
-        figure.add_hline(y=governance.PSI_MODERATE, line_dash="dot", annotation_text="moderate")
+        figure.add_hline(y=model_serving.PSI_MAJOR, line_dash="dot", annotation_text="major shift")
+        figure.add_hline(y=model_serving.PSI_MODERATE, line_dash="dot", annotation_text="moderate")
     figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=320)
     chart(figure, shown[["plant", "plant_id", "model_name", "version", "metric", "measured_utc", "value"]],
           key="models_monitor_chart", file_name="model_monitoring.csv")
     drift = monitored[monitored["metric"].str.startswith("psi.")]
     if len(drift):
         latest = drift.sort_values("measured_utc").groupby(["model_name", "plant_id", "metric"], as_index=False).last()
-        latest = latest.assign(plant=latest["plant_id"].map(names), reading=latest["value"].map(governance.psi_label))
+        latest = latest.assign(plant=latest["plant_id"].map(names), reading=latest["value"].map(model_serving.psi_label))
         table(latest.sort_values("value", ascending=False), key="models_drift", file_name="input_drift.csv",
               column_config={
                   "plant": st.column_config.TextColumn("Plant"), "model_name": st.column_config.TextColumn("Model"),

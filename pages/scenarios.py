@@ -192,7 +192,7 @@ else:
                              placeholder="e.g. Demand +15 %, SUP-02 five days late")
         if st.form_submit_button("Save scenario", icon=":material/save:"):
             try:
-                scenario_id = governance.save(engine, user, name, list(plant_ids), result.levers.to_dict(),
+                scenario_id = governance.save(engine, model, user, name, list(plant_ids), result.levers.to_dict(),
                                               result.to_json(), version)
             except governance.ScenarioRefused as refusal:
                 st.error(str(refusal), icon=":material/block:")
@@ -244,7 +244,7 @@ if user.can("propose") and not drafts.empty:
                             placeholder="e.g. buffer stock for the supplier delay, overtime on line 3")
         if st.form_submit_button("Submit for approval", icon=":material/send:"):
             try:
-                rec_ids = governance.submit(engine, user, int(target), note)
+                rec_ids = governance.submit(engine, model, user, int(target), note)
             except governance.ScenarioRefused as refusal:
                 st.error(str(refusal), icon=":material/block:")
             else:

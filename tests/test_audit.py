@@ -266,7 +266,7 @@ def test_verify_command_without_an_audit_table(backend_url, capsys):
 
 @pytest.mark.parametrize("url, message", [
     ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "cannot read"),
-    ("not a url", "not a database URL"),
+    ("not a url", "not a usable warehouse URL"),
     ("nosuchdb://host/db", "cannot use"),
 ])
 def test_verify_command_with_an_unreachable_warehouse(url, message, capsys):

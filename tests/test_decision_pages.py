@@ -18,7 +18,8 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import audit_log, decision, outbox, plant_policy, recommendation
 from data_access.scope import PlantScope
-from governance import audit, orchestrate, workflow
+from governance import audit, workflow
+from jobs import pipeline
 from governance.users import User
 from tests.conftest import TEST_LOGINS
 
@@ -48,7 +49,7 @@ def warehouse(small_network_url, tmp_path, monkeypatch, users_file):
     url = f"sqlite:///{target}"
     engine = make_engine(url)
     migrate.upgrade(engine)
-    orchestrate.run(engine, AS_OF)
+    pipeline.orchestrate_decisions(engine, AS_OF)
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
         conn.execute(update(recommendation).values(created_utc=now - timedelta(hours=1),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from data_access.engine import make_engine
 from data_access.schema import audit_log, model_version, plant
 from forecasting import failure_risk, refresh, score
+from jobs import pipeline
 from tests.conftest import TEST_LOGINS
 from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
 
@@ -30,8 +31,8 @@ def stored(small_network_url, tmp_path_factory) -> Path:
     """The small network with one refresh (fast candidates) and one scoring run; never written by tests."""
     path = tmp_path_factory.mktemp("pages") / "stored.db"
     engine = make_engine(_copy(small_network_url, path))
-    refresh.refresh(engine, FAST, workers=1)
-    score.score(engine, AS_OF)
+    pipeline.refresh_forecasts(engine, FAST, workers=1)
+    pipeline.score_risks(engine, AS_OF)
     engine.dispose()
     return path
 

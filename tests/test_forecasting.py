@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 
 from forecasting import backtest
 from forecasting.metrics import MetricWarning, mase, naive_scale, wape
-from forecasting.models import (COLUMNS, ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster,
+from forecasting.estimators import (COLUMNS, ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster,
                                 SeasonalNaive, ThetaForecaster)
 from forecasting.selection import fit_forecast, select
 from forecasting.series import prepare, season_length

@@ -9,14 +9,16 @@ from sqlalchemy import func, select, update
 
 import sample_data
 from data_access import intelligence as q
-from data_access import models as registry
+from data_access import model_registry as registry
 from data_access.engine import make_engine
 from data_access.schema import audit_log, feed_status, model_version, risk_score
 from data_access.scope import PlantScope
 from forecasting import score as sc
 from data_access.queries import feed_freshness
 from governance import audit, policies
-from governance import models as governance
+from forecasting.metrics import psi
+from governance import model_serving
+from jobs import pipeline
 from governance.users import User
 
 END = date(2026, 6, 30)
@@ -52,7 +54,7 @@ def _template(tmp_path_factory):
     path = tmp_path_factory.mktemp("registry") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     sample_data.generate(engine, plants=2, days=150, seed=7, end_day=END)
-    sc.score(engine, AS_OF)  # trains v1
+    pipeline.score_risks(engine, AS_OF)  # trains v1
     engine.dispose()
     return path
 
@@ -71,7 +73,7 @@ def scored(_template, tmp_path):
 def test_the_whole_approval_cycle_on_each_backend(empty_engine):
     engine = empty_engine
     sample_data.generate(engine, plants=2, days=150, seed=7, end_day=END)
-    first = sc.score(engine, AS_OF)
+    first = pipeline.score_risks(engine, AS_OF)
     assert first.trained["version"] == "v1"
     v1 = first.trained["model_id"]
     jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
@@ -80,16 +82,16 @@ def test_the_whole_approval_cycle_on_each_backend(empty_engine):
     assert jol["model_risk"].notna().all()  # scored in the shadow, not served
     assert (jol["risk"] == jol["fallback_risk"]).all()
 
-    with pytest.raises(governance.ModelGovernanceError, match="Only a user allowed to approve models"):
-        governance.approve(engine, PM, v1, "looks fine")
+    with pytest.raises(model_serving.ModelGovernanceError, match="Only a user allowed to approve models"):
+        model_serving.approve(engine, PM, v1, "looks fine")
     assert registry.version(engine, v1)["status"] == "candidate"
-    approved = governance.approve(engine, ADMIN, v1, "AUC above 0.9 at Joliet")
+    approved = model_serving.approve(engine, ADMIN, v1, "AUC above 0.9 at Joliet")
     assert (approved["status"], approved["approved_by"], approved["approval_reason"]) == (
         "approved", "admin", "AUC above 0.9 at Joliet")
     assert audit_actions(engine)[-2:] == [("pm", "model_approve_refused", str(v1)), ("admin", "model_approve", str(v1))]
     assert audit.verify(engine).ok
 
-    sc.score(engine, AS_OF)  # same as_of: replaces the run's scores
+    pipeline.score_risks(engine, AS_OF)  # same as_of: replaces the run's scores
     with engine.connect() as conn:
         assert conn.execute(select(func.count(func.distinct(risk_score.c.run_id)))).scalar_one() == 1
     jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
@@ -99,15 +101,15 @@ def test_the_whole_approval_cycle_on_each_backend(empty_engine):
     assert (zar["source"] == "fallback").all()
     assert zar["reason"].str.startswith("no sensors (data maturity mes)").all()
 
-    make_stale(engine, "NA-JOL", "health", hours=24 + governance.FEED_GRACE_H + 1)
-    sc.score(engine, AS_OF)
+    make_stale(engine, "NA-JOL", "health", hours=24 + model_serving.FEED_GRACE_H + 1)
+    pipeline.score_risks(engine, AS_OF)
     jol = failure_scores(engine).query("plant_id == 'NA-JOL'")
     assert (jol["source"] == "fallback").all() and jol["stale"].all()
     assert jol["reason"].str.contains("stale feed: health").all()
 
-    governance.retire(engine, ADMIN, v1, "withdrawn for the test")
+    model_serving.retire(engine, ADMIN, v1, "withdrawn for the test")
     assert registry.version(engine, v1)["status"] == "retired"
-    assert governance.approved_version(engine, sc.MODEL_NAME) is None
+    assert model_serving.approved_version(engine, sc.MODEL_NAME) is None
 
 
 def test_an_unapproved_candidate_is_never_served(scored):
@@ -117,54 +119,54 @@ def test_an_unapproved_candidate_is_never_served(scored):
 
 
 def test_a_feed_late_within_its_grace_keeps_the_model(scored):
-    governance.approve(scored, ADMIN, 1, "ok")
-    make_stale(scored, "NA-JOL", "health", hours=24 + governance.FEED_GRACE_H - 1)  # late, within the limit
-    sc.score(scored, AS_OF)
+    model_serving.approve(scored, ADMIN, 1, "ok")
+    make_stale(scored, "NA-JOL", "health", hours=24 + model_serving.FEED_GRACE_H - 1)  # late, within the limit
+    pipeline.score_risks(scored, AS_OF)
     jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
     assert (jol["source"] == "model").all() and not jol["stale"].any()
 
 
 def test_the_plant_policy_sets_the_stale_limit(scored):
-    governance.approve(scored, ADMIN, 1, "ok")
+    model_serving.approve(scored, ADMIN, 1, "ok")
     make_stale(scored, "NA-JOL", "health", hours=24 + 10)  # 10 h past its daily cadence
     policies.set_value(scored, ADMIN, "NA-JOL", "feed_grace_hours", 6, "sensor data drives daily maintenance")
-    sc.score(scored, AS_OF)
+    pipeline.score_risks(scored, AS_OF)
     jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
     assert (jol["source"] == "fallback").all() and jol["stale"].all()
     assert jol["reason"].str.contains("stale feed: health").all()
-    limits = governance.feed_limits(scored, q_feeds(scored)).set_index(["plant_id", "source"])
+    limits = model_serving.feed_limits(scored, q_feeds(scored)).set_index(["plant_id", "source"])
     assert limits.loc[("NA-JOL", "health"), "limit_h"] == pytest.approx(24 + 6)
-    assert limits.loc[("EU-ZAR", "inventory"), "grace_h"] == governance.FEED_GRACE_H  # other plants keep the default
+    assert limits.loc[("EU-ZAR", "inventory"), "grace_h"] == model_serving.FEED_GRACE_H  # other plants keep the default
 
 
 @pytest.mark.parametrize("user, reason, message", [
     (COO, "fine", "Only a user allowed to approve models"),
     (PM, "fine", "Only a user allowed to approve models"),
     (ADMIN, "   ", "A reason is required"),
-    (ADMIN, "x" * (governance.MAX_REASON + 1), "longer than"),
+    (ADMIN, "x" * (model_serving.MAX_REASON + 1), "longer than"),
 ])
 def test_refused_approvals_change_nothing_and_are_audited(scored, user, reason, message):
-    with pytest.raises(governance.ModelGovernanceError, match=message):
-        governance.approve(scored, user, 1, reason)
+    with pytest.raises(model_serving.ModelGovernanceError, match=message):
+        model_serving.approve(scored, user, 1, reason)
     assert registry.version(scored, 1)["status"] == "candidate"
     actor, action, entity_id = audit_actions(scored)[-1]
     assert (actor, action, entity_id) == (user.username, "model_approve_refused", "1")
 
 
 def test_only_a_candidate_can_be_approved(scored):
-    governance.approve(scored, ADMIN, 1, "ok")
-    with pytest.raises(governance.ModelGovernanceError, match="is approved, not a candidate"):
-        governance.approve(scored, ADMIN, 1, "again")
-    with pytest.raises(governance.ModelGovernanceError, match="There is no model version 99"):
-        governance.approve(scored, ADMIN, 99, "ok")
+    model_serving.approve(scored, ADMIN, 1, "ok")
+    with pytest.raises(model_serving.ModelGovernanceError, match="is approved, not a candidate"):
+        model_serving.approve(scored, ADMIN, 1, "again")
+    with pytest.raises(model_serving.ModelGovernanceError, match="There is no model version 99"):
+        model_serving.approve(scored, ADMIN, 99, "ok")
 
 
 def test_approving_a_new_version_retires_the_previous_one(scored):
-    governance.approve(scored, ADMIN, 1, "first")
-    report = sc.score(scored, AS_OF, train=True)
+    model_serving.approve(scored, ADMIN, 1, "first")
+    report = pipeline.score_risks(scored, AS_OF, train=True)
     v2 = report.trained["model_id"]
     assert report.version["model_id"] == 1  # the approved one keeps serving until v2 is approved
-    governance.approve(scored, ADMIN, v2, "second")
+    model_serving.approve(scored, ADMIN, v2, "second")
     assert registry.version(scored, 1)["status"] == "retired"
     assert registry.version(scored, v2)["status"] == "approved"
     with scored.connect() as conn:
@@ -174,11 +176,11 @@ def test_approving_a_new_version_retires_the_previous_one(scored):
 
 
 def test_an_artifact_that_does_not_match_its_hash_is_not_served(scored):
-    governance.approve(scored, ADMIN, 1, "ok")
+    model_serving.approve(scored, ADMIN, 1, "ok")
     with scored.begin() as conn:
         text = conn.execute(select(model_version.c.artifact).where(model_version.c.model_id == 1)).scalar_one()
         conn.execute(update(model_version).where(model_version.c.model_id == 1).values(artifact=text[:-8] + "AAAAAAAA"))
-    sc.score(scored, AS_OF)
+    pipeline.score_risks(scored, AS_OF)
     jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
     assert (jol["source"] == "fallback").all()
     assert jol["reason"].str.contains("cannot be loaded").all()
@@ -207,11 +209,11 @@ def test_scores_are_read_within_the_plant_scope(scored):
 def test_fallback_reason_names_every_cause():
     approved = {"version": "v3", "status": "approved"}
     candidate = {"version": "v4", "status": "candidate"}
-    assert governance.fallback_reason(approved) is None
-    assert governance.fallback_reason(candidate) == "version v4 not approved"
-    assert governance.fallback_reason(None) == "no trained model version"
-    assert governance.fallback_reason(approved, ["health"]).startswith("stale feed: health")
-    both = governance.fallback_reason(candidate, ["downtime", "health"], "no sensors (data maturity mes)")
+    assert model_serving.fallback_reason(approved) is None
+    assert model_serving.fallback_reason(candidate) == "version v4 not approved"
+    assert model_serving.fallback_reason(None) == "no trained model version"
+    assert model_serving.fallback_reason(approved, ["health"]).startswith("stale feed: health")
+    both = model_serving.fallback_reason(candidate, ["downtime", "health"], "no sensors (data maturity mes)")
     assert both.split("; ")[0] == "no sensors (data maturity mes)"
     assert "version v4 not approved" in both and "stale feed: downtime, health" in both
 
@@ -222,40 +224,42 @@ def test_stale_feeds_use_cadence_plus_each_plants_grace(scored):
     fresh = pd.DataFrame({"plant_id": ["NA-JOL", "NA-JOL", "EU-ZAR", "EU-ZAR", "EU-ZAR"],
                           "source": ["health", "downtime", "health", "downtime", "inventory"],
                           "age_h": [47.0, 49.0, np.nan, 25.0, 1000.0], "expected_cadence_h": [24.0] * 5})
-    limits = governance.feed_limits(scored, fresh)
+    limits = model_serving.feed_limits(scored, fresh)
     assert list(limits["limit_h"]) == [48.0, 48.0, 26.0, 26.0, 26.0]
-    assert governance.stale_feeds(limits, "failure_risk") == {"NA-JOL": ["downtime"], "EU-ZAR": ["health"]}
-    assert governance.stale_feeds(limits, "shortage") == {"EU-ZAR": ["inventory"]}
+    assert model_serving.stale_feeds(limits, "failure_risk") == {"NA-JOL": ["downtime"], "EU-ZAR": ["health"]}
+    assert model_serving.stale_feeds(limits, "shortage") == {"EU-ZAR": ["inventory"]}
 
 
 def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():
     rng = np.random.default_rng(1)
     reference = rng.normal(0, 1, 5000)
-    assert governance.psi(reference, rng.normal(0, 1, 5000)) < 0.02
-    assert governance.psi(reference, rng.normal(1, 1, 5000)) > governance.PSI_MAJOR
-    assert governance.psi(reference[:5], reference) is None
-    assert governance.psi(reference, []) is None
+    assert psi(reference, rng.normal(0, 1, 5000)) < 0.02
+    assert psi(reference, rng.normal(1, 1, 5000)) > model_serving.PSI_MAJOR
+    assert psi(reference[:5], reference) is None
+    assert psi(reference, []) is None
     # hand-checked: two bins at the median, current 80/20 against 50/50
-    value = governance.psi([0, 0, 1, 1], [0] * 8 + [1] * 2, bins=2)
+    value = psi([0, 0, 1, 1], [0] * 8 + [1] * 2, bins=2)
     assert value == pytest.approx((0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5))
-    assert governance.psi_label(0.05) == "stable" and governance.psi_label(0.3) == "major shift"
+    assert model_serving.psi_label(0.05) == "stable" and model_serving.psi_label(0.3) == "major shift"
 
 
 def test_model_served_failure_risks_feed_the_decisions_workflow_by_default(scored):
     from governance import signals
 
-    assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF).empty  # nothing served yet
-    governance.approve(scored, ADMIN, 1, "ok")
-    sc.score(scored, AS_OF)
-    frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",))  # no registration
+    assert pipeline.maintenance_signals(scored, PlantScope.everything(), AS_OF).empty  # nothing served yet
+    model_serving.approve(scored, ADMIN, 1, "ok")
+    pipeline.score_risks(scored, AS_OF)
+    frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",),
+                                   providers=pipeline.MODEL_PROVIDERS)  # the jobs compose the model in
     stored = failure_scores(scored)
     model = frame[frame["source"] == "model"].set_index("subject_id")
     assert set(model.index) == set(stored.index[stored["source"] == "model"])
     assert set(model["plant_id"]) == {"NA-JOL"}
     assert (model["risk"] == stored.loc[model.index, "risk"]).all()
     assert (frame.loc[frame["plant_id"] == "EU-ZAR", "source"] == "fallback_rule").all()  # the workflow's rules
-    assert sc.maintenance_signals(scored, PlantScope.everything(), AS_OF - timedelta(days=1)).empty  # no run by then
+    assert pipeline.maintenance_signals(scored, PlantScope.everything(), AS_OF - timedelta(days=1)).empty  # no run by then
     later = AS_OF + sc.SIGNAL_MAX_AGE + timedelta(hours=1)  # the run is too old: the rules on current data decide
-    assert sc.maintenance_signals(scored, PlantScope.everything(), later).empty
-    assert (signals.risk_signals(scored, PlantScope.everything(), later, kinds=("maintenance",))["source"]
+    assert pipeline.maintenance_signals(scored, PlantScope.everything(), later).empty
+    assert (signals.risk_signals(scored, PlantScope.everything(), later, kinds=("maintenance",),
+                                   providers=pipeline.MODEL_PROVIDERS)["source"]
             == "fallback_rule").all()

@@ -21,6 +21,7 @@ from data_access.schema import (
 )
 from data_access.scope import PlantScope
 from governance import audit, orchestrate, policies, signals, workflow
+from jobs import pipeline
 from governance.users import User
 from tests import tiny_network
 
@@ -71,7 +72,7 @@ def count(engine, table):
 
 
 def test_from_a_degrading_asset_to_an_outbox_row(network):
-    report = orchestrate.run(network, AS_OF)
+    report = pipeline.orchestrate_decisions(network, AS_OF)
     assert report.created and not report.auto_approved
     [rec] = recs(network, subject_id=SEED_ASSET)
     assert (rec["plant_id"], rec["kind"], rec["state"], rec["source"]) == ("NA-JOL", "maintenance", "open",
@@ -91,7 +92,7 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
     assert rec["routing"]["approvers"] == ["maintenance_lead"]
     assert dq.as_utc(rec["sla_due_utc"]) == AS_OF + timedelta(hours=24)
 
-    again = orchestrate.run(network, AS_OF)
+    again = pipeline.orchestrate_decisions(network, AS_OF)
     assert again.created == [] and again.already_raised == report.above_threshold
     assert len(recs(network)) == len(report.created)
 
@@ -134,7 +135,7 @@ def test_a_shortage_and_a_quality_drop_become_a_requisition_and_a_hold(network):
         conn.execute(update(production_daily).where(
             production_daily.c.line_id == "NA-JOL-L2", production_daily.c.day > date(2026, 6, 23))
             .values(good_qty=production_daily.c.produced_qty * 0.92))
-    orchestrate.run(network, AS_OF)
+    pipeline.orchestrate_decisions(network, AS_OF)
     [short] = recs(network, subject_id=material, plant_id="NA-JOL")
     assert short["kind"] == "shortage" and short["risk"] == 1.0
     assert short["evidence"]["action"]["qty"] > 0 and short["evidence"]["open_purchase_orders"] == []
@@ -298,19 +299,18 @@ def test_a_model_provider_scores_win_over_the_rules_for_its_subjects(tiny):
                                                               "line_id": "A-L1"},
                               "episode": "model-2026-04-01", "feeds": ["health"]}])
 
-    with signals.model_provider("maintenance", model):
-        frame = signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",))
+    frame = signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",),
+                                 providers={"maintenance": model})
     by_subject = frame.set_index("subject_id")
     assert by_subject.loc["A-L1-CAP", "source"] == "model" and by_subject.loc["A-L1-CAP", "risk"] == 0.93
     assert by_subject.loc["B-L1-FIL", "source"] == "fallback_rule"
     assert len(frame) == 2
 
-    with signals.model_provider("maintenance", lambda e, s, a: pd.DataFrame({"risk": [2.0]})):
-        with pytest.raises(ValueError, match="returned no column"):
-            signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",))
-    assert signals._MODEL_PROVIDERS["maintenance"] == signals.DEFAULT_MODEL_PROVIDERS["maintenance"]  # restored
+    with pytest.raises(ValueError, match="returned no column"):
+        signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",),
+                             providers={"maintenance": lambda e, s, a: pd.DataFrame({"risk": [2.0]})})
     with pytest.raises(ValueError, match="unknown signal kind"):
-        signals.register_model_provider("weather", model)
+        signals.risk_signals(tiny, PlantScope.everything(), NOW, providers={"weather": model})
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from data_access.scope import PlantScope
 from forecasting import refresh as rf
 from forecasting.selection import select as select_model
 from forecasting.series import prepare
-from governance import audit, models as governance
+from governance import audit, model_serving
+from jobs import commands, pipeline
 from governance.users import User
 
 FAST = rf.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
@@ -75,7 +76,7 @@ def test_backtest_chooses_and_scores_exactly_like_select():
 
 
 def test_refresh_stores_every_series_and_a_rerun_replaces_its_own_rows(network):
-    report = rf.refresh(network, FAST, workers=1)
+    report = pipeline.refresh_forecasts(network, FAST, workers=1)
     assert report.series == 6 and report.failed == 0  # 2 plants x 3 series
     assert report.run_id == f"{END:%Y%m%d}-{FAST.version()}"
     series = store.latest_series(network, PlantScope.everything())
@@ -95,7 +96,7 @@ def test_refresh_stores_every_series_and_a_rerun_replaces_its_own_rows(network):
     metrics = _count(network, model_metric)
     assert registered == 1 and metrics > 0
 
-    again = rf.refresh(network, FAST, workers=1)
+    again = pipeline.refresh_forecasts(network, FAST, workers=1)
     assert again.run_id == report.run_id
     assert _count(network, forecast_run) == 1
     assert _count(network, forecast_series) == 6
@@ -110,9 +111,9 @@ def test_refresh_stores_every_series_and_a_rerun_replaces_its_own_rows(network):
 
 
 def test_once_approved_the_backtest_choice_is_served(network):
-    report = rf.refresh(network, FAST, workers=1)
-    governance.approve(network, ADMIN, report.model_id, "backtests beat seasonal naive")
-    rf.refresh(network, FAST, workers=1)
+    report = pipeline.refresh_forecasts(network, FAST, workers=1)
+    model_serving.approve(network, ADMIN, report.model_id, "backtests beat seasonal naive")
+    pipeline.refresh_forecasts(network, FAST, workers=1)
     series = store.latest_series(network, PlantScope.everything())
     chosen = series[series["chosen_model"].notna()]
     assert (chosen["served_model"] == chosen["chosen_model"]).all()
@@ -123,7 +124,7 @@ def test_once_approved_the_backtest_choice_is_served(network):
 
 def test_a_series_too_short_for_a_backtest_falls_back_with_its_reason(empty_engine):
     sample_data.generate(empty_engine, plants=1, days=30, seed=7, end_day=END)
-    rf.refresh(empty_engine, FAST, workers=1)
+    pipeline.refresh_forecasts(empty_engine, FAST, workers=1)
     series = store.latest_series(empty_engine, PlantScope.everything())
     assert len(series) == 3
     assert series["fallback_reason"].str.startswith("short: ").all()
@@ -137,7 +138,7 @@ def test_two_worker_processes_store_what_one_process_stores(small_network_url, t
         path = tmp_path / f"w{workers}.db"
         path.write_bytes(open(small_network_url.removeprefix("sqlite:///"), "rb").read())
         engine = make_engine(f"sqlite:///{path}")
-        rf.refresh(engine, FAST, workers=workers, metrics=["output"], scope=PlantScope.only(["NA-JOL", "EU-ZAR"]))
+        pipeline.refresh_forecasts(engine, FAST, workers=workers, metrics=["output"], scope=PlantScope.only(["NA-JOL", "EU-ZAR"]))
         with engine.connect() as conn:
             results[workers] = pd.DataFrame(conn.execute(
                 select(forecast.c.plant_id, forecast.c.day, forecast.c.model, forecast.c.yhat)
@@ -152,15 +153,15 @@ def test_two_worker_processes_store_what_one_process_stores(small_network_url, t
 
 
 def test_refit_one_series_replaces_only_that_series(network):
-    report = rf.refresh(network, FAST, workers=1)
+    report = pipeline.refresh_forecasts(network, FAST, workers=1)
     before = store.latest_series(network, PlantScope.everything()).set_index(["plant_id", "metric"])
     pm = PlantScope.only(["NA-JOL"])
     with pytest.raises(rf.RefreshError, match="outside your plant scope"):
-        rf.refit_one(network, "EU-ZAR", "demand", pm, actor="pm")
+        pipeline.refit_one(network, "EU-ZAR", "demand", pm, actor="pm")
     with pytest.raises(rf.RefreshError, match="unknown series"):
-        rf.refit_one(network, "NA-JOL", "sales", pm, actor="pm")
+        pipeline.refit_one(network, "NA-JOL", "sales", pm, actor="pm")
     metrics = _count(network, model_metric)
-    result = rf.refit_one(network, "NA-JOL", "demand", pm, actor="pm")
+    result = pipeline.refit_one(network, "NA-JOL", "demand", pm, actor="pm")
     assert result.row["error"] is None
     assert _count(network, model_metric) == metrics  # the other series' monitoring rows are kept
     after = store.latest_series(network, PlantScope.everything()).set_index(["plant_id", "metric"])
@@ -174,8 +175,8 @@ def test_refit_one_series_replaces_only_that_series(network):
 
 
 def test_realized_accuracy_of_the_previous_run_is_recorded(sqlite_network):
-    rf.refresh(sqlite_network, FAST, workers=1, as_of=END - pd.Timedelta(days=14))
-    report = rf.refresh(sqlite_network, FAST, workers=1)
+    pipeline.refresh_forecasts(sqlite_network, FAST, workers=1, as_of=END - pd.Timedelta(days=14))
+    report = pipeline.refresh_forecasts(sqlite_network, FAST, workers=1)
     with sqlite_network.connect() as conn:
         live = conn.execute(select(model_metric.c.plant_id, model_metric.c.metric, model_metric.c.value)
                             .where(model_metric.c.metric.startswith("wape_live."),
@@ -185,13 +186,13 @@ def test_realized_accuracy_of_the_previous_run_is_recorded(sqlite_network):
 
 
 def test_the_refresh_reads_no_plant_outside_its_scope(sqlite_network):
-    rf.refresh(sqlite_network, FAST, workers=1, scope=PlantScope.only(["NA-JOL"]), metrics=["demand"])
+    pipeline.refresh_forecasts(sqlite_network, FAST, workers=1, scope=PlantScope.only(["NA-JOL"]), metrics=["demand"])
     assert list(store.latest_series(sqlite_network, PlantScope.everything())["plant_id"]) == ["NA-JOL"]
     assert store.latest_series(sqlite_network, PlantScope.only(["EU-ZAR"])).empty
 
 
 def test_stored_series_of_a_stale_plant_end_with_its_data(sqlite_network):
-    rf.refresh(sqlite_network, FAST, workers=1, metrics=["output"])
+    pipeline.refresh_forecasts(sqlite_network, FAST, workers=1, metrics=["output"])
     series = store.latest_series(sqlite_network, PlantScope.everything()).set_index("plant_id")
     assert series.loc["EU-ZAR", "history_end"] < series.loc["NA-JOL", "history_end"]  # its feeds are down
 
@@ -201,7 +202,7 @@ def test_stored_series_of_a_stale_plant_end_with_its_data(sqlite_network):
 def test_command_line_refreshes_and_reports(small_network_url, tmp_path, capsys):
     path = tmp_path / "cli.db"
     path.write_bytes(open(small_network_url.removeprefix("sqlite:///"), "rb").read())
-    code = rf.main(["--url", f"sqlite:///{path}", "--workers", "1", "--plants", "NA-JOL", "--metrics", "output",
+    code = commands.refresh_main(["--url", f"sqlite:///{path}", "--workers", "1", "--plants", "NA-JOL", "--metrics", "output",
                     "--candidates", "seasonal_naive,ets"])
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -228,7 +229,7 @@ def test_command_line_bad_input_is_one_line_and_exit_2(small_network_url, tmp_pa
 
 def test_command_line_refuses_a_missing_warehouse(tmp_path, capsys):
     missing = tmp_path / "nowhere.db"
-    assert rf.main(["--url", f"sqlite:///{missing}"]) == 2
+    assert commands.refresh_main(["--url", f"sqlite:///{missing}"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: no SQLite warehouse at {missing}"
     assert not missing.exists()
@@ -237,6 +238,6 @@ def test_command_line_refuses_a_missing_warehouse(tmp_path, capsys):
 def _run(argv) -> int:
     """main's exit status, whether it returns it or argparse exits with it."""
     try:
-        return rf.main(argv)
+        return commands.refresh_main(argv)
     except SystemExit as exc:
         return exc.code

@@ -23,7 +23,9 @@ from data_access.engine import make_engine
 from data_access.scope import PlantScope
 from forecasting import scenario as sc
 from forecasting import scenario_inputs as si
-from forecasting.refresh import RefreshConfig, refresh
+from governance import policies
+from forecasting.refresh import RefreshConfig
+from jobs import pipeline
 
 END = date(2026, 6, 30)
 START = END + timedelta(days=1)
@@ -190,9 +192,9 @@ def network(tmp_path_factory):
     sample_data.generate(engine, plants=4, days=200, seed=7, end_day=END)
     plants = sorted(q.plant_ids(engine, PlantScope.everything()))
     forecast = [p for p in plants if p != UNFORECAST]
-    report = refresh(engine, FAST, workers=1, scope=PlantScope.only(forecast))
+    report = pipeline.refresh_forecasts(engine, FAST, workers=1, scope=PlantScope.only(forecast))
     assert report.failed == 0
-    bases, version = si.bases(engine, PlantScope.everything(), forecast)
+    bases, version = si.bases(engine, PlantScope.everything(), forecast, labour_rates=policies.labour_rates(engine))
     yield {"engine": engine, "plants": plants, "forecast": forecast, "run_id": report.run_id,
            "bases": bases, "version": version}
     engine.dispose()
@@ -461,13 +463,13 @@ def test_malformed_levers_from_a_form_are_refused():
 def test_inputs_for_a_plant_without_forecasts_or_outside_the_scope_are_refused(network):
     engine, forecast = network["engine"], network["forecast"]
     with pytest.raises(sc.ScenarioError, match=f"{UNFORECAST} has no demand forecast yet"):
-        si.bases(engine, PlantScope.everything(), [forecast[0], UNFORECAST])
+        si.bases(engine, PlantScope.everything(), [forecast[0], UNFORECAST], labour_rates=policies.labour_rates(engine))
     with pytest.raises(sc.ScenarioError, match=f"Plant {forecast[1]} is outside your plant scope"):
-        si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0], forecast[1]])
+        si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0], forecast[1]], labour_rates=policies.labour_rates(engine))
     with pytest.raises(sc.ScenarioError, match="Choose at least one plant"):
-        si.bases(engine, PlantScope.everything(), [])
+        si.bases(engine, PlantScope.everything(), [], labour_rates=policies.labour_rates(engine))
     # within the scope it works
-    only, _ = si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0]])
+    only, _ = si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0]], labour_rates=policies.labour_rates(engine))
     assert list(only) == [forecast[0]]
 
 
@@ -511,7 +513,7 @@ def test_inputs_have_the_right_shapes(network, bases):
         assert basis.arrivals.shape == (n_mats, h) and np.all(basis.arrivals >= 0)
         assert all(len(record) > 0 for record in basis.lateness)
         assert basis.fg_on_hand > 0 and basis.fg_unit_value > 0 and basis.labour_rate > 0
-    shorter, _ = si.bases(engine, PlantScope.everything(), network["forecast"][:1], horizon=30)
+    shorter, _ = si.bases(engine, PlantScope.everything(), network["forecast"][:1], horizon=30, labour_rates=policies.labour_rates(engine))
     basis = shorter[network["forecast"][0]]
     assert basis.demand.shape == (30,) and basis.line_hours.shape == (len(basis.lines), 30)
     assert basis.arrivals.shape == (len(basis.materials), 30)
@@ -540,7 +542,7 @@ def test_a_plants_inputs_do_not_depend_on_the_other_plants_chosen(network, bases
     # plant the same way (suppliers serving several plants included)
     engine = network["engine"]
     for plant_id in network["forecast"]:
-        alone, _ = si.bases(engine, PlantScope.only([plant_id]), [plant_id])
+        alone, _ = si.bases(engine, PlantScope.only([plant_id]), [plant_id], labour_rates=policies.labour_rates(engine))
         _same_basis(alone[plant_id], bases[plant_id])
     one = network["forecast"][0]
     assert sc.run({one: bases[one]}, sc.Levers(), paths=50).plants[one]["summary"] == \
@@ -553,9 +555,9 @@ def test_inputs_on_postgresql_equal_those_on_sqlite(empty_engine, tmp_path):
     got = {}
     for name, engine in (("postgresql", empty_engine), ("sqlite", lite)):
         sample_data.generate(engine, plants=2, days=120, seed=7, end_day=END)
-        report = refresh(engine, FAST, workers=1)
+        report = pipeline.refresh_forecasts(engine, FAST, workers=1)
         plants = sorted(q.plant_ids(engine, PlantScope.everything()))
-        got[name] = si.bases(engine, PlantScope.everything(), plants)
+        got[name] = si.bases(engine, PlantScope.everything(), plants, labour_rates=policies.labour_rates(engine))
         assert got[name][1] == f"data to {END}; forecast {report.run_id}"
     lite.dispose()
     (pg, pg_version), (sq, sq_version) = got["postgresql"], got["sqlite"]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from data_access.engine import make_engine
 from data_access.schema import recommendation, scenario
 from forecasting import refresh, scenario
+from jobs import pipeline
 from tests.conftest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
 from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
 
@@ -24,7 +25,7 @@ def forecasted(small_network_url, tmp_path_factory) -> Path:
     path.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
     engine = make_engine(f"sqlite:///{path}")
     from data_access.scope import PlantScope
-    refresh.refresh(engine, NAIVE, workers=1, scope=PlantScope.only(["EU-ZAR", "NA-ATL", "NA-JOL"]))
+    pipeline.refresh_forecasts(engine, NAIVE, workers=1, scope=PlantScope.only(["EU-ZAR", "NA-ATL", "NA-JOL"]))
     engine.dispose()
     return path
 

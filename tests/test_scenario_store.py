@@ -17,6 +17,7 @@ from data_access import scenarios as store
 from data_access.engine import make_engine
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
 from data_access.scope import PlantScope
+from forecasting import scenario as scenario_engine
 from forecasting.scenario import METRICS, Levers
 from governance import audit, policies, workflow
 from governance.scenarios import ScenarioRefused, save, submit
@@ -98,7 +99,7 @@ def saved(engine, who=EXEC, plants=("A",), name="Peak plan", levers=None, res=No
     if levers is None:  # LEVERS cut to the chosen plants' own lines
         levers = {**LEVERS, "line_outages": [o for o in LEVERS["line_outages"] if o["line_id"][0] in plants]}
     res = res if res is not None else results(**{p: (120000.0, 100000.0) for p in plants})
-    return save(engine, who, name, list(plants), levers, res, "run-42/forecast-7", now=now)
+    return save(engine, scenario_engine, who, name, list(plants), levers, res, "run-42/forecast-7", now=now)
 
 
 def state_of(engine, scenario_id):
@@ -110,7 +111,7 @@ def state_of(engine, scenario_id):
 def test_a_saved_scenario_reads_back_equal_with_its_audit_row(wh):
     res = results(A=(120000.0, 100000.0))
     before = head(wh)
-    sid = save(wh, PM, "  Peak plan  ", ["A"], LEVERS_A, res, "run-42/forecast-7", now=NOW)
+    sid = save(wh, scenario_engine, PM, "  Peak plan  ", ["A"], LEVERS_A, res, "run-42/forecast-7", now=NOW)
     got = store.scenario(wh, PM.scope, sid)
     assert got["levers"] == LEVERS_A and got["results"] == res
     assert (got["name"], got["owner"], got["plant_ids"], got["data_version"], got["state"]) == (
@@ -188,7 +189,7 @@ def test_refused_saves_write_nothing(wh, who, kwargs, code, match):
             "data_version": "v1", **kwargs}
     before = (count(wh, scenario), head(wh))
     with pytest.raises(ScenarioRefused, match=match) as info:
-        save(wh, who, args["name"], args["plants"], args["levers"], args["results"], args["data_version"], now=NOW)
+        save(wh, scenario_engine, who, args["name"], args["plants"], args["levers"], args["results"], args["data_version"], now=NOW)
     assert info.value.code == code
     assert (count(wh, scenario), head(wh)) == before
 
@@ -207,7 +208,7 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
                         {"max_cost": None, "roles": ["plant_manager", "executive"]}], "B: tighter plans", now=NOW)
     sid = saved(wh, EXEC, plants=("A", "B"), res=results(A=(120000.0, 100000.0), B=(95000.0, 75000.0)))
     before = head(wh)
-    rec_ids = submit(wh, EXEC, sid, "  Cover the summer peak  ", now=NOW + timedelta(hours=1))
+    rec_ids = submit(wh, scenario_engine, EXEC, sid, "  Cover the summer peak  ", now=NOW + timedelta(hours=1))
     a, b = recs(wh, rec_ids)
     assert (a["plant_id"], b["plant_id"]) == ("A", "B")
     # the same cost change of 20,000 routes differently: A by the enterprise default, B by its own policy
@@ -258,7 +259,7 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
 
 def test_a_saving_routes_as_zero_but_keeps_its_signed_change_and_a_large_plan_needs_the_executive(wh):
     sid = saved(wh, EXEC, plants=("A", "B"), res=results(A=(95000.0, 100000.0), B=(180000.0, 100000.0)))
-    a, b = recs(wh, submit(wh, EXEC, sid, "Rebalance", now=NOW))
+    a, b = recs(wh, submit(wh, scenario_engine, EXEC, sid, "Rebalance", now=NOW))
     assert (a["estimated_cost"], a["evidence"]["cost_change"], a["routing"]["approvers"]) == (
         0.0, -5000.0, ["plant_manager"])
     assert (b["estimated_cost"], b["evidence"]["cost_change"], b["routing"]["approvers"]) == (
@@ -267,11 +268,11 @@ def test_a_saving_routes_as_zero_but_keeps_its_signed_change_and_a_large_plan_ne
 
 def test_a_second_submission_is_refused_and_writes_only_its_audit_row(wh):
     sid = saved(wh, PM, plants=("A",))
-    [rec_id] = submit(wh, PLANNER, sid, "Please approve", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, PLANNER, sid, "Please approve", now=NOW)
     before = (count(wh, recommendation), head(wh))
     with pytest.raises(ScenarioRefused, match=rf"'Peak plan' \(#{sid}\) was already submitted for approval "
                                               rf"\(recommendations #{rec_id}\) and is pending") as info:
-        submit(wh, PM, sid, "Again", now=NOW)
+        submit(wh, scenario_engine, PM, sid, "Again", now=NOW)
     assert info.value.code == "state"
     assert count(wh, recommendation) == before[0] and head(wh) == before[1] + 1
     [row] = audit_rows(wh, before[1])
@@ -300,7 +301,7 @@ def test_refused_submissions_are_audited_and_write_nothing_else(wh, who, target,
     scenario_id = ids.get(target, target) if isinstance(target, str) else target
     before = (count(wh, recommendation), head(wh))
     with pytest.raises(ScenarioRefused, match=match) as info:
-        submit(wh, who, scenario_id, note, now=NOW)
+        submit(wh, scenario_engine, who, scenario_id, note, now=NOW)
     assert info.value.code == code
     assert count(wh, recommendation) == before[0]
     assert {state_of(wh, i)["state"] for i in ids.values()} == {"draft"}
@@ -320,7 +321,7 @@ def decide(engine, who, rec_id, action, **kwargs):
 
 def test_the_decision_state_follows_approvals_and_the_approved_plan_goes_to_the_outbox(wh):
     sid = saved(wh, EXEC, plants=("A", "B"))
-    rec_a, rec_b = submit(wh, EXEC, sid, "Peak", now=NOW)
+    rec_a, rec_b = submit(wh, scenario_engine, EXEC, sid, "Peak", now=NOW)
     outcome = decide(wh, PM, rec_a, "approve", reason="fine for Berlin")
     assert outcome.state == "approved"
     assert "plan change request for the ERP is in the outbox" in outcome.message
@@ -341,14 +342,14 @@ def test_the_decision_state_follows_approvals_and_the_approved_plan_goes_to_the_
 
 def test_one_plants_rejection_rejects_the_plan_and_expiry_expires_it(wh):
     rejected = saved(wh, EXEC, plants=("A", "B"))
-    rec_a, rec_b = submit(wh, EXEC, rejected, "Peak", now=NOW)
+    rec_a, rec_b = submit(wh, scenario_engine, EXEC, rejected, "Peak", now=NOW)
     decide(wh, PM_B, rec_b, "reject", reason="Newark cannot staff the overtime")
     assert state_of(wh, rejected)["decision_state"] == "rejected"  # a final no wins over A still open
     decide(wh, PM, rec_a, "approve")
     assert state_of(wh, rejected)["decision_state"] == "rejected"
 
     lapsed = saved(wh, PM, plants=("A",))
-    [rec_id] = submit(wh, PLANNER, lapsed, "Peak", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, PLANNER, lapsed, "Peak", now=NOW)
     assert workflow.escalate_overdue(wh, NOW + timedelta(hours=47)) == []
     assert workflow.escalate_overdue(wh, NOW + timedelta(hours=48)) == [rec_id]  # SLA 48 h
     assert state_of(wh, lapsed)["decision_state"] == "pending"  # escalated is still pending
@@ -360,7 +361,7 @@ def test_one_plants_rejection_rejects_the_plan_and_expiry_expires_it(wh):
 
 def test_the_submitter_may_not_approve_or_override_their_own_plan(wh):
     sid = saved(wh, PM, plants=("A",))
-    [rec_id] = submit(wh, PM, sid, "Mine", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, PM, sid, "Mine", now=NOW)
     with wh.connect() as conn:
         view = workflow.load(conn, rec_id)
     allowed = workflow.allowed_actions(PM, view)
@@ -395,7 +396,7 @@ def test_the_submitter_may_not_approve_or_override_their_own_plan(wh):
 
 def test_an_executive_submitter_may_not_decide_their_plan_alone_once_escalated(wh):
     sid = saved(wh, EXEC, plants=("A",))
-    [rec_id] = submit(wh, EXEC, sid, "Network peak", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, EXEC, sid, "Network peak", now=NOW)
     decide(wh, PM2, rec_id, "escalate", reason="needs the COO's office")
     with pytest.raises(workflow.Refused, match="four-eyes"):
         decide(wh, EXEC, rec_id, "approve")
@@ -405,7 +406,7 @@ def test_an_executive_submitter_may_not_decide_their_plan_alone_once_escalated(w
 
 def test_a_plan_above_the_plant_limit_needs_the_plant_manager_and_an_executive(wh):
     sid = saved(wh, PLANNER, plants=("A",), res=results(A=(200000.0, 100000.0)))
-    [rec_id] = submit(wh, PLANNER, sid, "Big plan", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, PLANNER, sid, "Big plan", now=NOW)
     assert recs(wh, [rec_id])[0]["routing"]["approvers"] == ["plant_manager", "executive"]
     outcome = decide(wh, PM, rec_id, "approve")
     assert (outcome.state, "still needs Executive" in outcome.message) == ("open", True)
@@ -418,11 +419,11 @@ def test_an_assisted_plant_approves_small_plans_by_itself(wh):
     policies.set_value(wh, ADMIN, "A", "automation_level", "assisted", "pilot", now=NOW)
     policies.set_value(wh, ADMIN, "A", "auto_approve_max_cost.scenario", 1000, "pilot", now=NOW)
     small = saved(wh, PM, plants=("A",), res=results(A=(100500.0, 100000.0)))
-    [rec_id] = submit(wh, PM, small, "Small", now=NOW)
+    [rec_id] = submit(wh, scenario_engine, PM, small, "Small", now=NOW)
     assert recs(wh, [rec_id])[0]["state"] == "approved" and count(wh, outbox, rec_id=rec_id) == 1
     assert state_of(wh, small)["decision_state"] == "approved"
     large = saved(wh, PM, plants=("A",), res=results(A=(102000.0, 100000.0)))
-    [other] = submit(wh, PM, large, "Larger", now=NOW)
+    [other] = submit(wh, scenario_engine, PM, large, "Larger", now=NOW)
     assert recs(wh, [other])[0]["state"] == "open" and count(wh, outbox, rec_id=other) == 0
     actions = [r["action"] for r in audit_rows(wh)]
     assert actions.count("recommendation_auto_approved") == 1
@@ -480,9 +481,9 @@ def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_i
     levers = {"demand_change_pct": 15.0, "line_outages": [{"line_id": line_id, "start": "2026-07-10", "days": 4}]}
     planner = user("planner_jol", "planner", plants=("NA-JOL",))
     now = datetime.now(timezone.utc)
-    sid = save(engine, planner, "July peak", ["NA-JOL"], levers, results(**{"NA-JOL": (130000.0, 100000.0)}),
+    sid = save(engine, scenario_engine, planner, "July peak", ["NA-JOL"], levers, results(**{"NA-JOL": (130000.0, 100000.0)}),
                "run-1", now=now)
-    [rec_id] = submit(engine, planner, sid, "Cover the July peak *with* overtime", now=now)
+    [rec_id] = submit(engine, scenario_engine, planner, sid, "Cover the July peak *with* overtime", now=now)
 
     queue = logged_in("pm_jol", "pages/action_queue.py")
     queue.multiselect(key="action_queue_kinds").set_value(["scenario"]).run()

@@ -15,17 +15,16 @@ The batch jobs serve a model's score for a plant only when (`fallback_reason` is
 - the model can score the plant at all (e.g. failure risk needs sensors).
 Otherwise they serve the fallback rule's score, labelled with the reason, and pages show it.
 
-Drift: `psi` compares the distribution of a model input now with the one it was trained on
-(population stability index). Importable without Streamlit.
+Drift: `psi_label` reads the population stability index (forecasting.metrics.psi) that the
+batch jobs store per model input. Importable without Streamlit.
 """
 
 from datetime import datetime, timezone
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from data_access import models as registry
+from data_access import model_registry as registry
 from governance import audit, policies
 
 APPROVE_PERMISSION = "approve_model"
@@ -39,7 +38,6 @@ MODEL_FEEDS = {
 }
 """The feeds (feed_status.source) each model reads; a stale one sends the plant to the fallback."""
 
-PSI_BINS = 10
 PSI_MODERATE, PSI_MAJOR = 0.1, 0.25
 """Usual reading of the population stability index: below 0.1 stable, 0.1-0.25 a moderate
 shift worth watching, above 0.25 a major shift (retrain or check the feed)."""
@@ -74,7 +72,7 @@ def register(conn, actor: str, model_name: str, version: str, params: dict, arti
 def approve(engine: Engine, user, model_id: int, reason: str, now: datetime | None = None) -> dict:
     """Approve a candidate version; the previously approved one of the same model is retired.
 
-    Returns the approved version (as data_access.models.version). Raises
+    Returns the approved version (as data_access.model_registry.version). Raises
     ModelGovernanceError (audited) when the user lacks the permission, gives no reason, or
     the version is unknown or not a candidate.
     """
@@ -190,25 +188,6 @@ def stale_reason(stale: list[str]) -> str:
 
 
 # --- drift ----------------------------------------------------------------------------------------
-
-def psi(reference, current, bins: int = PSI_BINS, eps: float = 1e-4) -> float | None:
-    """Population stability index of `current` against `reference`.
-
-    Bins are the reference's quantiles (ties merged); PSI = sum over bins of
-    (cur% - ref%) x ln(cur% / ref%), with empty bins floored at `eps`. None when either side
-    has too few finite values (fewer than `bins` reference values, or no current value).
-    """
-    ref = np.asarray(reference, dtype=float)
-    cur = np.asarray(current, dtype=float)
-    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
-    if ref.size < bins or cur.size == 0:
-        return None
-    inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1))[1:-1])
-    ref_share = np.bincount(np.searchsorted(inner, ref, side="right"), minlength=inner.size + 1) / ref.size
-    cur_share = np.bincount(np.searchsorted(inner, cur, side="right"), minlength=inner.size + 1) / cur.size
-    ref_share, cur_share = np.clip(ref_share, eps, None), np.clip(cur_share, eps, None)
-    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
-
 
 def psi_label(value) -> str:
     """stable | moderate shift | major shift | no data."""

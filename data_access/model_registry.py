@@ -2,7 +2,7 @@
 
 Reads take the user's PlantScope where rows name a plant (metrics); the version list itself
 names no plant and carries no data of one. Writes take the caller's connection, so that a
-state change and its audit row share one transaction (`governance.models` does the rules:
+state change and its audit row share one transaction (`governance.model_serving` does the rules:
 who may approve, what is served). Timestamps come back as timezone-aware UTC.
 Imports nothing of `governance` or `forecasting`.
 """

@@ -18,16 +18,32 @@ from data_access.schema import scenario_backtest, scenario_backtest_run
 from data_access.scope import PlantScope
 
 _B, _R = scenario_backtest.c, scenario_backtest_run.c
-RESULT_COLUMNS = ["plant_id", "origin", "metric", "actual", "sim_mean", "sim_p10", "sim_p90", "inside",
-                  "demand_source"]
+RESULT_COLUMNS = ["plant_id", "origin", "metric", "actual", "sim_mean", "sim_p10", "sim_p90", "inside", "demand_source"]
 
 
-def write_run(conn: Connection, run_id: str, created_utc: datetime, horizon_days: int, paths: int, seed: int,
-              origins: list, skipped: list[dict], results: pd.DataFrame) -> None:
+def write_run(
+    conn: Connection,
+    run_id: str,
+    created_utc: datetime,
+    horizon_days: int,
+    paths: int,
+    seed: int,
+    origins: list,
+    skipped: list[dict],
+    results: pd.DataFrame,
+) -> None:
     """Insert one run and its results (RESULT_COLUMNS) in the caller's transaction."""
-    conn.execute(insert(scenario_backtest_run).values(
-        run_id=run_id, created_utc=created_utc, horizon_days=int(horizon_days), paths=int(paths), seed=int(seed),
-        origins=json_ready([str(o) for o in origins]), skipped=json_ready(skipped)))
+    conn.execute(
+        insert(scenario_backtest_run).values(
+            run_id=run_id,
+            created_utc=created_utc,
+            horizon_days=int(horizon_days),
+            paths=int(paths),
+            seed=int(seed),
+            origins=json_ready([str(o) for o in origins]),
+            skipped=json_ready(skipped),
+        )
+    )
     if len(results):
         rows = json_ready(results[RESULT_COLUMNS].to_dict("records"), strict=False)
         for row, origin in zip(rows, results["origin"]):
@@ -43,19 +59,32 @@ def calibration(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     simulated mean - actual), actual (mean actual), simulated (mean simulated mean).
     Empty when no run touched a plant in scope.
     """
-    newest = (select(_B.plant_id, func.max(_R.created_utc).label("created_utc"))
-              .join_from(scenario_backtest, scenario_backtest_run, _B.run_id == _R.run_id)
-              .where(scope.clause(_B.plant_id)).group_by(_B.plant_id).subquery())
-    stmt = (select(_B.plant_id, _B.metric, _B.run_id, _R.created_utc, _R.horizon_days,
-                   func.count(_B.actual).label("backtests"),
-                   func.sum(case((and_(_B.inside.is_(True), _B.actual.is_not(None)), 1), else_=0)).label("inside"),
-                   func.avg(_B.sim_mean - _B.actual).label("bias"), func.avg(_B.actual).label("actual"),
-                   func.avg(_B.sim_mean).label("simulated"))
-            .join_from(scenario_backtest, scenario_backtest_run, _B.run_id == _R.run_id)
-            .join(newest, and_(newest.c.plant_id == _B.plant_id, newest.c.created_utc == _R.created_utc))
-            .where(scope.clause(_B.plant_id))
-            .group_by(_B.plant_id, _B.metric, _B.run_id, _R.created_utc, _R.horizon_days)
-            .order_by(_B.plant_id, _B.metric))
+    newest = (
+        select(_B.plant_id, func.max(_R.created_utc).label("created_utc"))
+        .join_from(scenario_backtest, scenario_backtest_run, _B.run_id == _R.run_id)
+        .where(scope.clause(_B.plant_id))
+        .group_by(_B.plant_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            _B.plant_id,
+            _B.metric,
+            _B.run_id,
+            _R.created_utc,
+            _R.horizon_days,
+            func.count(_B.actual).label("backtests"),
+            func.sum(case((and_(_B.inside.is_(True), _B.actual.is_not(None)), 1), else_=0)).label("inside"),
+            func.avg(_B.sim_mean - _B.actual).label("bias"),
+            func.avg(_B.actual).label("actual"),
+            func.avg(_B.sim_mean).label("simulated"),
+        )
+        .join_from(scenario_backtest, scenario_backtest_run, _B.run_id == _R.run_id)
+        .join(newest, and_(newest.c.plant_id == _B.plant_id, newest.c.created_utc == _R.created_utc))
+        .where(scope.clause(_B.plant_id))
+        .group_by(_B.plant_id, _B.metric, _B.run_id, _R.created_utc, _R.horizon_days)
+        .order_by(_B.plant_id, _B.metric)
+    )
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
     frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True, format="ISO8601")
@@ -70,9 +99,12 @@ def results(engine: Engine, scope: PlantScope, run_id: str) -> pd.DataFrame:
     Columns: RESULT_COLUMNS (origin a date, inside a bool).
     """
     with engine.connect() as conn:
-        frame = read_frame(conn, select(*(_B[c] for c in RESULT_COLUMNS))
-                           .where(_B.run_id == run_id, scope.clause(_B.plant_id))
-                           .order_by(_B.plant_id, _B.origin, _B.metric))
+        frame = read_frame(
+            conn,
+            select(*(_B[c] for c in RESULT_COLUMNS))
+            .where(_B.run_id == run_id, scope.clause(_B.plant_id))
+            .order_by(_B.plant_id, _B.origin, _B.metric),
+        )
     frame["origin"] = pd.to_datetime(frame["origin"]).dt.date
     frame["inside"] = frame["inside"].astype(bool)
     return frame

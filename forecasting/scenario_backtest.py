@@ -83,9 +83,17 @@ def summarize(results: pd.DataFrame, by=("plant_id", "metric")) -> pd.DataFrame:
     known = results[results["actual"].notna()]
     if known.empty:
         return pd.DataFrame(columns=[*by, "backtests", "inside", "coverage", "actual", "simulated", "bias"])
-    out = known.groupby(list(by), sort=True).agg(
-        backtests=("inside", "size"), inside=("inside", "sum"), actual=("actual", "mean"),
-        simulated=("sim_mean", "mean"), bias=("bias", "mean")).reset_index()
+    out = (
+        known.groupby(list(by), sort=True)
+        .agg(
+            backtests=("inside", "size"),
+            inside=("inside", "sum"),
+            actual=("actual", "mean"),
+            simulated=("sim_mean", "mean"),
+            bias=("bias", "mean"),
+        )
+        .reset_index()
+    )
     out["inside"] = out["inside"].astype(int)
     out["coverage"] = out["inside"] / out["backtests"]
     return out[[*by, "backtests", "inside", "coverage", "actual", "simulated", "bias"]]
@@ -99,15 +107,28 @@ def origin_days(end: date, count: int, horizon: int, step: int) -> list[date]:
 
 def check(origins: int, horizon: int, step: int, paths: int) -> None:
     """BacktestError naming the first setting out of range."""
-    for name, value, low, high in (("origins", origins, 1, 52), ("horizon days", horizon, 7, sc.HORIZON_DAYS),
-                                   ("step days", step, 1, 3650), ("paths", paths, 10, 20000)):
+    for name, value, low, high in (
+        ("origins", origins, 1, 52),
+        ("horizon days", horizon, 7, sc.HORIZON_DAYS),
+        ("step days", step, 1, 3650),
+        ("paths", paths, 10, 20000),
+    ):
         if not (isinstance(value, int) and low <= value <= high):
             raise BacktestError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
 
 
-def run(engine: Engine, scope: PlantScope, plant_ids=None, origins: int = ORIGINS, horizon: int = sc.HORIZON_DAYS,
-        step: int = STEP_DAYS, paths: int = sc.PATHS, seed: int = sc.SEED, end: date | None = None,
-        progress=None) -> Backtest:
+def run(
+    engine: Engine,
+    scope: PlantScope,
+    plant_ids=None,
+    origins: int = ORIGINS,
+    horizon: int = sc.HORIZON_DAYS,
+    step: int = STEP_DAYS,
+    paths: int = sc.PATHS,
+    seed: int = sc.SEED,
+    end: date | None = None,
+    progress=None,
+) -> Backtest:
     """Backtest the baseline of the plants (default: every plant in scope) at `origins` past days.
 
     `end`: the last day a window may reach (default: the newest data day in scope).
@@ -142,8 +163,9 @@ def run(engine: Engine, scope: PlantScope, plant_ids=None, origins: int = ORIGIN
 def _at_origin(engine, scope, plant_ids, origin, horizon, paths, seed) -> tuple[pd.DataFrame, list[dict]]:
     last = origin + timedelta(days=horizon - 1)
     history = q.line_days(engine, scope, origin - timedelta(days=MIN_HISTORY_DAYS), last)
-    demand_before = q.series_history(engine, scope, "demand", origin - timedelta(days=7 * STANDIN_WEEKS),
-                                     origin - timedelta(days=1))
+    demand_before = q.series_history(
+        engine, scope, "demand", origin - timedelta(days=7 * STANDIN_WEEKS), origin - timedelta(days=1)
+    )
     stored = q.demand_forecasts_before(engine, scope, origin).set_index("plant_id")
     skipped, forecasts, sources = [], {}, {}
     for plant_id in plant_ids:
@@ -189,10 +211,18 @@ def _outcome(plant_id, origin, metric, actual, stat, source) -> dict:
     mean, low, high = stat["mean"], stat["p10"], stat["p90"]
     known = actual is not None and np.isfinite(actual) and mean is not None
     slack = 1e-9 * max(1.0, abs(actual)) if known else 0.0  # a band of one value holds an equal actual
-    return dict(plant_id=plant_id, origin=origin, metric=metric, actual=actual if known else None,
-                sim_mean=mean, sim_p10=low, sim_p90=high,
-                inside=bool(known and low - slack <= actual <= high + slack),
-                bias=(mean - actual) if known else None, demand_source=source)
+    return dict(
+        plant_id=plant_id,
+        origin=origin,
+        metric=metric,
+        actual=actual if known else None,
+        sim_mean=mean,
+        sim_p10=low,
+        sim_p90=high,
+        inside=bool(known and low - slack <= actual <= high + slack),
+        bias=(mean - actual) if known else None,
+        demand_source=source,
+    )
 
 
 def standin_forecast(history: pd.DataFrame, origin: date) -> pd.DataFrame:
@@ -211,8 +241,15 @@ def standin_forecast(history: pd.DataFrame, origin: date) -> pd.DataFrame:
     ahead = [origin + timedelta(days=i) for i in range(STANDIN_DAYS)]
     yhat = np.array([mean[d.weekday()] for d in ahead])
     spread = np.array([sd[d.weekday()] for d in ahead]) * sc.DEMAND_Z
-    return pd.DataFrame({"day": ahead, "model": "standin_weekday_mean", "yhat": yhat,
-                         "yhat_lower": np.clip(yhat - spread, 0, None), "yhat_upper": yhat + spread})
+    return pd.DataFrame(
+        {
+            "day": ahead,
+            "model": "standin_weekday_mean",
+            "yhat": yhat,
+            "yhat_lower": np.clip(yhat - spread, 0, None),
+            "yhat_upper": yhat + spread,
+        }
+    )
 
 
 def _window(engine, scope, origin: date, last: date) -> dict:
@@ -300,7 +337,7 @@ def _material_values(basis: sc.PlantBasis, counts: pd.DataFrame, index: dict, h:
     position = {m: i for i, m in enumerate(basis.materials)}
     counts = counts[counts["material_id"].isin(position) & counts["day"].isin(index)].sort_values("day")
     for material_id, day, value in zip(counts["material_id"], counts["day"], counts["on_hand"]):
-        on_hand[index[day]:, position[material_id]] = float(value)
+        on_hand[index[day] :, position[material_id]] = float(value)
     return on_hand @ basis.mat_unit_cost if len(basis.materials) else np.zeros(h)
 
 
@@ -309,12 +346,22 @@ def store_run(engine: Engine, backtest: Backtest, now: datetime | None = None) -
     now = now or datetime.now(timezone.utc)
     run_id = f"bt-{now:%Y%m%dT%H%M%S%f}"
     with engine.begin() as conn:
-        store.write_run(conn, run_id, now, backtest.horizon, backtest.paths, backtest.seed, backtest.origins,
-                        backtest.skipped, backtest.results)
+        store.write_run(
+            conn,
+            run_id,
+            now,
+            backtest.horizon,
+            backtest.paths,
+            backtest.seed,
+            backtest.origins,
+            backtest.skipped,
+            backtest.results,
+        )
     return run_id
 
 
 # --- command line --------------------------------------------------------------------------------
+
 
 def shown(metric: str, value) -> str:
     """A value as the report prints it (percentages in %, money with the reference currency)."""
@@ -330,9 +377,11 @@ def shown(metric: str, value) -> str:
 
 def report(backtest: Backtest) -> str:
     """The printed report: every outcome, the per plant and metric summary, the coverage per metric."""
-    out = [f"Simulator backtest: {len(backtest.origins)} origins ({backtest.origins[0]} to {backtest.origins[-1]}), "
-           f"{backtest.horizon} days each, {backtest.paths} paths, seed {backtest.seed}. "
-           "Inside = actual within the simulated 10th-90th percentile; bias = simulated mean - actual."]
+    out = [
+        f"Simulator backtest: {len(backtest.origins)} origins ({backtest.origins[0]} to {backtest.origins[-1]}), "
+        f"{backtest.horizon} days each, {backtest.paths} paths, seed {backtest.seed}. "
+        "Inside = actual within the simulated 10th-90th percentile; bias = simulated mean - actual."
+    ]
     for s in backtest.skipped:
         out.append(f"skipped {s['plant_id']} at {s['origin']}: {s['reason']}")
     results = backtest.results
@@ -340,23 +389,30 @@ def report(backtest: Backtest) -> str:
         out.append("No plant could be backtested at any origin.")
         return "\n".join(out)
     out.append("")
-    out.append(f"{'plant':<8} {'origin':<10} {'metric':<26} {'actual':>16} {'sim mean':>16} "
-               f"{'10th-90th band':>34} {'inside':>6} {'bias':>16}  demand")
+    out.append(
+        f"{'plant':<8} {'origin':<10} {'metric':<26} {'actual':>16} {'sim mean':>16} "
+        f"{'10th-90th band':>34} {'inside':>6} {'bias':>16}  demand"
+    )
     for r in results.itertuples(index=False):
         band = f"{shown(r.metric, r.sim_p10)} to {shown(r.metric, r.sim_p90)}"
-        out.append(f"{r.plant_id:<8} {r.origin!s:<10} {r.metric:<26} {shown(r.metric, r.actual):>16} "
-                   f"{shown(r.metric, r.sim_mean):>16} {band:>34} {'yes' if r.inside else 'no':>6} "
-                   f"{shown_bias(r.metric, r.bias):>16}  {r.demand_source}")
+        out.append(
+            f"{r.plant_id:<8} {r.origin!s:<10} {r.metric:<26} {shown(r.metric, r.actual):>16} "
+            f"{shown(r.metric, r.sim_mean):>16} {band:>34} {'yes' if r.inside else 'no':>6} "
+            f"{shown_bias(r.metric, r.bias):>16}  {r.demand_source}"
+        )
     out.append("")
     out.append(f"{'plant':<8} {'metric':<26} {'inside':>9} {'actual (mean)':>16} {'sim (mean)':>16} {'bias':>16}")
     for r in backtest.summary().itertuples(index=False):
-        out.append(f"{r.plant_id:<8} {r.metric:<26} {f'{r.inside} of {r.backtests}':>9} "
-                   f"{shown(r.metric, r.actual):>16} {shown(r.metric, r.simulated):>16} {shown_bias(r.metric, r.bias):>16}")
+        out.append(
+            f"{r.plant_id:<8} {r.metric:<26} {f'{r.inside} of {r.backtests}':>9} "
+            f"{shown(r.metric, r.actual):>16} {shown(r.metric, r.simulated):>16} {shown_bias(r.metric, r.bias):>16}"
+        )
     out.append("")
     out.append("Coverage per metric (goal: actual inside the band at 70 % of plant-origins or more):")
     for r in summarize(results, by=("metric",)).itertuples(index=False):
-        out.append(f"  {r.metric:<26} {r.inside} of {r.backtests} ({r.coverage:.0%}), "
-                   f"mean bias {shown_bias(r.metric, r.bias)}")
+        out.append(
+            f"  {r.metric:<26} {r.inside} of {r.backtests} ({r.coverage:.0%}), mean bias {shown_bias(r.metric, r.bias)}"
+        )
     return "\n".join(out)
 
 
@@ -386,10 +442,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, data/warehouse.db)")
     p.add_argument("--plants", type=_names, help="comma-separated plant ids (default: every plant)")
     p.add_argument("--origins", type=int, default=ORIGINS, help=f"origin days (default {ORIGINS})")
-    p.add_argument("--horizon-days", type=int, default=sc.HORIZON_DAYS,
-                   help=f"days simulated from each origin (default {sc.HORIZON_DAYS})")
-    p.add_argument("--step-days", type=int, default=STEP_DAYS,
-                   help=f"days between origins (default {STEP_DAYS}: windows do not overlap)")
+    p.add_argument(
+        "--horizon-days",
+        type=int,
+        default=sc.HORIZON_DAYS,
+        help=f"days simulated from each origin (default {sc.HORIZON_DAYS})",
+    )
+    p.add_argument(
+        "--step-days",
+        type=int,
+        default=STEP_DAYS,
+        help=f"days between origins (default {STEP_DAYS}: windows do not overlap)",
+    )
     p.add_argument("--paths", type=int, default=sc.PATHS, help=f"Monte Carlo paths (default {sc.PATHS})")
     p.add_argument("--no-store", action="store_true", help="print only; do not store the run in the warehouse")
     return p
@@ -400,9 +464,16 @@ def main(argv=None) -> int:
     try:
         check(args.origins, args.horizon_days, args.step_days, args.paths)
         engine = open_warehouse(args.url)
-        backtest = run(engine, PlantScope.everything(), args.plants, args.origins, args.horizon_days,
-                       args.step_days, args.paths,
-                       progress=lambda done, total, label: print(f"[{done}/{total}] {label}", file=sys.stderr))
+        backtest = run(
+            engine,
+            PlantScope.everything(),
+            args.plants,
+            args.origins,
+            args.horizon_days,
+            args.step_days,
+            args.paths,
+            progress=lambda done, total, label: print(f"[{done}/{total}] {label}", file=sys.stderr),
+        )
         print(report(backtest))
         if not args.no_store and not backtest.results.empty:
             print(f"stored as backtest run {store_run(engine, backtest)}")

@@ -22,9 +22,24 @@ from sqlalchemy import insert
 from data_access import marts
 from data_access import scenario_backtests as stored
 from data_access.schema import (
-    demand_daily, downtime_event, downtime_reason, forecast, forecast_run, forecast_series, inventory_snapshot, line,
-    material, model_version, plant, production_daily, production_order, purchase_order, region, supplier,
-    plant_material, asset,
+    asset,
+    demand_daily,
+    downtime_event,
+    downtime_reason,
+    forecast,
+    forecast_run,
+    forecast_series,
+    inventory_snapshot,
+    line,
+    material,
+    model_version,
+    plant,
+    plant_material,
+    production_daily,
+    production_order,
+    purchase_order,
+    region,
+    supplier,
 )
 from data_access.scope import PlantScope
 from forecasting import scenario_backtest as bt
@@ -44,39 +59,121 @@ def build(engine) -> None:
     """P: 8 h a day at 125 good units an hour = 1000 made and 1000 sold every day; Q: a line, no demand."""
     with engine.begin() as conn:
         conn.execute(insert(region), [{"region_id": "EU", "name": "Europe"}])
-        conn.execute(insert(plant), [dict(plant_id=p, name=f"Plant {p}", region_id="EU", country="DE",
-                                          timezone="UTC", lat=50.0, lon=10.0, data_maturity="mes",
-                                          maintenance_workflow="sap_pm", currency="EUR") for p in ("P", "Q")])
-        conn.execute(insert(line), [dict(line_id=f"{p}-L1", plant_id=p, name="Line 1", line_type="filling",
-                                         local_code="L1") for p in ("P", "Q")])
-        conn.execute(insert(asset), [dict(asset_id=f"{p}-L1-A", plant_id=p, line_id=f"{p}-L1", asset_class="filler",
-                                          criticality="A", local_code="A", local_name="Filler", install_year=2020)
-                                     for p in ("P", "Q")])
-        conn.execute(insert(downtime_reason), [dict(reason_code="MECH", category="failure", is_failure=True,
-                                                    description="Mechanical failure")])
-        conn.execute(insert(material), [
-            dict(material_id="FG", name="Bottle", material_type="finished", unit="ea", unit_cost=2.0),
-            dict(material_id="RAW", name="Resin", material_type="raw", unit="kg", unit_cost=1.0)])
+        conn.execute(
+            insert(plant),
+            [
+                dict(
+                    plant_id=p,
+                    name=f"Plant {p}",
+                    region_id="EU",
+                    country="DE",
+                    timezone="UTC",
+                    lat=50.0,
+                    lon=10.0,
+                    data_maturity="mes",
+                    maintenance_workflow="sap_pm",
+                    currency="EUR",
+                )
+                for p in ("P", "Q")
+            ],
+        )
+        conn.execute(
+            insert(line),
+            [
+                dict(line_id=f"{p}-L1", plant_id=p, name="Line 1", line_type="filling", local_code="L1")
+                for p in ("P", "Q")
+            ],
+        )
+        conn.execute(
+            insert(asset),
+            [
+                dict(
+                    asset_id=f"{p}-L1-A",
+                    plant_id=p,
+                    line_id=f"{p}-L1",
+                    asset_class="filler",
+                    criticality="A",
+                    local_code="A",
+                    local_name="Filler",
+                    install_year=2020,
+                )
+                for p in ("P", "Q")
+            ],
+        )
+        conn.execute(
+            insert(downtime_reason),
+            [dict(reason_code="MECH", category="failure", is_failure=True, description="Mechanical failure")],
+        )
+        conn.execute(
+            insert(material),
+            [
+                dict(material_id="FG", name="Bottle", material_type="finished", unit="ea", unit_cost=2.0),
+                dict(material_id="RAW", name="Resin", material_type="raw", unit="kg", unit_cost=1.0),
+            ],
+        )
         conn.execute(insert(supplier), [dict(supplier_id="S1", name="Resin Co", country="DE")])
-        conn.execute(insert(plant_material), [
-            dict(plant_id="P", material_id="FG", local_code="FG", supplier_id=None, lead_time_days=None,
-                 safety_stock=2000.0, reorder_point=4000.0)])
-        conn.execute(insert(production_daily), [
-            dict(line_id=f"{p}-L1", plant_id=p, day=d, planned_busy_s=8 * 3600.0, run_s=8 * 3600.0,
-                 ideal_cycle_s=20.0, produced_qty=1000.0, good_qty=1000.0) for p in ("P", "Q") for d in DAYS])
+        conn.execute(
+            insert(plant_material),
+            [
+                dict(
+                    plant_id="P",
+                    material_id="FG",
+                    local_code="FG",
+                    supplier_id=None,
+                    lead_time_days=None,
+                    safety_stock=2000.0,
+                    reorder_point=4000.0,
+                )
+            ],
+        )
+        conn.execute(
+            insert(production_daily),
+            [
+                dict(
+                    line_id=f"{p}-L1",
+                    plant_id=p,
+                    day=d,
+                    planned_busy_s=8 * 3600.0,
+                    run_s=8 * 3600.0,
+                    ideal_cycle_s=20.0,
+                    produced_qty=1000.0,
+                    good_qty=1000.0,
+                )
+                for p in ("P", "Q")
+                for d in DAYS
+            ],
+        )
         conn.execute(insert(demand_daily), [dict(plant_id="P", material_id="FG", day=d, qty=1000.0) for d in DAYS])
-        conn.execute(insert(inventory_snapshot), [dict(plant_id="P", material_id="FG", day=d, on_hand=5000.0)
-                                                  for d in DAYS])
-        conn.execute(insert(production_order), [
-            dict(order_id=f"P-MO-{i}", plant_id="P", line_id="P-L1", product_id="FG", qty=1000.0,
-                 due_utc=_utc(d, 18), due_day=d, planned_start_utc=_utc(d, 8), planned_end_utc=_utc(d, 16),
-                 actual_end_utc=_utc(d, 16), produced_qty=1000.0, status="completed") for i, d in enumerate(DAYS)])
+        conn.execute(
+            insert(inventory_snapshot), [dict(plant_id="P", material_id="FG", day=d, on_hand=5000.0) for d in DAYS]
+        )
+        conn.execute(
+            insert(production_order),
+            [
+                dict(
+                    order_id=f"P-MO-{i}",
+                    plant_id="P",
+                    line_id="P-L1",
+                    product_id="FG",
+                    qty=1000.0,
+                    due_utc=_utc(d, 18),
+                    due_day=d,
+                    planned_start_utc=_utc(d, 8),
+                    planned_end_utc=_utc(d, 16),
+                    actual_end_utc=_utc(d, 16),
+                    produced_qty=1000.0,
+                    status="completed",
+                )
+                for i, d in enumerate(DAYS)
+            ],
+        )
     marts.refresh(engine)
 
 
 def backtest(engine, **kw):
-    return bt.run(engine, PlantScope.everything(), origins=kw.pop("origins", 3), horizon=HORIZON, step=STEP,
-                  paths=PATHS, **kw)
+    return bt.run(
+        engine, PlantScope.everything(), origins=kw.pop("origins", 3), horizon=HORIZON, step=STEP, paths=PATHS, **kw
+    )
 
 
 def test_a_plant_whose_truth_is_known_has_zero_bias_and_full_coverage(empty_engine):
@@ -121,30 +218,125 @@ def test_the_backtest_never_reads_data_from_its_origin_on(empty_engine):
     with empty_engine.begin() as conn:  # what the origin could not know: all of it changes what happened
         conn.execute(demand_daily.update().where(demand_daily.c.day >= origin).values(qty=3000.0))
         conn.execute(inventory_snapshot.update().where(inventory_snapshot.c.day >= origin).values(on_hand=0.0))
-        conn.execute(production_daily.update().where(production_daily.c.day >= origin)
-                     .values(run_s=2 * 3600.0, good_qty=250.0, planned_busy_s=12 * 3600.0))
-        conn.execute(insert(downtime_event), [
-            dict(plant_id="P", line_id="P-L1", asset_id="P-L1-A", start_utc=_utc(d, 9), end_utc=_utc(d, 15),
-                 day=d, duration_s=6 * 3600.0, reason_code="MECH", category="failure", is_failure=True,
-                 local_reason="broken") for d in later])
-        conn.execute(insert(plant_material), [dict(plant_id="P", material_id="RAW", local_code="RAW",
-                                                   supplier_id="S1", lead_time_days=5.0, safety_stock=0.0,
-                                                   reorder_point=10.0)])
-        conn.execute(insert(purchase_order), [dict(po_id="PO-1", plant_id="P", material_id="RAW", supplier_id="S1",
-                                                   qty=50.0, ordered_day=origin, promised_day=origin + timedelta(3),
-                                                   received_day=None, status="open")])
-        conn.execute(insert(model_version), [dict(model_id=1, model_name="forecaster", version="1", params={},
-                                                  status="approved", trained_utc=_utc(END, 0))])
-        conn.execute(insert(forecast_run), [dict(run_id="R-LATE", model_id=1, data_end_day=origin, horizon_days=28,
-                                                 job="test", actor="test", status="done", started_utc=_utc(END, 1))])
-        conn.execute(insert(forecast_series), [dict(run_id="R-LATE", plant_id="P", metric="demand", unit="units",
-                                                    served_model="seasonal_naive", chosen_model="seasonal_naive",
-                                                    history_start=FIRST, history_end=origin, observed=100, missing=0,
-                                                    origins=1, seconds=0.1, fitted_utc=_utc(END, 2),
-                                                    approved=True)])
-        conn.execute(insert(forecast), [dict(plant_id="P", metric="demand", run_id="R-LATE", day=d,
-                                             model="seasonal_naive", yhat=9999.0, yhat_lower=0.0, yhat_upper=20000.0)
-                                        for d in later])
+        conn.execute(
+            production_daily.update()
+            .where(production_daily.c.day >= origin)
+            .values(run_s=2 * 3600.0, good_qty=250.0, planned_busy_s=12 * 3600.0)
+        )
+        conn.execute(
+            insert(downtime_event),
+            [
+                dict(
+                    plant_id="P",
+                    line_id="P-L1",
+                    asset_id="P-L1-A",
+                    start_utc=_utc(d, 9),
+                    end_utc=_utc(d, 15),
+                    day=d,
+                    duration_s=6 * 3600.0,
+                    reason_code="MECH",
+                    category="failure",
+                    is_failure=True,
+                    local_reason="broken",
+                )
+                for d in later
+            ],
+        )
+        conn.execute(
+            insert(plant_material),
+            [
+                dict(
+                    plant_id="P",
+                    material_id="RAW",
+                    local_code="RAW",
+                    supplier_id="S1",
+                    lead_time_days=5.0,
+                    safety_stock=0.0,
+                    reorder_point=10.0,
+                )
+            ],
+        )
+        conn.execute(
+            insert(purchase_order),
+            [
+                dict(
+                    po_id="PO-1",
+                    plant_id="P",
+                    material_id="RAW",
+                    supplier_id="S1",
+                    qty=50.0,
+                    ordered_day=origin,
+                    promised_day=origin + timedelta(3),
+                    received_day=None,
+                    status="open",
+                )
+            ],
+        )
+        conn.execute(
+            insert(model_version),
+            [
+                dict(
+                    model_id=1,
+                    model_name="forecaster",
+                    version="1",
+                    params={},
+                    status="approved",
+                    trained_utc=_utc(END, 0),
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast_run),
+            [
+                dict(
+                    run_id="R-LATE",
+                    model_id=1,
+                    data_end_day=origin,
+                    horizon_days=28,
+                    job="test",
+                    actor="test",
+                    status="done",
+                    started_utc=_utc(END, 1),
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast_series),
+            [
+                dict(
+                    run_id="R-LATE",
+                    plant_id="P",
+                    metric="demand",
+                    unit="units",
+                    served_model="seasonal_naive",
+                    chosen_model="seasonal_naive",
+                    history_start=FIRST,
+                    history_end=origin,
+                    observed=100,
+                    missing=0,
+                    origins=1,
+                    seconds=0.1,
+                    fitted_utc=_utc(END, 2),
+                    approved=True,
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast),
+            [
+                dict(
+                    plant_id="P",
+                    metric="demand",
+                    run_id="R-LATE",
+                    day=d,
+                    model="seasonal_naive",
+                    yhat=9999.0,
+                    yhat_lower=0.0,
+                    yhat_upper=20000.0,
+                )
+                for d in later
+            ],
+        )
     marts.refresh(empty_engine)
     after = backtest(empty_engine, origins=1).results
     pd.testing.assert_frame_equal(before[SIMULATED].reset_index(drop=True), after[SIMULATED].reset_index(drop=True))
@@ -156,19 +348,71 @@ def test_a_stored_forecast_of_data_before_the_origin_is_used_and_named(empty_eng
     build(empty_engine)
     origin = ORIGINS[-1]
     with empty_engine.begin() as conn:
-        conn.execute(insert(model_version), [dict(model_id=1, model_name="forecaster", version="1", params={},
-                                                  status="approved", trained_utc=_utc(END, 0))])
-        conn.execute(insert(forecast_run), [dict(run_id="R-THEN", model_id=1, data_end_day=origin - timedelta(1),
-                                                 horizon_days=28, job="test", actor="test", status="done",
-                                                 started_utc=_utc(END, 1))])
-        conn.execute(insert(forecast_series), [dict(run_id="R-THEN", plant_id="P", metric="demand", unit="units",
-                                                    served_model="seasonal_naive", chosen_model="seasonal_naive",
-                                                    history_start=FIRST, history_end=origin - timedelta(1),
-                                                    observed=100, missing=0, origins=1, seconds=0.1,
-                                                    fitted_utc=_utc(END, 2), approved=True)])
-        conn.execute(insert(forecast), [dict(plant_id="P", metric="demand", run_id="R-THEN", day=origin + timedelta(i),
-                                             model="seasonal_naive", yhat=1000.0, yhat_lower=1000.0,
-                                             yhat_upper=1000.0) for i in range(28)])
+        conn.execute(
+            insert(model_version),
+            [
+                dict(
+                    model_id=1,
+                    model_name="forecaster",
+                    version="1",
+                    params={},
+                    status="approved",
+                    trained_utc=_utc(END, 0),
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast_run),
+            [
+                dict(
+                    run_id="R-THEN",
+                    model_id=1,
+                    data_end_day=origin - timedelta(1),
+                    horizon_days=28,
+                    job="test",
+                    actor="test",
+                    status="done",
+                    started_utc=_utc(END, 1),
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast_series),
+            [
+                dict(
+                    run_id="R-THEN",
+                    plant_id="P",
+                    metric="demand",
+                    unit="units",
+                    served_model="seasonal_naive",
+                    chosen_model="seasonal_naive",
+                    history_start=FIRST,
+                    history_end=origin - timedelta(1),
+                    observed=100,
+                    missing=0,
+                    origins=1,
+                    seconds=0.1,
+                    fitted_utc=_utc(END, 2),
+                    approved=True,
+                )
+            ],
+        )
+        conn.execute(
+            insert(forecast),
+            [
+                dict(
+                    plant_id="P",
+                    metric="demand",
+                    run_id="R-THEN",
+                    day=origin + timedelta(i),
+                    model="seasonal_naive",
+                    yhat=1000.0,
+                    yhat_lower=1000.0,
+                    yhat_upper=1000.0,
+                )
+                for i in range(28)
+            ],
+        )
     result = backtest(empty_engine, origins=1).results
     p = result[result["plant_id"] == "P"]
     assert (p["demand_source"] == f"forecast R-THEN (data to {origin - timedelta(1)})").all()
@@ -187,8 +431,9 @@ def test_a_stored_run_is_each_plants_calibration_within_the_scope(empty_engine):
     assert stored.calibration(empty_engine, PlantScope.only(["Q"])).empty  # Q was skipped, P is out of scope
     back = stored.results(empty_engine, PlantScope.everything(), run_id)
     assert len(back) == len(result.results) and set(back["origin"]) == set(ORIGINS)
-    newer = bt.store_run(empty_engine, backtest(empty_engine, origins=1),
-                         now=datetime(2026, 7, 21, 6, tzinfo=timezone.utc))
+    newer = bt.store_run(
+        empty_engine, backtest(empty_engine, origins=1), now=datetime(2026, 7, 21, 6, tzinfo=timezone.utc)
+    )
     frame = stored.calibration(empty_engine, PlantScope.everything())
     assert (frame["run_id"] == newer).all() and (frame["backtests"] == 1).all()  # the newest run only
 
@@ -214,8 +459,25 @@ def test_bad_input_on_the_command_line_is_one_line_and_exit_2(empty_engine, back
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
 def test_the_command_prints_and_stores_a_run(empty_engine, backend_url, capsys):
     build(empty_engine)
-    assert bt.main(["--url", backend_url, "--plants", "P", "--origins", "2", "--horizon-days", "28",
-                    "--step-days", "28", "--paths", "20"]) == 0
+    assert (
+        bt.main(
+            [
+                "--url",
+                backend_url,
+                "--plants",
+                "P",
+                "--origins",
+                "2",
+                "--horizon-days",
+                "28",
+                "--step-days",
+                "28",
+                "--paths",
+                "20",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert re.search(r"^P +inventory_value +2 of 2 +10,000 ref\. currency", out, re.M)
     assert "10,000 ref. currency" in out and "stored as backtest run bt-" in out

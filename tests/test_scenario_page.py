@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from data_access.engine import make_engine
 from data_access.schema import recommendation, scenario
-from forecasting import refresh, scenario
+from forecasting import refresh
+from forecasting import scenario as scenario_model
 from jobs import pipeline
 from tests.conftest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
 from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
@@ -166,7 +167,7 @@ def test_the_baseline_shows_how_well_the_simulator_tracked_the_plant(open_as, ur
 
     at = press(open_as(url, "planner_jol"), "Run scenario")
     captions = [c.value for c in at.caption if c.value.startswith("Back-tested:")]
-    assert len(captions) == len(scenario.METRICS), captions
+    assert len(captions) == len(scenario_model.METRICS), captions
     tracked = [c for c in captions if "back-tests, bias" in c]
     assert len(tracked) == 5 and all("inside the band in 0 of 1" in c or "in 1 of 1" in c for c in tracked)
     assert sum("not back-tested" in c for c in captions) == 2  # plan spend and estimated cost have no actual

@@ -1,6 +1,18 @@
 """Saved what-if scenarios. See docs/scenarios.md."""
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 
 from data_access.schema.base import metadata, utc_column
 

@@ -2,7 +2,8 @@
 
 Per plant, as of its newest data day (docs/scenarios.md explains each choice):
 - demand: the newest stored demand forecast (forecasting.refresh) and its 80 % band; days past
-  its horizon repeat its last four weeks by weekday, with a band widening by sqrt(day / horizon);
+  its horizon repeat its last four weeks by weekday, band and all (the band is drawn as day-to-day
+  noise, which does not grow with the distance);
 - lines (mart_line_daily over the last CAPACITY_DAYS): scheduled hours by weekday, availability
   on days without failures, and the demonstrated rate (90th percentile of good output per run
   hour) converted to demand units by the plant's demand / output ratio; failures per line-day
@@ -144,7 +145,7 @@ def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.nd
             demand[i], sd[i] = yhat[day], spread[day]
         else:
             base, base_sd = by_weekday.get(day.weekday(), (float(yhat.iloc[-1]), float(spread.iloc[-1])))
-            demand[i], sd[i] = base, base_sd * np.sqrt((i + 1) / stored)
+            demand[i], sd[i] = base, base_sd
     return demand, sd
 
 

@@ -5,7 +5,7 @@ Nothing of the warehouse, not even a plant name, is touched before someone has l
 
 import streamlit as st
 
-from components.warehouse import ensure_warehouse, get_engine
+from components.warehouse import configure_logging, ensure_warehouse, get_engine
 from governance.login import login_gate, logout_button
 from governance.roles import label
 
@@ -30,6 +30,7 @@ PAGES = [
 
 st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",
                    layout="wide")
+configure_logging()
 
 user = login_gate()
 if user is None:

@@ -1,8 +1,8 @@
-"""Streamlit caching around the named queries: results live at most CACHE_TTL_S seconds.
+"""The one cache policy: Streamlit caching around the named queries, with a lifetime per kind.
 
 The warehouse (the engine's URL) and the scope are part of every cache key, so rows of one
-warehouse or one user's scope never reach another. Other components cache their queries
-with `cache_query` too.
+warehouse or one user's scope never reach another. Every component caches its queries with
+`cache_query` and one of the lifetimes below; a page that changes data clears the cache.
 """
 
 from functools import partial
@@ -12,14 +12,17 @@ from sqlalchemy.engine import Engine
 
 from data_access import decisions, quality, queries
 
-CACHE_TTL_S = 300
+STATIC_TTL_S = 300  # marts and dimensions: they change with a load or a job run
+RESULTS_TTL_S = 120  # stored forecasts, risk scores, model metrics, decision KPIs
+LIVE_TTL_S = 60  # feed freshness, data quality, onboarding state, saved scenarios
+QUEUE_TTL_S = 15  # open decisions: stale within seconds of someone's decision
 
 
 def _warehouse_key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-cache_query = partial(st.cache_data, ttl=CACHE_TTL_S, show_spinner=False,
+cache_query = partial(st.cache_data, ttl=STATIC_TTL_S, show_spinner=False,
                       hash_funcs={Engine: _warehouse_key})
 
 
@@ -43,7 +46,7 @@ def weekly_kpi_components(engine, scope, start, end, by_plant=False):
     return queries.weekly_kpi_components(engine, scope, start, end, by_plant)
 
 
-@cache_query(ttl=60)
+@cache_query(ttl=LIVE_TTL_S)
 def feed_freshness(engine, scope):
     return queries.feed_freshness(engine, scope)
 
@@ -67,11 +70,11 @@ def stocked_materials(engine, scope):
 
 # --- beside each plant on the overview: data quality (onboarding) and decisions -----------
 
-@cache_query(ttl=60)
+@cache_query(ttl=LIVE_TTL_S)
 def plant_quality(engine, scope):
     return quality.plant_quality(engine, scope)
 
 
-@cache_query(ttl=60)
+@cache_query(ttl=LIVE_TTL_S)
 def overview_decision_kpis(engine, scope, start, end):
     return decisions.overview_decision_kpis(engine, scope, start, end)

@@ -13,14 +13,12 @@ from datetime import date, datetime, time, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from components.cached import cache_query
+from components.cached import QUEUE_TTL_S, RESULTS_TTL_S, cache_query
 from data_access import decisions as dq
 from forecasting.scenario import METRICS, Levers
 from governance import orchestrate, policies, workflow
 from jobs import pipeline
 
-QUEUE_TTL_S = 15
-KPI_TTL_S = 120
 
 KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule",
                "scenario": "Scenario plan"}
@@ -47,18 +45,18 @@ def outbox_rows(engine, scope):
     return dq.outbox_rows(engine, scope)
 
 
-@cache_query(ttl=KPI_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def decision_kpis(engine, scope, start, end, by):
     return dq.decision_kpis(engine, scope, start, end, by=by)
 
 
-@cache_query(ttl=KPI_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def overview_decision_kpis(engine, scope, start, end):
     """For the network overview: (the scope's decision KPIs, the same per plant); see data_access."""
     return dq.overview_decision_kpis(engine, scope, start, end)
 
 
-@cache_query(ttl=KPI_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def overrides(engine, scope, start, end):
     return dq.overrides(engine, scope, start, end)
 

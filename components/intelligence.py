@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.cached import cache_query
+from components.cached import LIVE_TTL_S, RESULTS_TTL_S, cache_query
 from data_access import intelligence as q
 from data_access import model_registry as registry
 from data_access import queries
@@ -22,7 +22,6 @@ from forecasting import failure_risk, refresh
 from governance import model_serving
 from jobs import pipeline
 
-CACHE_TTL_S = 120
 HISTORY_SHOWN_DAYS = 120
 REFIT_PERMISSIONS = ("refit_forecast",)
 """Who may refit a series from the Forecasts page: planners and plant managers (their plants)
@@ -55,67 +54,67 @@ MODEL_METRICS = {
 
 # --- cached reads ------------------------------------------------------------------------------
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def latest_series(engine, scope: PlantScope) -> pd.DataFrame:
     return q.latest_series(engine, scope)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def forecast_points(engine, scope, run_id, plant_id, metric) -> pd.DataFrame:
     return q.forecast_points(engine, scope, run_id, plant_id, metric)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def candidate_scores(engine, scope, run_id, plant_id, metric) -> pd.DataFrame:
     return q.candidate_scores(engine, scope, run_id, plant_id, metric)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def latest_candidate_scores(engine, scope) -> pd.DataFrame:
     return q.latest_candidate_scores(engine, scope)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def history(engine, scope, plant_id, metric, start, end) -> pd.DataFrame:
     return q.series_history(engine, scope.narrowed([plant_id]), metric, start, end)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def versions(engine) -> pd.DataFrame:
     return registry.versions(engine)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def model_metrics(engine, scope, model_name=None) -> pd.DataFrame:
     return registry.metrics(engine, scope, model_name=model_name)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def forecast_runs(engine) -> pd.DataFrame:
     return q.forecast_runs(engine)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def score_runs(engine) -> pd.DataFrame:
     return q.score_runs(engine)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def risk_scores(engine, scope, run_id, kind) -> pd.DataFrame:
     return q.risk_scores(engine, scope, run_id, kind)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def risk_summary(engine, scope, run_id) -> pd.DataFrame:
     return q.risk_summary(engine, scope, run_id)
 
 
-@cache_query(ttl=60)
+@cache_query(ttl=LIVE_TTL_S)
 def freshness(engine, scope) -> pd.DataFrame:
     return queries.feed_freshness(engine, scope)
 
 
-@cache_query(ttl=CACHE_TTL_S)
+@cache_query(ttl=RESULTS_TTL_S)
 def plants(engine, scope) -> pd.DataFrame:
     return queries.plants(engine, scope)
 

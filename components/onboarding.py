@@ -8,6 +8,7 @@ import io
 import pandas as pd
 import streamlit as st
 
+from components.cached import LIVE_TTL_S, cache_query, plant_quality
 from components.tables import table
 from data_access import quality
 from data_access.ingest import (
@@ -18,42 +19,34 @@ from data_access.ingest import queries
 from data_access.ingest.sources import CODE_KIND_LABELS
 from governance import audit
 
-CACHE_TTL_S = 60
 STATUS_ICONS = {"loaded": ":material/check_circle:", "partial": ":material/warning:",
                 "nothing_loaded": ":material/block:", "failed": ":material/error:"}
 
 
 # --- cached reads (cleared after every change made here) ----------------------------------------
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def _loads(_engine, scope, plant_id=None):
-    return queries.loads(_engine, scope, plant_id)
+@cache_query(ttl=LIVE_TTL_S)
+def _loads(engine, scope, plant_id=None):
+    return queries.loads(engine, scope, plant_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def _quarantine(_engine, scope, plant_id=None, source=None):
-    return queries.open_quarantine(_engine, scope, plant_id, source)
+@cache_query(ttl=LIVE_TTL_S)
+def _quarantine(engine, scope, plant_id=None, source=None):
+    return queries.open_quarantine(engine, scope, plant_id, source)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def _review(_engine, scope, plant_id=None):
-    return queries.review_list(_engine, scope, plant_id)
+@cache_query(ttl=LIVE_TTL_S)
+def _review(engine, scope, plant_id=None):
+    return queries.review_list(engine, scope, plant_id)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def feed_quality(_engine, scope):
-    return quality.feed_quality(_engine, scope)
-
-
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def plant_quality(_engine, scope):
-    return quality.plant_quality(_engine, scope)
+@cache_query(ttl=LIVE_TTL_S)
+def feed_quality(engine, scope):
+    return quality.feed_quality(engine, scope)
 
 
 def _changed():
-    for cached in (_loads, _quarantine, _review, feed_quality, plant_quality):
-        cached.clear()
-    st.cache_data.clear()  # the overview's marts and freshness changed too
+    st.cache_data.clear()  # this page's reads, and the overview's marts and freshness
 
 
 # --- audit hooks -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from components.cached import cache_query, plants
+from components.cached import LIVE_TTL_S, cache_query, plants
 from data_access import intelligence as q
 from data_access import scenario_backtests as backtests
 from data_access import scenarios as stored
@@ -46,7 +46,7 @@ def baselines(engine, scope, plant_ids: tuple, paths: int, seed: int, data_versi
     return engine_model.baselines(plant_bases, paths, seed)
 
 
-@cache_query(ttl=30)
+@cache_query(ttl=LIVE_TTL_S)
 def saved(engine, scope) -> pd.DataFrame:
     return stored.scenarios(engine, scope)
 

@@ -5,7 +5,6 @@ the sample network, with a progress bar. A warehouse that cannot be reached stop
 with its URL (password hidden) and the cause; nothing is written to it.
 """
 
-import os
 import threading
 
 import streamlit as st
@@ -16,6 +15,8 @@ import sample_data
 from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.schema import plant
+from data_access.settings import settings
+from jobs import logs
 
 
 def get_engine() -> Engine:
@@ -26,6 +27,12 @@ def get_engine() -> Engine:
         return _engine(url)
     except Exception as exc:  # noqa: BLE001 - bad URL, unknown driver, unreadable secrets: all shown
         _stop(url, exc)
+
+
+@st.cache_resource(show_spinner=False)
+def configure_logging() -> None:
+    """The app's log lines (security events) in the jobs' key=value format, once per process."""
+    logs.configure()
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,7 +82,7 @@ def _readiness() -> tuple[threading.Lock, set[str]]:
 def _sample_data_wanted(engine: Engine) -> bool:
     """Fill an empty embedded SQLite warehouse with the sample network; an empty server
     database is taken for production and filled only when PNCT_SAMPLE_DATA=1 asks for it."""
-    wanted = os.environ.get("PNCT_SAMPLE_DATA", "auto")
+    wanted = settings().sample_data
     return wanted == "1" or (wanted == "auto" and engine.dialect.name == "sqlite")
 
 

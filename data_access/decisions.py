@@ -16,13 +16,12 @@ import json
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Text, and_, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
-from data_access.frames import read_frame
+from data_access.frames import as_utc, utc_columns, date_columns, read_frame
 from data_access.schema import (
     asset, asset_health_daily, audit_log, decision, demand_daily, downtime_event, inventory_snapshot, line, material, outbox, plant,
     plant_material, plant_policy, production_daily, production_order, purchase_order,
@@ -42,33 +41,10 @@ def _read(engine: Engine, stmt) -> pd.DataFrame:
         return read_frame(conn, stmt)
 
 
-def as_utc(value):
-    """A timestamp (or Series of them) as timezone-aware UTC; naive values are UTC already."""
-    if isinstance(value, pd.Series):
-        return pd.to_datetime(value, utc=True, format="ISO8601") if len(value) else value.astype("datetime64[ns, UTC]")
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
-def _utc_columns(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    for name in names:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
-    return frame
 
 
-def _date_columns(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    """SQLite hands dates back as dates (typed columns) or text (aggregates): make them dates."""
-    for name in names:
-        frame[name] = [v if v is None or isinstance(v, date) else date.fromisoformat(str(v)[:10])
-                       for v in frame[name]]
-    return frame
 
 
 # --- inputs of the risk-signal rules ---------------------------------------------------------
@@ -111,7 +87,7 @@ def asset_failure_stats(engine: Engine, scope: PlantScope, window_start: datetim
         .outerjoin(last_failure, last_failure.c.asset_id == a.asset_id)
         .outerjoin(last_pm, last_pm.c.asset_id == a.asset_id)
         .where(scope.clause(a.plant_id)).order_by(a.asset_id))
-    return _utc_columns(frame, "last_failure_end_utc", "last_pm_utc", "observed_since_utc")
+    return utc_columns(frame, "last_failure_end_utc", "last_pm_utc", "observed_since_utc")
 
 
 def asset_health(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -123,7 +99,7 @@ def asset_health(engine: Engine, scope: PlantScope, start: date, end: date) -> p
     h = asset_health_daily.c
     frame = _read(engine, select(h.asset_id, h.plant_id, h.day, h.vibration_mm_s, h.temperature_c)
                   .where(scope.clause(h.plant_id), h.day.between(start, end)).order_by(h.asset_id, h.day))
-    return _date_columns(frame, "day")
+    return date_columns(frame, "day")
 
 
 def _latest_stock(scope: PlantScope, as_of_day: date):
@@ -175,7 +151,7 @@ def supply_position(engine: Engine, scope: PlantScope, as_of_day: date, demand_d
         .outerjoin(received, and_(received.c.plant_id == pm.plant_id, received.c.material_id == pm.material_id))
         .where(scope.clause(pm.plant_id), m.material_type != "finished")
         .order_by(pm.plant_id, pm.material_id))
-    return _date_columns(frame, "snapshot_day", "last_received_day")
+    return date_columns(frame, "snapshot_day", "last_received_day")
 
 
 def line_quality(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -188,7 +164,7 @@ def line_quality(engine: Engine, scope: PlantScope, start: date, end: date) -> p
                                  p.produced_qty, p.good_qty)
                   .join_from(production_daily, line, p.line_id == line.c.line_id)
                   .where(scope.clause(p.plant_id), p.day.between(start, end)).order_by(p.line_id, p.day))
-    return _date_columns(frame, "day")
+    return date_columns(frame, "day")
 
 
 # --- enrichment of one recommendation ---------------------------------------------------------
@@ -216,7 +192,7 @@ def spare_parts(engine: Engine, scope: PlantScope, asset_class: str, as_of_day: 
         .outerjoin(plant_material, and_(pm.plant_id == keys.c.plant_id, pm.material_id == keys.c.material_id))
         .outerjoin(stock, and_(stock.c.plant_id == keys.c.plant_id, stock.c.material_id == keys.c.material_id))
         .order_by(keys.c.plant_id, keys.c.material_id))
-    return _date_columns(frame, "snapshot_day")
+    return date_columns(frame, "snapshot_day")
 
 
 def orders_on_line(engine: Engine, scope: PlantScope, line_id: str, start_utc: datetime,
@@ -234,7 +210,7 @@ def orders_on_line(engine: Engine, scope: PlantScope, line_id: str, start_utc: d
         .where(scope.clause(o.plant_id), o.line_id == line_id, o.status.in_(list(statuses)),
                o.planned_start_utc < as_utc(end_utc), o.planned_end_utc > as_utc(start_utc))
         .order_by(o.planned_start_utc, o.order_id))
-    return _utc_columns(frame, "planned_start_utc", "planned_end_utc", "due_utc", "actual_end_utc")
+    return utc_columns(frame, "planned_start_utc", "planned_end_utc", "due_utc", "actual_end_utc")
 
 
 def open_purchase_orders(engine: Engine, scope: PlantScope, plant_id: str | None = None,
@@ -254,7 +230,7 @@ def open_purchase_orders(engine: Engine, scope: PlantScope, plant_id: str | None
         stmt = stmt.where(po.plant_id == plant_id)
     if material_id is not None:
         stmt = stmt.where(po.material_id == material_id)
-    return _date_columns(_read(engine, stmt), "ordered_day", "promised_day")
+    return date_columns(_read(engine, stmt), "ordered_day", "promised_day")
 
 
 def supplier_record(engine: Engine, scope: PlantScope, material_id: str, tolerance_days: int | None = None
@@ -274,7 +250,7 @@ def supplier_record(engine: Engine, scope: PlantScope, material_id: str, toleran
     columns = ["supplier_id", "supplier_name", "country", "received", "on_time", "on_time_rate", "mean_delay_days"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    frame = _date_columns(frame, "ordered_day", "promised_day", "received_day")
+    frame = date_columns(frame, "ordered_day", "promised_day", "received_day")
     late = [(r - p).days for r, p in zip(frame["received_day"], frame["promised_day"])]
     frame["on_time"] = [d <= tolerance for d in late]
     frame["delay"] = [(r - o).days for r, o in zip(frame["received_day"], frame["ordered_day"])]
@@ -367,7 +343,7 @@ def recommendations(engine: Engine, scope: PlantScope, roles=(), states=None, ki
             roles & set(missing) or (row.state == "escalated" and roles & set(routing.get("escalate_to", [])))))
     frame = frame.drop(columns="routing").assign(approvers=approvers, escalate_to=escalate, signed_by=signed_by,
                                                  still_needed=needed, waiting_for_you=waiting)
-    frame = _utc_columns(frame, "created_utc", "sla_due_utc", "expires_utc", "decided_utc")
+    frame = utc_columns(frame, "created_utc", "sla_due_utc", "expires_utc", "decided_utc")
     frame["waiting_for_you"] = frame["waiting_for_you"].astype(bool)
     return frame[_QUEUE_COLUMNS]
 
@@ -411,7 +387,7 @@ def recommendation_detail(engine: Engine, scope: PlantScope, rec_id: int) -> dic
     detail["routing"] = dict(detail["routing"] or {})
     history["override_value"] = [None if v is None else json.dumps(v, ensure_ascii=False)
                                  for v in history["override_value"]]
-    detail["decisions"] = _utc_columns(history, "decided_utc")
+    detail["decisions"] = utc_columns(history, "decided_utc")
     detail["outbox"] = None if sent is None else {**dict(sent), "created_utc": as_utc(sent["created_utc"]),
                                                   "delivered_utc": as_utc(sent["delivered_utc"])}
     return detail
@@ -457,7 +433,7 @@ def decision_history(engine: Engine, scope: PlantScope, start_utc: datetime | No
     frame = _read(engine, stmt)
     frame["override_value"] = [None if v is None else json.dumps(v, ensure_ascii=False)
                                for v in frame["override_value"]]
-    return _utc_columns(frame, "decided_utc")
+    return utc_columns(frame, "decided_utc")
 
 
 def outbox_rows(engine: Engine, scope: PlantScope, targets=None, undelivered_only: bool = False) -> pd.DataFrame:
@@ -476,7 +452,7 @@ def outbox_rows(engine: Engine, scope: PlantScope, targets=None, undelivered_onl
         stmt = stmt.where(o.delivered_utc.is_(None))
     frame = _read(engine, stmt)
     frame["payload_json"] = [json.dumps(p, ensure_ascii=False, sort_keys=True) for p in frame["payload"]]
-    return _utc_columns(frame, "created_utc", "delivered_utc")
+    return utc_columns(frame, "created_utc", "delivered_utc")
 
 
 def policy_rows(engine: Engine, scope: PlantScope) -> pd.DataFrame:
@@ -487,7 +463,7 @@ def policy_rows(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     p = plant_policy.c
     frame = _read(engine, select(p.plant_id, p.key, p.value, p.updated_utc, p.updated_by)
                   .where(or_(p.plant_id.is_(None), scope.clause(p.plant_id))).order_by(p.plant_id, p.key))
-    return _utc_columns(frame, "updated_utc")
+    return utc_columns(frame, "updated_utc")
 
 
 def _like_patterns(text_value: str) -> list[str]:
@@ -535,7 +511,7 @@ def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = N
                                 for pattern in _like_patterns(search.strip()) for col in columns)))
     frame = _read(engine, stmt)
     frame["detail"] = [_compact_json(v) for v in frame["detail"]]
-    return _utc_columns(frame, "at_utc")
+    return utc_columns(frame, "at_utc")
 
 
 def _compact_json(value) -> str:
@@ -583,7 +559,7 @@ def decision_facts(engine: Engine, scope: PlantScope, start: date, end: date) ->
                    _R.created_utc >= datetime.combine(start - timedelta(days=1), datetime.min.time(), timezone.utc),
                    _R.created_utc < datetime.combine(end + timedelta(days=2), datetime.min.time(), timezone.utc))
             .order_by(_R.rec_id))
-    frame = _utc_columns(_read(engine, stmt), "created_utc", "decided_utc", "expires_utc")
+    frame = utc_columns(_read(engine, stmt), "created_utc", "decided_utc", "expires_utc")
     if not frame.empty:
         local_day = [ts.tz_convert(tz).date() for ts, tz in zip(frame["created_utc"], frame["timezone"])]
         frame = frame[[start <= day <= end for day in local_day]].reset_index(drop=True)

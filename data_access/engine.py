@@ -1,40 +1,30 @@
-"""Where the warehouse is, and one engine to reach it.
+"""Where the warehouse is, one engine to reach it, and opening it for a job.
 
-Resolution order: the `WAREHOUSE_URL` environment variable, then `[connections.warehouse] url`
-in `.streamlit/secrets.toml`, then the embedded SQLite file `data/warehouse.db`. Read without
+The URL comes from data_access.settings (`WAREHOUSE_URL`, then `[connections.warehouse] url`
+in `.streamlit/secrets.toml`, then the embedded SQLite file `data/warehouse.db`), read without
 Streamlit so the command-line jobs resolve the same warehouse as the app.
 """
 
 import os
-import tomllib
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "warehouse.db"
-SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+from data_access.settings import SettingsError, settings
 
 
 class WarehouseError(RuntimeError):
     """The warehouse is missing, unreachable or not what we expect; the message says why."""
 
 
-def warehouse_url(secrets_path: Path = SECRETS_PATH) -> str:
-    """The configured warehouse URL (see module docstring for the order)."""
-    if os.environ.get("WAREHOUSE_URL"):
-        return os.environ["WAREHOUSE_URL"]
-    if secrets_path.exists():
-        try:
-            secrets = tomllib.loads(secrets_path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise WarehouseError(f"{secrets_path} is not valid TOML: {exc}") from exc
-        url = secrets.get("connections", {}).get("warehouse", {}).get("url")
-        if url:
-            return url
-    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+def warehouse_url() -> str:
+    """The configured warehouse URL (data_access.settings: WAREHOUSE_URL, secrets, SQLite file)."""
+    try:
+        return settings().warehouse_url
+    except SettingsError as exc:
+        raise WarehouseError(str(exc)) from exc
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -11,14 +11,14 @@ Every read returns a DataFrame whose columns its docstring lists. Days are plant
 the caller's connection, so a job decides its transactions.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access import kpis
-from data_access.frames import read_frame
+from data_access.frames import as_utc, as_date, utc_columns, date_columns, read_frame
 from data_access.schema import (
     asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
     forecast_series, inventory_snapshot, line, mart_line_daily, mart_plant_daily, material, model_version, plant,
@@ -44,28 +44,12 @@ def _read(engine: Engine, stmt) -> pd.DataFrame:
         return read_frame(conn, stmt)
 
 
-def _as_date(value):
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
-def _dates(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    for name in names:
-        frame[name] = [_as_date(v) for v in frame[name]]
-    return frame
 
 
-def _utc(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    for name in names:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
-    return frame
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 # --- inputs: the forecast series -------------------------------------------------------------
@@ -95,7 +79,7 @@ def series_history(engine: Engine, scope: PlantScope, metric: str, start: date, 
                       .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
         frame["y"] = kpis.unplanned_downtime_hours(frame.pop("unplanned_downtime_s").astype(float))
     frame["y"] = frame["y"].astype(float)
-    return _dates(frame, "day")[["plant_id", "day", "y"]]
+    return date_columns(frame, "day")[["plant_id", "day", "y"]]
 
 
 def data_end_day(engine: Engine, scope: PlantScope) -> date | None:
@@ -104,7 +88,7 @@ def data_end_day(engine: Engine, scope: PlantScope) -> date | None:
     with engine.connect() as conn:
         ends = [conn.execute(select(func.max(m.day)).where(scope.clause(m.plant_id))).scalar(),
                 conn.execute(select(func.max(d.day)).where(scope.clause(d.plant_id))).scalar()]
-    ends = [_as_date(e) for e in ends if e is not None]
+    ends = [as_date(e) for e in ends if e is not None]
     return max(ends) if ends else None
 
 
@@ -133,7 +117,7 @@ def health_readings(engine: Engine, scope: PlantScope, start: date, end: date) -
     frame = _read(engine, select(h.asset_id, h.plant_id, h.day, h.vibration_mm_s, h.temperature_c, h.current_a,
                                  h.run_hours)
                   .where(scope.clause(h.plant_id), h.day.between(start, end)).order_by(h.asset_id, h.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def failure_events(engine: Engine, scope: PlantScope, start_utc: datetime, end_utc: datetime) -> pd.DataFrame:
@@ -147,7 +131,7 @@ def failure_events(engine: Engine, scope: PlantScope, start_utc: datetime, end_u
                   .where(d.is_failure.is_(True), scope.clause(d.plant_id), d.start_utc >= as_utc(start_utc),
                          d.start_utc < as_utc(end_utc))
                   .order_by(d.asset_id, d.start_utc))
-    return _utc(_dates(frame, "day"), "start_utc", "end_utc")
+    return utc_columns(date_columns(frame, "day"), "start_utc", "end_utc")
 
 
 def downtime_coverage(engine: Engine, scope: PlantScope) -> pd.DataFrame:
@@ -159,7 +143,7 @@ def downtime_coverage(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     d = downtime_event.c
     frame = _read(engine, select(d.plant_id, func.max(d.day).label("last_day"))
                   .where(scope.clause(d.plant_id)).group_by(d.plant_id).order_by(d.plant_id))
-    return _dates(frame, "last_day")
+    return date_columns(frame, "last_day")
 
 
 def completed_repairs(engine: Engine, scope: PlantScope, before_utc: datetime) -> pd.DataFrame:
@@ -172,7 +156,7 @@ def completed_repairs(engine: Engine, scope: PlantScope, before_utc: datetime) -
                   .where(scope.clause(w.plant_id), w.wo_type.in_(["corrective", "preventive"]),
                          w.completed_utc.is_not(None), w.completed_utc < as_utc(before_utc))
                   .order_by(w.asset_id, w.completed_utc))
-    return _utc(frame, "completed_utc")
+    return utc_columns(frame, "completed_utc")
 
 
 def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -183,7 +167,7 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
     p = production_daily.c
     frame = _read(engine, select(p.line_id, p.plant_id, p.day, p.run_s)
                   .where(scope.clause(p.plant_id), p.day.between(start, end)).order_by(p.line_id, p.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -198,7 +182,7 @@ def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.D
     frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
                                  L.restoration_s, L.orders_due, L.orders_on_time)
                   .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 # --- inputs: materials and orders --------------------------------------------------------------
@@ -229,7 +213,7 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
                   .order_by(pm.plant_id, pm.material_id))
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
     frame["on_hand"] = frame["on_hand"].astype(float)
-    return _dates(frame, "snapshot_day")
+    return date_columns(frame, "snapshot_day")
 
 
 def stock_counts(engine: Engine, scope: PlantScope, start: date, end: date, finished: bool = False) -> pd.DataFrame:
@@ -259,7 +243,7 @@ def material_consumption(engine: Engine, scope: PlantScope, start: date, end: da
                   .where(material.c.material_type != "finished", scope.clause(d.plant_id),
                          d.day.between(start, end))
                   .order_by(d.plant_id, d.material_id, d.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def open_purchase_orders(engine: Engine, scope: PlantScope, as_of_day: date) -> pd.DataFrame:
@@ -273,7 +257,7 @@ def open_purchase_orders(engine: Engine, scope: PlantScope, as_of_day: date) -> 
                   .where(scope.clause(po.plant_id), po.status != "cancelled", po.ordered_day <= as_of_day,
                          or_(po.received_day.is_(None), po.received_day > as_of_day))
                   .order_by(po.plant_id, po.material_id, po.promised_day))
-    return _dates(frame, "ordered_day", "promised_day")
+    return date_columns(frame, "ordered_day", "promised_day")
 
 
 def deliveries(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -288,7 +272,7 @@ def deliveries(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.
                   .where(scope.clause(po.plant_id), po.status == "received",
                          po.received_day.between(start, end))
                   .order_by(po.supplier_id, po.received_day))
-    frame = _dates(frame, "promised_day", "received_day")
+    frame = date_columns(frame, "promised_day", "received_day")
     frame["delay_days"] = [(r - p).days for r, p in zip(frame["received_day"], frame["promised_day"])]
     return frame
 
@@ -307,7 +291,7 @@ def upcoming_orders(engine: Engine, scope: PlantScope, start_utc: datetime, end_
                   .where(scope.clause(o.plant_id), o.status.in_(["planned", "released"]),
                          o.planned_start_utc < as_utc(end_utc), o.planned_end_utc > as_utc(start_utc))
                   .order_by(o.plant_id, o.planned_start_utc, o.order_id))
-    return _utc(frame, "planned_start_utc", "planned_end_utc", "due_utc")
+    return utc_columns(frame, "planned_start_utc", "planned_end_utc", "due_utc")
 
 
 def bill_of_materials(engine: Engine) -> pd.DataFrame:
@@ -369,7 +353,7 @@ def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date) -> p
                                                   f.metric == runs.c.metric))
                   .where(scope.clause(f.plant_id), f.day <= before_day)
                   .order_by(f.plant_id, f.metric, f.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def demand_forecasts_before(engine: Engine, scope: PlantScope, before_day: date) -> pd.DataFrame:
@@ -408,7 +392,7 @@ def replace_series(conn: Connection, run_id: str, plant_id: str, metric: str, se
     conn.execute(insert(forecast_series).values(**key, **series_row))
     if len(points):
         conn.execute(insert(forecast), [
-            {**key, "day": _as_date(ds), "model": series_row["served_model"], "yhat": float(y),
+            {**key, "day": as_date(ds), "model": series_row["served_model"], "yhat": float(y),
              "yhat_lower": _num(lo), "yhat_upper": _num(hi)}
             for ds, y, lo, hi in zip(points["ds"], points["yhat"], points["yhat_lower"], points["yhat_upper"])])
     if scores:
@@ -431,7 +415,7 @@ def forecast_runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
                                  r.failed, r.seconds, r.started_utc, r.finished_utc)
                   .join_from(forecast_run, model_version, r.model_id == model_version.c.model_id)
                   .order_by(r.started_utc.desc()).limit(limit))
-    return _utc(_dates(frame, "data_end_day"), "started_utc", "finished_utc")
+    return utc_columns(date_columns(frame, "data_end_day"), "started_utc", "finished_utc")
 
 
 def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
@@ -455,7 +439,7 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
         .join(model_version, model_version.c.model_id == r.model_id)
         .join(plant, plant.c.plant_id == s.plant_id)
         .where(scope.clause(s.plant_id)).order_by(s.plant_id, s.metric))
-    return _utc(_dates(frame, "history_start", "history_end"), "fitted_utc")
+    return utc_columns(date_columns(frame, "history_start", "history_end"), "fitted_utc")
 
 
 def forecast_points(engine: Engine, scope: PlantScope, run_id: str, plant_id: str, metric: str) -> pd.DataFrame:
@@ -467,7 +451,7 @@ def forecast_points(engine: Engine, scope: PlantScope, run_id: str, plant_id: st
     frame = _read(engine, select(f.day, f.model, f.yhat, f.yhat_lower, f.yhat_upper)
                   .where(scope.clause(f.plant_id), f.run_id == run_id, f.plant_id == plant_id, f.metric == metric)
                   .order_by(f.day))
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def candidate_scores(engine: Engine, scope: PlantScope, run_id: str, plant_id: str | None = None,
@@ -537,7 +521,7 @@ def score_runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
     r = score_run.c
     frame = _read(engine, select(r.run_id, r.as_of_utc, r.actor, r.status, r.summary, r.started_utc,
                                  r.finished_utc).order_by(r.started_utc.desc()).limit(limit))
-    return _utc(frame, "as_of_utc", "started_utc", "finished_utc")
+    return utc_columns(frame, "as_of_utc", "started_utc", "finished_utc")
 
 
 def latest_score_run_id(engine: Engine, as_of: datetime | None = None,

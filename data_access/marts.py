@@ -19,6 +19,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
+from data_access.bulk import bulk_insert
 from data_access.frames import read_frame
 from data_access.schema import (
     OPERATIONS_MARTS,
@@ -207,7 +208,6 @@ def _inventory_carried_forward(conn, plant_ids, calendar):
 
 # --- operations marts (issue 3) --------------------------------------------------------------
 
-INSERT_CHUNK = 20_000
 
 
 def _refresh_operations(conn, plant_ids, spans: pd.DataFrame) -> None:
@@ -220,36 +220,7 @@ def _refresh_operations(conn, plant_ids, spans: pd.DataFrame) -> None:
     }
     for table, frame in frames.items():
         conn.execute(delete(table).where(table.c.plant_id.in_(plant_ids)))
-        _bulk_insert(conn, table, frame)
-
-
-def _bulk_insert(conn, table, frame: pd.DataFrame) -> None:
-    """Insert every row of `frame` (no NULLs) into `table`: the dialect's bind processors,
-    then the driver's executemany (SQLite) or COPY (psycopg). Building SQLAlchemy's per-row
-    parameter dicts would cost several times the database's own work on large networks."""
-    if frame.empty:
-        return
-    dialect = conn.dialect
-    names = [c.name for c in table.columns]
-    values = {}
-    for name in names:
-        plain = frame[name].tolist()
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values[name] = [process(v) for v in plain] if process else plain
-    if dialect.driver == "psycopg":
-        quote = dialect.identifier_preparer.quote
-        copy_sql = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in zip(*(values[name] for name in names)):
-                copy.write_row(row)
-        return
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    order = compiled.positiontup if compiled.positional else names
-    rows = list(zip(*(values[name] for name in order)))
-    if not compiled.positional:
-        rows = [dict(zip(order, row)) for row in rows]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        conn.exec_driver_sql(compiled.string, rows[start:start + INSERT_CHUNK])
+        bulk_insert(conn, table, frame)
 
 
 def _spans(plant_mart: pd.DataFrame) -> pd.DataFrame:

@@ -7,13 +7,13 @@ who may approve, what is served). Timestamps come back as timezone-aware UTC.
 Imports nothing of `governance` or `forecasting`.
 """
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
-from data_access.frames import read_frame
+from data_access.frames import as_utc, utc_columns, read_frame
 from data_access.schema import model_metric, model_version
 from data_access.scope import PlantScope
 
@@ -26,17 +26,8 @@ _VERSION_COLUMNS = [_V.model_id, _V.model_name, _V.version, _V.status, _V.traine
                     _V.approved_utc, _V.approval_reason, _V.params]
 
 
-def _utc(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    for name in names:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
-    return frame
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes: make them aware."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 # --- writes (inside the caller's transaction) ----------------------------------------------------
@@ -115,7 +106,7 @@ def versions(engine: Engine, model_name: str | None = None) -> pd.DataFrame:
         stmt = stmt.where(_V.model_name == model_name)
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
-    return _utc(frame, "trained_utc", "approved_utc")
+    return utc_columns(frame, "trained_utc", "approved_utc")
 
 
 def version(conn_or_engine, model_id: int) -> dict | None:
@@ -173,7 +164,7 @@ def metrics(engine: Engine, scope: PlantScope, model_name: str | None = None, mo
         stmt = stmt.where(_M.measured_utc >= since)
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
-    return _utc(frame, "measured_utc")
+    return utc_columns(frame, "measured_utc")
 
 
 def latest_metrics(engine: Engine, scope: PlantScope, model_id: int) -> pd.DataFrame:
@@ -190,4 +181,4 @@ def latest_metrics(engine: Engine, scope: PlantScope, model_id: int) -> pd.DataF
             .where(_M.model_id == model_id).order_by(_M.plant_id, _M.metric))
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
-    return _utc(frame, "measured_utc")
+    return utc_columns(frame, "measured_utc")

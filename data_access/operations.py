@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
-from data_access.frames import read_frame
+from data_access.frames import as_date, read_frame, utc_columns
 from data_access.schema import (
     asset,
     bom,
@@ -65,17 +65,8 @@ def _of(columns):
     return lambda name: getattr(columns, name)
 
 
-def _utc(frame: pd.DataFrame, *columns) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
 
 
-def _as_date(value):
-    """SQLite hands aggregate dates back as text; PostgreSQL as dates."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 # --- readiness ----------------------------------------------------------------------------
@@ -391,7 +382,7 @@ def open_orders(engine: Engine, scope: PlantScope, through_day: date,
 
 
 def _orders_frame(frame):
-    frame = _utc(frame, "due_utc", "planned_start_utc", "planned_end_utc", "actual_end_utc")
+    frame = utc_columns(frame, "due_utc", "planned_start_utc", "planned_end_utc", "actual_end_utc")
     frame["due_day"] = frame["due_day"].astype(object).where(frame["due_day"].notna(), None)
     return frame
 
@@ -514,10 +505,10 @@ def _incoming_by(needs, supply) -> np.ndarray:
     """Open purchase-order quantity of each need's plant and material promised by its due day."""
     if supply.empty:
         return np.zeros(len(needs))
-    promised = supply.assign(day=pd.to_datetime(supply["promised_day"].map(_as_date))).sort_values("day")
+    promised = supply.assign(day=pd.to_datetime(supply["promised_day"].map(as_date))).sort_values("day")
     promised["incoming"] = promised.groupby(["plant_id", "material_id"])["qty"].cumsum().astype(float)
     wanted = needs[["plant_id", "material_id"]].assign(
-        day=pd.to_datetime(needs["due_day"].map(_as_date)), position=np.arange(len(needs))).sort_values("day")
+        day=pd.to_datetime(needs["due_day"].map(as_date)), position=np.arange(len(needs))).sort_values("day")
     matched = pd.merge_asof(wanted, promised[["plant_id", "material_id", "day", "incoming"]], on="day",
                             by=["plant_id", "material_id"], direction="backward")
     return matched.sort_values("position")["incoming"].fillna(0.0).to_numpy()

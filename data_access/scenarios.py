@@ -31,7 +31,8 @@ import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from data_access.decisions import OPEN_STATES, as_utc
+from data_access.decisions import OPEN_STATES
+from data_access.frames import as_utc
 from data_access.json_values import json_ready
 from data_access.schema import line, plant, plant_material, recommendation
 from data_access.schema import scenario as scenario_table

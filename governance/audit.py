@@ -24,9 +24,12 @@ Command line: `python -m governance.audit verify [--url URL]`.
 """
 
 import argparse
+import functools
 import hashlib
 import json
+import logging
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -216,6 +219,43 @@ def _verify_url(url: str) -> VerifyResult:
         raise WarehouseError(f"cannot read {describe(url)}: {first_line(exc)}") from exc
     finally:
         engine.dispose()
+
+
+# --- security events -------------------------------------------------------------------------------
+
+SECURITY_LOG = logging.getLogger("pnct.security")
+
+
+def record_failed_login(username: str | None, *, engine: Engine | None = None, reason: str = "bad_credentials",
+                        background: bool = False) -> bool | threading.Thread:
+    """Audit a failed login: actor 'anonymous', the attempted username (None when it is not a
+    known user) in the detail, and log it. Never raises: a login form must keep working when the
+    warehouse does not. A warehouse without the audit table, or a SQLite file that does not exist
+    yet, is left untouched. Returns whether the row was written, or with `background` the thread
+    writing it (so a slow database never delays the login form)."""
+    typed = None if username is None else str(username)[:200]
+    if background:
+        thread = threading.Thread(target=record_failed_login, args=(typed,),
+                                  kwargs={"engine": engine, "reason": reason}, daemon=True)
+        thread.start()
+        return thread
+    SECURITY_LOG.warning("login failed", extra={"username": typed, "reason": reason})
+    try:
+        engine = engine or _security_engine(warehouse_url())
+        if not inspect(engine).has_table(audit_log.name):
+            return False
+        with engine.begin() as conn:
+            append(conn, "anonymous", "login_failed", entity="user", entity_id=(typed or None) and typed[:64],
+                   detail={"username": typed, "reason": str(reason)[:100]})
+        return True
+    except Exception:  # noqa: BLE001 - auditing must not break the login form
+        return False
+
+
+@functools.cache
+def _security_engine(url: str) -> Engine:
+    """One engine per warehouse for the login form's audit rows (never creates a SQLite file)."""
+    return open_warehouse(url, upgrade=False, require_plants=False)
 
 
 if __name__ == "__main__":

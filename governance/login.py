@@ -7,7 +7,6 @@ Credentials go to the authenticator as a fresh dict, never as a path: given a pa
 write login state back into the users file.
 """
 
-import os
 import secrets
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import streamlit_authenticator as stauth
 from streamlit.errors import StreamlitAPIException
 from streamlit_authenticator.utilities import LoginError
 
+from data_access.settings import Settings, SettingsError, load
 from governance.users import User, UsersFileError, load_users
-from governance.workflow import record_login_failure
+from governance.audit import record_failed_login
 
 DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
 
@@ -96,7 +96,7 @@ def _login_form(authenticator, removed: bool, users_path: Path, key_configured: 
         elif st.session_state.get("authentication_status") is False:
             st.error("Username or password is incorrect.")
             if st.session_state.get("FormSubmitter:auth_login-Login"):  # once per submitted attempt
-                record_login_failure(authenticator=authenticator, background=True)
+                record_failed_login(_attempted_username(authenticator), background=True)
         _login_notes(users_path, key_configured)
 
 
@@ -133,14 +133,31 @@ def _stop(message: str):
     st.stop()
 
 
+def _settings() -> Settings:
+    """The deployment's settings, with Streamlit's view of the secrets (data_access.settings)."""
+    try:
+        return load(_streamlit_secrets())
+    except SettingsError as exc:
+        _stop(f"The settings are invalid: {exc}")
+
+
+def _streamlit_secrets() -> dict:
+    """st.secrets as a dict; {} without a secrets file."""
+    try:
+        return st.secrets.to_dict()
+    except FileNotFoundError as exc:  # st.secrets raises a subclass for missing *and* broken files
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return {}
+        _stop(f"The secrets file cannot be read: {exc}")
+
+
 def _users_file_path() -> Path:
-    configured = os.environ.get("PNCT_USERS_FILE") or _auth_secret("users_file")
-    return Path(configured) if configured else DEMO_USERS_FILE
+    return _settings().users_file or DEMO_USERS_FILE
 
 
 def _cookie_key() -> tuple[str, bool]:
     """The key signing the login cookie, and whether it was configured (else random)."""
-    configured = os.environ.get("PNCT_COOKIE_KEY") or _auth_secret("cookie_key")
+    configured = _settings().cookie_key
     return (configured, True) if configured else (_process_cookie_key(), False)
 
 
@@ -152,25 +169,8 @@ def _process_cookie_key() -> str:
 
 def _sleep_option() -> dict:
     """login_sleep_time from PNCT_LOGIN_SLEEP_TIME; unset keeps the library's default."""
-    value = os.environ.get("PNCT_LOGIN_SLEEP_TIME")
-    if value is None:
-        return {}
-    try:
-        return {"login_sleep_time": float(value)}
-    except ValueError:
-        _stop(f"PNCT_LOGIN_SLEEP_TIME must be a number of seconds, not {value!r}")
-
-
-def _auth_secret(name: str) -> str | None:
-    """`[auth] <name>` from st.secrets; None without a secrets file or without that entry."""
-    try:
-        return st.secrets["auth"][name]
-    except KeyError:
-        return None
-    except FileNotFoundError as exc:  # st.secrets raises a subclass for missing *and* broken files
-        if getattr(exc, "error_id", None) == "no-secrets-found":
-            return None
-        _stop(f"The secrets file cannot be read: {exc}")
+    value = _settings().login_sleep_time
+    return {} if value is None else {"login_sleep_time": value}
 
 
 def _login_notes(users_path: Path, key_configured: bool) -> None:
@@ -181,3 +181,14 @@ def _login_notes(users_path: Path, key_configured: bool) -> None:
         st.caption("No cookie key is configured (PNCT_COOKIE_KEY or [auth] cookie_key in "
                    ".streamlit/secrets.toml): a random key is in use, so logins will not "
                    "survive an app restart.")
+
+
+def _attempted_username(authenticator) -> str | None:
+    """The known user whose failed-attempt count the authenticator raised in this run (its
+    credentials are built fresh on every run), or None."""
+    try:
+        credentials = authenticator.authentication_controller.authentication_model.credentials
+        failed = [name for name, entry in credentials["usernames"].items() if entry.get("failed_login_attempts")]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return failed[0] if len(failed) == 1 else None

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from data_access import decisions as dq
+from data_access.frames import as_utc
 from data_access import queries
 from data_access.schema import recommendation
 from data_access.scope import PlantScope
@@ -77,7 +78,7 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
         signals_fn=None, providers: Mapping[str, signals.ModelProvider] | None = None,
         actor: str = workflow.SYSTEM, progress=None) -> RunReport:
     """One orchestration run as of `now` (default: the current time). See the module docstring."""
-    now = dq.as_utc(now) or datetime.now(timezone.utc)
+    now = as_utc(now) or datetime.now(timezone.utc)
     report = RunReport(as_of=now)
     tell = progress or (lambda fraction, message: None)
     tell(0.0, "Policies")

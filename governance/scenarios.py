@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 
 from data_access import scenarios as store
-from data_access.decisions import as_utc
+from data_access.frames import as_utc
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
 

@@ -57,6 +57,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from data_access import decisions as dq
+from data_access.frames import as_utc
 from data_access.scope import PlantScope
 
 KINDS = ("maintenance", "shortage", "quality")
@@ -103,7 +104,7 @@ def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = Non
     unknown = sorted(set(providers) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown signal kind {unknown[0]!r}; known: {', '.join(KINDS)}")
-    as_of = dq.as_utc(as_of) or datetime.now(timezone.utc)
+    as_of = as_utc(as_of) or datetime.now(timezone.utc)
     frames = []
     for kind in kinds:
         rules = _RULES[kind](engine, scope, as_of, params)
@@ -126,7 +127,7 @@ def rule_evidence(engine: Engine, kind: str, plant_id: str, subject_id: str, as_
                   params: RuleParams = RuleParams()) -> dict:
     """The fallback rule's evidence for one subject ({} when the rule has nothing to say), so a
     model's signal can be enriched with the same readings (stock, lead time, asset, line...)."""
-    frame = _RULES[kind](engine, PlantScope.only({plant_id}), dq.as_utc(as_of), params)
+    frame = _RULES[kind](engine, PlantScope.only({plant_id}), as_utc(as_of), params)
     hit = frame[frame["subject_id"] == subject_id]
     return dict(hit["evidence"].iloc[0]) if len(hit) else {}
 
@@ -149,7 +150,7 @@ def _clip01(value: float) -> float:
 
 
 def _iso(value) -> str | None:
-    value = dq.as_utc(value) if isinstance(value, (datetime, pd.Timestamp)) and not pd.isna(value) else None
+    value = as_utc(value) if isinstance(value, (datetime, pd.Timestamp)) and not pd.isna(value) else None
     return value.isoformat() if value is not None else None
 
 

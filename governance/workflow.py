@@ -32,7 +32,6 @@ Importable without Streamlit.
 
 import json
 import math
-import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -40,9 +39,10 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from data_access.decisions import OPEN_STATES, approval_round, as_utc, missing_approvals
+from data_access.decisions import OPEN_STATES, approval_round, missing_approvals
+from data_access.frames import as_utc
 from data_access.json_values import json_ready
-from data_access.schema import audit_log, decision, outbox, recommendation, supplier
+from data_access.schema import decision, outbox, recommendation, supplier
 from governance import audit, policies, roles as roles_mod
 
 SYSTEM = "system"
@@ -642,60 +642,6 @@ def outbox_json(frame) -> bytes:
 def _iso(value):
     value = as_utc(value) if value is not None and not (isinstance(value, float) and math.isnan(value)) else None
     return value.isoformat() if value is not None else None
-
-
-_LOGIN_ENGINES: dict[str, Engine] = {}
-
-
-def record_login_failure(username: str | None = None, *, engine: Engine | None = None, authenticator=None,
-                         reason: str = "bad_credentials", background: bool = False):
-    """Audit a failed login: actor 'anonymous', the attempted username in the detail (given, or
-    read from the streamlit-authenticator's failed-attempt count of this run; None when the
-    name is not a known user). Never raises: a login form must keep working when the warehouse
-    does not. A warehouse without the audit table, or a SQLite file that does not exist yet,
-    is left untouched. Returns whether the row was written, or with `background` the thread
-    writing it (so a slow database never delays the login form)."""
-    if username is None and authenticator is not None:
-        username = _attempted_username(authenticator)
-    if background:
-        thread = threading.Thread(target=record_login_failure, args=(username,),
-                                  kwargs={"engine": engine, "reason": reason}, daemon=True)
-        thread.start()
-        return thread
-    from pathlib import Path
-
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
-    from data_access.engine import make_engine, warehouse_url
-    try:
-        if engine is None:
-            url = warehouse_url()
-            parsed = make_url(url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-                    and not Path(parsed.database).is_file():
-                return False
-            engine = _LOGIN_ENGINES.get(url) or _LOGIN_ENGINES.setdefault(url, make_engine(url))
-        if not inspect(engine).has_table(audit_log.name):
-            return False
-        typed = None if username is None else str(username)[:200]
-        with engine.begin() as conn:
-            audit.append(conn, "anonymous", "login_failed", entity="user", entity_id=(typed or None) and typed[:64],
-                         detail={"username": typed, "reason": str(reason)[:100]})
-        return True
-    except Exception:  # noqa: BLE001 - auditing must not break the login form
-        return False
-
-
-def _attempted_username(authenticator) -> str | None:
-    """The known user whose failed-attempt count the authenticator raised in this run (its
-    credentials are built fresh on every run), or None."""
-    try:
-        credentials = authenticator.authentication_controller.authentication_model.credentials
-        failed = [name for name, entry in credentials["usernames"].items() if entry.get("failed_login_attempts")]
-    except (AttributeError, KeyError, TypeError):
-        return None
-    return failed[0] if len(failed) == 1 else None
 
 
 def pending_count(engine: Engine) -> int:

@@ -1,6 +1,6 @@
 """Write the sample network into a warehouse: one transaction, bulk inserts, then marts.
 
-Rows go in with the driver's executemany in chunks (SQLite) or COPY (PostgreSQL), inside
+Rows go in through data_access.bulk (executemany in batches on SQLite, COPY on PostgreSQL), inside
 one SQLAlchemy transaction, so a failed or interrupted run leaves the warehouse as it was
 (with `replace`, the old network included).
 """
@@ -11,9 +11,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
 from data_access import marts, migrate, schema
+from data_access.bulk import bulk_insert
 from sample_data import network, plant
 
-CHUNK_ROWS = 20_000
 MIN_DAYS = 14  # a spreadsheet plant needs a weekly count and a few days of upload lag
 
 SHARED_TABLES = (schema.region, schema.supplier, schema.material, schema.downtime_reason, schema.bom)
@@ -53,12 +53,12 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
             report(0.01, "Deleting the previous network")
             _clear(conn)
         for table in SHARED_TABLES:
-            counts[table.name] += _insert(conn, table, getattr(shared, table.name))
+            counts[table.name] += bulk_insert(conn, table, getattr(shared, table.name))
         for i in range(plants):
             frames = plant.simulate(i, world)
             for table in PLANT_TABLES:
                 if table.name in frames:
-                    counts[table.name] += _insert(conn, table, frames[table.name])
+                    counts[table.name] += bulk_insert(conn, table, frames[table.name])
             report(0.02 + 0.88 * (i + 1) / plants, f"Plant {i + 1} of {plants}")
     counts[schema.mart_plant_daily.name] = marts.refresh(
         engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
@@ -101,47 +101,3 @@ def _clear(conn) -> None:
     for table in reversed(schema.metadata.sorted_tables):
         if derived_or_network(table):
             conn.execute(table.delete())
-
-
-def _insert(conn, table, frame) -> int:
-    """Bulk insert a DataFrame's columns that the table has; COPY on PostgreSQL (psycopg).
-
-    Values go through the dialect's own bind processors (so SQLite stores dates exactly
-    as SQLAlchemy reads them back), then straight to the driver: building SQLAlchemy's
-    per-row parameter dicts costs more than the database's own work.
-    """
-    dialect = conn.dialect
-    columns = [c.name for c in table.columns if c.name in frame.columns]
-    values = {}
-    for name in columns:
-        plain = _python_values(frame[name])
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values[name] = [process(v) for v in plain] if process else plain
-    if dialect.driver == "psycopg":
-        quote = dialect.identifier_preparer.quote
-        copy_sql = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for row in zip(*(values[name] for name in columns)):
-                copy.write_row(row)
-        return len(frame)
-    compiled = table.insert().compile(dialect=dialect, column_keys=columns)
-    if compiled.positional:
-        rows = list(zip(*(values[name] for name in compiled.positiontup)))
-    else:
-        rows = [dict(zip(columns, row)) for row in zip(*(values[name] for name in columns))]
-    for start in range(0, len(rows), CHUNK_ROWS):
-        conn.exec_driver_sql(compiled.string, rows[start:start + CHUNK_ROWS])
-    return len(rows)
-
-
-def _python_values(series) -> list:
-    """Plain Python values: aware UTC datetimes (naive ones are UTC), None (NULL) for NaT, NaN."""
-    if series.dtype.kind == "M":
-        if series.dt.tz is not None:
-            series = series.dt.tz_convert(None)
-        stamps = series.to_numpy("datetime64[us]").astype(object)  # datetime, or None for NaT
-        return [None if v is None else v.replace(tzinfo=timezone.utc) for v in stamps]
-    values = series.tolist()
-    if series.dtype.kind == "f" and series.isna().any():
-        return [None if v != v else v for v in values]
-    return values

@@ -23,8 +23,10 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
   fi
 fi
 
+# Two worker processes (one per core here), each test module on one worker so its module-scoped
+# fixtures are built once; pytest.ini prints the 15 slowest tests.
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then

@@ -1,16 +1,19 @@
 """Shared fixtures: warehouses on both backends.
 
-`backend_url` yields a URL per backend: a temporary SQLite file, and a throw-away
-PostgreSQL database created for this test run on 127.0.0.1:5432 (user postgres) and
-dropped afterwards. Without a reachable PostgreSQL the PostgreSQL cases skip with the
-reason, except under CI=true, where they fail.
+`backend_url` yields a URL of a migrated, empty warehouse per backend: a copy of a SQLite file
+migrated once per run, and a throw-away PostgreSQL database created and migrated once per run
+(per xdist worker) on 127.0.0.1:5432 (user postgres), emptied after each test (TRUNCATE) and
+dropped at the end. Without a reachable PostgreSQL the PostgreSQL cases skip with the reason,
+except under CI=true, where they fail.
 
 `small_network_url` and `users_file` serve the app tests: a generated 4-plant network and
 users with known passwords (TEST_LOGINS).
 """
 
 import os
+import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import date
 
 import bcrypt
@@ -22,50 +25,107 @@ import sample_data
 from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import metadata
+from data_access.settings import settings
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
 
 
-@pytest.fixture(scope="session")
-def pg_database_url():
-    """A throw-away PostgreSQL database for this test run."""
-    name = f"pnct_test_{uuid.uuid4().hex[:10]}"
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the settings from its own environment (data_access.settings caches them)."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+def _pg_admin():
+    """An AUTOCOMMIT engine on the PostgreSQL server; skips (fails under CI=true) without one."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        with admin.connect():
+            pass
     except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
         admin.dispose()
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return admin
+
+
+@contextmanager
+def _pg_database():
+    """A throw-away PostgreSQL database, dropped on exit."""
+    admin = _pg_admin()
+    name = f"pnct_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A throw-away PostgreSQL database for this test run (or xdist worker), migrated once."""
+    with _pg_database() as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated, empty SQLite warehouse that each test copies instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "warehouse.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def reset_tables(url: str) -> None:
+    """Empty every table of the schema (ids restart at 1), keeping the migrated schema."""
+    engine = make_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '60s'"))
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend_url(request, tmp_path):
-    """A URL of an empty database on each backend."""
+    """A URL of a migrated, empty warehouse on each backend: a copy of the SQLite template, or the
+    run's PostgreSQL database, emptied again after the test."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        target = tmp_path / "warehouse.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite:///{target}"
         return
     url = request.getfixturevalue("pg_database_url")
     yield url
-    engine = make_engine(url)
-    metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    reset_tables(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_backend_url(request, tmp_path):
+    """A URL of a database without any table on each backend (for what must refuse one)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bare.db'}"
+        return
+    with _pg_database() as url:
+        yield url
 
 
 @pytest.fixture
 def empty_engine(backend_url):
     """A migrated, empty warehouse on each backend."""
     engine = make_engine(backend_url)
-    migrate.upgrade(engine)
     yield engine
     engine.dispose()
 

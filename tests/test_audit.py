@@ -255,11 +255,11 @@ def test_verify_command_as_a_process(empty_engine, backend_url):
     assert broken.returncode == 1 and "seq 2" in broken.stdout and "Traceback" not in broken.stderr
 
 
-def test_verify_command_without_an_audit_table(backend_url, capsys):
-    engine = make_engine(backend_url)
+def test_verify_command_without_an_audit_table(bare_backend_url, capsys):
+    engine = make_engine(bare_backend_url)
     engine.connect().close()  # the database exists (a new SQLite file), its tables don't
     engine.dispose()
-    assert audit.main(["verify", "--url", backend_url]) == 2
+    assert audit.main(["verify", "--url", bare_backend_url]) == 2
     err = capsys.readouterr().err
     assert "no audit_log table" in err and len(err.strip().splitlines()) == 1
 

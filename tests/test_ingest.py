@@ -263,7 +263,7 @@ def test_an_explicit_utc_offset_wins_over_the_plant_zone(warehouse):
 def test_a_load_failing_half_way_leaves_the_warehouse_as_it_was(warehouse, monkeypatch):
     before = snapshot(warehouse)
     lines = ["asset,start,end,reason"] + [f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(6)]
-    real = loader_module.facts.bulk_insert
+    real = loader_module.bulk.bulk_insert
     calls = []
 
     def failing(conn, table, frame):
@@ -272,7 +272,7 @@ def test_a_load_failing_half_way_leaves_the_warehouse_as_it_was(warehouse, monke
             raise IngestError("disk full (simulated)")
         return real(conn, table, frame)
 
-    monkeypatch.setattr(loader_module.facts, "bulk_insert", failing)
+    monkeypatch.setattr(loader_module.bulk, "bulk_insert", failing)
     result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv",
                        chunk_rows=2, now=NOW)
     assert result.status == "failed" and "disk full" in result.error

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 import sample_data
 from data_access import decisions as dq
+from data_access.frames import as_utc
 from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import (
@@ -90,7 +91,7 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
     assert rec["estimated_cost"] == pytest.approx(breakdown["parts"] + breakdown["labour"])
     assert breakdown["parts"] == 880.0 + 140.0
     assert rec["routing"]["approvers"] == ["maintenance_lead"]
-    assert dq.as_utc(rec["sla_due_utc"]) == AS_OF + timedelta(hours=24)
+    assert as_utc(rec["sla_due_utc"]) == AS_OF + timedelta(hours=24)
 
     again = pipeline.orchestrate_decisions(network, AS_OF)
     assert again.created == [] and again.already_raised == report.above_threshold

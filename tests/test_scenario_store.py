@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from data_access import migrate
 from data_access import scenarios as store
 from data_access.engine import make_engine
+from data_access.frames import as_utc
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
 from data_access.scope import PlantScope
 from forecasting import scenario as scenario_engine
@@ -223,8 +224,8 @@ def test_submit_raises_one_recommendation_per_plant_routed_by_each_plants_policy
         assert r["title"] == (f"Scenario 'Peak plan': demand +15 %; overtime up to 2 h/line-day; safety stock x1.5; "
                               f"S1 +5 d late; {own_outage} at {plant_name}")  # never another plant's line
         assert r["routing"]["escalate_to"] == ["executive"]
-        assert store.as_utc(r["sla_due_utc"]) == NOW + timedelta(hours=49)
-        assert store.as_utc(r["expires_utc"]) == NOW + timedelta(hours=337)
+        assert as_utc(r["sla_due_utc"]) == NOW + timedelta(hours=49)
+        assert as_utc(r["expires_utc"]) == NOW + timedelta(hours=337)
         ev = r["evidence"]
         assert (ev["scenario_id"], ev["name"], ev["submitted_by"], ev["note"], ev["data_version"]) == (
             sid, "Peak plan", "coo", "Cover the summer peak", "run-42/forecast-7")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from components.export import to_csv_bytes
 from data_access import decisions as dq
+from data_access.frames import as_utc
 from data_access.schema import audit_log, decision, outbox, recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
@@ -114,7 +115,7 @@ def test_one_approval_writes_state_decision_outbox_and_audit_together(wh):
     assert (outcome.state, outcome.version) == ("approved", 2)
     row = rec(wh, rec_id)
     assert (row["state"], row["version"]) == ("approved", 2)
-    assert dq.as_utc(row["decided_utc"]) == NOW + timedelta(hours=2)
+    assert as_utc(row["decided_utc"]) == NOW + timedelta(hours=2)
     with wh.connect() as conn:
         d = conn.execute(select(decision).where(decision.c.rec_id == rec_id)).mappings().one()
         o = conn.execute(select(outbox).where(outbox.c.rec_id == rec_id)).mappings().one()
@@ -472,14 +473,14 @@ def test_the_audit_log_read_filters_searches_and_keeps_to_the_scope(wh):
 
 
 def test_a_failed_login_is_audited_without_creating_a_warehouse(wh, monkeypatch, tmp_path):
-    assert workflow.record_login_failure("mallory' OR '1'='1" * 10, engine=wh)
+    assert audit.record_failed_login("mallory' OR '1'='1" * 10, engine=wh)
     entry = last_audit(wh)
     assert (entry["actor"], entry["action"], entry["plant_id"]) == ("anonymous", "login_failed", None)
     assert entry["detail"]["username"].startswith("mallory' OR")
     assert audit.verify(wh).ok
     fresh = tmp_path / "fresh" / "warehouse.db"
     monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{fresh}")
-    assert workflow.record_login_failure("someone") is False
+    assert audit.record_failed_login("someone") is False
     assert not fresh.exists()
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
-from data_access import marts
+from data_access import bulk, marts
 from data_access.ingest import facts
 from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
@@ -359,7 +359,7 @@ class _Job:
         to_delete = records.loc[replaced | new_foreign, "natural_key"]
         facts.delete_keys(conn, src.name, self.ctx.plant_id, to_delete)
         to_insert = records[replaced | new]
-        facts.bulk_insert(conn, src.table, to_insert)
+        bulk.bulk_insert(conn, src.table, to_insert)
         r.inserted += int((new & ~new_foreign).sum())
         r.replaced += int((replaced | new_foreign).sum())
         r.unchanged += int(unchanged.sum())
@@ -371,7 +371,7 @@ class _Job:
             "plant_id": self.ctx.plant_id, "source": src.name, "natural_key": records["natural_key"],
             "row_hash": records["row_hash"], "load_id": r.load_id, "row_number": numbers[records.index],
         })
-        facts.bulk_insert(conn, ingest_row, lineage_rows[new.to_numpy()])
+        bulk.bulk_insert(conn, ingest_row, lineage_rows[new.to_numpy()])
         self._update_lineage(lineage_rows[(replaced | unchanged).to_numpy()])
 
         for (kind, code), n in parsed.unmapped.items():
@@ -474,7 +474,7 @@ class _Job:
                     resolved=True, resolution=resolution, resolved_utc=self.now))
                 r.resolved += max(done.rowcount, 0)
         if len(rows):
-            facts.bulk_insert(conn, quarantine, rows)
+            bulk.bulk_insert(conn, quarantine, rows)
 
     def _waiting(self, hashes: pd.Series) -> dict:
         """Open quarantine rows of the plant's source among these raw hashes: hash -> (hash, reason, category)."""

@@ -4,7 +4,7 @@ Hierarchy: region -> plant -> line -> asset. Every dimension keeps the plant's o
 beside the canonical id, so a local name can always be traced.
 
 Conventions: timestamps are UTC (`*_utc`, timezone-aware); `day` columns are the plant-local
-calendar day; durations are seconds (`*_s`); money is in the plant's currency. Each table is
+calendar day; durations are seconds (`*_s`); money is at the network-wide unit cost (docs/decisions.md 14). Each table is
 defined whole in its domain module; the Alembic migrations in `data_access/migrations` create
 exactly these tables, and docs/data-model.md describes every one (a test checks).
 """

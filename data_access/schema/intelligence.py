@@ -46,11 +46,6 @@ model_metric = Table(
 # series (its `run_id` is the run's), `forecast_series` how that series was chosen and
 # `forecast_score` every candidate's rolling-origin backtest. A run id is
 # "<last data day>-<forecaster version>", so a rerun on the same data replaces its own rows.
-# What predictive operations (issue 4) adds; migration 0004. See docs/intelligence.md.
-# A refresh run fits every plant x metric series; `forecast` holds the forecast it serves per
-# series (its `run_id` is the run's), `forecast_series` how that series was chosen and
-# `forecast_score` every candidate's rolling-origin backtest. A run id is
-# "<last data day>-<forecaster version>", so a rerun on the same data replaces its own rows.
 forecast_run = Table(
     "forecast_run", metadata,
     Column("run_id", String(32), primary_key=True),
@@ -114,9 +109,6 @@ forecast = Table(
     Column("yhat_upper", Float),
 )
 
-# A scoring run: failure risk per asset, shortage probability per plant material, disruption
-# probability per production order. Every row keeps the model's and the fallback rule's
-# score beside the one served (`risk`), and why the fallback was served.
 # A scoring run: failure risk per asset, shortage probability per plant material, disruption
 # probability per production order. Every row keeps the model's and the fallback rule's
 # score beside the one served (`risk`), and why the fallback was served.

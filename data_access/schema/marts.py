@@ -36,7 +36,7 @@ mart_plant_daily = Table(
     Column("actual_qty", Float, nullable=False, default=0.0),
     Column("po_received", Integer, nullable=False, default=0),
     Column("po_on_time", Integer, nullable=False, default=0),
-    # Inventory and consumption of raw and packaging materials, in the plant's currency:
+    # Inventory and consumption of raw and packaging materials, at the network-wide unit cost:
     Column("demand_value", Float, nullable=False, default=0.0),  # sum(consumed qty x unit cost)
     Column("inventory_value", Float, nullable=False, default=0.0),  # on-hand value, carried
     # forward from the latest snapshot; 0 before the first one

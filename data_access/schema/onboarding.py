@@ -50,9 +50,6 @@ quarantine = Table(
     Index("ix_quarantine_open", "plant_id", "source", "resolved"),
 )
 
-# One row per run of the ingest (command line, page or quarantine re-try): what was read,
-# what it did, and the mapping version it used. A load whose file could not be read at all
-# is recorded with status `failed` and its reason, and changed nothing else.
 # What plant data onboarding (issue 7) adds; migration 0007. See docs/onboarding.md.
 # One row per run of the ingest (command line, page or quarantine re-try): what was read,
 # what it did, and the mapping version it used. A load whose file could not be read at all

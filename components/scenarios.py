@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from components.cached import LIVE_TTL_S, cache_query, plants
+from components.cached import LIVE_TTL_S, RESULTS_TTL_S, cache_query, plants
 from data_access import intelligence as q
 from data_access import scenario_backtests as backtests
 from data_access import scenarios as stored
@@ -183,7 +183,7 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
 
 # --- calibration: how well the simulator tracked each plant's history ---------------------------
 
-@cache_query(ttl=300)
+@cache_query(ttl=RESULTS_TTL_S)
 def calibration(engine, scope) -> pd.DataFrame:
     """Each plant's newest stored simulator backtest (data_access.scenario_backtests.calibration)."""
     return backtests.calibration(engine, scope)

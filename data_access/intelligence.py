@@ -229,7 +229,7 @@ def stock_counts(engine: Engine, scope: PlantScope, start: date, end: date, fini
                   .where(scope.clause(i.plant_id), kind, i.day.between(start, end))
                   .order_by(i.plant_id, i.material_id, i.day))
     frame["on_hand"] = frame["on_hand"].astype(float)
-    return _dates(frame, "day")
+    return date_columns(frame, "day")
 
 
 def material_consumption(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -372,7 +372,7 @@ def demand_forecasts_before(engine: Engine, scope: PlantScope, before_day: date)
                                                            s.fitted_utc == newest.c.fitted_utc))
                   .where(s.metric == "demand", s.history_end < before_day, s.error.is_(None))
                   .order_by(s.plant_id))
-    return _utc(_dates(frame, "history_end"), "fitted_utc").drop_duplicates("plant_id", keep="last")
+    return utc_columns(date_columns(frame, "history_end"), "fitted_utc").drop_duplicates("plant_id", keep="last")
 
 
 def finish_forecast_run(conn: Connection, run_id: str, **values) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from data_access.frames import read_frame
+from data_access.frames import date_columns, read_frame, utc_columns
 from data_access.json_values import json_ready
 from data_access.schema import scenario_backtest, scenario_backtest_run
 from data_access.scope import PlantScope
@@ -87,7 +87,7 @@ def calibration(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     )
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
-    frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True, format="ISO8601")
+    utc_columns(frame, "created_utc")
     for name in ("backtests", "inside", "horizon_days"):
         frame[name] = frame[name].fillna(0).astype(int)
     return frame
@@ -105,6 +105,6 @@ def results(engine: Engine, scope: PlantScope, run_id: str) -> pd.DataFrame:
             .where(_B.run_id == run_id, scope.clause(_B.plant_id))
             .order_by(_B.plant_id, _B.origin, _B.metric),
         )
-    frame["origin"] = pd.to_datetime(frame["origin"]).dt.date
+    date_columns(frame, "origin")
     frame["inside"] = frame["inside"].astype(bool)
     return frame

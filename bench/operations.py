@@ -26,7 +26,9 @@ from sqlalchemy import case, func, select
 
 from bench.overview import END, SCOPE, WINDOW, best_of, build
 from components.filters import Selection
-from components.operations import downtime_view, inventory_view, schedule_view
+from components.operations.downtime import downtime_view
+from components.operations.inventory import inventory_view
+from components.operations.schedule import schedule_view
 from data_access import kpis, marts
 from data_access import operations as ops
 from data_access.frames import read_frame

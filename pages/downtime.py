@@ -4,7 +4,8 @@ import streamlit as st
 
 from components import figures
 from components.filters import filter_bar
-from components.operations import downtime_view, drill_path, metric_row, require_marts
+from components.operations.common import drill_path, metric_row, require_marts
+from components.operations.downtime import downtime_view
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access.kpis import KPI_CATALOG

@@ -5,7 +5,8 @@ import streamlit as st
 from components import figures
 from components.filters import filter_bar
 from components.formatting import kpi_column_config
-from components.operations import drill_path, inventory_view, metric_row, require_marts
+from components.operations.common import drill_path, metric_row, require_marts
+from components.operations.inventory import inventory_view
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access import kpis

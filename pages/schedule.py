@@ -5,7 +5,8 @@ import streamlit as st
 
 from components import figures
 from components.filters import filter_bar
-from components.operations import HORIZONS, drill_path, metric_row, require_marts, schedule_view
+from components.operations.common import drill_path, metric_row, require_marts
+from components.operations.schedule import HORIZONS, schedule_view
 from components.tables import chart, table
 from components.warehouse import get_engine
 from data_access import kpis

@@ -18,14 +18,16 @@ from datetime import date
 
 import bcrypt
 import pytest
+import streamlit.testing.v1.app_test as app_test_module
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 import sample_data
 from data_access import migrate
 from data_access.engine import make_engine
-from data_access.schema import metadata
+from data_access.schema import metadata, plant
 from data_access.settings import settings
+from tests.apptest import TEST_LOGINS, NavigationOnly, new_app
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
@@ -132,21 +134,6 @@ def empty_engine(backend_url):
 
 # --- app fixtures: a generated network and users with known passwords ---------------------
 
-SMALL_NETWORK_PM_PLANT = "EU-ZAR"  # Zaragoza, one of the small network's four plants
-
-# Test logins: username -> (password, roles, plants). Hashed at cost 4 to keep tests fast.
-TEST_LOGINS = {
-    "coo": ("coo-password", ["executive"], "all"),
-    "pm": ("pm-password", ["plant_manager"], [SMALL_NETWORK_PM_PLANT]),
-    # decisions (issue 5): the small network's sensor plant, where the seed scenario degrades
-    "pm_jol": ("pm-jol-password", ["plant_manager"], ["NA-JOL"]),
-    "ml_jol": ("ml-jol-password", ["maintenance_lead"], ["NA-JOL"]),
-    "planner_jol": ("planner-jol-password", ["planner"], ["NA-JOL"]),
-    "admin": ("admin-password", ["admin"], "all"),
-    "steward": ("steward-password", ["data_steward"], "all"),  # onboarding (issue 7)
-}
-
-
 @pytest.fixture(scope="session")
 def small_network_url(tmp_path_factory):
     """A generated 4-plant, 120-day SQLite warehouse (seed 7, ending 2026-06-30), built once."""
@@ -169,3 +156,44 @@ def users_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("users") / "users.yaml"
     path.write_text(yaml.safe_dump({"usernames": usernames}))
     return path
+
+
+# --- page tests (AppTest from app.py; helpers in tests/apptest.py) ---------------------------
+
+@pytest.fixture
+def navigation_only(monkeypatch):
+    """AppTest runs app.py's st.navigation, never a page file alone (see apptest.NavigationOnly)."""
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationOnly)
+
+
+@pytest.fixture
+def app_env(monkeypatch, users_file, navigation_only):
+    """The test users, no login delay and a fixed cookie key, for AppTest runs of app.py."""
+    monkeypatch.setenv("PNCT_USERS_FILE", str(users_file))
+    monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
+    monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
+
+
+@pytest.fixture
+def start_app(monkeypatch, app_env):
+    """Runs app.py once with a warehouse URL (and optional secrets); nobody logged in yet."""
+
+    def start(warehouse_url, secrets=None):
+        monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
+        return new_app(secrets).run()
+
+    return start
+
+
+@pytest.fixture
+def app(start_app, small_network_url):
+    return start_app(small_network_url)
+
+
+@pytest.fixture(scope="module")
+def plant_names(small_network_url) -> dict[str, str]:
+    engine = make_engine(small_network_url)
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(plant.c.plant_id, plant.c.name)).all())
+    engine.dispose()
+    return names

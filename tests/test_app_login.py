@@ -1,95 +1,19 @@
 """The app shell through AppTest: nothing of the data before login, the right data after it."""
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 import streamlit as st
-import streamlit.testing.v1.app_test as app_test_module
 import yaml
-from sqlalchemy import select
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.testing.v1 import AppTest
 
 import sample_data
-from data_access.engine import make_engine
-from data_access.schema import plant
 from sample_data import generate
-from tests.conftest import TEST_LOGINS
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
-TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text",
-                 "info", "warning", "error", "success")
-
-
-class _NavigationOnly(PagesManager):
-    """AppTest (Streamlit 1.67) forgets before every run that the app calls st.navigation,
-    sees the pages/ folder and then runs the previous page's file alone, without app.py
-    (legacy multipage mode). The server settles this once per process; so do the tests."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
-@pytest.fixture
-def app_env(monkeypatch, users_file):
-    monkeypatch.setenv("PNCT_USERS_FILE", str(users_file))
-    monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
-    monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
-
-
-def new_app(secrets=None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.secrets.update(secrets or {"auth": {}})  # never the developer's own secrets.toml
-    return at
-
-
-@pytest.fixture
-def start_app(monkeypatch, app_env):
-    """Runs app.py once with a warehouse URL (and optional secrets); nobody logged in yet."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
-
-    def start(warehouse_url, secrets=None):
-        monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
-        return new_app(secrets).run()
-
-    return start
-
-
-@pytest.fixture
-def app(start_app, small_network_url):
-    return start_app(small_network_url)
-
-
-@pytest.fixture(scope="module")
-def plant_names(small_network_url) -> dict[str, str]:
-    engine = make_engine(small_network_url)
-    with engine.connect() as conn:
-        names = dict(conn.execute(select(plant.c.plant_id, plant.c.name)).all())
-    engine.dispose()
-    return names
-
-
-def log_in(at, username, password):
-    next(w for w in at.text_input if w.label == "Username").input(username)
-    next(w for w in at.text_input if w.label == "Password").input(password)
-    next(b for b in at.button if b.label == "Login").click()
-    return at.run()
-
+from tests.apptest import log_in, new_app, rendered_text
+from tests.apptest import TEST_LOGINS
 
 def data_elements(at) -> dict[str, int]:
     return {"metric": len(at.metric), "dataframe": len(at.dataframe), "table": len(at.table),
             "plotly_chart": len(at.get("plotly_chart"))}
-
-
-def rendered_text(at) -> str:
-    """Everything a reader could see as text: texts, alerts, widget labels and options."""
-    parts = [str(e.value) for kind in TEXT_ELEMENTS for e in getattr(at, kind)]
-    for widget in (*at.multiselect, *at.selectbox):
-        parts += [widget.label, *map(str, widget.options)]
-    parts += [df.value.to_csv() for df in at.dataframe]
-    return "\n".join(parts)
 
 
 def shows_login_form(at) -> bool:

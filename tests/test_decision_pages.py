@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import select, update
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from data_access import decisions as dq
@@ -21,7 +19,7 @@ from data_access.scope import PlantScope
 from governance import audit, workflow
 from jobs import pipeline
 from governance.users import User
-from tests.conftest import TEST_LOGINS
+from tests.apptest import frames, logged_in, open_detail, submit, texts
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 AS_OF = datetime(2026, 7, 1, 8, tzinfo=timezone.utc)
@@ -29,16 +27,9 @@ SEED_ASSET = "NA-JOL-L1-A02"
 ML = User("ml_jol", "ML_JOL", "ml_jol@example.com", ("maintenance_lead",), frozenset({"NA-JOL"}))
 
 
-class _NavigationOnly(PagesManager):
-    """As in test_app_login: AppTest would otherwise run a page file without app.py."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
 
 @pytest.fixture
-def warehouse(small_network_url, tmp_path, monkeypatch, users_file):
+def warehouse(small_network_url, tmp_path, monkeypatch, users_file, navigation_only):
     """A copy of the small network with the orchestration run on it, made current: the
     recommendations were raised an hour ago (the network's data ends on 2026-06-30)."""
     target = tmp_path / "decisions.db"
@@ -55,7 +46,6 @@ def warehouse(small_network_url, tmp_path, monkeypatch, users_file):
         conn.execute(update(recommendation).values(created_utc=now - timedelta(hours=1),
                                                    sla_due_utc=now + timedelta(hours=23),
                                                    expires_utc=now + timedelta(days=6)))
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     monkeypatch.setenv("PNCT_USERS_FILE", str(users_file))
     monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
     monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
@@ -68,46 +58,6 @@ def seed_rec(engine) -> dict:
     with engine.connect() as conn:
         return dict(conn.execute(select(recommendation).where(recommendation.c.subject_id == SEED_ASSET))
                     .mappings().one())
-
-
-def logged_in(username, page=None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.secrets.update({"auth": {}})
-    at.run()
-    next(w for w in at.text_input if w.label == "Username").input(username)
-    next(w for w in at.text_input if w.label == "Password").input(TEST_LOGINS[username][0])
-    next(b for b in at.button if b.label == "Login").click()
-    at.run()
-    assert not at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
-
-
-def texts(at, kind) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
-
-
-def frames(at):
-    return [df.value for df in at.dataframe]
-
-
-def open_detail(at, rec_id) -> AppTest:
-    at.selectbox(key="decision_detail_pick").set_value(rec_id).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def submit(at, action, reason="", field=None, value=""):
-    at.selectbox(key="decision_detail_action_pick").set_value(action)
-    at.text_area(key="decision_detail_reason").input(reason)
-    if field:
-        at.selectbox(key="decision_detail_override_field").set_value(field)
-    at.text_input(key="decision_detail_override_value").input(value)
-    at.button(key="decision_detail_submit").click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_from_the_queue_to_a_decision_to_the_outbox(warehouse):

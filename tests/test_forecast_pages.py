@@ -6,15 +6,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import select
 
 from data_access.engine import make_engine
 from data_access.schema import audit_log, model_version, plant
 from forecasting import failure_risk, refresh, score
 from jobs import pipeline
-from tests.conftest import TEST_LOGINS
-from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
+from tests.apptest import TEST_LOGINS
+from tests.apptest import log_in, new_app, rendered_text
 
 AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
 FAST = refresh.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
@@ -54,8 +53,7 @@ def plant_names(small_network_url) -> dict[str, str]:
 
 
 @pytest.fixture
-def open_as(monkeypatch, app_env):  # noqa: F811 - the login fixture of test_app_login
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
+def open_as(monkeypatch, app_env):
 
     def open_as(url, username, page):
         monkeypatch.setenv("WAREHOUSE_URL", url)

@@ -1,14 +1,12 @@
 """The ingest on SQLite and PostgreSQL: the bad-file corpus, idempotence, corrections,
 time zones, rollback, the review list, quarantine re-try, Excel and the command line."""
 
-import io
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from data_access.ingest import (
     IngestError, load_file, map_code, parse_mapping, preview, retry_quarantine,
@@ -20,10 +18,11 @@ from data_access.schema import (
     quarantine, unmapped_code,
 )
 from tests import tiny_network
+from tests.helpers import INGEST_BASE as BASE
+from tests.helpers import INGEST_CORPUS as CORPUS
+from tests.helpers import INGEST_MANIFEST as MANIFEST
+from tests.helpers import count, csv_bytes
 
-CORPUS = Path(__file__).resolve().parent / "ingest_corpus"
-MANIFEST = yaml.safe_load((CORPUS / "manifest.yaml").read_text(encoding="utf-8"))
-BASE = MANIFEST["base_mapping"]
 NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
 
 
@@ -51,9 +50,6 @@ def snapshot(engine, plant_id=None, skip=("ingest_load",)):
     return {t.name: rows_of(engine, t, plant_id) for t in metadata.sorted_tables if t.name not in skip}
 
 
-def count(engine, table, *where):
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def downtime_of(engine, plant_id="A"):
@@ -76,8 +72,6 @@ def open_quarantine(engine, load_id=None):
         return [dict(r) for r in conn.execute(stmt.order_by(q.row_number)).mappings().all()]
 
 
-def csv_bytes(*lines):
-    return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 # --- the corpus of bad files ---------------------------------------------------------------------

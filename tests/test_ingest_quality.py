@@ -8,7 +8,8 @@ from data_access import quality
 from data_access.ingest import load_file, parse_mapping
 from data_access.scope import PlantScope
 from tests import tiny_network
-from tests.test_ingest import BASE, csv_bytes
+from tests.helpers import INGEST_BASE as BASE
+from tests.helpers import csv_bytes
 
 NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from data_access.engine import make_engine
 from data_access.schema import asset, audit_log, downtime_event, quarantine
 from governance.audit import verify
-from tests.conftest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
-from tests.test_app_login import app_env, log_in, start_app  # noqa: F401 - fixtures used below
+from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
+from tests.apptest import log_in
 
 PLANT = SMALL_NETWORK_PM_PLANT
 

@@ -8,9 +8,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 import streamlit as st
-import streamlit.testing.v1.app_test as app_test_module
 import yaml
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from data_access import migrate
@@ -27,13 +25,6 @@ LOGINS = {  # username -> (password, roles, plants)
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
                  "success")
 
-
-class _NavigationOnly(PagesManager):
-    """As in test_app_login.py: AppTest (Streamlit 1.67) would otherwise run a page file alone."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +48,8 @@ def ops_users(tmp_path_factory):
 
 
 @pytest.fixture
-def open_app(monkeypatch, ops_users):
+def open_app(monkeypatch, ops_users, navigation_only):
     """open_app(url, username, page) -> an AppTest logged in and showing that page."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     monkeypatch.setenv("PNCT_USERS_FILE", str(ops_users))
     monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
     monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")

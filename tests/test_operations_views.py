@@ -10,7 +10,10 @@ import pytest
 from components.export import to_csv_bytes
 from components.filters import Selection
 from components.formatting import format_kpi
-from components.operations import downtime_view, drill_path, inventory_view, schedule_view
+from components.operations.common import drill_path
+from components.operations.downtime import downtime_view
+from components.operations.inventory import inventory_view
+from components.operations.schedule import schedule_view
 from data_access.scope import PlantScope
 from tests import ops_fixture
 

@@ -1,12 +1,11 @@
 """The network overview page in AppTest: what an executive and a plant manager see."""
 
-import pytest
 
 from data_access import kpis, queries
 from data_access.engine import make_engine
 from data_access.scope import PlantScope
-from tests.conftest import TEST_LOGINS
-from tests.test_app_login import app, app_env, log_in, plant_names, start_app  # noqa: F401 (fixtures)
+from tests.apptest import TEST_LOGINS
+from tests.apptest import log_in
 
 
 def _ranking(at):

@@ -4,7 +4,6 @@ decisions workflow, plant scope, bad input as a message (nothing saved), explain
 from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import func, select
 
 from data_access.engine import make_engine
@@ -12,8 +11,8 @@ from data_access.schema import recommendation, scenario
 from forecasting import refresh
 from forecasting import scenario as scenario_model
 from jobs import pipeline
-from tests.conftest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
-from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
+from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
+from tests.apptest import log_in, new_app, rendered_text
 
 PAGE = "pages/scenarios.py"
 NAIVE = refresh.RefreshConfig(candidates=("seasonal_naive",))
@@ -39,8 +38,7 @@ def url(forecasted, tmp_path) -> str:
 
 
 @pytest.fixture
-def open_as(monkeypatch, app_env):  # noqa: F811 - the login fixture of test_app_login
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
+def open_as(monkeypatch, app_env):
 
     def open_as(warehouse_url, username):
         monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import func, select
 
 from data_access import migrate
@@ -23,8 +22,9 @@ from forecasting.scenario import METRICS, Levers
 from governance import audit, policies, workflow
 from governance.scenarios import ScenarioRefused, save, submit
 from tests import tiny_network
-from tests.test_app_login import _NavigationOnly, app_env  # noqa: F401 - fixture
-from tests.test_workflow import count, user
+from tests.apptest import frames, logged_in, open_detail, texts
+from tests.apptest import submit as decide_on_page
+from tests.helpers import count, user
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
 
@@ -459,13 +459,12 @@ def test_the_plan_of_a_plant_keeps_what_touches_it():
 # --- the decision pages show a scenario plan -------------------------------------------------------
 
 @pytest.fixture
-def app_warehouse(small_network_url, tmp_path, monkeypatch, app_env):  # noqa: F811 - the login fixture
+def app_warehouse(small_network_url, tmp_path, monkeypatch, app_env):
     """A copy of the small network (4 plants, NA-JOL among them) for the app."""
     target = tmp_path / "scenarios.db"
     target.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
     engine = make_engine(f"sqlite:///{target}")
     migrate.upgrade(engine)
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnly)
     monkeypatch.setenv("WAREHOUSE_URL", f"sqlite:///{target}")
     yield engine
     engine.dispose()
@@ -473,7 +472,6 @@ def app_warehouse(small_network_url, tmp_path, monkeypatch, app_env):  # noqa: F
 
 def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_it(app_warehouse):
     from data_access.schema import line
-    from tests.test_decision_pages import frames, logged_in, open_detail, submit as decide_on_page, texts
 
     engine = app_warehouse
     with engine.connect() as conn:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from components.export import to_csv_bytes
 from data_access import decisions as dq
@@ -18,15 +18,12 @@ from data_access.schema import audit_log, decision, outbox, recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
 from governance.roles import ROLES
-from governance.users import User
 from tests import tiny_network
+from tests.helpers import count, user
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
 
 
-def user(name, *roles, plants=("A",)):
-    network = any(r in ("executive", "data_steward", "admin") for r in roles)
-    return User(name, name.upper(), f"{name}@example.com", tuple(roles), None if network else frozenset(plants))
 
 
 ML = user("ml_a", "maintenance_lead")
@@ -80,12 +77,6 @@ def rec(engine, rec_id):
     return dict(found) if found is not None else None
 
 
-def count(engine, table, **where):
-    with engine.connect() as conn:
-        stmt = select(func.count()).select_from(table)
-        for name, value in where.items():
-            stmt = stmt.where(table.c[name] == value)
-        return conn.execute(stmt).scalar_one()
 
 
 def last_audit(engine):

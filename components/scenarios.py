@@ -2,10 +2,12 @@
 
 import pandas as pd
 
-from components.cached import LIVE_TTL_S, cache_query, plants
+from components.cached import LIVE_TTL_S, RESULTS_TTL_S, cache_query, plants
 from data_access import intelligence as q
+from data_access import scenario_backtests as backtests
 from data_access import scenarios as stored
 from forecasting import scenario as engine_model
+from forecasting import scenario_backtest as backtest
 from forecasting import scenario_inputs
 from governance import policies
 
@@ -177,3 +179,42 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
             f"{shown(m, getattr(r, m))} ({shown_change(m, getattr(r, f'{m}_change'))})"
             for m in engine_model.METRICS]
     return pd.DataFrame(out)
+
+
+# --- calibration: how well the simulator tracked each plant's history ---------------------------
+
+@cache_query(ttl=RESULTS_TTL_S)
+def calibration(engine, scope) -> pd.DataFrame:
+    """Each plant's newest stored simulator backtest (data_access.scenario_backtests.calibration)."""
+    return backtests.calibration(engine, scope)
+
+
+def calibration_text(frame: pd.DataFrame, plant_id: str, metric: str) -> str:
+    """One line for a baseline metric, e.g. "actual inside the band in 7 of 8 back-tests, bias +1.2 days"."""
+    row = frame[(frame["plant_id"] == plant_id) & (frame["metric"] == metric)]
+    if metric not in backtest.METRICS:
+        return "not back-tested (no recorded actual to compare with)"
+    if row.empty or not row["backtests"].iloc[0]:
+        return "no back-test of this plant yet"
+    r = row.iloc[0]
+    return (f"actual inside the band in {r.inside} of {r.backtests} back-tests, "
+            f"bias {backtest.shown_bias(metric, r.bias)}")
+
+
+def calibration_table(frame: pd.DataFrame, plant_ids) -> pd.DataFrame:
+    """The chosen plants' calibration as text, one row per plant and back-tested metric.
+
+    Columns: plant_id, metric (label), inside ("k of n"), coverage (share), actual, simulated,
+    bias (means over the origins, with units), run (run id and when it ran, UTC).
+    """
+    rows = frame[frame["plant_id"].isin(plant_ids) & frame["metric"].isin(list(backtest.METRICS))]
+    return pd.DataFrame({
+        "plant_id": rows["plant_id"],
+        "metric": [backtest.METRICS[m][0] for m in rows["metric"]],
+        "inside": [f"{i} of {n}" for i, n in zip(rows["inside"], rows["backtests"])],
+        "coverage": [i / n if n else None for i, n in zip(rows["inside"], rows["backtests"])],
+        "actual": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["actual"])],
+        "simulated": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["simulated"])],
+        "bias": [backtest.shown_bias(m, v) for m, v in zip(rows["metric"], rows["bias"])],
+        "run": [f"{r} ({t:%Y-%m-%d %H:%M})" for r, t in zip(rows["run_id"], rows["created_utc"])],
+    }, columns=["plant_id", "metric", "inside", "coverage", "actual", "simulated", "bias", "run"])

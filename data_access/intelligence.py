@@ -172,13 +172,15 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
 
 def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
     """Each line's plant-local days start..end from mart_line_daily: its demonstrated capacity,
-    availability and failure record (the scenario engine's line inputs).
+    availability and failure record (the scenario engine's line inputs), and the production
+    orders due that day and done on time (the overview's schedule adherence; for its backtest).
 
-    Columns: line_id, plant_id, day, planned_busy_s, run_s, good_qty, failures, restoration_s.
+    Columns: line_id, plant_id, day, planned_busy_s, run_s, good_qty, failures, restoration_s,
+    orders_due, orders_on_time.
     """
     L = mart_line_daily.c
     frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
-                                 L.restoration_s)
+                                 L.restoration_s, L.orders_due, L.orders_on_time)
                   .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
     return date_columns(frame, "day")
 
@@ -214,6 +216,22 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
     return date_columns(frame, "snapshot_day")
 
 
+def stock_counts(engine: Engine, scope: PlantScope, start: date, end: date, finished: bool = False) -> pd.DataFrame:
+    """Every inventory count of days start..end of the materials a plant in scope stocks: the
+    materials it buys and uses (finished goods excluded), or with `finished` its finished goods.
+
+    Columns: plant_id, material_id, day, on_hand, unit_cost. A day without a row was not counted.
+    """
+    i, m = inventory_snapshot.c, material.c
+    kind = (m.material_type == "finished") if finished else (m.material_type != "finished")
+    frame = _read(engine, select(i.plant_id, i.material_id, i.day, i.on_hand, m.unit_cost)
+                  .join_from(inventory_snapshot, material, i.material_id == m.material_id)
+                  .where(scope.clause(i.plant_id), kind, i.day.between(start, end))
+                  .order_by(i.plant_id, i.material_id, i.day))
+    frame["on_hand"] = frame["on_hand"].astype(float)
+    return date_columns(frame, "day")
+
+
 def material_consumption(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
     """Daily consumption of the materials in scope (finished goods excluded), days start..end.
 
@@ -245,11 +263,12 @@ def open_purchase_orders(engine: Engine, scope: PlantScope, as_of_day: date) -> 
 def deliveries(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
     """Purchase orders received in start..end: each supplier's delivery record.
 
-    Columns: supplier_id, plant_id, material_id, promised_day, received_day, delay_days
+    Columns: supplier_id, plant_id, material_id, promised_day, received_day, qty, delay_days
     (received minus promised, negative when early).
     """
     po = purchase_order.c
-    frame = _read(engine, select(po.supplier_id, po.plant_id, po.material_id, po.promised_day, po.received_day)
+    frame = _read(engine, select(po.supplier_id, po.plant_id, po.material_id, po.promised_day, po.received_day,
+                                 po.qty)
                   .where(scope.clause(po.plant_id), po.status == "received",
                          po.received_day.between(start, end))
                   .order_by(po.supplier_id, po.received_day))
@@ -335,6 +354,25 @@ def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date) -> p
                   .where(scope.clause(f.plant_id), f.day <= before_day)
                   .order_by(f.plant_id, f.metric, f.day))
     return date_columns(frame, "day")
+
+
+def demand_forecasts_before(engine: Engine, scope: PlantScope, before_day: date) -> pd.DataFrame:
+    """Per plant in scope, the newest demand forecast made from data ending before `before_day`
+    (history_end < before_day, fitted without error): what a plant knew of its demand that day,
+    or the closest stored forecast to it (a run fitted later on data of then).
+
+    Columns: plant_id, run_id, history_end, fitted_utc.
+    """
+    s = forecast_series.c
+    newest = (select(s.plant_id, func.max(s.fitted_utc).label("fitted_utc"))
+              .where(scope.clause(s.plant_id), s.metric == "demand", s.history_end < before_day, s.error.is_(None))
+              .group_by(s.plant_id).subquery())
+    frame = _read(engine, select(s.plant_id, s.run_id, s.history_end, s.fitted_utc)
+                  .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id,
+                                                           s.fitted_utc == newest.c.fitted_utc))
+                  .where(s.metric == "demand", s.history_end < before_day, s.error.is_(None))
+                  .order_by(s.plant_id))
+    return utc_columns(date_columns(frame, "history_end"), "fitted_utc").drop_duplicates("plant_id", keep="last")
 
 
 def finish_forecast_run(conn: Connection, run_id: str, **values) -> None:

@@ -2,7 +2,8 @@
 
 Per plant, as of its newest data day (docs/scenarios.md explains each choice):
 - demand: the newest stored demand forecast (forecasting.refresh) and its 80 % band; days past
-  its horizon repeat its last four weeks by weekday, with a band widening by sqrt(day / horizon);
+  its horizon repeat its last four weeks by weekday, band and all (the band is drawn as day-to-day
+  noise, which does not grow with the distance);
 - lines (mart_line_daily over the last CAPACITY_DAYS): scheduled hours by weekday, availability
   on days without failures, and the demonstrated rate (90th percentile of good output per run
   hour) converted to demand units by the plant's demand / output ratio; failures per line-day
@@ -34,6 +35,7 @@ RECORD_DAYS = 365
 DEFAULT_LEAD_DAYS = 14.0
 DEFAULT_REPAIR_HOURS = 4.0
 RATE_PERCENTILE = 90
+DEFAULT_LABOUR_RATE = 85.0  # per hour, where no plant policy names one
 SCORE_MAX_AGE_DAYS = 7  # older failure-risk scores say nothing about the coming days
 USED_TYPES = ("raw", "packaging")
 
@@ -72,6 +74,16 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     return out, f"data to {end}; forecast {runs[-1]}{older}"  # fits scenario.data_version (64 characters)
 
 
+def bases_at(engine: Engine, scope: PlantScope, forecasts: dict, start: date, horizon: int = HORIZON_DAYS,
+             labour_rates: dict | None = None) -> dict:
+    """plant_id -> PlantBasis from `start` on, from the given demand forecasts (plant_id -> frame
+    of day, yhat, yhat_lower, yhat_upper) and only the data of the days before `start`: what the
+    simulator knew that day (forecasting.scenario_backtest starts it at past days)."""
+    frames = _read(engine, scope.narrowed(list(forecasts)), start)
+    rates = labour_rates or {}
+    return {p: _basis(p, start, horizon, f, frames, rates.get(p, DEFAULT_LABOUR_RATE)) for p, f in forecasts.items()}
+
+
 def _read(engine, scope, start: date) -> dict:
     last = start - timedelta(days=1)
     # a scoring run of the first forecast day counts (the job runs the morning after the data ends)
@@ -87,6 +99,8 @@ def _read(engine, scope, start: date) -> dict:
         "output": q.series_history(engine, scope, "output", start - timedelta(days=USAGE_DAYS), last),
         "finished": q.material_stock(engine, scope, last, finished=True),
         "stock": q.material_stock(engine, scope, last),
+        "counts": q.stock_counts(engine, scope, start - timedelta(days=USAGE_DAYS), last),
+        "finished_counts": q.stock_counts(engine, scope, start - timedelta(days=USAGE_DAYS), last, finished=True),
         "consumption": q.material_consumption(engine, scope, start - timedelta(days=USAGE_DAYS), last),
         "open_pos": q.open_purchase_orders(engine, scope, last),
         "record": q.deliveries(engine, scope, start - timedelta(days=RECORD_DAYS), last),
@@ -109,17 +123,19 @@ def _basis(plant_id, start, horizon, forecast, frames, labour_rate) -> PlantBasi
     mats = _materials(plant_id, frames, days, made * to_demand_units)
     return PlantBasis(
         plant_id=plant_id, start=start, demand=demand, demand_sd=sd, **line_inputs,
-        fg_on_hand=float(finished["on_hand"].fillna(0).sum()),
-        fg_safety_stock=float(finished["safety_stock"].fillna(0).sum()),
+        fg_on_hand=_finished_since_count(finished, _of(frames["output"], plant_id), _of(frames["demand"], plant_id),
+                                         to_demand_units),
+        fg_safety_stock=max(float(finished["safety_stock"].fillna(0).sum()),
+                            _kept_stock(_of(frames["finished_counts"], plant_id))),
         fg_unit_value=float(finished["unit_cost"].mean()) if len(finished) else 0.0,
-        labour_rate=labour_rate, **mats)
+        labour_rate=labour_rate, demand_per_output=to_demand_units, **mats)
 
 
 def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
     f = forecast.set_index("day")
     yhat = f["yhat"].astype(float).clip(lower=0)
     spread = (f["yhat_upper"].astype(float) - f["yhat_lower"].astype(float)) / (2 * DEMAND_Z)
-    spread = spread.where(spread.notna() & (spread > 0), yhat * 0.1)
+    spread = spread.where(spread.notna(), yhat * 0.1).clip(lower=0)  # no band: 10 %; a zero band is certain
     stored = len(f)
     tail = f.index[-min(28, stored):]
     by_weekday = {d.weekday(): (yhat[d], spread[d]) for d in tail}
@@ -129,7 +145,7 @@ def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.nd
             demand[i], sd[i] = yhat[day], spread[day]
         else:
             base, base_sd = by_weekday.get(day.weekday(), (float(yhat.iloc[-1]), float(spread.iloc[-1])))
-            demand[i], sd[i] = base, base_sd * np.sqrt((i + 1) / stored)
+            demand[i], sd[i] = base, base_sd
     return demand, sd
 
 
@@ -189,6 +205,59 @@ def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
         materials=materials, suppliers=tuple(None if pd.isna(s) else s for s in stock["supplier_id"]),
         usage_per_unit=np.array([use[m] / made_in_demand_units if made_in_demand_units > 0 else 0.0
                                  for m in materials]),
-        mat_on_hand=stock["on_hand"].to_numpy(dtype=float), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
-        mat_order_qty=np.maximum(2 * lead * daily_use, 1.0), mat_lead_days=lead,
+        mat_on_hand=_since_count(stock, record, _of(frames["consumption"], plant_id)), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
+        mat_order_qty=_order_qty(record, materials, np.maximum(2 * lead * daily_use, 1.0)), mat_lead_days=lead,
+        mat_binding=_binding(_of(frames["counts"], plant_id), _of(frames["consumption"], plant_id), materials),
         mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float), lateness=lateness, arrivals=arrivals)
+
+
+def _order_qty(record: pd.DataFrame, materials: tuple, fallback: np.ndarray) -> np.ndarray:
+    """Each material's reorder quantity as the plant orders it: the median quantity of its
+    purchase orders received in the record; two lead times of use where it has none."""
+    median = record.groupby("material_id")["qty"].median() if len(record) else pd.Series(dtype=float)
+    return np.array([float(median[m]) if m in median.index and median[m] > 0 else float(f)
+                     for m, f in zip(materials, fallback)])
+
+
+def _binding(counts: pd.DataFrame, consumption: pd.DataFrame, materials: tuple) -> np.ndarray:
+    """Whether a material at zero stops production: not when the plant went on consuming it on
+    days it was counted at zero (its count lags the floor: consignment, substitutes, late bookings)."""
+    empty = counts.loc[counts["on_hand"] <= 0, ["material_id", "day"]]
+    used = consumption.loc[consumption["qty"] > 0, ["material_id", "day"]]
+    lagging = set(empty.merge(used, on=["material_id", "day"])["material_id"])
+    return np.array([m not in lagging for m in materials], dtype=bool)
+
+
+def _kept_stock(counts: pd.DataFrame) -> float:
+    """The finished stock the plant actually kept: the median of its pooled counts (days every
+    counted finished good was counted) over the usage window; 0 without counts."""
+    if counts.empty:
+        return 0.0
+    wide = counts.pivot_table(index="day", columns="material_id", values="on_hand", aggfunc="sum")
+    pooled = wide.dropna().sum(axis=1)
+    return float(pooled.median()) if len(pooled) else 0.0
+
+
+def _since_count(stock: pd.DataFrame, record: pd.DataFrame, consumption: pd.DataFrame) -> np.ndarray:
+    """Each material's on hand the day before the start: its newest count plus what was received
+    and less what was consumed after it (a weekly count is days old by then), at least 0."""
+    out = []
+    for material_id, day, value in zip(stock["material_id"], stock["snapshot_day"], stock["on_hand"]):
+        received = record.loc[(record["material_id"] == material_id) & (record["received_day"] > day), "qty"].sum()
+        used = consumption.loc[(consumption["material_id"] == material_id) & (consumption["day"] > day), "qty"].sum()
+        out.append(max(0.0, float(value) + float(received) - float(used)))
+    return np.array(out, dtype=float)
+
+
+def _finished_since_count(finished: pd.DataFrame, output: pd.DataFrame, demand: pd.DataFrame,
+                          to_demand_units: float) -> float:
+    """The finished-goods pool the day before the start: the newest counts plus good output (in
+    demand units) and less demand after them, when all were counted the same day; at least 0."""
+    counted = finished[finished["on_hand"].notna()]
+    pool = float(counted["on_hand"].sum())
+    days = set(counted["snapshot_day"])
+    if len(days) != 1:
+        return pool
+    day = days.pop()
+    made = output.loc[output["day"] > day, "y"].sum() * to_demand_units
+    return max(0.0, pool + float(made) - float(demand.loc[demand["day"] > day, "y"].sum()))

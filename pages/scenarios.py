@@ -129,6 +129,8 @@ else:
         focus = st.selectbox("Show", [None, *plant_ids], key="scenario_focus",
                              format_func=lambda p: "Network (all chosen plants)" if p is None else f"{names[p]} ({p})")
     entry = model.comparison(result, focus).set_index("metric")
+    calibration = view.calibration(engine, user.scope)
+    tracked = focus or (plant_ids[0] if len(plant_ids) == 1 else None)  # a network has no backtest of its own
     metrics = list(model.METRICS.items())
     for column, (metric, (label, unit, definition, higher)) in zip(st.columns(4) + st.columns(4), metrics):
         column.metric(f"{label} ({unit})", view.shown(metric, entry.loc[metric, "scenario"]),
@@ -136,6 +138,8 @@ else:
                       delta_color="normal" if higher else "inverse", border=True,
                       help=f"{definition}. Change against the baseline "
                            f"({view.shown(metric, entry.loc[metric, 'baseline'])}).")
+        if tracked and not calibration.empty:
+            column.caption(f"Back-tested: {view.calibration_text(calibration, tracked, metric)}")
     table(view.comparison_table(result, focus), key="scenario_comparison", file_name="scenario_result.csv",
           export=view.inputs_and_results(result, version, plant_ids), column_config={
               "label": st.column_config.TextColumn("Metric"), "unit": st.column_config.TextColumn("Unit"),
@@ -159,6 +163,29 @@ else:
                              "stockout_days_change": st.column_config.NumberColumn("Change", format="%+.1f"),
                              "cost": st.column_config.NumberColumn("Estimated cost", format="localized"),
                              "cost_change": st.column_config.NumberColumn("Change", format="localized")})
+
+    st.markdown("**How well the simulator tracked these plants' history**")
+    tracked_table = view.calibration_table(calibration, plant_ids)
+    if tracked_table.empty:
+        st.info("No simulator back-test of these plants is stored yet. A back-test starts the baseline at past "
+                "days with the data of then and compares it with what happened, so you can see which numbers to "
+                "lean on; an operator runs `python -m forecasting.scenario_backtest` (docs/scenarios.md).",
+                icon=":material/history:")
+    else:
+        st.caption("The baseline started at past days with only the data of then, against what then happened, on "
+                   "the simulator's definitions. Inside: the actual fell within the simulated 10th-90th "
+                   "percentile; bias: simulated mean - actual. Schedule adherence is also set against the "
+                   "overview's order-based KPI of the same days. Money in the enterprise reference currency.")
+        table(tracked_table, key="scenario_calibration", file_name="scenario_backtest.csv", column_config={
+            "plant_id": st.column_config.TextColumn("Plant"), "metric": st.column_config.TextColumn("Metric"),
+            "inside": st.column_config.TextColumn("Actual inside the band",
+                                                  help="back-tests whose actual fell in the 10th-90th percentile"),
+            "coverage": st.column_config.ProgressColumn("Coverage", format="percent", min_value=0, max_value=1),
+            "actual": st.column_config.TextColumn("Actual (mean)"),
+            "simulated": st.column_config.TextColumn("Simulated (mean)"),
+            "bias": st.column_config.TextColumn("Bias", help="simulated mean - actual, averaged over the origins"),
+            "run": st.column_config.TextColumn("Back-test run (UTC)"),
+        })
 
     with st.form("scenario_save"):
         name = st.text_input("Scenario name", max_chars=100, key="scenario_name",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from data_access.engine import make_engine
 from data_access.schema import recommendation, scenario
 from forecasting import refresh
+from forecasting import scenario as scenario_model
 from jobs import pipeline
 from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
 from tests.apptest import log_in, new_app, rendered_text
@@ -150,3 +151,31 @@ def test_a_plant_manager_elsewhere_sees_the_empty_state_without_forecasts(open_a
     engine.dispose()
     at = open_as(url, "pm")
     assert any("No plant in your scope has a stored demand forecast yet" in i.value for i in at.info)
+
+
+def test_the_baseline_shows_how_well_the_simulator_tracked_the_plant(open_as, url):
+    from data_access.scope import PlantScope
+    from forecasting import scenario_backtest
+
+    engine = make_engine(url)
+    backtest = scenario_backtest.run(engine, PlantScope.only(["NA-JOL"]), origins=1, horizon=28, paths=20)
+    assert not backtest.results.empty, backtest.skipped
+    scenario_backtest.store_run(engine, backtest)
+    engine.dispose()
+
+    at = press(open_as(url, "planner_jol"), "Run scenario")
+    captions = [c.value for c in at.caption if c.value.startswith("Back-tested:")]
+    assert len(captions) == len(scenario_model.METRICS), captions
+    tracked = [c for c in captions if "back-tests, bias" in c]
+    assert len(tracked) == 5 and all("inside the band in 0 of 1" in c or "in 1 of 1" in c for c in tracked)
+    assert sum("not back-tested" in c for c in captions) == 2  # plan spend and estimated cost have no actual
+    calibration = next(df.value for df in at.dataframe if "coverage" in df.value.columns)
+    assert set(calibration["plant_id"]) == {"NA-JOL"} and len(calibration) == 6
+    assert calibration.set_index("metric").loc["Inventory value", "bias"].endswith("ref. currency")
+    assert not any("No simulator back-test" in i.value for i in at.info)
+
+
+def test_without_a_backtest_the_page_explains_how_to_get_one(open_as, url):
+    at = press(open_as(url, "planner_jol"), "Run scenario")
+    assert any("No simulator back-test of these plants is stored yet" in i.value for i in at.info)
+    assert not any(c.value.startswith("Back-tested:") for c in at.caption)

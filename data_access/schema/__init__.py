@@ -55,6 +55,6 @@ from data_access.schema.network import (
     supplier,
 )
 from data_access.schema.onboarding import ingest_load, ingest_row, mapping, quarantine, unmapped_code
-from data_access.schema.planning import scenario
+from data_access.schema.planning import scenario, scenario_backtest, scenario_backtest_run
 
 __all__ = [name for name, value in globals().items() if not name.startswith("_") and not isinstance(value, ModuleType)]

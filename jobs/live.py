@@ -132,6 +132,7 @@ class Collector:
         self.generation = 0
         self.pending_assets: set = set()  # assets with new readings since the last rescoring
         self.lock = threading.Lock()
+        self.refused = False  # the broker refused the last connection attempt
         self.rescoring: threading.Thread | None = None
         self.last_rescore = time.monotonic()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -153,6 +154,7 @@ class Collector:
 
     # paho's thread ---------------------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self.refused = reason_code.is_failure
         if reason_code.is_failure:
             self.inbox.put(_State("refused", _refusal(reason_code, self.broker), error=True, connected=False))
             return
@@ -168,7 +170,7 @@ class Collector:
                               connected=False))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
-        if self.stop.is_set():
+        if self.stop.is_set() or self.refused:  # a refusal already said why
             return
         self.inbox.put(_State("retrying", f"connection to {self.broker.shown} lost ({reason_code}); the broker "
                                           "keeps the session, retrying with backoff", error=True, connected=False))

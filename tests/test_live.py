@@ -426,3 +426,18 @@ def test_new_readings_rescore_their_asset_and_raise_its_recommendation(small_net
     summary = json.loads(summary) if isinstance(summary, str) else summary
     assert summary["live"] == {"base_run": base, "rescored": [subject]}
     engine.dispose()
+
+
+def test_a_collector_silent_for_minutes_is_shown_as_not_running():
+    import pandas as pd
+
+    from components.live import collector_status
+
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+    frame = pd.DataFrame({"state": ["connected", "connected", "stopped", "refused"],
+                          "updated_utc": pd.to_datetime([now - timedelta(seconds=30), now - timedelta(minutes=10),
+                                                         now - timedelta(days=1), now], utc=True)})
+    shown = collector_status(frame, now)
+    assert list(shown["status"]) == ["connected", "not running (silent since 2026-12-02 11:50 UTC)", "stopped",
+                                     "refused by the broker: retrying"]
+    assert list(shown["healthy"]) == [True, False, False, False]

@@ -37,6 +37,7 @@ from data_access.live import parse_broker
 from sample_data import catalog, network
 
 TOPIC = "pnct/v1/{plant}/health/{asset}"
+WINDOW = 100  # QoS 1 messages the publisher has in flight at most
 RAMP_DAYS = 14  # the degrading asset's climb toward failure, ending at the clock's "now"
 UNITS = {  # plant -> metric -> unit its gateway publishes
     "NA-JOL": {"vibration": "in/s", "temperature": "F"},
@@ -141,7 +142,7 @@ class Publisher:
             self.client.username_pw_set(self.target.username, self.target.password)
         if self.target.tls:
             self.client.tls_set()
-        self.client.max_inflight_messages_set(100)
+        self.client.max_inflight_messages_set(WINDOW)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 5)
         self.connected = threading.Event()
@@ -158,8 +159,17 @@ class Publisher:
         with self._lock:
             self.acknowledged += 1
 
-    def publish(self, topic: str, payload: dict | list | bytes | str) -> None:
-        """Queue one QoS 1 message (sent now, or when the broker is back)."""
+    def publish(self, topic: str, payload: dict | list | bytes | str, timeout: float = 300.0) -> None:
+        """Send one QoS 1 message; waits while the broker is away or WINDOW messages are unacknowledged.
+
+        paho's own queue for messages published while disconnected or beyond its in-flight window
+        was seen to stall after a broker restart (paho-mqtt 2.2: nothing more sent): this client
+        only hands paho what it can send at once, and paho resends the in-flight ones on reconnection."""
+        deadline = time.monotonic() + timeout
+        while not self.connected.is_set() or self.sent - self.acknowledged >= WINDOW:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the broker at {self.target.shown} has not taken a message for {timeout:g} s")
+            time.sleep(0.001)
         body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
         info = self.client.publish(topic, body, qos=1)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:

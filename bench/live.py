@@ -3,14 +3,16 @@ publish -> recommendation latency, and the counts published, stored and lost.
 
     python -m bench.live [--readings 20000] [--no-postgresql] [--pg-admin-url URL]
 
-Against a private Mosquitto (bench/mqtt_broker.py: persistence on, default in-flight window of
-20 messages per client, no queue limit) on a free port, with the collector in this process
+Against a private Mosquitto (bench/mqtt_broker.py: persistence on, no queue limit) on a free
+port, with the collector in this process
 (`jobs.live.run_collector`) and the sample publisher (`sample_data.live.Publisher`, QoS 1):
 
 1. throughput: `--readings` readings published as fast as the publisher goes, four per message
-   (one message per asset and tick, as the sample gateway sends them), the broker restarted once
-   in the middle; readings/s = readings stored / seconds from the first publish to the last stored;
+   (one message per asset and tick, as the sample gateway sends them); readings/s = readings
+   stored / seconds from the first publish to the last stored;
 2. publish -> stored: single readings published one at a time, each waited for (median, p95);
+   then faults: 6,000 readings with the broker restarted after a third and the collector (a
+   `python -m jobs.live` process) killed with SIGKILL and restarted after two thirds;
 3. publish -> recommendation: on a generated 4-plant network (scored once beforehand), a week of
    climbing vibration of one asset at the sensor plant NA-JOL, the collector rescoring every
    2 s; the time from the last publish to its maintenance recommendation in the warehouse.
@@ -77,6 +79,19 @@ def _wait_stored(engine, n, timeout=300.0) -> bool:
     return False
 
 
+def _publish_readings(publisher, base, messages, offset=0, pause_s=0.0, at=None):
+    """`messages` messages of four readings (one asset, one tick each); `at(i)` runs before message i."""
+    for i in range(messages):
+        if at is not None:
+            at(i)
+        stamp = (base + timedelta(milliseconds=offset + i)).isoformat()
+        publisher.publish("pnct/v1/A/health/VP1-VS-01", [
+            {"asset": "VP1-VS-01", "metric": m, "value": v, "unit": u, "timestamp": stamp} for m, u, v in METRICS])
+        if pause_s:
+            time.sleep(pause_s)
+    return messages * 4
+
+
 def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, workdir: Path) -> None:
     from sample_data.live import Publisher
     from tests import tiny_network
@@ -87,25 +102,18 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
     broker = mqtt_broker.Broker(workdir / f"broker-{label}").start()
     stop, thread = _collector(engine, broker.url, f"bench-{label}", rescore=False)
     publisher = Publisher(broker.url, client_id=f"bench-publisher-{label}")
+    base = datetime.now(timezone.utc) - timedelta(days=2)
+    published = 0
     try:
         publisher.connected.wait(10)
-        base = datetime.now(timezone.utc) - timedelta(days=2)
-        messages = readings // 4
         started = time.perf_counter()
-        for i in range(messages):
-            stamp = (base + timedelta(milliseconds=i)).isoformat()
-            publisher.publish("pnct/v1/A/health/VP1-VS-01", [
-                {"asset": "VP1-VS-01", "metric": m, "value": v, "unit": u, "timestamp": stamp} for m, u, v in METRICS])
-            if i == messages // 2:
-                broker.restart(pause_s=0.5)
-        left = publisher.wait(300)
-        published = messages * 4
+        published += _publish_readings(publisher, base, readings // 4)
+        publisher.wait(300)
         done = _wait_stored(engine, published)
         seconds = time.perf_counter() - started
         stored = _stored(engine)
         print(f"  {label}: {stored:,} readings stored in {seconds:.1f} s = {stored / seconds:,.0f} readings/s "
-              f"(broker restarted once; {left} unacknowledged at the publisher; "
-              f"{'all stored' if done else 'timed out waiting'})")
+              f"({'all stored' if done else 'timed out waiting'})")
 
         latencies = []
         for i in range(50):
@@ -120,18 +128,56 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
             latencies.append(time.perf_counter() - sent)
         published += 50
         latencies.sort()
+        p95 = latencies[int(0.95 * len(latencies)) - 1]
         print(f"  {label}: publish -> stored, one reading at a time (50): median "
-              f"{statistics.median(latencies) * 1000:.0f} ms, p95 {latencies[int(0.95 * len(latencies)) - 1] * 1000:.0f} ms")
-        counts.published += published
-        counts.stored += _stored(engine)
+              f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     finally:
         publisher.close()
         stop.set()
         thread.join(30)
+    try:  # faults: the broker restarted and the collector killed (SIGKILL) in the middle of a stream
+        publisher = Publisher(broker.url, client_id=f"bench-publisher-{label}")
+        publisher.connected.wait(10)
+        collector = _collector_process(url, broker.url, f"bench-{label}")
+        fault_messages = 1500
+        state = {"collector": collector}
+
+        def faults(i):
+            if i == fault_messages // 3:
+                broker.restart(pause_s=0.5)
+            if i == 2 * fault_messages // 3:
+                state["collector"].kill()
+                state["collector"].wait(10)
+                state["collector"] = _collector_process(url, broker.url, f"bench-{label}")
+
+        before = _stored(engine)
+        n = _publish_readings(publisher, base + timedelta(hours=2), fault_messages, pause_s=0.002, at=faults)
+        published += n
+        left = publisher.wait(120)
+        done = _wait_stored(engine, before + n, timeout=180)
+        print(f"  {label}: faults: {n:,} readings published with the broker restarted and the collector killed "
+              f"and restarted; {_stored(engine) - before:,} stored ({left} unacknowledged at the publisher; "
+              f"{'all stored' if done else 'timed out waiting'})")
+        state["collector"].terminate()
+        state["collector"].wait(30)
+    finally:
+        publisher.close()
         broker.stop()
+        counts.published += published
+        counts.stored += _stored(engine)
         with engine.connect() as conn:
             counts.duplicates += int(conn.execute(select(func.sum(live_collector.c.duplicates))).scalar() or 0)
         engine.dispose()
+
+
+def _collector_process(url, broker_url, client_id):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "jobs.live", "--url", url, "--broker", broker_url, "--client-id",
+                             client_id, "--no-rescore", "--lease-s", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
 def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) -> None:

@@ -207,9 +207,10 @@ def parse_message(topic: str, payload: bytes, where: Directory, now: datetime) -
 
     try:
         document = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return whole(f"payload is not JSON ({exc.msg} at character {exc.pos})"
-                     if isinstance(exc, json.JSONDecodeError) else "payload is not UTF-8 text")
+    except json.JSONDecodeError as exc:
+        return whole(f"payload is not JSON ({exc.msg} at character {exc.pos})")
+    except (ValueError, RecursionError) as exc:  # e.g. nesting too deep for the parser
+        return whole(f"payload cannot be read as JSON ({type(exc).__name__})")
     items = document if isinstance(document, list) else [document]
     if not items:
         return whole("payload is an empty list")
@@ -248,8 +249,8 @@ def _reading(plant_id, topic, position, item, where: Directory, now: datetime):
     value = item.get("value")
     number = None
     if value not in (None, ""):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            problems.append(f"value {value!r} is not a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            problems.append(f"value {_cut(repr(value))} is not a number")
         else:
             number = float(value)
     unit = item.get("unit")
@@ -281,6 +282,13 @@ def _reading(plant_id, topic, position, item, where: Directory, now: datetime):
         return None, Reject(plant_id, topic, position, raw, "; ".join(problems), category, local)
     zone = where.zones[plant_id]
     return Reading(plant_id, asset_id, item["metric"], stamp, stamp.astimezone(zone).date(), number), None
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _timestamp(text, now: datetime, problems: list) -> datetime | None:
@@ -546,8 +554,9 @@ def collectors(engine: Engine) -> pd.DataFrame:
     """Every live collector's status (not plant data: the whole network shares the broker).
 
     Columns: collector_id, owner (the process holding it; null when stopped), broker, state,
-    message, updated_utc, connected_utc, last_error_utc, last_message_utc, last_reading_utc, received (readings), stored, duplicates, quarantined,
-    dropped (messages of no known plant), rescored_utc, rescore_message. Times are tz-aware UTC.
+    message, updated_utc, connected_utc, last_error_utc, last_message_utc, last_reading_utc,
+    received (readings), stored, duplicates, quarantined, dropped (messages of no known plant),
+    rescored_utc, rescore_message. Times are tz-aware UTC.
     """
     c = live_collector.c
     with engine.connect() as conn:

@@ -10,9 +10,11 @@ own units (Joliet's gateway sends deg F and in/s) and local time with its UTC of
 The simulated clock starts `--backfill-days` ago and runs `--speed` times faster than the
 wall clock until it reaches now (a day of readings per minute at 1440), then keeps pace
 with the wall clock, so no reading is ever in the future. One asset per run degrades toward
-a failure over the backfill (the first plant's packaging-line bottleneck, or `--degrade`):
+a failure over the backfill (see `default_degrading`, or `--degrade`):
 vibration, temperature and current climb as they do before the generator's failures, so its
-risk rises on the Risk page and a maintenance recommendation reaches the Action queue.
+risk rises on the Risk page and a maintenance recommendation reaches the Action queue. By
+default it is the first asset of the first plant's second line (Joliet's filler line), not the
+packaging-line bottleneck whose generated history already degrades.
 
 Same seed and network size as the generated warehouse (`--seed 7 --network 12` by default),
 so the asset codes match. Ctrl-C stops it; `--until-now` stops once the clock reaches now.
@@ -55,7 +57,7 @@ class Sensor:
     temp: float  # baseline temperature, deg C
     amps: float  # nominal current, A
     counter0: float  # run-hours counter at the start
-    bottleneck: bool  # the packaging (first) line's bottleneck: the seed scenario's asset
+    line: int  # 0-based line number at its plant
 
 
 def sensors(seed: int = 7, network_size: int = 12, plants: list[str] | None = None) -> list[Sensor]:
@@ -69,23 +71,23 @@ def sensors(seed: int = 7, network_size: int = 12, plants: list[str] | None = No
         if p["data_maturity"] != "iot" or (plants and p["plant_id"] not in plants):
             continue
         rng = np.random.default_rng([seed, i, 18])
-        bottleneck = int(layout.lines.iloc[0]["bottleneck"])
-        for k, a in enumerate(layout.assets.itertuples(index=False)):
+        for a in layout.assets.itertuples(index=False):
             params = catalog.ASSET_CLASSES[a.asset_class]
             age = start.year - a.install_year
             out.append(Sensor(p["plant_id"], ZoneInfo(p["timezone"]), p["lat"], a.asset_id, a.local_code,
                               params["vib"] * (1 + 0.012 * age), params["temp"], params["amps"],
-                              float(rng.uniform(5_000, 60_000)), k == bottleneck))
+                              float(rng.uniform(5_000, 60_000)), int(a.line)))
     return out
 
 
 def default_degrading(found: list[Sensor], plants: list[str] | None) -> str | None:
-    """The first plant's packaging-line bottleneck (the seed scenario's asset)."""
+    """The first asset of the first plant's second line: not the seed scenario's packaging-line
+    bottleneck, whose generated history already degrades (its recommendation may be open)."""
     if not found:
         return None
     first = plants[0] if plants else found[0].plant_id
     mine = [s for s in found if s.plant_id == first] or found
-    return next((s.asset_id for s in mine if s.bottleneck), mine[0].asset_id)
+    return next((s.asset_id for s in mine if s.line == 1), mine[-1].asset_id)
 
 
 def readings(found: list[Sensor], start: datetime, end: datetime, interval: timedelta,

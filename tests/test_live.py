@@ -73,6 +73,9 @@ def test_a_reading_is_mapped_converted_and_dated_in_plant_time():
     (reading(metric="humidity"), "unknown metric 'humidity'", "invalid"),
     (reading(value="2.0"), "value '2.0' is not a number", "invalid"),
     (reading(value=True), "value True is not a number", "invalid"),
+    (b'{"asset": "VP1-VS-01", "metric": "vibration", "value": 1' + b"0" * 400 + b', "unit": "mm/s", '
+     b'"timestamp": "2026-04-01T10:00:00+02:00"}', "is not a number", "invalid"),
+    (b"[" * 100_000 + b"]" * 100_000, "payload cannot be read as JSON", "invalid"),
     (reading(unit="g"), "unit 'g' is not a unit of vibration", "invalid"),
     (reading(value=-1.0), "vibration -1 mm/s is impossible", "invalid"),
     (reading("temperature", 5000, "C"), "temperature 5000 C is impossible", "invalid"),
@@ -292,7 +295,7 @@ def test_broker_restart_and_collector_kill_lose_nothing_and_store_nothing_twice(
         publisher = Publisher(broker.url, client_id="test-publisher")
         assert publisher.connected.wait(10)
         bad = [b"{broken", json.dumps(reading(asset="NO-SUCH")).encode(),
-               json.dumps({**reading(), "timestamp": (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()}).encode()]
+               json.dumps(reading(timestamp=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat())).encode()]
 
         def send(i):
             metric, when = published[i]
@@ -320,7 +323,8 @@ def test_broker_restart_and_collector_kill_lose_nothing_and_store_nothing_twice(
         assert len(keys) == len(set(keys)) == len(expected)
         assert set(keys) == expected
         with engine.connect() as conn:
-            reasons = conn.execute(select(quarantine.c.reason).where(quarantine.c.source == "health_live")).scalars().all()
+            reasons = conn.execute(select(quarantine.c.reason)
+                                   .where(quarantine.c.source == "health_live")).scalars().all()
         assert len(reasons) == 3  # each bad message once, however often it came
         assert any("not JSON" in r for r in reasons) and any("NO-SUCH" in r for r in reasons) \
             and any("in the future" in r for r in reasons)
@@ -441,3 +445,27 @@ def test_a_collector_silent_for_minutes_is_shown_as_not_running():
     assert list(shown["status"]) == ["connected", "not running (silent since 2026-12-02 11:50 UTC)", "stopped",
                                      "refused by the broker: retrying"]
     assert list(shown["healthy"]) == [True, False, False, False]
+
+
+def test_the_sample_publisher_speaks_for_the_generated_sensor_plants(small_network_url):
+    """Its asset codes are the generated network's, its readings pass validation in the plants'
+    own units, and the degrading asset's vibration climbs toward the clock's now."""
+    from sample_data import live as publisher
+
+    engine = make_engine(small_network_url)
+    d = live.directory(engine)
+    engine.dispose()
+    found = publisher.sensors(seed=7, network_size=4)
+    assert {s.plant_id for s in found} == {"NA-JOL"}  # the 4-plant network's one sensor plant
+    assert all(d.resolve(s.plant_id, s.local_code) == s.asset_id for s in found)
+    degrading = publisher.default_degrading(found, None)
+    assert degrading == "NA-JOL-L2-A01"  # not the seed scenario's bottleneck, already degrading
+
+    now = datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
+    ticks = list(publisher.readings(found, now - timedelta(days=14), now, timedelta(hours=12), degrading, now))
+    parsed = [live.parse_message(topic, json.dumps(payload).encode(), d, now) for _, topic, payload in ticks]
+    assert all(p.rejects == [] and p.dropped is None and len(p.readings) == 4 for p in parsed)
+    units = {r["unit"] for _, _, payload in ticks for r in payload}
+    assert {"in/s", "F"} <= units  # Joliet's gateway: imperial units, converted on the way in
+    vib = [r.value for p in parsed for r in p.readings if r.asset_id == degrading and r.metric == "vibration"]
+    assert min(vib[-4:]) > 1.8 * max(vib[:4])  # mm/s, climbing over the two weeks

@@ -17,6 +17,8 @@ until Ctrl-C. What it guarantees (docs/live-feeds.md):
   in `live_collector` for the Models & data page.
 - **Minutes to a decision**: the assets with new readings are rescored together at most every
   `rescore_every_s` seconds, and the orchestration runs for them (`rescore`).
+- **One process per client id**: a lease row in `live_collector` keeps a second collector (another
+  worker) waiting instead of taking the broker session back and forth.
 """
 
 import argparse
@@ -53,7 +55,7 @@ class LiveSettings:
     broker: str = "mqtt://127.0.0.1:1883"  # mqtt://[user[:password]@]host[:port], mqtts:// for TLS
     client_id: str = "pnct-live-collector"  # fixed: the broker keeps this session while it is away
     topic: str = live.TOPIC_FILTER
-    batch_size: int = 500  # readings per transaction at most
+    batch_size: int = 500  # messages per transaction at most
     linger_s: float = 0.02  # commit when no message came for this long (the broker holds the rest)
     max_wait_s: float = 1.0  # ... or when the oldest message of the batch waited this long
     cadence_h: float = 1.0  # feed_status.expected_cadence_h of a live health feed: late after it
@@ -123,7 +125,7 @@ class _State:
 
 class Collector:
     """One collector: the MQTT client's thread puts messages and state changes on a queue; this
-    thread validates, stores, acknowledges and rescores (every warehouse write happens here)."""
+    thread validates, stores and acknowledges them (rescoring runs in a thread of its own)."""
 
     def __init__(self, engine: Engine, settings: LiveSettings, stop_event: threading.Event):
         self.engine, self.settings, self.stop = engine, settings, stop_event
@@ -190,6 +192,10 @@ class Collector:
                 waiting_said = False
                 try:
                     self._session()
+                except Exception as exc:
+                    self._state(_State("stopped", f"stopped by an error ({type(exc).__name__}: {_first_line(exc)}); "
+                                                  "nothing unstored was acknowledged: restart it", error=True))
+                    raise
                 finally:
                     live.release_collector(self.engine, s.client_id, self.owner, _now())
             elif not waiting_said:

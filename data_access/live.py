@@ -33,8 +33,8 @@ from sqlalchemy.engine import Connection, Engine
 from data_access.ingest import mapping as mappings
 from data_access.ingest.sources import TEMPERATURE_UNITS, VIBRATION_UNITS
 from data_access.schema import (
-    asset, asset_health_daily, feed_status, health_reading, live_collector, plant, quarantine, risk_score,
-    score_run, unmapped_code,
+    asset, asset_health_daily, feed_status, health_reading, health_reading_day, live_collector, plant, quarantine,
+    risk_score, score_run, unmapped_code,
 )
 from data_access.scope import PlantScope
 
@@ -344,6 +344,7 @@ def store_batch(engine: Engine, readings: Iterable[Reading], rejects: Iterable[R
             result.stored = len(new)
             result.assets = {r.asset_id for r in new}
             result.newest = max(r.reading_utc for r in new)
+            _sum_days(conn, new)
             roll_up(conn, {(r.asset_id, r.day) for r in new})
         fresh = _quarantine(conn, rejects, now)
         result.quarantined = len(fresh)
@@ -375,25 +376,40 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def _sum_days(conn, readings: list) -> None:
+    """Add new readings to their (asset, metric, plant-local day) sums."""
+    sums = {}
+    for r in readings:
+        key = (r.asset_id, r.metric, r.day)
+        n, total, low, high, plant_id = sums.get(key, (0, 0.0, r.value, r.value, r.plant_id))
+        sums[key] = (n + 1, total + r.value, min(low, r.value), max(high, r.value), plant_id)
+    stmt = _insert(conn, health_reading_day)
+    d = health_reading_day.c
+    least, greatest = (func.min, func.max) if conn.dialect.name == "sqlite" else (func.least, func.greatest)
+    stmt = stmt.on_conflict_do_update(index_elements=[d.asset_id, d.metric, d.day], set_={
+        "n": d.n + stmt.excluded.n, "total": d.total + stmt.excluded.total,
+        "low": least(d.low, stmt.excluded.low), "high": greatest(d.high, stmt.excluded.high)})
+    conn.execute(stmt, [dict(asset_id=a, metric=m, day=day, plant_id=p, n=n, total=t, low=lo, high=hi)
+                        for (a, m, day), (n, t, lo, hi, p) in sums.items()])
+
+
 def roll_up(conn: Connection, keys: set) -> int:
-    """Recompute asset_health_daily for these (asset_id, day) from the live readings: means of
-    vibration, temperature and current; run hours from the counter (the day after each key too,
-    whose difference a late reading changes). Columns without live readings keep their value."""
+    """Recompute asset_health_daily for these (asset_id, day) from the live readings' daily sums:
+    means of vibration, temperature and current; run hours from the counter (the day after each
+    key too, whose difference a late reading changes). Columns without live readings keep their value."""
     if not keys:
         return 0
-    h = health_reading.c
+    d = health_reading_day.c
     assets = sorted({a for a, _ in keys})
-    first = min(d for _, d in keys)
-    rows = conn.execute(select(h.asset_id, h.plant_id, h.day, h.metric, func.avg(h.value), func.min(h.value),
-                               func.max(h.value))
-                        .where(h.asset_id.in_(assets), h.day >= first)
-                        .group_by(h.asset_id, h.plant_id, h.day, h.metric)).all()
+    first = min(day for _, day in keys)
+    rows = conn.execute(select(d.asset_id, d.plant_id, d.day, d.metric, d.total / d.n, d.low, d.high)
+                        .where(d.asset_id.in_(assets), d.day >= first)).all()
     frame = pd.DataFrame(rows, columns=["asset_id", "plant_id", "day", "metric", "mean", "low", "high"])
     if frame.empty:
         return 0
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
-    before = dict(conn.execute(select(h.asset_id, func.max(h.value)).where(
-        h.asset_id.in_(assets), h.metric == "run_hours", h.day < first).group_by(h.asset_id)).all())
+    before = dict(conn.execute(select(d.asset_id, func.max(d.high)).where(
+        d.asset_id.in_(assets), d.metric == "run_hours", d.day < first).group_by(d.asset_id)).all())
     wanted = set(keys)
     for asset_id, day in keys:  # the next day with readings depends on this one's counter
         later = frame[(frame["asset_id"] == asset_id) & (frame["day"] > day)]["day"]

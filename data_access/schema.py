@@ -712,6 +712,22 @@ health_reading = Table(
     Index("ix_health_reading_plant_day", "plant_id", "day"),
 )
 
+# The live readings summed per asset, metric and plant-local day, kept up to date with every
+# batch (new readings only), so the daily roll-up reads a few rows per asset-day however often
+# a sensor reports.
+health_reading_day = Table(
+    "health_reading_day", metadata,
+    Column("asset_id", String(64), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("plant_id", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    PrimaryKeyConstraint("asset_id", "metric", "day"),
+)
+
 # One row per live collector (its MQTT client id): connection state, the last error in words,
 # and what it received, stored and quarantined, so Models & data (and the Jobs page) can show
 # it. Written on every state change and with every committed batch. It is also the lease that

@@ -30,6 +30,18 @@ def upgrade():
     )
     op.create_index("ix_health_reading_plant_day", "health_reading", ["plant_id", "day"])
     op.create_table(
+        "health_reading_day",
+        sa.Column("asset_id", sa.String(length=64), nullable=False),
+        sa.Column("metric", sa.String(length=16), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Float(), nullable=False),
+        sa.Column("low", sa.Float(), nullable=False),
+        sa.Column("high", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("asset_id", "metric", "day"),
+    )
+    op.create_table(
         "live_collector",
         sa.Column("collector_id", sa.String(length=64), nullable=False),
         sa.Column("owner", sa.String(length=100), nullable=True),
@@ -54,5 +66,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table("live_collector")
+    op.drop_table("health_reading_day")
     op.drop_index("ix_health_reading_plant_day", table_name="health_reading")
     op.drop_table("health_reading")

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -363,11 +363,15 @@ def _new_readings(conn, readings: list) -> list:
         return []
     h = health_reading.c
     known = set()
-    keys = list(unique)
+    keys = sorted(unique)
     for start in range(0, len(keys), 300):
-        part = keys[start:start + 300]
-        rows = conn.execute(select(h.asset_id, h.metric, h.reading_utc).where(
-            tuple_(h.asset_id, h.metric, h.reading_utc).in_(part))).all()
+        groups = {}
+        for asset_id, metric, when in keys[start:start + 300]:
+            groups.setdefault((asset_id, metric), []).append(when)
+        # one (asset, metric) prefix of the key per group: both backends look each time up in the
+        # primary key (SQLite scans the whole index for a row-value IN list)
+        rows = conn.execute(select(h.asset_id, h.metric, h.reading_utc).where(or_(*(
+            and_(h.asset_id == a, h.metric == m, h.reading_utc.in_(times)) for (a, m), times in groups.items())))).all()
         known.update((a, m, _aware(t)) for a, m, t in rows)
     return [r for k, r in unique.items() if k not in known]
 
@@ -635,8 +639,6 @@ def carry_forward_scores(conn: Connection, base_run: str, run_id: str, kind: str
     keep = s.run_id == base_run
     if replaced:
         keep = and_(keep, or_(s.kind != kind, s.subject_id.not_in(replaced)))
-    from sqlalchemy import literal
-
     source = select(literal(run_id).label("run_id"), *columns).where(keep)
     done = conn.execute(risk_score.insert().from_select(["run_id", *[c.name for c in columns]], source))
     return max(done.rowcount, 0)

@@ -753,3 +753,5 @@ live_collector = Table(
     _utc("rescored_utc"),  # the last rescoring of the assets that had new readings
     Column("rescore_message", Text),
 )
+# A redelivered bad reading is found in quarantine by the hash of its raw reading.
+Index("ix_quarantine_source_raw_hash", quarantine.c.source, quarantine.c.raw_hash)

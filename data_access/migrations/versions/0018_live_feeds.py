@@ -41,6 +41,7 @@ def upgrade():
         sa.Column("high", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("asset_id", "metric", "day"),
     )
+    op.create_index("ix_quarantine_source_raw_hash", "quarantine", ["source", "raw_hash"])
     op.create_table(
         "live_collector",
         sa.Column("collector_id", sa.String(length=64), nullable=False),
@@ -66,6 +67,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("live_collector")
+    op.drop_index("ix_quarantine_source_raw_hash", table_name="quarantine")
     op.drop_table("health_reading_day")
     op.drop_index("ix_health_reading_plant_day", table_name="health_reading")
     op.drop_table("health_reading")

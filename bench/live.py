@@ -4,15 +4,15 @@ publish -> recommendation latency, and the counts published, stored and lost.
     python -m bench.live [--readings 20000] [--no-postgresql] [--pg-admin-url URL]
 
 Against a private Mosquitto (bench/mqtt_broker.py: persistence on, no queue limit) on a free
-port, with the collector in this process
-(`jobs.live.run_collector`) and the sample publisher (`sample_data.live.Publisher`, QoS 1):
+port, with the collector in a process of its own (`python -m jobs.live`, as the worker runs it)
+and the sample publisher (`sample_data.live.Publisher`, QoS 1) in this one:
 
 1. throughput: `--readings` readings published as fast as the publisher goes, four per message
    (one message per asset and tick, as the sample gateway sends them); readings/s = readings
    stored / seconds from the first publish to the last stored;
 2. publish -> stored: single readings published one at a time, each waited for (median, p95);
-   then faults: 6,000 readings with the broker restarted after a third and the collector (a
-   `python -m jobs.live` process) killed with SIGKILL and restarted after two thirds;
+   then faults: 6,000 readings with the broker restarted after a third and the collector
+   killed with SIGKILL and restarted after two thirds;
 3. publish -> recommendation: on a generated 4-plant network (scored once beforehand), a week of
    climbing vibration of one asset at the sensor plant NA-JOL, the collector rescoring every
    2 s; the time from the last publish to its maintenance recommendation in the warehouse.
@@ -21,10 +21,12 @@ stored), and duplicates (redeliveries the key turned away).
 """
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -49,20 +51,27 @@ class Counts:
         self.duplicates = 0
 
 
-def _collector(engine, broker_url, client_id, **settings):
-    from jobs.live import LiveSettings, run_collector
+def _collector_process(url, broker_url, client_id, *options):
+    """`python -m jobs.live` in a process of its own, as the worker runs it."""
+    return subprocess.Popen([sys.executable, "-m", "jobs.live", "--url", url, "--broker", broker_url, "--client-id",
+                             client_id, "--lease-s", "2", *options], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
-    stop = threading.Event()
-    thread = threading.Thread(target=run_collector, daemon=True, args=(
-        engine, LiveSettings(broker=broker_url, client_id=client_id, lease_s=5, **settings), stop))
-    thread.start()
-    deadline = time.monotonic() + 30
+
+def _connected(engine, client_id, timeout=60.0) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = live.collectors(engine)
+        status = status[status["collector_id"] == client_id]
         if len(status) and status["state"].iloc[0] == "connected":
-            return stop, thread
+            return
         time.sleep(0.1)
-    raise RuntimeError(f"the collector did not connect to {broker_url}")
+    raise RuntimeError(f"collector {client_id} did not connect")
+
+
+def _stop(process) -> None:
+    process.terminate()
+    process.wait(60)
 
 
 def _stored(engine) -> int:
@@ -100,7 +109,8 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
     migrate.upgrade(engine)
     tiny_network.build(engine)
     broker = mqtt_broker.Broker(workdir / f"broker-{label}").start()
-    stop, thread = _collector(engine, broker.url, f"bench-{label}", rescore=False)
+    collector = _collector_process(url, broker.url, f"bench-{label}", "--no-rescore")
+    _connected(engine, f"bench-{label}")
     publisher = Publisher(broker.url, client_id=f"bench-publisher-{label}")
     base = datetime.now(timezone.utc) - timedelta(days=2)
     published = 0
@@ -133,12 +143,11 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
               f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     finally:
         publisher.close()
-        stop.set()
-        thread.join(30)
+        _stop(collector)
     try:  # faults: the broker restarted and the collector killed (SIGKILL) in the middle of a stream
         publisher = Publisher(broker.url, client_id=f"bench-publisher-{label}")
         publisher.connected.wait(10)
-        collector = _collector_process(url, broker.url, f"bench-{label}")
+        collector = _collector_process(url, broker.url, f"bench-{label}", "--no-rescore")
         fault_messages = 1500
         state = {"collector": collector}
 
@@ -148,7 +157,7 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
             if i == 2 * fault_messages // 3:
                 state["collector"].kill()
                 state["collector"].wait(10)
-                state["collector"] = _collector_process(url, broker.url, f"bench-{label}")
+                state["collector"] = _collector_process(url, broker.url, f"bench-{label}", "--no-rescore")
 
         before = _stored(engine)
         n = _publish_readings(publisher, base + timedelta(hours=2), fault_messages, pause_s=0.002, at=faults)
@@ -158,8 +167,7 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
         print(f"  {label}: faults: {n:,} readings published with the broker restarted and the collector killed "
               f"and restarted; {_stored(engine) - before:,} stored ({left} unacknowledged at the publisher; "
               f"{'all stored' if done else 'timed out waiting'})")
-        state["collector"].terminate()
-        state["collector"].wait(30)
+        _stop(state["collector"])
     finally:
         publisher.close()
         broker.stop()
@@ -168,16 +176,6 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
         with engine.connect() as conn:
             counts.duplicates += int(conn.execute(select(func.sum(live_collector.c.duplicates))).scalar() or 0)
         engine.dispose()
-
-
-def _collector_process(url, broker_url, client_id):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.Popen([sys.executable, "-m", "jobs.live", "--url", url, "--broker", broker_url, "--client-id",
-                             client_id, "--no-rescore", "--lease-s", "2"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
 def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) -> None:
@@ -196,7 +194,8 @@ def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) 
             "SELECT a.local_code, AVG(h.vibration_mm_s) FROM asset a JOIN asset_health_daily h "
             "ON h.asset_id = a.asset_id WHERE a.asset_id = :a GROUP BY a.local_code"), {"a": subject}).one()
     broker = mqtt_broker.Broker(workdir / f"broker-rec-{label}").start()
-    stop, thread = _collector(engine, broker.url, f"bench-rec-{label}", rescore=True, rescore_every_s=2.0)
+    collector = _collector_process(url, broker.url, f"bench-rec-{label}", "--rescore-every", "2")
+    _connected(engine, f"bench-rec-{label}")
     publisher = Publisher(broker.url, client_id=f"bench-rec-publisher-{label}")
     try:
         publisher.connected.wait(10)
@@ -223,8 +222,7 @@ def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) 
         counts.stored += _stored(engine)
     finally:
         publisher.close()
-        stop.set()
-        thread.join(60)
+        _stop(collector)
         broker.stop()
         engine.dispose()
 

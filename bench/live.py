@@ -1,7 +1,7 @@
 """Live feed benchmark: readings per second into SQLite and PostgreSQL, publish -> stored and
 publish -> recommendation latency, and the counts published, stored and lost.
 
-    python -m bench.live [--readings 20000] [--no-postgresql] [--pg-admin-url URL]
+    python -m bench.live [--readings 8000] [--no-postgresql] [--pg-admin-url URL]
 
 Against a private Mosquitto (bench/mqtt_broker.py: persistence on, no queue limit) on a free
 port, with the collector in a process of its own (`python -m jobs.live`, as the worker runs it)
@@ -243,7 +243,7 @@ def _drop(admin, name):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--readings", type=int, default=20_000, help="readings in the throughput run (default 20,000)")
+    parser.add_argument("--readings", type=int, default=8_000, help="readings in the throughput run (default 8,000)")
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--no-recommendation", action="store_true", help="skip the publish -> recommendation run")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)

@@ -11,8 +11,9 @@ topic and a payload (see docs/live-feeds.md):
 `parse_message` turns one message into readings (canonical asset, unit and UTC time) and
 rejects (the raw reading and every reason); `store_batch` writes a batch of them in one
 transaction: new readings (their key asset, metric, reading time makes a redelivery change
-nothing), quarantine rows, the review list for unknown assets, the daily roll-up into
-asset_health_daily, feed_status and the collector's counters. Importable without Streamlit.
+nothing), quarantine rows, the review list for unknown assets, the per-day sums and from them
+the daily roll-up into asset_health_daily, feed_status and the collector's counters.
+Importable without Streamlit.
 """
 
 import hashlib

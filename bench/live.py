@@ -3,9 +3,10 @@ publish -> recommendation latency, and the counts published, stored and lost.
 
     python -m bench.live [--readings 8000] [--no-postgresql] [--pg-admin-url URL]
 
-Against a private Mosquitto (bench/mqtt_broker.py: persistence on, no queue limit) on a free
-port, with the collector in a process of its own (`python -m jobs.live`, as the worker runs it)
-and the sample publisher (`sample_data.live.Publisher`, QoS 1) in this one:
+Against a private Mosquitto (bench/mqtt_broker.py: persistence on, no queue limit,
+max_inflight_messages `--inflight`) on a free port, with the collector in a process of its own
+(`python -m jobs.live`, as the worker runs it) and the sample publisher
+(`sample_data.live.Publisher`, QoS 1) in this one:
 
 1. throughput: `--readings` readings published as fast as the publisher goes, four per message
    (one message per asset and tick, as the sample gateway sends them); readings/s = readings
@@ -101,14 +102,15 @@ def _publish_readings(publisher, base, messages, offset=0, pause_s=0.0, at=None)
     return messages * 4
 
 
-def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, workdir: Path) -> None:
+def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, workdir: Path,
+                           inflight: int) -> None:
     from sample_data.live import Publisher
     from tests import tiny_network
 
     engine = make_engine(url)
     migrate.upgrade(engine)
     tiny_network.build(engine)
-    broker = mqtt_broker.Broker(workdir / f"broker-{label}").start()
+    broker = mqtt_broker.Broker(workdir / f"broker-{label}", max_inflight=inflight).start()
     collector = _collector_process(url, broker.url, f"bench-{label}", "--no-rescore")
     _connected(engine, f"bench-{label}")
     publisher = Publisher(broker.url, client_id=f"bench-publisher-{label}")
@@ -244,6 +246,9 @@ def _drop(admin, name):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--readings", type=int, default=8_000, help="readings in the throughput run (default 8,000)")
+    parser.add_argument("--inflight", type=int, default=1000,
+                        help="the broker's max_inflight_messages (default 1000, as docs/live-feeds.md advises; "
+                             "Mosquitto's own default is 20)")
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--no-recommendation", action="store_true", help="skip the publish -> recommendation run")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
@@ -258,7 +263,8 @@ def main(argv=None) -> int:
                      lambda: (None, None, f"sqlite:///{workdir / 'network.db'}"))]
         if not args.no_postgresql:
             backends.append(("postgresql", lambda: _postgres(args.pg_admin_url), lambda: _postgres(args.pg_admin_url)))
-        print(f"live feed: {args.readings:,} readings per backend, Mosquitto {mqtt_broker.MOSQUITTO} on a free port")
+        print(f"live feed: {args.readings:,} readings per backend, Mosquitto {mqtt_broker.MOSQUITTO} on a free port, "
+              f"max_inflight_messages {args.inflight}")
         for label, first, second in backends:
             for run, make in ((throughput_and_latency, first), (recommendation_latency, second)):
                 if run is recommendation_latency and args.no_recommendation:
@@ -271,7 +277,7 @@ def main(argv=None) -> int:
                     break
                 try:
                     if run is throughput_and_latency:
-                        run(url, label, args.readings, counts, workdir)
+                        run(url, label, args.readings, counts, workdir, args.inflight)
                     else:
                         run(url, label, counts, workdir)
                 finally:

@@ -21,10 +21,11 @@ class Broker:
     """`start()`, `stop()` (SIGTERM: Mosquitto saves its sessions and queues to disk), `restart()`.
 
     persistence: queued QoS 1 messages survive a restart; max_queued_messages 0: the broker
-    keeps every message for an absent collector (its default, 1000, drops the rest; see
-    docs/live-feeds.md)."""
+    keeps every message for an absent collector (its default, 1000, drops the rest);
+    max_inflight_messages: how many unacknowledged messages it sends a client at once (its
+    default, 20, bounds the collector's batches). See docs/live-feeds.md."""
 
-    def __init__(self, directory: Path, anonymous: bool = True, max_queued: int = 0):
+    def __init__(self, directory: Path, anonymous: bool = True, max_queued: int = 0, max_inflight: int = 20):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -34,7 +35,7 @@ class Broker:
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous {'true' if anonymous else 'false'}\n"
             f"persistence true\npersistence_location {self.directory}/\n"
-            f"max_queued_messages {max_queued}\n"
+            f"max_queued_messages {max_queued}\nmax_inflight_messages {max_inflight}\n"
             f"log_dest file {self.directory}/mosquitto.log\n"
             # started as root, mosquitto drops to the `mosquitto` user, who cannot write here
             + ("user root\n" if os.geteuid() == 0 else ""))

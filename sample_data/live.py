@@ -260,7 +260,7 @@ def main(argv=None) -> int:
     try:
         run(args.broker, plants, args.speed, args.interval_min, args.backfill_days, args.degrade, args.seed,
             args.network, args.until_now)
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:  # a bad argument; a broker that never took a message
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

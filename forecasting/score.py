@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from data_access import intelligence as q
+from data_access import live
 from data_access import model_registry as registry
 from data_access import queries
 from data_access.scope import PlantScope
@@ -346,6 +347,54 @@ def _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows,
                     "window_days": d.window_days, "worst_material": d.worst_material,
                     "assets_scored": int(d.assets_scored), "materials_scored": int(d.materials_scored)}))
     return rows
+
+
+# --- live rescoring (issue 18) ------------------------------------------------------------------
+
+LIVE_HEALTH_DAYS = 150  # health history read for a rescore: covers the 60-reading baseline with gaps
+LIVE_ACTOR = "live-rescore"
+
+
+def rescore_assets(engine, asset_ids, as_of: datetime | None = None, *, serving: ModelServing) -> str:
+    """Score the failure risk of `asset_ids` again (they have new live readings) as of `as_of`
+    and store it as a new run that carries every other score of the newest run forward, so
+    pages and signals read one complete picture; only the newest live runs are kept
+    (data_access.live.prune_live_runs). Without an earlier run, a full `score` is made.
+    `serving`: the model-serving rules (governance.model_serving, passed in by jobs). Returns the run id."""
+    as_of = (as_of or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    base = q.latest_score_run_id(engine, as_of)
+    if base is None:
+        return score(engine, as_of, serving=serving, actor=LIVE_ACTOR).run_id
+    wanted = set(asset_ids)
+    everything = q.asset_register(engine, PlantScope.everything())
+    plants = sorted(set(everything.loc[everything["asset_id"].isin(wanted), "plant_id"]))
+    scope = PlantScope.everything().narrowed(plants)
+    day = as_of.date()
+    freshness = serving.feed_limits(engine, queries.feed_freshness(engine, scope, now=as_of))
+    assets = everything[everything["plant_id"].isin(plants)]
+    health = q.health_readings(engine, scope, day - timedelta(days=LIVE_HEALTH_DAYS), day)
+    failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
+    repairs = q.completed_repairs(engine, scope, as_of)
+    coverage = {p: min(d, day) for p, d in q.downtime_coverage(engine, scope).itertuples(index=False)}
+    feats = fr.features(health, assets, failures, repairs, label_until=coverage)
+    feats = feats[feats["day"] <= day]
+    version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
+    model, load_error = _load(engine, version)
+    rows, _ = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error,
+                            serving.stale_feeds(freshness, MODEL_NAME), serving)
+    rows = [r for r in rows if r["subject_id"] in wanted]
+    run_id = f"{as_of:%Y%m%dT%H%M%S%f}{live.LIVE_RUN_SUFFIX}"
+    summary = {"live": {"base_run": base, "rescored": sorted(r["subject_id"] for r in rows)},
+               "model": None if version is None else
+               {"model_id": version["model_id"], "version": version["version"], "status": version["status"]}}
+    with engine.begin() as conn:
+        q.upsert_score_run(conn, dict(run_id=run_id, as_of_utc=as_of, actor=LIVE_ACTOR, status="running",
+                                      summary=None, started_utc=datetime.now(timezone.utc), finished_utc=None))
+        q.write_risk_scores(conn, run_id, "failure", rows)
+        live.carry_forward_scores(conn, base, run_id, "failure", [r["subject_id"] for r in rows])
+        q.finish_score_run(conn, run_id, status="done", finished_utc=datetime.now(timezone.utc), summary=summary)
+        live.prune_live_runs(conn)
+    return run_id
 
 
 # --- the decisions workflow's model plug-in ------------------------------------------------------

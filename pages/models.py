@@ -1,9 +1,10 @@
-"""Models & data: the model registry with approval, accuracy and drift per plant, fallback status, feeds."""
+"""Models & data: the model registry with approval, accuracy and drift per plant, fallback status, feeds, live feed."""
 
 import plotly.express as px
 import streamlit as st
 
 from components import intelligence as intel
+from components import live as live_feed
 from components.tables import chart, table
 from components.warehouse import get_engine
 from governance import model_serving
@@ -174,3 +175,6 @@ table(feeds, key="models_feeds", file_name="feed_freshness_limits.csv", column_c
                                              help="Expected cadence + the plant policy's feed_grace_hours"),
     "status": st.column_config.TextColumn("Status"),
 }, empty_message="No feed has reported yet for your plants.")
+
+st.subheader("Live feed")
+live_feed.collector_panel(engine, user.scope)

@@ -76,7 +76,7 @@ def logged_in(username, page=None) -> AppTest:
 
 
 def texts(at, kind) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    return [str(e.value) for e in getattr(at, kind)]
 
 
 def frames(at):

@@ -27,7 +27,7 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import metadata, plant
 from data_access.settings import settings
-from tests.apptest import TEST_LOGINS, NavigationOnly, new_app
+from tests.apptest import TEST_LOGINS, NavigationOnly, log_in, new_app
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
@@ -197,3 +197,15 @@ def plant_names(small_network_url) -> dict[str, str]:
         names = dict(conn.execute(select(plant.c.plant_id, plant.c.name)).all())
     engine.dispose()
     return names
+
+@pytest.fixture
+def open_as(monkeypatch, app_env):
+    """open_as(url, username, page): app.py on `url`, logged in as `username`, showing `page`."""
+
+    def open_as(url, username, page):
+        monkeypatch.setenv("WAREHOUSE_URL", url)
+        at = log_in(new_app().run(), username, TEST_LOGINS[username][0])
+        assert not at.exception
+        return at.switch_page(page).run()
+
+    return open_as

@@ -1,6 +1,7 @@
 """Small helpers shared by the database tests (fixtures live in conftest.py)."""
 
 import io
+import sqlite3
 from pathlib import Path
 
 import yaml
@@ -31,3 +32,13 @@ def user(name: str, *roles: str, plants=("A",)) -> User:
 
 def csv_bytes(*lines: str) -> io.BytesIO:
     return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def sqlite_copy(source_url: str, target: Path) -> str:
+    """A consistent copy of a SQLite warehouse (the backup API includes what is still in the WAL)."""
+    source = sqlite3.connect(source_url.split("///", 1)[1])
+    copy = sqlite3.connect(target)
+    source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"

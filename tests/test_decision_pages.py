@@ -2,7 +2,6 @@
 plant scope, a stale page, bad input shown as messages (never a traceback), the policies page for
 admins only, the audit log with search and chain verification."""
 
-import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from governance import audit, workflow
 from jobs import pipeline
 from governance.users import User
 from tests.apptest import frames, logged_in, open_detail, submit, texts
+from tests.helpers import sqlite_copy
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 AS_OF = datetime(2026, 7, 1, 8, tzinfo=timezone.utc)
@@ -32,12 +32,7 @@ ML = User("ml_jol", "ML_JOL", "ml_jol@example.com", ("maintenance_lead",), froze
 def warehouse(small_network_url, tmp_path, monkeypatch, users_file, navigation_only):
     """A copy of the small network with the orchestration run on it, made current: the
     recommendations were raised an hour ago (the network's data ends on 2026-06-30)."""
-    target = tmp_path / "decisions.db"
-    src, dst = sqlite3.connect(small_network_url.split("///", 1)[1]), sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    url = f"sqlite:///{target}"
+    url = sqlite_copy(small_network_url, tmp_path / "decisions.db")
     engine = make_engine(url)
     migrate.upgrade(engine)
     pipeline.orchestrate_decisions(engine, AS_OF)

@@ -13,23 +13,21 @@ from data_access.schema import audit_log, model_version, plant
 from forecasting import failure_risk, refresh, score
 from jobs import pipeline
 from tests.apptest import TEST_LOGINS
-from tests.apptest import log_in, new_app, rendered_text
+from tests.apptest import rendered_text, texts
+from tests.helpers import sqlite_copy
 
 AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
 FAST = refresh.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
 PAGES = ("pages/forecasts.py", "pages/risk.py", "pages/models.py")
 
 
-def _copy(small_network_url, path: Path) -> str:
-    path.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="module")
 def stored(small_network_url, tmp_path_factory) -> Path:
     """The small network with one refresh (fast candidates) and one scoring run; never written by tests."""
     path = tmp_path_factory.mktemp("pages") / "stored.db"
-    engine = make_engine(_copy(small_network_url, path))
+    engine = make_engine(sqlite_copy(small_network_url, path))
     pipeline.refresh_forecasts(engine, FAST, workers=1)
     pipeline.score_risks(engine, AS_OF)
     engine.dispose()
@@ -52,16 +50,6 @@ def plant_names(small_network_url) -> dict[str, str]:
     return names
 
 
-@pytest.fixture
-def open_as(monkeypatch, app_env):
-
-    def open_as(url, username, page):
-        monkeypatch.setenv("WAREHOUSE_URL", url)
-        at = log_in(new_app().run(), username, TEST_LOGINS[username][0])
-        assert not at.exception
-        return at.switch_page(page).run()
-
-    return open_as
 
 
 def _model_id(url, model_name) -> int:
@@ -73,12 +61,10 @@ def _model_id(url, model_name) -> int:
     return model_id
 
 
-def texts(at, kind) -> list[str]:
-    return [str(e.value) for e in getattr(at, kind)]
 
 
 def test_without_stored_results_every_page_explains_what_to_run(open_as, small_network_url, tmp_path):
-    url = _copy(small_network_url, tmp_path / "empty.db")
+    url = sqlite_copy(small_network_url, tmp_path / "empty.db")
     forecasts = open_as(url, "coo", "pages/forecasts.py")
     assert not forecasts.exception and [t.value for t in forecasts.title] == ["Forecasts"]
     assert any("python -m forecasting.refresh" in t for t in texts(forecasts, "info"))

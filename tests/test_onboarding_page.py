@@ -5,7 +5,6 @@ page is driven end to end: upload, preview, load, quarantine, map a code (audite
 It runs on a copy of the small generated network, so other tests keep theirs unchanged.
 """
 
-import sqlite3
 
 import pytest
 import yaml
@@ -16,6 +15,7 @@ from data_access.schema import asset, audit_log, downtime_event, quarantine
 from governance.audit import verify
 from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
 from tests.apptest import log_in
+from tests.helpers import sqlite_copy
 
 PLANT = SMALL_NETWORK_PM_PLANT
 
@@ -23,13 +23,7 @@ PLANT = SMALL_NETWORK_PM_PLANT
 @pytest.fixture
 def own_network(small_network_url, tmp_path):
     """A private copy of the small network (the page writes to it)."""
-    source = sqlite3.connect(small_network_url.removeprefix("sqlite:///"))
-    copy = tmp_path / "warehouse.db"
-    target = sqlite3.connect(copy)
-    source.backup(target)
-    source.close()
-    target.close()
-    return f"sqlite:///{copy}"
+    return sqlite_copy(small_network_url, tmp_path / "warehouse.db")
 
 
 def an_asset(url):

@@ -2,7 +2,6 @@
 outbox row; idempotent runs; plant thresholds, stale feeds, automation and model fallback from the
 policy; SLA escalation and expiry in a run; the fallback rules and the model plug-in point; the CLI."""
 
-import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +25,7 @@ from governance import audit, orchestrate, policies, signals, workflow
 from jobs import pipeline
 from governance.users import User
 from tests import tiny_network
+from tests.helpers import sqlite_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = datetime(2026, 7, 1, 8, tzinfo=timezone.utc)  # the generated networks end on 2026-06-30
@@ -37,14 +37,6 @@ PLANNER = User("planner_jol", "PL", "pl@example.com", ("planner",), frozenset({"
 ADMIN = User("admin", "Admin", "a@example.com", ("admin",), None)
 
 
-def sqlite_copy(source_url: str, target: Path) -> str:
-    """A consistent copy of a SQLite warehouse (the backup API includes what is still in the WAL)."""
-    src = sqlite3.connect(source_url.split("///", 1)[1])
-    dst = sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture

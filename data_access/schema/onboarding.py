@@ -48,6 +48,8 @@ quarantine = Table(
     Column("resolution", Text),  # e.g. "loaded by load 12"
     utc_column("resolved_utc"),
     Index("ix_quarantine_open", "plant_id", "source", "resolved"),
+    # a redelivered bad live reading is found by the hash of its raw reading (migration 0018)
+    Index("ix_quarantine_source_raw_hash", "source", "raw_hash"),
 )
 
 # What plant data onboarding (issue 7) adds; migration 0007. See docs/onboarding.md.

@@ -87,13 +87,15 @@ def enqueue_new(conn: Connection, now: datetime) -> int:
     return len(rows)
 
 
-def claim(conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Lease up to `limit` due messages to `owner` until now + lease, oldest first, at most one
-    per subject (the oldest unfinished one). Call it in its own short transaction."""
+def claim(conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int,
+          due_by: datetime | None = None) -> list[Claimed]:
+    """Lease up to `limit` messages due by `due_by` (default now) to `owner` until now + lease,
+    oldest first, at most one per subject (the oldest unfinished one). Call it in its own short
+    transaction."""
     earlier = delivery_message.alias("earlier")
     free = or_(_M.lease_until.is_(None), _M.lease_until < now)
     candidates = (select(_M.outbox_id)
-                  .where(_M.state.in_(DUE_STATES), _M.next_attempt_utc <= now, free,
+                  .where(_M.state.in_(DUE_STATES), _M.next_attempt_utc <= (due_by or now), free,
                          ~exists().where(earlier.c.subject_key == _M.subject_key,
                                          earlier.c.outbox_id < _M.outbox_id,
                                          earlier.c.state.not_in(DONE_STATES)))

@@ -69,7 +69,7 @@ class Deliverer:
         self.env = env
         self.transports: dict[tuple, object] = {}
         retry = self.settings.retry
-        self.wait = wait_exponential_jitter(initial=retry.initial_s, max=retry.max_backoff_s, jitter=retry.jitter_s)
+        self.wait = wait_exponential_jitter(multiplier=retry.initial_s, max=retry.max_backoff_s, jitter=retry.jitter_s)
 
     def check(self) -> list[str]:
         """The configuration's problems for the warehouse's plants (logged once per start)."""
@@ -85,10 +85,11 @@ class Deliverer:
         lease = timedelta(seconds=self.settings.lease_s)
         with self.engine.begin() as conn:
             report.queued = store.enqueue_new(conn, clock())
+        due_by = clock()  # what fails in this pass is retried in a later one
         routes: dict[tuple, cfg.Route | str] = {}
         while True:
             with self.engine.begin() as conn:
-                batch = store.claim(conn, self.owner, clock(), lease, self.settings.batch)
+                batch = store.claim(conn, self.owner, clock(), lease, self.settings.batch, due_by)
             if not batch:
                 break
             report.claimed += len(batch)

@@ -102,9 +102,9 @@ class Received:
 
 
 class _Refused(Exception):
-    def __init__(self, category: str, reason: str):
+    def __init__(self, category: str, reason: str, codes=()):
         super().__init__(reason)
-        self.category, self.reason = category, reason
+        self.category, self.reason, self.codes = category, reason, tuple(codes)  # codes: unmapped (kind, code)
 
 
 def receive(engine: Engine, body: bytes, *, now: datetime | None = None, channel: str = "amqp",
@@ -231,9 +231,7 @@ def _validated(conn: Connection, ctx, row: dict) -> pd.DataFrame:
     _Refused with the ingest's reasons (an unmapped code goes to the review list)."""
     parsed = transform(ctx, pd.DataFrame([row], dtype=object))
     if parsed.reasons.iloc[0]:
-        for (kind, code), _ in parsed.unmapped.items():
-            _review(conn, ctx.plant_id, kind, code, ctx.now.to_pydatetime())
-        raise _Refused(parsed.category.iloc[0] or "invalid", parsed.reasons.iloc[0])
+        raise _Refused(parsed.category.iloc[0] or "invalid", parsed.reasons.iloc[0], parsed.unmapped)
     return parsed.records.drop(columns=["natural_key", "row_hash", "_day"], errors="ignore")
 
 
@@ -285,14 +283,14 @@ def _goods_receipt(conn: Connection, event, record: pd.Series, day: date, now: d
 
 def _quarantine(engine: Engine, raw: dict, event, refused: _Refused, now: datetime, channel: str) -> Received:
     parsed = not isinstance(event, _Refused)
-    plant_id = getattr(event, "plant", None) if parsed else None
+    plant_id = str(raw["plant"])[:32] if raw.get("plant") is not None else None
     with engine.begin() as conn:
         known = plant_id is not None and conn.execute(
             select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is not None
         inbound_id = conn.execute(inbound_event.insert().values(
             event_id=(str(raw.get("event_id"))[:128] if raw.get("event_id") is not None else None),
             event_type=(str(raw.get("type"))[:32] if raw.get("type") is not None else None),
-            plant_id=(str(raw.get("plant"))[:32] if raw.get("plant") is not None else None),
+            plant_id=plant_id,
             occurred_utc=getattr(event, "occurred_utc", None) if parsed else None, received_utc=now,
             status="quarantined", category=refused.category, reason=refused.reason, raw=_json_safe(raw),
         ).returning(inbound_event.c.inbound_id)).scalar_one()
@@ -301,6 +299,8 @@ def _quarantine(engine: Engine, raw: dict, event, refused: _Refused, now: dateti
                 plant_id=plant_id, source=SOURCE, file_name=f"{channel} event {str(raw.get('event_id'))[:200]}",
                 row_number=inbound_id, raw=_json_safe(raw), reason=refused.reason, created_utc=now, resolved=False,
                 category=refused.category))
+            for kind, code in refused.codes:
+                _review(conn, plant_id, kind, code, now)
     return Received(inbound_id, "quarantined", refused.category, refused.reason)
 
 

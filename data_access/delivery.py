@@ -196,8 +196,8 @@ def requeue_dead(conn: Connection, outbox_id: int, now: datetime, actor: str, re
     """Put a dead-lettered message back in the queue (attempts from zero); False when it is not
     dead-lettered (any more)."""
     done = conn.execute(update(delivery_message).where(_M.outbox_id == outbox_id, _M.state == "dead")
-                        .values(state="queued", attempts=0, next_attempt_utc=now, dead_utc=None, lease_owner=None,
-                                lease_until=None)).rowcount
+                        .values(state="queued", attempts=0, next_attempt_utc=now, dead_utc=None, last_error=None,
+                                lease_owner=None, lease_until=None)).rowcount
     if done != 1:
         return False
     conn.execute(delivery_event.insert().values(outbox_id=outbox_id, at_utc=now, event="retried", detail=reason,
@@ -226,6 +226,12 @@ def awaiting_receipt(conn: Connection, plant_id: str, material_id: str, outbox_i
 
 
 # --- reads -------------------------------------------------------------------------------------
+
+def message_plant(engine: Engine, outbox_id: int) -> str | None:
+    """The plant of an outbox request (None: no such request), to check a user's scope against."""
+    with engine.connect() as conn:
+        return conn.execute(select(outbox.c.plant_id).where(outbox.c.outbox_id == outbox_id)).scalar()
+
 
 def delivery_status(engine: Engine, scope: PlantScope, rec_id: int) -> dict | None:
     """Where the delivery of a recommendation's outbox request stands, or None (no request, or

@@ -3,9 +3,11 @@ verifies Standard Webhooks signatures (with the `standardwebhooks` library, not 
 deduplicates on the idempotency key and counts, per key, how often it arrived and how often it
 was processed. Faults on demand: down (stopped, then started again on the same port), HTTP 500
 for the first arrivals of some keys, and answers slower than the sender's timeout (processed
-first, answered late: the sender's retry must then not be processed twice)."""
+first, answered late: the sender's retry must then not be processed twice). `Proxy` puts a cuttable TCP
+hop in front of the shared RabbitMQ."""
 
 import json
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
@@ -98,3 +100,58 @@ class Receiver:
 
     def duplicates_processed(self) -> int:
         return sum(n - 1 for n in self.processed.values() if n > 1)
+
+
+class Proxy:
+    """A TCP proxy in front of the broker that can cut every connection and refuse new ones for a
+    while: to the deliverer it looks like a broker restart, without restarting the shared broker."""
+
+    def __init__(self, upstream=("127.0.0.1", 5672)):
+        self.upstream, self.up, self.pairs = upstream, True, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(self.upstream)
+            for s in (client, server):  # no Nagle delay: every publish waits for its confirm
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.pairs.append((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self):
+        self.up = False
+        for pair in self.pairs:
+            for s in pair:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        self.pairs.clear()
+
+    def close(self):
+        self.cut()
+        self.listener.close()

@@ -30,7 +30,7 @@ from jobs.delivery.deliver import Deliverer
 from jobs.delivery.transports import WebhookTransport, message_body
 from jobs.delivery import config as cfg
 from tests.delivery_fixture import approve_many, warehouse
-from tests.delivery_receiver import SECRET, Receiver
+from tests.delivery_receiver import SECRET, Proxy, Receiver
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 IN_CI = os.environ.get("CI") == "true"
@@ -303,61 +303,6 @@ def _broker_or_skip():
         if IN_CI:
             pytest.fail(f"RabbitMQ is required under CI=true but unreachable: {exc!r}")
         pytest.skip(f"RabbitMQ not reachable at 127.0.0.1:5672: {exc!r}")
-
-
-class Proxy:
-    """A TCP proxy in front of the broker that can cut every connection and refuse new ones for a
-    while: to the deliverer it looks like a broker restart, without restarting the shared broker."""
-
-    def __init__(self, upstream=("127.0.0.1", 5672)):
-        import socket
-        self.upstream, self.up, self.pairs = upstream, True, []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            self.pairs.append((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a, b):
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def cut(self):
-        self.up = False
-        for pair in self.pairs:
-            for s in pair:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-        self.pairs.clear()
-
-    def close(self):
-        self.cut()
-        self.listener.close()
 
 
 def test_amqp_persistent_confirmed_routed_per_plant_and_target_through_a_broker_outage(wh):

@@ -14,6 +14,8 @@ found when the AMQP transport connects. Messages on an unusable route stay queue
 reason on their timeline; nothing is lost.
 """
 
+import base64
+import binascii
 import os
 import socket
 from dataclasses import dataclass, field, fields
@@ -239,9 +241,6 @@ def _safe(url: str) -> str:
 
 
 def _is_secret(secret: str) -> bool:
-    import base64
-    import binascii
-
     raw = secret.removeprefix("whsec_")
     try:
         return 24 <= len(base64.b64decode(raw + "==", validate=False)) <= 64

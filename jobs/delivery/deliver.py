@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from tenacity import wait_exponential_jitter
 
 from data_access import delivery as store
+from data_access import queries
 from data_access.decisions import as_utc
-from data_access.schema import outbox, plant
+from data_access.scope import PlantScope
 from governance import audit
 from governance.roles import can
 from jobs.delivery import config as cfg
@@ -73,8 +73,7 @@ class Deliverer:
 
     def check(self) -> list[str]:
         """The configuration's problems for the warehouse's plants (logged once per start)."""
-        with self.engine.connect() as conn:
-            plants = conn.execute(select(plant.c.plant_id).order_by(plant.c.plant_id)).scalars().all()
+        plants = queries.plants(self.engine, PlantScope.everything())["plant_id"]
         return cfg.check(self.settings, plants, self.env)
 
     def pass_once(self, now: datetime | None = None) -> DeliveryReport:
@@ -196,8 +195,7 @@ def retry_dead_letter(engine: Engine, user, outbox_id: int, reason: str, now: da
     plant scope), audited as `delivery_retried` in the same transaction; refusals are audited
     as `delivery_retry_refused` and raise RetryRefused."""
     now = as_utc(now) or datetime.now(timezone.utc)
-    with engine.connect() as conn:
-        plant_id = conn.execute(select(outbox.c.plant_id).where(outbox.c.outbox_id == outbox_id)).scalar()
+    plant_id = store.message_plant(engine, outbox_id)
     problem = None
     if plant_id is None or not user.scope.allows(plant_id):
         problem = f"outbox request #{outbox_id} does not exist or is outside your plant scope"

@@ -8,6 +8,7 @@ applied), never applied twice. A lost broker connection is retried with a growin
 """
 
 import logging
+import os
 import threading
 
 import pika
@@ -28,8 +29,7 @@ def audit_receipt(conn, detail: dict) -> None:
 
 
 def inbound_url(settings: DeliverySettings, env=None) -> str:
-    import os
-
+    """The inbound queue's broker URL (from its environment variable, when one is named)."""
     env = os.environ if env is None else env
     inbound = settings.inbound
     url = env.get(inbound.url_env) if inbound.url_env else inbound.url

@@ -22,6 +22,7 @@ delivery (kill and restarts included). The last line names lost and duplicated o
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -231,6 +232,7 @@ def main(argv=None) -> int:
               f"{len(ids) / result['seconds']:,.0f} messages/s" + (f"  ({result['note']})" if "note" in result else ""),
               flush=True)
     engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     print(f"lost {total_lost}, duplicated {total_twice}")
     return 0 if total_lost == total_twice == 0 else 1
 

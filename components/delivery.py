@@ -1,5 +1,6 @@
 """The delivery of an approved decision on the Decision detail page: where it stands (tiles and a
-message saying what happens next), its timeline, and the admin's retry of a dead letter.
+message saying what happens next), its timeline, and the admin's retry of a dead letter; and, for
+the Data quality page, the refused process events of the inbound queue.
 
 Read fresh on every run (never cached): a delivery moves on while the page is open."""
 
@@ -9,6 +10,7 @@ import streamlit as st
 from components import flash
 from components.tables import table
 from data_access import delivery as dd
+from data_access import process_events
 from governance.roles import can
 from jobs.delivery import RetryRefused, retry_dead_letter
 
@@ -80,3 +82,22 @@ def show(engine, user, rec_id: int) -> None:
             else:
                 flash.rerun_with("decision_detail_flash", f"Request #{status['outbox_id']} is queued again; "
                                  "the delivery worker sends it on its next pass.")
+
+
+def inbound_section(engine, user) -> None:
+    """Process events and answers from the ERP and CMMS that were refused, with their reason."""
+    st.subheader("Process events from the ERP and CMMS")
+    st.caption("Goods receipts, purchase-order confirmations, work-order completions and answers to delivered "
+               "requests arrive on the inbound queue and are checked like file rows; these were refused "
+               "(newest first). A code waiting for a mapping is also on the review list. docs/delivery.md has the rules.")
+    refused = process_events.inbound_events(engine, user.scope, status="quarantined")
+    table(refused, key="data_quality_inbound", file_name="inbound_events_quarantined.csv", column_config={
+        "received_utc": st.column_config.DatetimeColumn("Received (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "plant_id": st.column_config.TextColumn("Plant", help="As sent (may be unknown)"),
+        "event_type": st.column_config.TextColumn("Event"),
+        "event_id": st.column_config.TextColumn("Event id"),
+        "category": st.column_config.TextColumn("Why", help="invalid | unmapped | out_of_scope | duplicate | "
+                                                            "out_of_order"),
+        "reason": st.column_config.TextColumn("Reason", width="large"),
+        "occurred_utc": st.column_config.DatetimeColumn("Occurred (UTC)", format="YYYY-MM-DD HH:mm"),
+    }, empty_message="No process event has been refused.")

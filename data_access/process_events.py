@@ -43,6 +43,7 @@ from data_access.ingest.errors import IngestError
 from data_access.ingest.mapping import parse_mapping, reviewed_codes
 from data_access.ingest.sources import SOURCES
 from data_access.ingest.transform import build_context, transform
+from data_access.scope import PlantScope
 from data_access.schema import (
     demand_daily, inbound_event, inventory_snapshot, plant, purchase_order, quarantine, unmapped_code, work_order,
 )
@@ -320,11 +321,11 @@ def _iso(value) -> str:
     return _aware(value if isinstance(value, datetime) else datetime.fromisoformat(str(value))).isoformat()
 
 
-def inbound_events(engine: Engine, scope, status: str | None = None, limit: int = 1000) -> pd.DataFrame:
+def inbound_events(engine: Engine, scope: PlantScope, status: str | None = None, limit: int = 1000) -> pd.DataFrame:
     """Inbound events of plants in scope (acknowledgements are network-wide), newest first.
 
     Columns: inbound_id, event_id, event_type, plant_id, entity_key, occurred_utc,
-    received_utc, status (applied | quarantined), category, reason.
+    received_utc (both UTC), status (applied | quarantined), category, reason.
     """
     e = inbound_event.c
     stmt = (select(e.inbound_id, e.event_id, e.event_type, e.plant_id, e.entity_key, e.occurred_utc, e.received_utc,
@@ -334,4 +335,7 @@ def inbound_events(engine: Engine, scope, status: str | None = None, limit: int 
     if status is not None:
         stmt = stmt.where(e.status == status)
     with engine.connect() as conn:
-        return read_frame(conn, stmt)
+        frame = read_frame(conn, stmt)
+    for name in ("occurred_utc", "received_utc"):
+        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+    return frame

@@ -1,8 +1,12 @@
 """The delivery on the Decision detail page (AppTest): status, what happens next, the timeline,
-and the admin's retry of a dead letter (others see no retry form; the retry is audited)."""
+and the admin's retry of a dead letter (others see no retry form; the retry is audited); refused
+process events on the Data quality page."""
+
+import json
 
 from sqlalchemy import select
 
+from data_access import process_events
 from data_access.schema import audit_log
 from governance import workflow
 from jobs.delivery import deliver_due
@@ -41,3 +45,13 @@ def test_the_delivery_timeline_and_an_admins_retry_of_a_dead_letter(warehouse): 
         action, detail = conn.execute(select(audit_log.c.action, audit_log.c.detail)
                                       .order_by(audit_log.c.seq.desc()).limit(1)).one()
     assert (action, detail) == ("delivery_retried", {"reason": "CMMS share remounted"})
+
+
+def test_refused_process_events_are_listed_on_the_data_quality_page(warehouse):  # noqa: F811 - the fixture
+    event = {"event_id": "erp-77", "type": "po_confirmation", "plant": "NA-JOL", "occurred_utc": "2026-06-29T08:00:00Z",
+             "po_number": "4500077", "material": "NO-SUCH-PART", "supplier": "x", "qty": 5, "promised_day": "2026-07-03"}
+    assert process_events.receive(warehouse, json.dumps(event).encode()).status == "quarantined"
+    at = logged_in("steward", "pages/data_quality.py")
+    refused = next(f for f in frames(at) if "event_type" in f.columns)
+    assert refused["event_id"].tolist() == ["erp-77"]
+    assert "material 'NO-SUCH-PART' is not mapped" in refused["reason"].iloc[0]

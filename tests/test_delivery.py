@@ -354,3 +354,25 @@ def test_amqp_persistent_confirmed_routed_per_plant_and_target_through_a_broker_
     for subject, seen in order.items():
         firsts = list(dict.fromkeys(seen))
         assert firsts == sorted(firsts), subject
+
+
+def test_the_worker_loop_delivers_until_stopped_and_logs_configuration_problems_on_start(wh, tmp_path, caplog,
+                                                                                       monkeypatch):
+    from jobs.delivery import run_delivery
+    monkeypatch.delenv("NOT_SET_Y", raising=False)
+    ids = approve_many(wh, 6, subjects=2)
+    settings = {"defaults": {"erp": {"transport": "file", "folder": str(tmp_path / "drop")},
+                             "cmms": {"transport": "webhook", "url": "http://127.0.0.1:9/x", "secret_env": "NOT_SET_Y"}},
+                "interval_s": 0.05}
+    stop = threading.Event()
+    worker = threading.Thread(target=run_delivery, args=(wh, settings, stop))
+    with caplog.at_level("WARNING", logger="jobs.delivery"):
+        worker.start()
+        deadline = time.monotonic() + 30
+        while set(states(wh).values()) != {"sent"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert states(wh) == {i: "sent" for i in ids}
+    assert any("the secret's environment variable NOT_SET_Y is not set" in r.getMessage() for r in caplog.records)

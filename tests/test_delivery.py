@@ -376,3 +376,41 @@ def test_the_worker_loop_delivers_until_stopped_and_logs_configuration_problems_
     assert not worker.is_alive()
     assert states(wh) == {i: "sent" for i in ids}
     assert any("the secret's environment variable NOT_SET_Y is not set" in r.getMessage() for r in caplog.records)
+
+
+def test_racing_claims_hand_each_message_to_one_deliverer(wh):
+    from data_access.engine import make_engine
+    ids = approve_many(wh, 60, subjects=60)
+    with wh.begin() as conn:
+        store.enqueue_new(conn, datetime.now(timezone.utc))
+    got, start = {}, threading.Barrier(4)
+
+    def claimer(n):
+        own = make_engine(wh.url.render_as_string(hide_password=False))
+        mine = got.setdefault(n, [])
+        start.wait()
+        while True:
+            with own.begin() as conn:
+                batch = store.claim(conn, f"deliverer-{n}", datetime.now(timezone.utc), timedelta(minutes=5), 3)
+            if not batch:
+                break
+            mine += [m.outbox_id for m in batch]
+        own.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [i for mine in got.values() for i in mine]
+    assert sorted(claimed) == ids  # every message once, none twice
+
+
+def test_a_message_older_than_the_age_limit_is_dead_lettered_on_its_next_failure(wh, secret_env):
+    ids = approve_many(wh, 1, plants=("A",))
+    receiver = Receiver().reserve_port()  # down
+    later = datetime.now(timezone.utc) + timedelta(hours=73)
+    report = deliver_due(wh, webhook_settings(receiver.url), now=later)
+    assert report.dead == 1
+    status = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[0]))
+    assert status["last_error"].startswith("gave up after 73 h in the queue (limit 72 h); last error: could not reach")

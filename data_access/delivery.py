@@ -115,43 +115,40 @@ def claim(conn: Connection, owner: str, now: datetime, lease: timedelta, limit: 
                     r.attempts, as_utc(r.created_utc)) for r in rows]
 
 
-def record(conn: Connection, owner: str, outcomes: list[Outcome], now: datetime, actor: str = "system") -> int:
-    """Write the outcomes of `owner`'s attempts and release their leases; returns how many were
-    written (a message whose lease `owner` no longer holds is left alone)."""
-    written = 0
-    for out in outcomes:
-        values = {"lease_owner": None, "lease_until": None, "last_error": out.detail if out.state in
-                  ("failed", "dead", "held") else None}
-        if out.transport is not None:
-            values.update(transport=out.transport, destination=(out.destination or "")[:300] or None)
-        if out.state == "held":
-            values.update(next_attempt_utc=out.next_attempt_utc or now)
-        else:
-            values["attempts"] = _M.attempts + 1
-            values["state"] = out.state
-        if out.state in ("sent", "acknowledged"):
-            values["sent_utc"] = func.coalesce(_M.sent_utc, now)
-        if out.state == "acknowledged":
-            values.update(acked_utc=now, document_number=out.document_number)
-        if out.state == "failed":
-            values["next_attempt_utc"] = out.next_attempt_utc or now
-        if out.state == "dead":
-            values["dead_utc"] = now
-        done = conn.execute(update(delivery_message).where(_M.outbox_id == out.outbox_id, _M.lease_owner == owner)
-                            .values(**values).returning(_M.attempts, _M.last_error)).first()
-        if done is None:
-            continue
-        written += 1
-        if out.state in ("sent", "acknowledged"):
-            conn.execute(update(outbox).where(outbox.c.outbox_id == out.outbox_id, outbox.c.delivered_utc.is_(None))
-                         .values(delivered_utc=now))
-        if out.state == "held" and _last_event(conn, out.outbox_id) == ("held", out.detail):
-            continue  # the same reason again: one line on the timeline, not one per pass
-        conn.execute(delivery_event.insert().values(
-            outbox_id=out.outbox_id, at_utc=now, event=out.event or ("dead_lettered" if out.state == "dead" else out.state),
-            attempt=None if out.state == "held" else done.attempts, transport=out.transport, detail=out.detail,
-            document_number=out.document_number, next_attempt_utc=out.next_attempt_utc, actor=actor))
-    return written
+def record(conn: Connection, owner: str, out: Outcome, now: datetime, actor: str = "system") -> bool:
+    """Write the outcome of `owner`'s attempt and release its lease; False (nothing written) when
+    `owner` no longer holds the lease (it ran out and another deliverer took the message)."""
+    values = {"lease_owner": None, "lease_until": None, "last_error": out.detail if out.state in
+              ("failed", "dead", "held") else None}
+    if out.transport is not None:
+        values.update(transport=out.transport, destination=(out.destination or "")[:300] or None)
+    if out.state == "held":
+        values.update(next_attempt_utc=out.next_attempt_utc or now)
+    else:
+        values["attempts"] = _M.attempts + 1
+        values["state"] = out.state
+    if out.state in ("sent", "acknowledged"):
+        values["sent_utc"] = func.coalesce(_M.sent_utc, now)
+    if out.state == "acknowledged":
+        values.update(acked_utc=now, document_number=out.document_number)
+    if out.state == "failed":
+        values["next_attempt_utc"] = out.next_attempt_utc or now
+    if out.state == "dead":
+        values["dead_utc"] = now
+    done = conn.execute(update(delivery_message).where(_M.outbox_id == out.outbox_id, _M.lease_owner == owner)
+                        .values(**values).returning(_M.attempts)).first()
+    if done is None:
+        return False
+    if out.state in ("sent", "acknowledged"):
+        conn.execute(update(outbox).where(outbox.c.outbox_id == out.outbox_id, outbox.c.delivered_utc.is_(None))
+                     .values(delivered_utc=now))
+    if out.state == "held" and _last_event(conn, out.outbox_id) == ("held", out.detail):
+        return True  # the same reason again: one line on the timeline, not one per pass
+    conn.execute(delivery_event.insert().values(
+        outbox_id=out.outbox_id, at_utc=now, event=out.event or ("dead_lettered" if out.state == "dead" else out.state),
+        attempt=None if out.state == "held" else done.attempts, transport=out.transport, detail=out.detail,
+        document_number=out.document_number, next_attempt_utc=out.next_attempt_utc, actor=actor))
+    return True
 
 
 def _last_event(conn: Connection, outbox_id: int) -> tuple[str, str | None] | None:

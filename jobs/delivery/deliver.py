@@ -104,7 +104,7 @@ class Deliverer:
                     routes[key] = cfg.resolve(self.settings, msg.plant_id, msg.target, self.env)
                 outcome = self._attempt(msg, routes[key], clock())
                 with self.engine.begin() as conn:
-                    if store.record(conn, self.owner, [outcome], clock()):
+                    if store.record(conn, self.owner, outcome, clock()):
                         _count(report, outcome)
         report.problems = sorted({r for r in routes.values() if isinstance(r, str)})
         return report

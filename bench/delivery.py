@@ -65,9 +65,13 @@ def kill_midway(url, settings: dict, arrived, total: int, tmp: Path) -> bool:
     """A deliverer process, SIGKILLed once a third of the messages arrived. True if it was killed."""
     config = tmp / f"delivery-{uuid.uuid4().hex[:6]}.yaml"
     config.write_text(json.dumps({**settings, "lease_s": 3}))
-    child = subprocess.Popen([sys.executable, "-m", "jobs.delivery", "--url", url, "--config", str(config), "--once"],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env={**os.environ, "BENCH_HOOK_SECRET": SECRET})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "jobs.delivery", "--url", url, "--config", str(config), "--once"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BENCH_HOOK_SECRET": SECRET},
+    )
     while arrived() < total // 3 and child.poll() is None:
         time.sleep(0.005)
     killed = child.poll() is None
@@ -101,10 +105,16 @@ def out_of_order(order: dict) -> int:
 
 
 def run_webhook(engine, url, ids, tmp):
-    receiver = Receiver(fail_first=lambda key: 1 if int(key) % 20 == 0 else 0,
-                        slow=lambda key: 0.6 if int(key) % 500 == 0 else 0.0).reserve_port()
-    settings = {"defaults": {"erp": {"transport": "webhook", "url": receiver.url, "secret_env": "BENCH_HOOK_SECRET",
-                                     "timeout_s": 0.5}}, "retry": RETRY, "batch": 50}
+    receiver = Receiver(
+        fail_first=lambda key: 1 if int(key) % 20 == 0 else 0, slow=lambda key: 0.6 if int(key) % 500 == 0 else 0.0
+    ).reserve_port()
+    settings = {
+        "defaults": {
+            "erp": {"transport": "webhook", "url": receiver.url, "secret_env": "BENCH_HOOK_SECRET", "timeout_s": 0.5}
+        },
+        "retry": RETRY,
+        "batch": 50,
+    }
     os.environ["BENCH_HOOK_SECRET"] = SECRET
     start = time.monotonic()
     deliver_due(engine, settings)  # the receiver is down
@@ -115,17 +125,32 @@ def run_webhook(engine, url, ids, tmp):
     finally:
         receiver.stop()
     seconds = time.monotonic() - start
-    return dict(arrivals=sum(receiver.arrivals.values()), processed=receiver.processed, killed=killed,
-                order=out_of_order(receiver.order), seconds=seconds)
+    return dict(
+        arrivals=sum(receiver.arrivals.values()),
+        processed=receiver.processed,
+        killed=killed,
+        order=out_of_order(receiver.order),
+        seconds=seconds,
+    )
 
 
 def run_amqp(engine, url, ids, tmp):
     tag = uuid.uuid4().hex[:8]
     exchange, queue = f"pnct.bench.{tag}", f"pnct.bench.erp.{tag}"
     proxy = Proxy()
-    settings = {"defaults": {"erp": {"transport": "amqp", "url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F",
-                                     "exchange": exchange, "queue": queue, "timeout_s": 2}},
-                "retry": RETRY, "batch": 50}
+    settings = {
+        "defaults": {
+            "erp": {
+                "transport": "amqp",
+                "url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F",
+                "exchange": exchange,
+                "queue": queue,
+                "timeout_s": 2,
+            }
+        },
+        "retry": RETRY,
+        "batch": 50,
+    }
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
     channel.queue_declare(queue, durable=True)
@@ -146,7 +171,8 @@ def run_amqp(engine, url, ids, tmp):
                 message = json.loads(body)
                 processed[message["outbox_id"]] += 1
                 order.setdefault((message["plant_id"], message["payload"]["subject_id"]), []).append(
-                    message["outbox_id"])
+                    message["outbox_id"]
+                )
             ch.basic_ack(method.delivery_tag)
         consumer.close()
 
@@ -177,8 +203,9 @@ def run_amqp(engine, url, ids, tmp):
         channel.exchange_delete(exchange)
         connection.close()
         proxy.close()
-    return dict(arrivals=sum(arrivals.values()), processed=processed, killed=killed, order=out_of_order(order),
-                seconds=seconds)
+    return dict(
+        arrivals=sum(arrivals.values()), processed=processed, killed=killed, order=out_of_order(order), seconds=seconds
+    )
 
 
 def run_file(engine, url, ids, tmp):
@@ -196,8 +223,14 @@ def run_file(engine, url, ids, tmp):
             leftovers += 1  # a temporary file of the killed process (never renamed: never seen by a reader)
             continue
         processed[json.loads(path.read_text())["outbox_id"]] += 1
-    return dict(arrivals=sum(processed.values()), processed=processed, killed=killed, order=0, seconds=seconds,
-                note=f"{leftovers} temporary file(s) of the killed process left, never renamed")
+    return dict(
+        arrivals=sum(processed.values()),
+        processed=processed,
+        killed=killed,
+        order=0,
+        seconds=seconds,
+        note=f"{leftovers} temporary file(s) of the killed process left, never renamed",
+    )
 
 
 RUNS = {"webhook": run_webhook, "amqp": run_amqp, "file": run_file}
@@ -217,8 +250,11 @@ def main(argv=None) -> int:
     warehouse(engine)
     t0 = time.monotonic()
     ids = approve_many(engine, args.messages, subjects=args.subjects)
-    print(f"{len(ids):,} approved requisitions over {args.subjects} subjects in {time.monotonic() - t0:.1f} s "
-          f"({url.split('://')[0]})", flush=True)
+    print(
+        f"{len(ids):,} approved requisitions over {args.subjects} subjects in {time.monotonic() - t0:.1f} s "
+        f"({url.split('://')[0]})",
+        flush=True,
+    )
     total_lost = total_twice = 0
     for name in args.transports.split(","):
         reset(engine)
@@ -226,11 +262,13 @@ def main(argv=None) -> int:
         lost = sum(1 for i in ids if result["processed"][i] == 0)
         twice = sum(1 for i in ids if result["processed"][i] > 1)
         total_lost, total_twice = total_lost + lost, total_twice + twice
-        print(f"{name:8s} messages {len(ids):,}  arrivals {result['arrivals']:,}  lost {lost}  processed twice "
-              f"{twice}  subjects out of order {result['order']}  deliverer killed mid-run "
-              f"{'yes' if result['killed'] else 'no (it finished first)'}  {result['seconds']:.1f} s  "
-              f"{len(ids) / result['seconds']:,.0f} messages/s" + (f"  ({result['note']})" if "note" in result else ""),
-              flush=True)
+        print(
+            f"{name:8s} messages {len(ids):,}  arrivals {result['arrivals']:,}  lost {lost}  processed twice "
+            f"{twice}  subjects out of order {result['order']}  deliverer killed mid-run "
+            f"{'yes' if result['killed'] else 'no (it finished first)'}  {result['seconds']:.1f} s  "
+            f"{len(ids) / result['seconds']:,.0f} messages/s" + (f"  ({result['note']})" if "note" in result else ""),
+            flush=True,
+        )
     engine.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"lost {total_lost}, duplicated {total_twice}")

@@ -26,9 +26,10 @@ material at the plant (or the one the event names by `outbox_id`): its delivery 
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Callable, Literal
+from typing import Literal
 
 import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -43,10 +44,17 @@ from data_access.ingest.errors import IngestError
 from data_access.ingest.mapping import parse_mapping, reviewed_codes
 from data_access.ingest.sources import SOURCES
 from data_access.ingest.transform import build_context, transform
-from data_access.scope import PlantScope
 from data_access.schema import (
-    demand_daily, inbound_event, inventory_snapshot, plant, purchase_order, quarantine, unmapped_code, work_order,
+    demand_daily,
+    inbound_event,
+    inventory_snapshot,
+    plant,
+    purchase_order,
+    quarantine,
+    unmapped_code,
+    work_order,
 )
+from data_access.scope import PlantScope
 
 SOURCE = "process_events"
 """`quarantine.source` of refused events."""
@@ -88,8 +96,12 @@ class _WorkOrder(_Process):
     created_utc: AwareDatetime | None = None
 
 
-MODELS = {"ack": _Ack, "goods_receipt": _PurchaseOrder, "po_confirmation": _PurchaseOrder,
-          "work_order_completion": _WorkOrder}
+MODELS = {
+    "ack": _Ack,
+    "goods_receipt": _PurchaseOrder,
+    "po_confirmation": _PurchaseOrder,
+    "work_order_completion": _WorkOrder,
+}
 
 
 @dataclass(frozen=True)
@@ -108,8 +120,14 @@ class _Refused(Exception):
         self.category, self.reason, self.codes = category, reason, tuple(codes)  # codes: unmapped (kind, code)
 
 
-def receive(engine: Engine, body: bytes, *, now: datetime | None = None, channel: str = "amqp",
-            on_received: OnReceived | None = None) -> Received:
+def receive(
+    engine: Engine,
+    body: bytes,
+    *,
+    now: datetime | None = None,
+    channel: str = "amqp",
+    on_received: OnReceived | None = None,
+) -> Received:
     """Validate and apply one event (the body of a message). `on_received(conn, detail)` runs in
     the transaction that closes a requisition's loop (the worker audits it there)."""
     now = now or datetime.now(timezone.utc)
@@ -123,8 +141,14 @@ def receive(engine: Engine, body: bytes, *, now: datetime | None = None, channel
     except _Refused as refused:
         return _quarantine(engine, raw, event, refused, now, channel)
     except IntegrityError:  # another consumer applied the same event id a moment ago
-        return _quarantine(engine, raw, event, _Refused("duplicate", f"event {event.event_id!r} was applied "
-                                                        "already (by another consumer)"), now, channel)
+        return _quarantine(
+            engine,
+            raw,
+            event,
+            _Refused("duplicate", f"event {event.event_id!r} was applied already (by another consumer)"),
+            now,
+            channel,
+        )
 
 
 def _parse(body: bytes):
@@ -146,11 +170,14 @@ def _apply(conn: Connection, event, raw: dict, now: datetime, on_received: OnRec
     e = inbound_event.c
     earlier = conn.execute(select(e.received_utc).where(e.applied_key == event.event_id)).scalar()
     if earlier is not None:
-        raise _Refused("duplicate", f"event {event.event_id!r} was applied already (received {earlier:%Y-%m-%d %H:%M} UTC)")
+        raise _Refused(
+            "duplicate", f"event {event.event_id!r} was applied already (received {earlier:%Y-%m-%d %H:%M} UTC)"
+        )
     if isinstance(event, _Ack):
         entity, plant_id = f"outbox:{event.outbox_id}", None
-        state = store.acknowledge(conn, event.outbox_id, event.accepted, event.document_number, event.reason, now,
-                                  f"inbound:{event.event_id}")
+        state = store.acknowledge(
+            conn, event.outbox_id, event.accepted, event.document_number, event.reason, now, f"inbound:{event.event_id}"
+        )
         if state is None:
             raise _Refused("invalid", f"acknowledgement for outbox request #{event.outbox_id}, which does not exist")
     else:
@@ -158,10 +185,21 @@ def _apply(conn: Connection, event, raw: dict, now: datetime, on_received: OnRec
         if conn.execute(select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is None:
             raise _Refused("out_of_scope", f"unknown plant {plant_id!r}")
         entity = _process(conn, event, now, on_received)
-    return conn.execute(inbound_event.insert().values(
-        event_id=event.event_id, applied_key=event.event_id, event_type=event.type, plant_id=plant_id,
-        entity_key=entity, occurred_utc=event.occurred_utc, received_utc=now, status="applied",
-        raw=raw).returning(e.inbound_id)).scalar_one()
+    return conn.execute(
+        inbound_event.insert()
+        .values(
+            event_id=event.event_id,
+            applied_key=event.event_id,
+            event_type=event.type,
+            plant_id=plant_id,
+            entity_key=entity,
+            occurred_utc=event.occurred_utc,
+            received_utc=now,
+            status="applied",
+            raw=raw,
+        )
+        .returning(e.inbound_id)
+    ).scalar_one()
 
 
 def _process(conn: Connection, event, now: datetime, on_received: OnReceived | None) -> str:
@@ -173,28 +211,52 @@ def _process(conn: Connection, event, now: datetime, on_received: OnReceived | N
         po_id = event.po_number if event.po_number.startswith(f"{event.plant}-") else f"{event.plant}-{event.po_number}"
         entity = f"po:{po_id}"
         _in_order(conn, entity, occurred)
-        known = conn.execute(select(purchase_order).where(purchase_order.c.plant_id == event.plant,
-                                                          purchase_order.c.po_id == po_id)).mappings().first()
-        row = {"plant": event.plant, "po_number": event.po_number, "material": event.material,
-               "supplier": event.supplier or "", "qty": str(event.qty), "ordered_day": local_day,
-               "promised_day": event.promised_day.isoformat() if event.promised_day else "", "received_day": "",
-               "status": "open"}
+        known = (
+            conn.execute(
+                select(purchase_order).where(purchase_order.c.plant_id == event.plant, purchase_order.c.po_id == po_id)
+            )
+            .mappings()
+            .first()
+        )
+        row = {
+            "plant": event.plant,
+            "po_number": event.po_number,
+            "material": event.material,
+            "supplier": event.supplier or "",
+            "qty": str(event.qty),
+            "ordered_day": local_day,
+            "promised_day": event.promised_day.isoformat() if event.promised_day else "",
+            "received_day": "",
+            "status": "open",
+        }
         if event.type == "goods_receipt":
             if known is None:
-                raise _Refused("out_of_order", f"goods receipt for purchase order {event.po_number}, whose "
-                                               "confirmation has not arrived (the warehouse does not know it)")
-            row.update(supplier=event.supplier or known["supplier_id"], qty=str(known["qty"]),
-                       ordered_day=_day(known["ordered_day"]), promised_day=_day(known["promised_day"]),
-                       received_day=local_day, status="received")
+                raise _Refused(
+                    "out_of_order",
+                    f"goods receipt for purchase order {event.po_number}, whose "
+                    "confirmation has not arrived (the warehouse does not know it)",
+                )
+            row.update(
+                supplier=event.supplier or known["supplier_id"],
+                qty=str(known["qty"]),
+                ordered_day=_day(known["ordered_day"]),
+                promised_day=_day(known["promised_day"]),
+                received_day=local_day,
+                status="received",
+            )
         elif known is not None and known["status"] == "received":
-            raise _Refused("out_of_order", f"confirmation of purchase order {event.po_number}, which was received "
-                                           "already")
+            raise _Refused(
+                "out_of_order", f"confirmation of purchase order {event.po_number}, which was received already"
+            )
         records = _validated(conn, ctx, row)
         record = records.iloc[0]
         if event.type == "goods_receipt":
             if record["material_id"] != known["material_id"]:
-                raise _Refused("invalid", f"goods receipt of material {record['material_id']} for purchase order "
-                                          f"{event.po_number}, which is for {known['material_id']}")
+                raise _Refused(
+                    "invalid",
+                    f"goods receipt of material {record['material_id']} for purchase order "
+                    f"{event.po_number}, which is for {known['material_id']}",
+                )
             if event.qty <= 0:
                 raise _Refused("invalid", f"received qty {event.qty:g} is not positive")
         facts.delete_keys(conn, source, event.plant, [po_id])
@@ -205,13 +267,23 @@ def _process(conn: Connection, event, now: datetime, on_received: OnReceived | N
     wo_id = event.wo_number if event.wo_number.startswith(f"{event.plant}-") else f"{event.plant}-{event.wo_number}"
     entity = f"wo:{wo_id}"
     _in_order(conn, entity, occurred)
-    known = conn.execute(select(work_order).where(work_order.c.plant_id == event.plant,
-                                                  work_order.c.local_code == event.wo_number)).mappings().first()
+    known = (
+        conn.execute(
+            select(work_order).where(work_order.c.plant_id == event.plant, work_order.c.local_code == event.wo_number)
+        )
+        .mappings()
+        .first()
+    )
     created = event.created_utc or (known["created_utc"] if known is not None else None)
-    row = {"plant": event.plant, "wo_number": event.wo_number,
-           "asset": event.asset or (known["asset_id"] if known is not None else ""),
-           "wo_type": event.wo_type or (known["wo_type"] if known is not None else ""),
-           "status": "closed", "created": "" if created is None else _iso(created), "completed": occurred.isoformat()}
+    row = {
+        "plant": event.plant,
+        "wo_number": event.wo_number,
+        "asset": event.asset or (known["asset_id"] if known is not None else ""),
+        "wo_type": event.wo_type or (known["wo_type"] if known is not None else ""),
+        "status": "closed",
+        "created": "" if created is None else _iso(created),
+        "completed": occurred.isoformat(),
+    }
     records = _validated(conn, ctx, row)
     facts.delete_keys(conn, source, event.plant, [event.wo_number])
     facts.bulk_insert(conn, work_order, records)
@@ -219,8 +291,9 @@ def _process(conn: Connection, event, now: datetime, on_received: OnReceived | N
 
 
 def _context(conn, plant_id: str, source: str, now: datetime):
-    mapping = parse_mapping({"plant": plant_id, "source": source,
-                             "columns": {f.name: f.name for f in SOURCES[source].fields}})
+    mapping = parse_mapping(
+        {"plant": plant_id, "source": source, "columns": {f.name: f.name for f in SOURCES[source].fields}}
+    )
     try:
         return build_context(conn, plant_id, mapping.with_codes(reviewed_codes(conn, plant_id)), pd.Timestamp(now))
     except IngestError as exc:
@@ -240,66 +313,127 @@ def _review(conn: Connection, plant_id: str, kind: str, code: str, now: datetime
     """Put an unknown local code on the plant's review list (or count it again there)."""
     u = unmapped_code.c
     where = (u.plant_id == plant_id, u.kind == kind, u.local_code == code)
-    if conn.execute(update(unmapped_code).where(*where).values(occurrences=u.occurrences + 1, last_seen_utc=now,
-                                                               source=SOURCE)).rowcount == 0:
-        conn.execute(unmapped_code.insert().values(plant_id=plant_id, kind=kind, local_code=code, source=SOURCE,
-                                                   occurrences=1, first_seen_utc=now, last_seen_utc=now, status="open"))
+    if (
+        conn.execute(
+            update(unmapped_code).where(*where).values(occurrences=u.occurrences + 1, last_seen_utc=now, source=SOURCE)
+        ).rowcount
+        == 0
+    ):
+        conn.execute(
+            unmapped_code.insert().values(
+                plant_id=plant_id,
+                kind=kind,
+                local_code=code,
+                source=SOURCE,
+                occurrences=1,
+                first_seen_utc=now,
+                last_seen_utc=now,
+                status="open",
+            )
+        )
 
 
 def _in_order(conn: Connection, entity: str, occurred: datetime) -> None:
     e = inbound_event.c
-    latest = conn.execute(select(func.max(e.occurred_utc)).where(e.entity_key == entity, e.status == "applied")).scalar()
+    latest = conn.execute(
+        select(func.max(e.occurred_utc)).where(e.entity_key == entity, e.status == "applied")
+    ).scalar()
     if latest is not None and _aware(latest) > occurred:
-        raise _Refused("out_of_order", f"occurred {occurred:%Y-%m-%d %H:%M} UTC, before an event already applied "
-                                       f"to {entity.split(':', 1)[1]} ({_aware(latest):%Y-%m-%d %H:%M} UTC)")
+        raise _Refused(
+            "out_of_order",
+            f"occurred {occurred:%Y-%m-%d %H:%M} UTC, before an event already applied "
+            f"to {entity.split(':', 1)[1]} ({_aware(latest):%Y-%m-%d %H:%M} UTC)",
+        )
 
 
-def _goods_receipt(conn: Connection, event, record: pd.Series, day: date, now: datetime,
-                   on_received: OnReceived | None) -> None:
+def _goods_receipt(
+    conn: Connection, event, record: pd.Series, day: date, now: datetime, on_received: OnReceived | None
+) -> None:
     plant_id, material_id = event.plant, record["material_id"]
     i, d = inventory_snapshot.c, demand_daily.c
-    last = conn.execute(select(i.day, i.on_hand).where(i.plant_id == plant_id, i.material_id == material_id,
-                                                       i.day <= day).order_by(i.day.desc()).limit(1)).first()
+    last = conn.execute(
+        select(i.day, i.on_hand)
+        .where(i.plant_id == plant_id, i.material_id == material_id, i.day <= day)
+        .order_by(i.day.desc())
+        .limit(1)
+    ).first()
     if last is not None and _day(last.day) == day.isoformat():
-        conn.execute(update(inventory_snapshot).where(i.plant_id == plant_id, i.material_id == material_id,
-                                                      i.day == day).values(on_hand=i.on_hand + float(event.qty)))
+        conn.execute(
+            update(inventory_snapshot)
+            .where(i.plant_id == plant_id, i.material_id == material_id, i.day == day)
+            .values(on_hand=i.on_hand + float(event.qty))
+        )
     else:
         on_hand = 0.0
         if last is not None:
-            consumed = conn.execute(select(func.coalesce(func.sum(d.qty), 0.0)).where(
-                d.plant_id == plant_id, d.material_id == material_id, d.day > last.day, d.day <= day)).scalar()
+            consumed = conn.execute(
+                select(func.coalesce(func.sum(d.qty), 0.0)).where(
+                    d.plant_id == plant_id, d.material_id == material_id, d.day > last.day, d.day <= day
+                )
+            ).scalar()
             on_hand = max(float(last.on_hand) - float(consumed), 0.0)
-        conn.execute(inventory_snapshot.insert().values(plant_id=plant_id, material_id=material_id, day=day,
-                                                        on_hand=on_hand + float(event.qty)))
+        conn.execute(
+            inventory_snapshot.insert().values(
+                plant_id=plant_id, material_id=material_id, day=day, on_hand=on_hand + float(event.qty)
+            )
+        )
     outbox_id = store.awaiting_receipt(conn, plant_id, material_id, event.outbox_id)
     if outbox_id is None:
         return
     text = f"goods receipt of {event.qty:g} on purchase order {event.po_number} ({day.isoformat()})"
     store.mark_received(conn, outbox_id, now, text, f"inbound:{event.event_id}")
     if on_received is not None:
-        on_received(conn, {"plant_id": plant_id, "outbox_id": outbox_id, "material_id": material_id,
-                           "po_id": record["po_id"], "qty": float(event.qty), "day": day.isoformat(),
-                           "event_id": event.event_id})
+        on_received(
+            conn,
+            {
+                "plant_id": plant_id,
+                "outbox_id": outbox_id,
+                "material_id": material_id,
+                "po_id": record["po_id"],
+                "qty": float(event.qty),
+                "day": day.isoformat(),
+                "event_id": event.event_id,
+            },
+        )
 
 
 def _quarantine(engine: Engine, raw: dict, event, refused: _Refused, now: datetime, channel: str) -> Received:
     parsed = not isinstance(event, _Refused)
     plant_id = str(raw["plant"])[:32] if raw.get("plant") is not None else None
     with engine.begin() as conn:
-        known = plant_id is not None and conn.execute(
-            select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is not None
-        inbound_id = conn.execute(inbound_event.insert().values(
-            event_id=(str(raw.get("event_id"))[:128] if raw.get("event_id") is not None else None),
-            event_type=(str(raw.get("type"))[:32] if raw.get("type") is not None else None),
-            plant_id=plant_id,
-            occurred_utc=getattr(event, "occurred_utc", None) if parsed else None, received_utc=now,
-            status="quarantined", category=refused.category, reason=refused.reason, raw=_json_safe(raw),
-        ).returning(inbound_event.c.inbound_id)).scalar_one()
+        known = (
+            plant_id is not None
+            and conn.execute(select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is not None
+        )
+        inbound_id = conn.execute(
+            inbound_event.insert()
+            .values(
+                event_id=(str(raw.get("event_id"))[:128] if raw.get("event_id") is not None else None),
+                event_type=(str(raw.get("type"))[:32] if raw.get("type") is not None else None),
+                plant_id=plant_id,
+                occurred_utc=getattr(event, "occurred_utc", None) if parsed else None,
+                received_utc=now,
+                status="quarantined",
+                category=refused.category,
+                reason=refused.reason,
+                raw=_json_safe(raw),
+            )
+            .returning(inbound_event.c.inbound_id)
+        ).scalar_one()
         if known:
-            conn.execute(quarantine.insert().values(
-                plant_id=plant_id, source=SOURCE, file_name=f"{channel} event {str(raw.get('event_id'))[:200]}",
-                row_number=inbound_id, raw=_json_safe(raw), reason=refused.reason, created_utc=now, resolved=False,
-                category=refused.category))
+            conn.execute(
+                quarantine.insert().values(
+                    plant_id=plant_id,
+                    source=SOURCE,
+                    file_name=f"{channel} event {str(raw.get('event_id'))[:200]}",
+                    row_number=inbound_id,
+                    raw=_json_safe(raw),
+                    reason=refused.reason,
+                    created_utc=now,
+                    resolved=False,
+                    category=refused.category,
+                )
+            )
             for kind, code in refused.codes:
                 _review(conn, plant_id, kind, code, now)
     return Received(inbound_id, "quarantined", refused.category, refused.reason)
@@ -328,8 +462,22 @@ def inbound_events(engine: Engine, scope: PlantScope, status: str | None = None,
     received_utc (both UTC), status (applied | quarantined), category, reason.
     """
     e = inbound_event.c
-    stmt = (select(e.inbound_id, e.event_id, e.event_type, e.plant_id, e.entity_key, e.occurred_utc, e.received_utc,
-                   e.status, e.category, e.reason).order_by(e.inbound_id.desc()).limit(limit))
+    stmt = (
+        select(
+            e.inbound_id,
+            e.event_id,
+            e.event_type,
+            e.plant_id,
+            e.entity_key,
+            e.occurred_utc,
+            e.received_utc,
+            e.status,
+            e.category,
+            e.reason,
+        )
+        .order_by(e.inbound_id.desc())
+        .limit(limit)
+    )
     if not scope.is_network:
         stmt = stmt.where(scope.clause(e.plant_id))
     if status is not None:

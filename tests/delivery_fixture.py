@@ -15,8 +15,15 @@ def warehouse(engine):
     return engine
 
 
-def approve_many(engine, n: int, subjects: int = 10, plants=("A", "B"), kind: str = "shortage",
-                 material: str | None = None, start: int = 0) -> list[int]:
+def approve_many(
+    engine,
+    n: int,
+    subjects: int = 10,
+    plants=("A", "B"),
+    kind: str = "shortage",
+    material: str | None = None,
+    start: int = 0,
+) -> list[int]:
     """n approved shortage requisitions (outbox rows), round robin over `subjects` subjects and
     the plants; returns their outbox ids in order. `material` fixes the subject to one material."""
     ids, now = [], datetime.now(timezone.utc)
@@ -26,8 +33,18 @@ def approve_many(engine, n: int, subjects: int = 10, plants=("A", "B"), kind: st
             plant = plants[i % len(plants)]
             subject = material or f"M{i % subjects}"
             rec_id = workflow.insert_recommendation(
-                conn, routing[plant], now, plant_id=plant, kind=kind, subject_id=subject,
-                signal_key=f"test:delivery:{i}", title=f"Buy {subject}", risk=0.7, estimated_cost=100.0,
-                evidence={"action": {"material_id": subject, "qty": 10.0 + i, "supplier_id": "S1"}}, source="test")
+                conn,
+                routing[plant],
+                now,
+                plant_id=plant,
+                kind=kind,
+                subject_id=subject,
+                signal_key=f"test:delivery:{i}",
+                title=f"Buy {subject}",
+                risk=0.7,
+                estimated_cost=100.0,
+                evidence={"action": {"material_id": subject, "qty": 10.0 + i, "supplier_id": "S1"}},
+                source="test",
+            )
             ids.append(workflow.auto_approve(conn, rec_id, now, "test"))
     return ids

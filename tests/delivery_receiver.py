@@ -6,6 +6,7 @@ for the first arrivals of some keys, and answers slower than the sender's timeou
 first, answered late: the sender's retry must then not be processed twice). `Proxy` puts a cuttable TCP
 hop in front of the shared RabbitMQ."""
 
+import contextlib
 import json
 import socket
 import threading
@@ -62,7 +63,8 @@ class Receiver:
                         receiver.keys.add(key)
                         receiver.processed[message["outbox_id"]] += 1
                         receiver.order[f"{message['plant_id']}|{message['payload'].get('subject_id')}"].append(
-                            message["outbox_id"])
+                            message["outbox_id"]
+                        )
                 delay = receiver.slow(key) if arrival == 1 else 0.0
                 if delay:
                     time.sleep(delay)
@@ -137,19 +139,15 @@ class Proxy:
             pass
         finally:
             for s in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
 
     def cut(self):
         self.up = False
         for pair in self.pairs:
             for s in pair:
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
         self.pairs.clear()
 
     def close(self):

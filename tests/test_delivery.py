@@ -26,9 +26,9 @@ from data_access.scope import PlantScope
 from governance import audit
 from governance.users import User
 from jobs.delivery import DeliverySettings, RetryRefused, deliver_due, retry_dead_letter
+from jobs.delivery import config as cfg
 from jobs.delivery.deliver import Deliverer
 from jobs.delivery.transports import WebhookTransport, message_body
-from jobs.delivery import config as cfg
 from tests.delivery_fixture import approve_many, warehouse
 from tests.delivery_receiver import SECRET, Proxy, Receiver
 
@@ -50,9 +50,15 @@ def secret_env(monkeypatch):
 
 
 def webhook_settings(url, **overrides):
-    doc = {"defaults": {t: {"transport": "webhook", "url": url, "secret_env": "TEST_HOOK_SECRET", "timeout_s": 0.5}
-                        for t in ("erp", "cmms", "mes")},
-           "retry": dict(FAST), "batch": 10, "lease_s": 30}
+    doc = {
+        "defaults": {
+            t: {"transport": "webhook", "url": url, "secret_env": "TEST_HOOK_SECRET", "timeout_s": 0.5}
+            for t in ("erp", "cmms", "mes")
+        },
+        "retry": dict(FAST),
+        "batch": 10,
+        "lease_s": 30,
+    }
     doc.update(overrides)
     return DeliverySettings.coerce(doc)
 
@@ -69,6 +75,7 @@ def deliver_until_done(engine, settings, expected, workers=1, timeout=60.0, done
 
     def work():
         from data_access.engine import make_engine
+
         own = make_engine(engine.url.render_as_string(hide_password=False))
         try:
             while time.monotonic() < deadline:
@@ -77,7 +84,7 @@ def deliver_until_done(engine, settings, expected, workers=1, timeout=60.0, done
                 if len(current) == expected and all(s in done for s in current.values()):
                     return
                 time.sleep(0.05)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
+        except Exception as exc:
             errors.append(exc)
         finally:
             own.dispose()
@@ -93,9 +100,18 @@ def deliver_until_done(engine, settings, expected, workers=1, timeout=60.0, done
 
 # --- signature --------------------------------------------------------------------------------
 
+
 def _claimed(outbox_id=7):
-    return store.Claimed(outbox_id, "A", "erp", "purchase_requisition", 3, {"material_id": "RAW", "qty": 5.0}, 0,
-                         datetime(2026, 4, 1, tzinfo=timezone.utc))
+    return store.Claimed(
+        outbox_id,
+        "A",
+        "erp",
+        "purchase_requisition",
+        3,
+        {"material_id": "RAW", "qty": 5.0},
+        0,
+        datetime(2026, 4, 1, tzinfo=timezone.utc),
+    )
 
 
 def test_a_verifying_receiver_accepts_signed_messages_and_refuses_tampered_or_replayed_ones():
@@ -120,10 +136,12 @@ def test_a_verifying_receiver_accepts_signed_messages_and_refuses_tampered_or_re
 
 # --- webhook faults, concurrent deliverers, order ------------------------------------------------
 
+
 def test_webhook_faults_lose_nothing_process_nothing_twice_and_keep_each_subjects_order(wh, secret_env):
     ids = approve_many(wh, 60, subjects=6)
-    receiver = Receiver(fail_first=lambda key: 2 if int(key) % 5 == 0 else 0,
-                        slow=lambda key: 1.0 if int(key) % 7 == 0 else 0.0).reserve_port()
+    receiver = Receiver(
+        fail_first=lambda key: 2 if int(key) % 5 == 0 else 0, slow=lambda key: 1.0 if int(key) % 7 == 0 else 0.0
+    ).reserve_port()
     settings = webhook_settings(receiver.url)
     down = deliver_due(wh, settings)  # the receiver is down: every head of a subject fails
     assert down.failed == 6 and down.acknowledged == 0  # the head of each of the 6 subjects; later ones wait
@@ -154,6 +172,7 @@ def test_webhook_faults_lose_nothing_process_nothing_twice_and_keep_each_subject
 
 def _rec_of(engine, outbox_id):
     from data_access.schema import outbox
+
     with engine.connect() as conn:
         return conn.execute(select(outbox.c.rec_id).where(outbox.c.outbox_id == outbox_id)).scalar_one()
 
@@ -162,14 +181,37 @@ def test_a_deliverer_killed_mid_batch_loses_nothing_and_nothing_is_processed_twi
     ids = approve_many(wh, 120, subjects=8)
     receiver = Receiver(slow=lambda key: 0.02).start()
     config = tmp_path / "delivery.yaml"
-    config.write_text(json.dumps({**{k: v for k, v in {
-        "defaults": {t: {"transport": "webhook", "url": receiver.url, "secret_env": "TEST_HOOK_SECRET",
-                         "timeout_s": 2} for t in ("erp", "cmms", "mes")}}.items()},
-        "retry": FAST, "batch": 40, "lease_s": 2}))
+    config.write_text(
+        json.dumps(
+            {
+                **{
+                    k: v
+                    for k, v in {
+                        "defaults": {
+                            t: {
+                                "transport": "webhook",
+                                "url": receiver.url,
+                                "secret_env": "TEST_HOOK_SECRET",
+                                "timeout_s": 2,
+                            }
+                            for t in ("erp", "cmms", "mes")
+                        }
+                    }.items()
+                },
+                "retry": FAST,
+                "batch": 40,
+                "lease_s": 2,
+            }
+        )
+    )
     url = wh.url.render_as_string(hide_password=False)
-    child = subprocess.Popen([sys.executable, "-m", "jobs.delivery", "--url", url, "--config", str(config), "--once"],
-                             cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env={**os.environ, "TEST_HOOK_SECRET": SECRET})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "jobs.delivery", "--url", url, "--config", str(config), "--once"],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TEST_HOOK_SECRET": SECRET},
+    )
     try:
         deadline = time.monotonic() + 60
         while len(receiver.processed) < 30 and time.monotonic() < deadline and child.poll() is None:
@@ -190,6 +232,7 @@ def test_a_deliverer_killed_mid_batch_loses_nothing_and_nothing_is_processed_twi
 
 
 # --- dead letters and the admin's retry ----------------------------------------------------------
+
 
 def test_dead_letter_after_the_attempts_and_an_admins_audited_retry(wh, secret_env):
     ids = approve_many(wh, 2, subjects=2, plants=("A",))
@@ -216,10 +259,17 @@ def test_dead_letter_after_the_attempts_and_an_admins_audited_retry(wh, secret_e
         receiver.stop()
     assert states(wh) == {ids[0]: "acknowledged", ids[1]: "dead"}
     with wh.connect() as conn:
-        actions = conn.execute(select(audit_log.c.action, audit_log.c.actor).where(
-            audit_log.c.action.like("delivery_%")).order_by(audit_log.c.seq)).all()
-    assert [tuple(a) for a in actions] == [("delivery_retry_refused", "pm_a"), ("delivery_retry_refused", "admin"),
-                                           ("delivery_retried", "admin"), ("delivery_retry_refused", "admin")]
+        actions = conn.execute(
+            select(audit_log.c.action, audit_log.c.actor)
+            .where(audit_log.c.action.like("delivery_%"))
+            .order_by(audit_log.c.seq)
+        ).all()
+    assert [tuple(a) for a in actions] == [
+        ("delivery_retry_refused", "pm_a"),
+        ("delivery_retry_refused", "admin"),
+        ("delivery_retried", "admin"),
+        ("delivery_retry_refused", "admin"),
+    ]
     assert audit.verify(wh).ok
     events = list(store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))["event"])
     assert events == ["queued", "failed", "dead_lettered", "retried", "acknowledged"]
@@ -239,20 +289,26 @@ def test_a_target_that_refuses_the_message_dead_letters_it_at_once_with_its_reas
 
 # --- routes that cannot work -------------------------------------------------------------------
 
+
 def test_unusable_routes_keep_messages_queued_with_the_reason_and_deliver_once_fixed(wh, monkeypatch, tmp_path):
     ids = approve_many(wh, 4, subjects=1)  # A and B alternate, one subject each
-    doc = {"defaults": {"erp": {"transport": "webhook", "url": "http://127.0.0.1:9/hook", "secret_env": "NOT_SET_X"}},
-           "plants": {"B": {"erp": {"transport": "amqp", "url": "amqp://guest:wrong@127.0.0.1:5672/%2F"}},
-                      "Z": {"crm": {"transport": "file", "folder": str(tmp_path)}}},
-           "retry": FAST}
+    doc = {
+        "defaults": {"erp": {"transport": "webhook", "url": "http://127.0.0.1:9/hook", "secret_env": "NOT_SET_X"}},
+        "plants": {
+            "B": {"erp": {"transport": "amqp", "url": "amqp://guest:wrong@127.0.0.1:5672/%2F"}},
+            "Z": {"crm": {"transport": "file", "folder": str(tmp_path)}},
+        },
+        "retry": FAST,
+    }
     monkeypatch.delenv("NOT_SET_X", raising=False)
     settings = DeliverySettings.coerce(doc)
     problems = Deliverer(wh, settings).check()
     assert "route of A/erp: the secret's environment variable NOT_SET_X is not set" in problems
     assert "plants: 'Z' is not a plant of the warehouse" in problems
     assert any("unknown target system 'crm'" in p for p in problems)
-    unresolvable = DeliverySettings.coerce({"defaults": {"erp": {
-        "transport": "webhook", "url": "http://no-such-host.invalid/hook", "secret_env": "S"}}})
+    unresolvable = DeliverySettings.coerce(
+        {"defaults": {"erp": {"transport": "webhook", "url": "http://no-such-host.invalid/hook", "secret_env": "S"}}}
+    )
     assert "does not resolve" in cfg.resolve(unresolvable, "A", "erp", {"S": SECRET})
     report = deliver_due(wh, settings)
     assert report.held == 2 and report.failed == report.dead == 0
@@ -264,7 +320,10 @@ def test_unusable_routes_keep_messages_queued_with_the_reason_and_deliver_once_f
     assert a["attempts"] == 0
     time.sleep(0.25)
     deliver_due(wh, settings)  # held again: the timeline keeps one line per reason
-    assert list(store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))["event"]) == ["queued", "held"]
+    assert list(store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))["event"]) == [
+        "queued",
+        "held",
+    ]
     fixed = {"defaults": {"erp": {"transport": "file", "folder": str(tmp_path / "erp")}}, "retry": FAST}
     time.sleep(0.25)
     deliver_due(wh, fixed)
@@ -274,6 +333,7 @@ def test_unusable_routes_keep_messages_queued_with_the_reason_and_deliver_once_f
 
 
 # --- file drop ---------------------------------------------------------------------------------
+
 
 def test_file_drop_writes_one_complete_json_file_per_message_atomically(wh, tmp_path):
     ids = approve_many(wh, 12, subjects=3)
@@ -296,6 +356,7 @@ def test_file_drop_writes_one_complete_json_file_per_message_atomically(wh, tmp_
 
 # --- AMQP ----------------------------------------------------------------------------------------
 
+
 def _broker_or_skip():
     try:
         pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
@@ -311,9 +372,21 @@ def test_amqp_persistent_confirmed_routed_per_plant_and_target_through_a_broker_
     tag = uuid.uuid4().hex[:8]
     exchange, queue = f"pnct.test.{tag}", f"pnct.test.cmms.{tag}"
     proxy = Proxy()
-    settings = DeliverySettings.coerce({"defaults": {"erp": {
-        "transport": "amqp", "url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F", "exchange": exchange,
-        "queue": queue, "timeout_s": 2}}, "retry": FAST, "batch": 5})
+    settings = DeliverySettings.coerce(
+        {
+            "defaults": {
+                "erp": {
+                    "transport": "amqp",
+                    "url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F",
+                    "exchange": exchange,
+                    "queue": queue,
+                    "timeout_s": 2,
+                }
+            },
+            "retry": FAST,
+            "batch": 5,
+        }
+    )
     deliverer = Deliverer(wh, settings)
     got = []
     try:
@@ -356,14 +429,20 @@ def test_amqp_persistent_confirmed_routed_per_plant_and_target_through_a_broker_
         assert firsts == sorted(firsts), subject
 
 
-def test_the_worker_loop_delivers_until_stopped_and_logs_configuration_problems_on_start(wh, tmp_path, caplog,
-                                                                                       monkeypatch):
+def test_the_worker_loop_delivers_until_stopped_and_logs_configuration_problems_on_start(
+    wh, tmp_path, caplog, monkeypatch
+):
     from jobs.delivery import run_delivery
+
     monkeypatch.delenv("NOT_SET_Y", raising=False)
     ids = approve_many(wh, 6, subjects=2)
-    settings = {"defaults": {"erp": {"transport": "file", "folder": str(tmp_path / "drop")},
-                             "cmms": {"transport": "webhook", "url": "http://127.0.0.1:9/x", "secret_env": "NOT_SET_Y"}},
-                "interval_s": 0.05}
+    settings = {
+        "defaults": {
+            "erp": {"transport": "file", "folder": str(tmp_path / "drop")},
+            "cmms": {"transport": "webhook", "url": "http://127.0.0.1:9/x", "secret_env": "NOT_SET_Y"},
+        },
+        "interval_s": 0.05,
+    }
     stop = threading.Event()
     worker = threading.Thread(target=run_delivery, args=(wh, settings, stop))
     with caplog.at_level("WARNING", logger="jobs.delivery"):
@@ -380,6 +459,7 @@ def test_the_worker_loop_delivers_until_stopped_and_logs_configuration_problems_
 
 def test_racing_claims_hand_each_message_to_one_deliverer(wh):
     from data_access.engine import make_engine
+
     ids = approve_many(wh, 60, subjects=60)
     with wh.begin() as conn:
         store.enqueue_new(conn, datetime.now(timezone.utc))

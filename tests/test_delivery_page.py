@@ -12,8 +12,10 @@ from governance import workflow
 from jobs.delivery import deliver_due
 from tests.test_decision_pages import ML, frames, logged_in, open_detail, seed_rec, texts, warehouse  # noqa: F401
 
-DEAD_ROUTE = {"defaults": {"cmms": {"transport": "file", "folder": "/proc/no-such-place/outbox"}},
-              "retry": {"max_attempts": 1}}
+DEAD_ROUTE = {
+    "defaults": {"cmms": {"transport": "file", "folder": "/proc/no-such-place/outbox"}},
+    "retry": {"max_attempts": 1},
+}
 
 
 def test_the_delivery_timeline_and_an_admins_retry_of_a_dead_letter(warehouse):  # noqa: F811 - the fixture
@@ -42,14 +44,24 @@ def test_the_delivery_timeline_and_an_admins_retry_of_a_dead_letter(warehouse): 
     timeline = next(f for f in frames(admin) if "next_attempt_utc" in f.columns)
     assert timeline["event"].tolist() == ["Queued", "Dead-lettered", "Retried by an admin"]
     with warehouse.connect() as conn:
-        action, detail = conn.execute(select(audit_log.c.action, audit_log.c.detail)
-                                      .order_by(audit_log.c.seq.desc()).limit(1)).one()
+        action, detail = conn.execute(
+            select(audit_log.c.action, audit_log.c.detail).order_by(audit_log.c.seq.desc()).limit(1)
+        ).one()
     assert (action, detail) == ("delivery_retried", {"reason": "CMMS share remounted"})
 
 
 def test_refused_process_events_are_listed_on_the_data_quality_page(warehouse):  # noqa: F811 - the fixture
-    event = {"event_id": "erp-77", "type": "po_confirmation", "plant": "NA-JOL", "occurred_utc": "2026-06-29T08:00:00Z",
-             "po_number": "4500077", "material": "NO-SUCH-PART", "supplier": "x", "qty": 5, "promised_day": "2026-07-03"}
+    event = {
+        "event_id": "erp-77",
+        "type": "po_confirmation",
+        "plant": "NA-JOL",
+        "occurred_utc": "2026-06-29T08:00:00Z",
+        "po_number": "4500077",
+        "material": "NO-SUCH-PART",
+        "supplier": "x",
+        "qty": 5,
+        "promised_day": "2026-07-03",
+    }
     assert process_events.receive(warehouse, json.dumps(event).encode()).status == "quarantined"
     at = logged_in("steward", "pages/data_quality.py")
     refused = next(f for f in frames(at) if "event_type" in f.columns)

@@ -10,7 +10,8 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, 
 from data_access.schema.base import metadata, utc_column
 
 delivery_message = Table(
-    "delivery_message", metadata,
+    "delivery_message",
+    metadata,
     Column("outbox_id", ForeignKey("outbox.outbox_id"), primary_key=True),
     Column("plant_id", String(32), nullable=False),
     Column("target", String(16), nullable=False),  # erp | cmms | mes
@@ -34,7 +35,8 @@ delivery_message = Table(
 )
 
 delivery_event = Table(
-    "delivery_event", metadata,
+    "delivery_event",
+    metadata,
     Column("event_id", Integer, primary_key=True, autoincrement=True),
     Column("outbox_id", ForeignKey("outbox.outbox_id"), nullable=False, index=True),
     utc_column("at_utc", nullable=False),
@@ -49,7 +51,8 @@ delivery_event = Table(
 )
 
 inbound_event = Table(
-    "inbound_event", metadata,
+    "inbound_event",
+    metadata,
     Column("inbound_id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(128)),  # the sender's id; null when unreadable
     Column("applied_key", String(128), unique=True),  # the event id once applied: applied once, whoever races

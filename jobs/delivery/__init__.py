@@ -9,5 +9,13 @@ from jobs.delivery.config import ConfigError, DeliverySettings
 from jobs.delivery.deliver import DeliveryReport, RetryRefused, deliver_due, retry_dead_letter, run_delivery
 from jobs.delivery.inbound import run_inbound
 
-__all__ = ["ConfigError", "DeliveryReport", "DeliverySettings", "RetryRefused", "deliver_due", "retry_dead_letter",
-           "run_delivery", "run_inbound"]
+__all__ = [
+    "ConfigError",
+    "DeliveryReport",
+    "DeliverySettings",
+    "RetryRefused",
+    "deliver_due",
+    "retry_dead_letter",
+    "run_delivery",
+    "run_inbound",
+]

@@ -109,7 +109,9 @@ class DeliverySettings:
             return load(settings)
         if isinstance(settings, dict):
             return parse(settings)
-        raise ConfigError(f"delivery settings must be DeliverySettings, a dict or a path, not {type(settings).__name__}")
+        raise ConfigError(
+            f"delivery settings must be DeliverySettings, a dict or a path, not {type(settings).__name__}"
+        )
 
     def entry(self, plant_id: str, target: str) -> dict | None:
         """The plant's route entry for a target: its override merged over the hub default."""
@@ -125,8 +127,9 @@ class DeliverySettings:
 def load(path=None) -> DeliverySettings:
     path = Path(path or os.environ.get("DELIVERY_CONFIG") or DEFAULT_PATH)
     if not path.is_file():
-        raise ConfigError(f"delivery configuration {path} does not exist (set DELIVERY_CONFIG or create it; "
-                          "see docs/delivery.md)")
+        raise ConfigError(
+            f"delivery configuration {path} does not exist (set DELIVERY_CONFIG or create it; see docs/delivery.md)"
+        )
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -145,20 +148,30 @@ def parse(document: dict, where: str = "delivery settings") -> DeliverySettings:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     defaults = document.get("defaults") or {}
     plants = document.get("plants") or {}
-    if not isinstance(defaults, dict) or not isinstance(plants, dict) or \
-            not all(isinstance(v, dict) for v in plants.values()):
+    if (
+        not isinstance(defaults, dict)
+        or not isinstance(plants, dict)
+        or not all(isinstance(v, dict) for v in plants.values())
+    ):
         raise ConfigError(f"{where}: defaults must map targets to routes, plants must map plants to targets")
     try:
         retry = RetryPolicy(**(document.get("retry") or {}))
         inbound = InboundSettings(**(document.get("inbound") or {}))
     except TypeError as exc:
-        names = ", ".join(f.name for f in fields(RetryPolicy)) + "; inbound: " + \
-            ", ".join(f.name for f in fields(InboundSettings))
+        names = (
+            ", ".join(f.name for f in fields(RetryPolicy))
+            + "; inbound: "
+            + ", ".join(f.name for f in fields(InboundSettings))
+        )
         raise ConfigError(f"{where}: {exc} (retry keys: {names})") from None
     scalars = {k: document[k] for k in ("batch", "lease_s", "interval_s") if k in document}
-    return DeliverySettings(defaults={str(k): dict(v or {}) for k, v in defaults.items()},
-                            plants={str(p): {str(k): dict(v or {}) for k, v in t.items()} for p, t in plants.items()},
-                            retry=retry, inbound=inbound, **scalars)
+    return DeliverySettings(
+        defaults={str(k): dict(v or {}) for k, v in defaults.items()},
+        plants={str(p): {str(k): dict(v or {}) for k, v in t.items()} for p, t in plants.items()},
+        retry=retry,
+        inbound=inbound,
+        **scalars,
+    )
 
 
 def resolve(settings: DeliverySettings, plant_id: str, target: str, env=None) -> Route | str:
@@ -180,9 +193,16 @@ def resolve(settings: DeliverySettings, plant_id: str, target: str, env=None) ->
         url = env.get(entry["url_env"])
         if not url:
             return f"route of {plant_id}/{target}: environment variable {entry['url_env']} (its URL) is not set"
-    route = dict(plant_id=plant_id, target=target, transport=transport, url=url, queue=entry.get("queue"),
-                 folder=entry.get("folder"), exchange=entry.get("exchange") or "pnct.outbox",
-                 timeout_s=float(entry.get("timeout_s") or 10.0))
+    route = dict(
+        plant_id=plant_id,
+        target=target,
+        transport=transport,
+        url=url,
+        queue=entry.get("queue"),
+        folder=entry.get("folder"),
+        exchange=entry.get("exchange") or "pnct.outbox",
+        timeout_s=float(entry.get("timeout_s") or 10.0),
+    )
     if transport == "file":
         if not route["folder"]:
             return f"route of {plant_id}/{target}: a file drop needs a folder"
@@ -201,8 +221,10 @@ def resolve(settings: DeliverySettings, plant_id: str, target: str, env=None) ->
         if not secret:
             return f"route of {plant_id}/{target}: the secret's environment variable {name} is not set"
         if not _is_secret(secret):
-            return (f"route of {plant_id}/{target}: {name} is not a Standard Webhooks secret "
-                    "(whsec_ followed by base64 of 24 to 64 random bytes)")
+            return (
+                f"route of {plant_id}/{target}: {name} is not a Standard Webhooks secret "
+                "(whsec_ followed by base64 of 24 to 64 random bytes)"
+            )
         route["secret"] = secret
     problem = _resolves(parts.hostname)
     if problem:
@@ -221,8 +243,11 @@ def check(settings: DeliverySettings, plant_ids, env=None) -> list[str]:
     for plant_id, targets in settings.plants.items():
         if plant_id not in plant_ids:
             problems.append(f"plants: {plant_id!r} is not a plant of the warehouse")
-        problems += [f"plants.{plant_id}: unknown target system {t!r} (known: {', '.join(TARGETS)})"
-                     for t in targets if t not in TARGETS]
+        problems += [
+            f"plants.{plant_id}: unknown target system {t!r} (known: {', '.join(TARGETS)})"
+            for t in targets
+            if t not in TARGETS
+        ]
     seen = set()
     for plant_id in plant_ids:
         for target in TARGETS:

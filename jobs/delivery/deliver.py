@@ -24,7 +24,7 @@ from tenacity import wait_exponential_jitter
 
 from data_access import delivery as store
 from data_access import queries
-from data_access.decisions import as_utc
+from data_access.frames import as_utc
 from data_access.scope import PlantScope
 from governance import audit
 from governance.roles import can
@@ -48,9 +48,11 @@ class DeliveryReport:
     problems: list = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.queued} newly queued, {self.claimed} claimed: {self.acknowledged} acknowledged, "
-                f"{self.sent} sent, {self.failed} failed (will retry), {self.dead} dead-lettered, "
-                f"{self.held} held by their route")
+        text = (
+            f"{self.queued} newly queued, {self.claimed} claimed: {self.acknowledged} acknowledged, "
+            f"{self.sent} sent, {self.failed} failed (will retry), {self.dead} dead-lettered, "
+            f"{self.held} held by their route"
+        )
         return text + "".join(f"\n  problem: {p}" for p in self.problems)
 
 
@@ -120,13 +122,19 @@ class Deliverer:
         except RouteUnusable as exc:
             return store.Outcome(msg.outbox_id, "held", detail=f"not sent: {exc}", next_attempt_utc=hold_until, **base)
         except Rejected as exc:
-            return store.Outcome(msg.outbox_id, "dead", event="rejected", detail=f"rejected by the target: {exc}",
-                                 **base)
+            return store.Outcome(
+                msg.outbox_id, "dead", event="rejected", detail=f"rejected by the target: {exc}", **base
+            )
         except Transient as exc:
             return self._failure(msg, str(exc), now, base)
         if sent.acknowledged:
-            return store.Outcome(msg.outbox_id, "acknowledged", document_number=sent.document_number,
-                                 detail="accepted by the target", **base)
+            return store.Outcome(
+                msg.outbox_id,
+                "acknowledged",
+                document_number=sent.document_number,
+                detail="accepted by the target",
+                **base,
+            )
         return store.Outcome(msg.outbox_id, "sent", detail="handed over; waiting for the target's answer", **base)
 
     def _failure(self, msg, reason: str, now: datetime, base: dict) -> store.Outcome:
@@ -134,12 +142,16 @@ class Deliverer:
         attempt = msg.attempts + 1
         age = now - msg.created_utc
         if attempt >= retry.max_attempts or age > timedelta(hours=retry.max_age_hours):
-            why = (f"{attempt} attempts" if attempt >= retry.max_attempts
-                   else f"{age.total_seconds() / 3600:.0f} h in the queue (limit {retry.max_age_hours:g} h)")
+            why = (
+                f"{attempt} attempts"
+                if attempt >= retry.max_attempts
+                else f"{age.total_seconds() / 3600:.0f} h in the queue (limit {retry.max_age_hours:g} h)"
+            )
             return store.Outcome(msg.outbox_id, "dead", detail=f"gave up after {why}; last error: {reason}", **base)
         delay = self.wait(SimpleNamespace(attempt_number=attempt))
-        return store.Outcome(msg.outbox_id, "failed", detail=reason,
-                             next_attempt_utc=now + timedelta(seconds=delay), **base)
+        return store.Outcome(
+            msg.outbox_id, "failed", detail=reason, next_attempt_utc=now + timedelta(seconds=delay), **base
+        )
 
     def _transport(self, route: cfg.Route):
         key = (route.transport, route.url, route.folder, route.exchange, route.queue, route.plant_id, route.target)
@@ -179,7 +191,7 @@ def run_delivery(engine: Engine, settings, stop_event: threading.Event) -> None:
                 report = deliverer.pass_once()
                 if report.claimed:
                     log.info("delivery pass: %s", report.summary())
-            except Exception:  # noqa: BLE001 - the loop must outlive a failed pass
+            except Exception:
                 log.exception("delivery pass failed; retrying after %s s", deliverer.settings.interval_s)
             stop_event.wait(deliverer.settings.interval_s)
     finally:
@@ -206,11 +218,25 @@ def retry_dead_letter(engine: Engine, user, outbox_id: int, reason: str, now: da
     if problem is None:
         with engine.begin() as conn:
             if store.requeue_dead(conn, outbox_id, now, user.username, reason.strip()):
-                audit.append(conn, user.username, "delivery_retried", plant_id=plant_id, entity="outbox",
-                             entity_id=outbox_id, detail={"reason": reason.strip()})
+                audit.append(
+                    conn,
+                    user.username,
+                    "delivery_retried",
+                    plant_id=plant_id,
+                    entity="outbox",
+                    entity_id=outbox_id,
+                    detail={"reason": reason.strip()},
+                )
                 return
         problem = f"outbox request #{outbox_id} is not dead-lettered (any more)"
     with engine.begin() as conn:
-        audit.append(conn, user.username, "delivery_retry_refused", plant_id=plant_id, entity="outbox",
-                     entity_id=outbox_id, detail={"reason": (reason or "")[:500], "refusal": problem})
+        audit.append(
+            conn,
+            user.username,
+            "delivery_retry_refused",
+            plant_id=plant_id,
+            entity="outbox",
+            entity_id=outbox_id,
+            detail={"reason": (reason or "")[:500], "refusal": problem},
+        )
     raise RetryRefused(problem)

@@ -7,6 +7,7 @@ between gets the message again, and the copy is quarantined as a duplicate (its 
 applied), never applied twice. A lost broker connection is retried with a growing pause.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -24,8 +25,15 @@ log = logging.getLogger("jobs.delivery.inbound")
 
 def audit_receipt(conn, detail: dict) -> None:
     """Audit a goods receipt that closed a requisition's loop (same transaction)."""
-    audit.append(conn, "system", "delivery_received", plant_id=detail["plant_id"], entity="outbox",
-                 entity_id=detail["outbox_id"], detail=detail)
+    audit.append(
+        conn,
+        "system",
+        "delivery_received",
+        plant_id=detail["plant_id"],
+        entity="outbox",
+        entity_id=detail["outbox_id"],
+        detail=detail,
+    )
 
 
 def inbound_url(settings: DeliverySettings, env=None) -> str:
@@ -58,8 +66,9 @@ def run_inbound(engine: Engine, settings, stop_event: threading.Event, on_messag
                     break
                 if method is None:
                     continue
-                received = process_events.receive(engine, body, channel=f"amqp {settings.inbound.queue}",
-                                                  on_received=audit_receipt)
+                received = process_events.receive(
+                    engine, body, channel=f"amqp {settings.inbound.queue}", on_received=audit_receipt
+                )
                 channel.basic_ack(method.delivery_tag)
                 if received.status != "applied":
                     log.warning("inbound event quarantined (%s): %s", received.category, received.reason)
@@ -72,10 +81,8 @@ def run_inbound(engine: Engine, settings, stop_event: threading.Event, on_messag
             log.warning("inbound queue: broker connection lost (%r); reconnecting in %s s", exc, pause)
         finally:
             if connection is not None and connection.is_open:
-                try:
+                with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                     connection.close()
-                except (pika.exceptions.AMQPError, OSError):
-                    pass
         if not stop_event.is_set():
             stop_event.wait(pause)
             pause = min(pause * 2, 30.0)

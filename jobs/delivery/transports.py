@@ -13,6 +13,7 @@ Each `send` returns a `Sent` or raises:
   message stays queued with the reason.
 """
 
+import contextlib
 import json
 import os
 import tempfile
@@ -59,11 +60,22 @@ def message_id(outbox_id: int) -> str:
 
 def message_body(msg: Claimed) -> bytes:
     """The JSON document sent for an outbox row (compact, keys sorted, UTF-8)."""
-    return json.dumps({
-        "id": message_id(msg.outbox_id), "outbox_id": msg.outbox_id, "type": msg.request_type,
-        "target": msg.target, "plant_id": msg.plant_id, "rec_id": msg.rec_id,
-        "created_utc": msg.created_utc.isoformat(), "payload": msg.payload,
-    }, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+    return json.dumps(
+        {
+            "id": message_id(msg.outbox_id),
+            "outbox_id": msg.outbox_id,
+            "type": msg.request_type,
+            "target": msg.target,
+            "plant_id": msg.plant_id,
+            "rec_id": msg.rec_id,
+            "created_utc": msg.created_utc.isoformat(),
+            "payload": msg.payload,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    ).encode("utf-8")
 
 
 class WebhookTransport:
@@ -76,16 +88,20 @@ class WebhookTransport:
     def __init__(self, route: Route):
         self.route = route
         self.signer = Signer(route.secret)
-        self.client = httpx.Client(timeout=httpx.Timeout(route.timeout_s), follow_redirects=False,
-                                   headers={"user-agent": USER_AGENT})
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(route.timeout_s), follow_redirects=False, headers={"user-agent": USER_AGENT}
+        )
 
     def headers(self, msg: Claimed, body: bytes, at: datetime) -> dict:
         mid = message_id(msg.outbox_id)
         at = at.astimezone(timezone.utc)
-        return {"content-type": "application/json", "webhook-id": mid,
-                "webhook-timestamp": str(int(at.timestamp())),
-                "webhook-signature": self.signer.sign(mid, at, body.decode("utf-8")),
-                "idempotency-key": str(msg.outbox_id)}
+        return {
+            "content-type": "application/json",
+            "webhook-id": mid,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": self.signer.sign(mid, at, body.decode("utf-8")),
+            "idempotency-key": str(msg.outbox_id),
+        }
 
     def send(self, msg: Claimed, body: bytes) -> Sent:
         headers = self.headers(msg, body, datetime.now(timezone.utc))
@@ -140,11 +156,14 @@ class AmqpTransport:
         try:
             self.connection = pika.BlockingConnection(params)
         except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError) as exc:
-            raise RouteUnusable(f"the broker at {self.route.destination.split(' exchange')[0]} refused the login "
-                                f"of user {params.credentials.username!r}: {exc}") from None
+            raise RouteUnusable(
+                f"the broker at {self.route.destination.split(' exchange')[0]} refused the login "
+                f"of user {params.credentials.username!r}: {exc}"
+            ) from None
         except pika.exceptions.AMQPError as exc:
-            raise Transient(f"could not connect to the broker at {self.route.destination.split(' exchange')[0]}: "
-                            f"{exc!r}") from None
+            raise Transient(
+                f"could not connect to the broker at {self.route.destination.split(' exchange')[0]}: {exc!r}"
+            ) from None
         channel = self.connection.channel()
         channel.confirm_delivery()
         channel.exchange_declare(self.route.exchange, exchange_type="topic", durable=True)
@@ -161,15 +180,24 @@ class AmqpTransport:
                 channel.queue_bind(self.route.queue, self.route.exchange, routing_key=key)
                 self.bound.add((self.route.queue, key))
             channel.basic_publish(
-                self.route.exchange, key, body, mandatory=True,
+                self.route.exchange,
+                key,
+                body,
+                mandatory=True,
                 properties=pika.BasicProperties(
-                    content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent,
-                    message_id=message_id(msg.outbox_id), type=msg.request_type,
+                    content_type="application/json",
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    message_id=message_id(msg.outbox_id),
+                    type=msg.request_type,
                     headers={"idempotency-key": str(msg.outbox_id)},
-                    timestamp=int(datetime.now(timezone.utc).timestamp())))
+                    timestamp=int(datetime.now(timezone.utc).timestamp()),
+                ),
+            )
         except pika.exceptions.UnroutableError:
-            raise Transient(f"no queue takes routing key {self.route.routing_key} on exchange "
-                            f"{self.route.exchange} (the message was returned)") from None
+            raise Transient(
+                f"no queue takes routing key {self.route.routing_key} on exchange "
+                f"{self.route.exchange} (the message was returned)"
+            ) from None
         except pika.exceptions.NackError:
             raise Transient("the broker did not confirm the message (nack)") from None
         except (pika.exceptions.AMQPError, OSError) as exc:
@@ -180,10 +208,8 @@ class AmqpTransport:
     def close(self) -> None:
         connection, self.connection, self.channel = self.connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                 connection.close()
-            except (pika.exceptions.AMQPError, OSError):
-                pass
 
 
 class FileTransport:

@@ -37,6 +37,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from data_access import bulk
 from data_access import delivery as store
 from data_access.frames import read_frame
 from data_access.ingest import facts
@@ -260,7 +261,7 @@ def _process(conn: Connection, event, now: datetime, on_received: OnReceived | N
             if event.qty <= 0:
                 raise _Refused("invalid", f"received qty {event.qty:g} is not positive")
         facts.delete_keys(conn, source, event.plant, [po_id])
-        facts.bulk_insert(conn, purchase_order, records)
+        bulk.bulk_insert(conn, purchase_order, records)
         if event.type == "goods_receipt":
             _goods_receipt(conn, event, record, date.fromisoformat(local_day), now, on_received)
         return entity
@@ -286,7 +287,7 @@ def _process(conn: Connection, event, now: datetime, on_received: OnReceived | N
     }
     records = _validated(conn, ctx, row)
     facts.delete_keys(conn, source, event.plant, [event.wo_number])
-    facts.bulk_insert(conn, work_order, records)
+    bulk.bulk_insert(conn, work_order, records)
     return entity
 
 

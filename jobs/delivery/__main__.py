@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from data_access.engine import make_engine
+from data_access.engine import WarehouseError, open_warehouse
 from jobs.delivery.config import ConfigError, DeliverySettings
 from jobs.delivery.deliver import Deliverer, run_delivery
 from jobs.delivery.inbound import run_inbound
@@ -26,7 +26,11 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"delivery: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(args.url)
+    try:
+        engine = open_warehouse(args.url)
+    except WarehouseError as exc:
+        print(f"delivery: {exc}", file=sys.stderr)
+        return 2
     deliverer = Deliverer(engine, settings)
     for problem in deliverer.check():
         print(f"configuration problem (messages on this route stay queued): {problem}", file=sys.stderr)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from data_access.engine import PROJECT_ROOT
+from data_access.settings import PROJECT_ROOT
 
 TARGETS = ("erp", "cmms", "mes")
 TRANSPORTS = ("webhook", "amqp", "file")

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from tenacity import wait_exponential_jitter
 
 from data_access import delivery as store
-from data_access import queries
+from data_access import intelligence
 from data_access.frames import as_utc
 from data_access.scope import PlantScope
 from governance import audit
@@ -75,7 +75,7 @@ class Deliverer:
 
     def check(self) -> list[str]:
         """The configuration's problems for the warehouse's plants (logged once per start)."""
-        plants = queries.plants(self.engine, PlantScope.everything())["plant_id"]
+        plants = intelligence.plant_ids(self.engine, PlantScope.everything())
         return cfg.check(self.settings, plants, self.env)
 
     def pass_once(self, now: datetime | None = None) -> DeliveryReport:

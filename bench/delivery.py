@@ -40,11 +40,10 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import delivery_event, delivery_message, outbox
 from jobs.delivery import deliver_due
-from tests.delivery_fixture import approve_many, warehouse
+from tests.delivery_fixture import AMQP_URL, approve_many, warehouse
 from tests.delivery_receiver import SECRET, Proxy, Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 RETRY = {"max_attempts": 100, "initial_s": 0.05, "max_backoff_s": 0.5, "jitter_s": 0.05, "hold_s": 0.5}
 
 

@@ -1,11 +1,19 @@
-"""Approved decisions waiting in the outbox, for the delivery tests and benchmark."""
+"""Approved decisions waiting in the outbox, for the delivery tests and benchmark, and the broker
+those tests use."""
 
+import os
 from datetime import datetime, timezone
 
+import pika
+import pytest
+from sqlalchemy import select
+
+from data_access.schema import outbox
 from governance import policies, workflow
 from tests import tiny_network
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 def warehouse(engine):
@@ -48,3 +56,19 @@ def approve_many(
             )
             ids.append(workflow.auto_approve(conn, rec_id, now, "test"))
     return ids
+
+
+def rec_of(engine, outbox_id: int) -> int:
+    """The recommendation of an outbox request (the delivery reads take a recommendation)."""
+    with engine.connect() as conn:
+        return conn.execute(select(outbox.c.rec_id).where(outbox.c.outbox_id == outbox_id)).scalar_one()
+
+
+def broker_or_skip() -> None:
+    """The shared RabbitMQ must answer: under CI=true a test fails without it, elsewhere it skips."""
+    try:
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except pika.exceptions.AMQPError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"RabbitMQ is required under CI=true but unreachable: {exc!r}")
+        pytest.skip(f"RabbitMQ not reachable at 127.0.0.1:5672: {exc!r}")

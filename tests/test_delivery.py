@@ -29,11 +29,9 @@ from jobs.delivery import DeliverySettings, RetryRefused, deliver_due, retry_dea
 from jobs.delivery import config as cfg
 from jobs.delivery.deliver import Deliverer
 from jobs.delivery.transports import WebhookTransport, message_body
-from tests.delivery_fixture import approve_many, warehouse
+from tests.delivery_fixture import AMQP_URL, approve_many, broker_or_skip, rec_of, warehouse
 from tests.delivery_receiver import SECRET, Proxy, Receiver
 
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-IN_CI = os.environ.get("CI") == "true"
 ADMIN = User("admin", "ADMIN", "admin@example.com", ("admin",), None)
 PM = User("pm_a", "PM", "pm@example.com", ("plant_manager",), frozenset({"A"}))
 FAST = {"max_attempts": 50, "initial_s": 0.05, "max_backoff_s": 0.2, "jitter_s": 0.05, "hold_s": 0.2}
@@ -164,17 +162,10 @@ def test_webhook_faults_lose_nothing_process_nothing_twice_and_keep_each_subject
     with wh.connect() as conn:
         numbers = dict(conn.execute(select(delivery_message.c.outbox_id, delivery_message.c.document_number)).all())
     assert numbers == {i: f"PR-{i}" for i in ids}
-    timeline = store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))  # failed while down
+    timeline = store.delivery_timeline(wh, PlantScope.everything(), rec_of(wh, ids[0]))  # failed while down
     assert list(timeline["event"])[0] == "queued" and list(timeline["event"])[-1] == "acknowledged"
     assert (timeline["event"] == "failed").any()
     assert timeline.loc[timeline["event"] == "failed", "next_attempt_utc"].notna().all()
-
-
-def _rec_of(engine, outbox_id):
-    from data_access.schema import outbox
-
-    with engine.connect() as conn:
-        return conn.execute(select(outbox.c.rec_id).where(outbox.c.outbox_id == outbox_id)).scalar_one()
 
 
 def test_a_deliverer_killed_mid_batch_loses_nothing_and_nothing_is_processed_twice(wh, secret_env, tmp_path):
@@ -243,7 +234,7 @@ def test_dead_letter_after_the_attempts_and_an_admins_audited_retry(wh, secret_e
         deliver_due(wh, settings)
         report = deliver_due(wh, settings)
         assert report.dead == 2
-        status = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[0]))
+        status = store.delivery_status(wh, PlantScope.everything(), rec_of(wh, ids[0]))
         assert status["state"] == "dead" and "gave up after 2 attempts" in status["last_error"]
         assert "HTTP 500" in status["last_error"]
         with pytest.raises(RetryRefused, match="only an admin"):
@@ -271,7 +262,7 @@ def test_dead_letter_after_the_attempts_and_an_admins_audited_retry(wh, secret_e
         ("delivery_retry_refused", "admin"),
     ]
     assert audit.verify(wh).ok
-    events = list(store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))["event"])
+    events = list(store.delivery_timeline(wh, PlantScope.everything(), rec_of(wh, ids[0]))["event"])
     assert events == ["queued", "failed", "dead_lettered", "retried", "acknowledged"]
 
 
@@ -283,7 +274,7 @@ def test_a_target_that_refuses_the_message_dead_letters_it_at_once_with_its_reas
     finally:
         receiver.stop()
     assert report.dead == 1
-    status = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[0]))
+    status = store.delivery_status(wh, PlantScope.everything(), rec_of(wh, ids[0]))
     assert status["state"] == "dead" and status["last_error"].startswith("rejected by the target: HTTP 401")
 
 
@@ -313,14 +304,14 @@ def test_unusable_routes_keep_messages_queued_with_the_reason_and_deliver_once_f
     report = deliver_due(wh, settings)
     assert report.held == 2 and report.failed == report.dead == 0
     assert set(states(wh).values()) == {"queued"}
-    a = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[0]))
-    b = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[1]))
+    a = store.delivery_status(wh, PlantScope.everything(), rec_of(wh, ids[0]))
+    b = store.delivery_status(wh, PlantScope.everything(), rec_of(wh, ids[1]))
     assert a["last_error"] == "not sent: route of A/erp: the secret's environment variable NOT_SET_X is not set"
     assert "refused the login of user 'guest'" in b["last_error"]
     assert a["attempts"] == 0
     time.sleep(0.25)
     deliver_due(wh, settings)  # held again: the timeline keeps one line per reason
-    assert list(store.delivery_timeline(wh, PlantScope.everything(), _rec_of(wh, ids[0]))["event"]) == [
+    assert list(store.delivery_timeline(wh, PlantScope.everything(), rec_of(wh, ids[0]))["event"]) == [
         "queued",
         "held",
     ]
@@ -357,17 +348,8 @@ def test_file_drop_writes_one_complete_json_file_per_message_atomically(wh, tmp_
 # --- AMQP ----------------------------------------------------------------------------------------
 
 
-def _broker_or_skip():
-    try:
-        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
-    except pika.exceptions.AMQPError as exc:
-        if IN_CI:
-            pytest.fail(f"RabbitMQ is required under CI=true but unreachable: {exc!r}")
-        pytest.skip(f"RabbitMQ not reachable at 127.0.0.1:5672: {exc!r}")
-
-
 def test_amqp_persistent_confirmed_routed_per_plant_and_target_through_a_broker_outage(wh):
-    _broker_or_skip()
+    broker_or_skip()
     ids = approve_many(wh, 10, subjects=4)
     tag = uuid.uuid4().hex[:8]
     exchange, queue = f"pnct.test.{tag}", f"pnct.test.cmms.{tag}"
@@ -492,5 +474,5 @@ def test_a_message_older_than_the_age_limit_is_dead_lettered_on_its_next_failure
     later = datetime.now(timezone.utc) + timedelta(hours=73)
     report = deliver_due(wh, webhook_settings(receiver.url), now=later)
     assert report.dead == 1
-    status = store.delivery_status(wh, PlantScope.everything(), _rec_of(wh, ids[0]))
+    status = store.delivery_status(wh, PlantScope.everything(), rec_of(wh, ids[0]))
     assert status["last_error"].startswith("gave up after 73 h in the queue (limit 72 h); last error: could not reach")

@@ -11,7 +11,7 @@ from datetime import date
 
 import pika
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from data_access import decisions as dq
 from data_access import delivery as store
@@ -28,8 +28,8 @@ from data_access.schema import (
 from data_access.scope import PlantScope
 from jobs.delivery import deliver_due, run_inbound
 from jobs.delivery.inbound import audit_receipt
-from tests.delivery_fixture import approve_many, warehouse
-from tests.test_delivery import AMQP_URL, _broker_or_skip, _rec_of
+from tests.delivery_fixture import AMQP_URL, approve_many, broker_or_skip, rec_of, warehouse
+from tests.helpers import count
 
 EVERYTHING = PlantScope.everything()
 CONFIRM = {
@@ -64,11 +64,6 @@ def send(engine, event) -> process_events.Received:
     return process_events.receive(engine, body, on_received=audit_receipt)
 
 
-def count(engine, table, *where):
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-
-
 def test_a_goods_receipt_closes_the_loop_of_the_open_requisition_and_scoring_sees_the_stock(wh, tmp_path):
     outbox_id = approve_many(wh, 1, plants=("A",), material="RAW")[0]
     deliver_due(wh, {"defaults": {"erp": {"transport": "file", "folder": str(tmp_path)}}})
@@ -93,9 +88,9 @@ def test_a_goods_receipt_closes_the_loop_of_the_open_requisition_and_scoring_see
     assert stock == 50 - 10 + 500  # the count of 03-30, less the 10 consumed on 03-31, plus the receipt
     after = dq.supply_position(wh, EVERYTHING, date(2026, 4, 5), 28).set_index(["plant_id", "material_id"])
     assert after.loc[("A", "RAW"), "on_hand"] == 540 and after.loc[("A", "RAW"), "open_po_qty"] == 100.0
-    status = store.delivery_status(wh, EVERYTHING, _rec_of(wh, outbox_id))
+    status = store.delivery_status(wh, EVERYTHING, rec_of(wh, outbox_id))
     assert status["received_utc"] is not None
-    timeline = store.delivery_timeline(wh, EVERYTHING, _rec_of(wh, outbox_id))
+    timeline = store.delivery_timeline(wh, EVERYTHING, rec_of(wh, outbox_id))
     assert list(timeline["event"]) == ["queued", "sent", "received"]
     assert "goods receipt of 500 on purchase order 4500001" in timeline["detail"].iloc[-1]
     assert audited["outbox_id"] == outbox_id and audited["qty"] == 500.0
@@ -188,14 +183,14 @@ def test_work_order_completion_and_acknowledgements(wh, tmp_path):
         ).status
         == "applied"
     )
-    first = store.delivery_status(wh, EVERYTHING, _rec_of(wh, ids[0]))
-    second = store.delivery_status(wh, EVERYTHING, _rec_of(wh, ids[1]))
+    first = store.delivery_status(wh, EVERYTHING, rec_of(wh, ids[0]))
+    second = store.delivery_status(wh, EVERYTHING, rec_of(wh, ids[1]))
     assert (first["state"], first["document_number"]) == ("acknowledged", "PR-4711")
     assert (second["state"], second["last_error"]) == ("dead", "rejected by the target: vendor blocked")
 
 
 def test_the_inbound_queue_on_rabbitmq(wh):
-    _broker_or_skip()
+    broker_or_skip()
     queue = f"pnct.test.inbound.{uuid.uuid4().hex[:8]}"
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()

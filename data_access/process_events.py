@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access import bulk
 from data_access import delivery as store
+from data_access.engine import first_line
 from data_access.frames import read_frame
 from data_access.ingest import facts
 from data_access.ingest.errors import IngestError
@@ -141,15 +142,20 @@ def receive(
         return Received(inbound_id, "applied")
     except _Refused as refused:
         return _quarantine(engine, raw, event, refused, now, channel)
-    except IntegrityError:  # another consumer applied the same event id a moment ago
-        return _quarantine(
-            engine,
-            raw,
-            event,
-            _Refused("duplicate", f"event {event.event_id!r} was applied already (by another consumer)"),
-            now,
-            channel,
+    except IntegrityError as exc:  # most likely another consumer applied the same event id a moment ago
+        with engine.connect() as conn:
+            raced = (
+                conn.execute(
+                    select(inbound_event.c.inbound_id).where(inbound_event.c.applied_key == event.event_id)
+                ).first()
+                is not None
+            )
+        refused = (
+            _Refused("duplicate", f"event {event.event_id!r} was applied already (by another consumer)")
+            if raced
+            else _Refused("invalid", f"the warehouse refused it: {first_line(exc)}")
         )
+        return _quarantine(engine, raw, event, refused, now, channel)
 
 
 def _parse(body: bytes):

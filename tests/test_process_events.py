@@ -13,9 +13,8 @@ import pika
 import pytest
 from sqlalchemy import select
 
-from data_access import decisions as dq
 from data_access import delivery as store
-from data_access import process_events
+from data_access import process_events, signal_inputs
 from data_access.schema import (
     audit_log,
     inbound_event,
@@ -71,7 +70,7 @@ def test_a_goods_receipt_closes_the_loop_of_the_open_requisition_and_scoring_see
     with wh.connect() as conn:
         po = conn.execute(select(purchase_order).where(purchase_order.c.po_id == "A-4500001")).mappings().one()
     assert (po["material_id"], po["supplier_id"], po["qty"], po["status"]) == ("RAW", "S1", 500.0, "open")
-    before = dq.supply_position(wh, EVERYTHING, date(2026, 4, 5), 28).set_index(["plant_id", "material_id"])
+    before = signal_inputs.supply_position(wh, EVERYTHING, date(2026, 4, 5), 28).set_index(["plant_id", "material_id"])
     assert before.loc[("A", "RAW"), "open_po_qty"] == 600.0  # PO-A3 (100) and the new one
     assert send(wh, RECEIPT).status == "applied"
     with wh.connect() as conn:
@@ -86,7 +85,7 @@ def test_a_goods_receipt_closes_the_loop_of_the_open_requisition_and_scoring_see
         audited = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "delivery_received")).scalar_one()
     assert po["status"] == "received" and str(po["received_day"])[:10] == "2026-04-05"
     assert stock == 50 - 10 + 500  # the count of 03-30, less the 10 consumed on 03-31, plus the receipt
-    after = dq.supply_position(wh, EVERYTHING, date(2026, 4, 5), 28).set_index(["plant_id", "material_id"])
+    after = signal_inputs.supply_position(wh, EVERYTHING, date(2026, 4, 5), 28).set_index(["plant_id", "material_id"])
     assert after.loc[("A", "RAW"), "on_hand"] == 540 and after.loc[("A", "RAW"), "open_po_qty"] == 100.0
     status = store.delivery_status(wh, EVERYTHING, rec_of(wh, outbox_id))
     assert status["received_utc"] is not None

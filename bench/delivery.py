@@ -150,9 +150,8 @@ def run_amqp(engine, url, ids, tmp):
         "retry": RETRY,
         "batch": 50,
     }
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    channel.queue_declare(queue, durable=True)
+    with pika.BlockingConnection(pika.URLParameters(AMQP_URL)) as setup:  # idle for minutes: not kept open
+        setup.channel().queue_declare(queue, durable=True)
     arrivals, processed, order = Counter(), Counter(), {}
     stop = threading.Event()
 
@@ -198,9 +197,10 @@ def run_amqp(engine, url, ids, tmp):
     finally:
         stop.set()
         consumer.join()
-        channel.queue_delete(queue)
-        channel.exchange_delete(exchange)
-        connection.close()
+        with pika.BlockingConnection(pika.URLParameters(AMQP_URL)) as cleanup:
+            channel = cleanup.channel()
+            channel.queue_delete(queue)
+            channel.exchange_delete(exchange)
         proxy.close()
     return dict(
         arrivals=sum(arrivals.values()), processed=processed, killed=killed, order=out_of_order(order), seconds=seconds

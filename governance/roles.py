@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "edit_policy": frozenset({"admin"}),
     "approve_model": frozenset({"admin"}),
+    "retry_delivery": frozenset({"admin"}),  # re-queue a dead-lettered outbox delivery (issue 15)
 }
 """Permission -> the roles that hold it. A user holds a permission if any of its roles does."""
 

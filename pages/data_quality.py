@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.delivery import inbound_section
 from components.onboarding import quality_section
 from components.warehouse import get_engine
 from governance.login import current_user
@@ -14,3 +15,4 @@ st.caption("Per plant and feed: freshness against the expected cadence, complete
            "(loads of the last 28 days). The score weighs them 40 / 30 / 15 / 15; docs/onboarding.md "
            "has the definitions.")
 quality_section(engine, user)
+inbound_section(engine, user)

@@ -4,7 +4,7 @@ levers and its result against the baseline) and history; decide."""
 import streamlit as st
 
 from components import decisions as ui
-from components import flash
+from components import delivery, flash
 from components.tables import table
 from components.warehouse import get_engine
 from governance.login import current_user
@@ -141,8 +141,10 @@ st.markdown("**History**")
 table(rec["decisions"], key="decision_detail_history", file_name=f"rec_{rec_id}_history.csv",
       column_config=ui.history_column_config(), empty_message="Nobody has acted on it yet.")
 if rec["outbox"] is not None:
-    st.info(f"Sent to the outbox as request #{rec['outbox']['outbox_id']} "
-            f"({rec['outbox']['request_type']} for the {rec['outbox']['target'].upper()}).", icon=":material/outbox:")
+    st.subheader("Delivery")
+    st.caption(f"Outbox request #{rec['outbox']['outbox_id']}: {rec['outbox']['request_type'].replace('_', ' ')} "
+               f"for the {rec['outbox']['target'].upper()}.")
+    delivery.show(engine, user, rec_id)
 
 # The version the user saw is the one rendered on the previous run; a decision is taken on it.
 seen = st.session_state.setdefault("decision_detail_seen", {})

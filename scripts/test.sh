@@ -23,6 +23,12 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
   fi
 fi
 
+# outbox delivery and inbound events (docs/delivery.md): RabbitMQ on 127.0.0.1:5672, started if it is down
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && command -v rabbitmq-server >/dev/null 2>&1; then
+  rabbitmq-server -detached || true
+  for _ in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+fi
+
 # Two worker processes (one per core here), each test module on one worker so its module-scoped
 # fixtures are built once; pytest.ini prints the 15 slowest tests.
 set +e

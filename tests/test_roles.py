@@ -13,7 +13,7 @@ EXPECTED = {
     "maintenance_lead": {"view", "export", "approve_maintenance"},
     "data_steward": {"view", "export", "view_data_quality", "import_data", "edit_mappings"},
     "admin": {"view", "export", "view_data_quality", "manage_users", "edit_policy", "approve_model",
-              "refit_forecast"},
+              "refit_forecast", "retry_delivery"},
 }
 
 

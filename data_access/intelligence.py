@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access import kpis
+from data_access import stock as stock_position
 from data_access.frames import read_frame
 from data_access.schema import (
     asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
@@ -206,8 +207,10 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
     uses (finished goods excluded), or with `finished` its finished goods only.
 
     Columns: plant_id, material_id, name, material_type, unit, unit_cost, supplier_id,
-    lead_time_days (NaN if unknown), safety_stock, reorder_point, on_hand (newest snapshot on
-    or before as_of_day; NaN without one), snapshot_day (None without one).
+    lead_time_days (NaN if unknown), safety_stock, reorder_point, on_hand (on as_of_day: the
+    newest snapshot on or before it rolled forward by the receipts and consumption after it,
+    `data_access.stock`; NaN without one), snapshot_day (None without one), counted_on_hand,
+    received_after_count, consumed_after_count.
     """
     pm, m, i = plant_material.c, material.c, inventory_snapshot.c
     newest = (select(i.plant_id, i.material_id, func.max(i.day).label("day"))
@@ -227,7 +230,7 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
                   .order_by(pm.plant_id, pm.material_id))
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
     frame["on_hand"] = frame["on_hand"].astype(float)
-    return _dates(frame, "snapshot_day")
+    return stock_position.positions(engine, scope, _dates(frame, "snapshot_day"), as_of_day)
 
 
 def material_consumption(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:

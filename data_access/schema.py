@@ -692,3 +692,17 @@ Index("ix_inventory_snapshot_day", inventory_snapshot.c.day)
 Index("ix_demand_daily_day", demand_daily.c.day)
 Index("ix_production_order_status_due", production_order.c.status, production_order.c.due_day)
 Index("ix_production_order_due_day", production_order.c.due_day)
+
+# --- issue 14: trustworthy numbers (feed reach of the marts' calendar) ----------------------
+
+# How far each feed of a plant reaches (first and last plant-local day with a row), written
+# with the marts: the marts' calendar is the union of the feeds, and the overview says which
+# feed ends before a window does. feed: production | downtime | purchase_orders | demand | inventory.
+mart_feed_reach = Table(
+    "mart_feed_reach", metadata,
+    Column("plant_id", String(32), nullable=False),
+    Column("feed", String(32), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    PrimaryKeyConstraint("plant_id", "feed"),
+)

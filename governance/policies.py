@@ -52,7 +52,8 @@ MODEL_FALLBACKS = ("rules", "none")
 
 KIND_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "maintenance": ("decide", "approve_maintenance"),
-    "shortage": ("decide",),
+    # A purchase above the plant's limit needs the executive as second approver (issue 14).
+    "shortage": ("decide", "decide_escalated"),
     "quality": ("decide",),
     "schedule": ("decide", "override_schedule"),
     # A scenario plan above the plant's own limit needs the executive too (a plan may move
@@ -93,7 +94,7 @@ for _kind, _threshold in (("maintenance", 0.5), ("shortage", 0.5), ("quality", 0
         "threshold", _threshold, f"Risk score (0-1) from which a signal raises {_TEXT[_kind]}.")
 _DEFAULT_BANDS = {
     "maintenance": _bands((5000, ["maintenance_lead"]), (None, ["maintenance_lead", "plant_manager"])),
-    "shortage": _bands((None, ["plant_manager"]),),
+    "shortage": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
     "quality": _bands((None, ["plant_manager"]),),
     "schedule": _bands((None, ["planner"]),),
     "scenario": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),

@@ -22,7 +22,7 @@ from data_access import stock as stock_position
 from data_access.frames import read_frame
 from data_access.schema import (
     asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
-    forecast_series, inventory_snapshot, line, mart_line_daily, mart_plant_daily, material, model_version, plant,
+    forecast_series, inventory_snapshot, line, mart_feed_reach, mart_line_daily, mart_plant_daily, material, model_version, plant,
     plant_material, production_daily, production_order, purchase_order, risk_score, score_run, work_order,
 )
 from data_access.scope import PlantScope
@@ -90,13 +90,22 @@ def series_history(engine: Engine, scope: PlantScope, metric: str, start: date, 
         frame = _read(engine, stmt)
     elif metric == "output":
         frame = _read(engine, select(m.plant_id, m.day, m.good_qty.label("y"))
+                      .join_from(mart_plant_daily, *_reach_of("production"))
                       .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
     else:
         frame = _read(engine, select(m.plant_id, m.day, m.unplanned_downtime_s)
+                      .join_from(mart_plant_daily, *_reach_of("downtime"))
                       .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
         frame["y"] = kpis.unplanned_downtime_hours(frame.pop("unplanned_downtime_s").astype(float))
     frame["y"] = frame["y"].astype(float)
     return _dates(frame, "day")[["plant_id", "day", "y"]]
+
+
+def _reach_of(feed: str, mart=mart_plant_daily) -> tuple:
+    """(table, on-clause) keeping the `mart` days inside `feed`'s reach: the marts' calendar spans
+    every feed (issue 14), and a day past the production feed is not a day without output."""
+    r, m = mart_feed_reach.c, mart.c
+    return mart_feed_reach, and_(r.plant_id == m.plant_id, r.feed == feed, m.day.between(r.first_day, r.last_day))
 
 
 def data_end_day(engine: Engine, scope: PlantScope) -> date | None:
@@ -188,14 +197,16 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
 
 
 def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
-    """Each line's plant-local days start..end from mart_line_daily: its demonstrated capacity,
-    availability and failure record (the scenario engine's line inputs).
+    """Each line's plant-local days start..end from mart_line_daily, inside the production feed's
+    reach: its demonstrated capacity, availability and failure record (the scenario engine's
+    line inputs).
 
     Columns: line_id, plant_id, day, planned_busy_s, run_s, good_qty, failures, restoration_s.
     """
     L = mart_line_daily.c
     frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
                                  L.restoration_s)
+                  .join_from(mart_line_daily, *_reach_of("production", mart_line_daily))
                   .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
     return _dates(frame, "day")
 

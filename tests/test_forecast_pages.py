@@ -12,6 +12,7 @@ from sqlalchemy import select
 from data_access.engine import make_engine
 from data_access.schema import audit_log, model_version, plant
 from forecasting import failure_risk, refresh, score
+from governance import models as governance
 from tests.conftest import TEST_LOGINS
 from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture
 
@@ -194,3 +195,23 @@ def test_no_page_load_trains_or_refits(open_as, stored, monkeypatch):
         for page in PAGES:
             at = open_as(f"sqlite:///{stored}", user, page)
             assert not at.exception, (user, page)
+
+
+def test_a_held_model_is_shown_and_an_admin_releases_it(open_as, writable):
+    import pandas as pd
+
+    from data_access import model_holds
+    engine = make_engine(writable)
+    model_id = _model_id(writable, "failure_risk")
+    governance.hold_degraded(engine, model_id, pd.DataFrame(
+        {"plant_id": ["NA-JOL"], "metric": ["psi.vib_ratio"], "value": [0.9]}))
+    at = open_as(writable, "admin", "pages/models.py")
+    assert not at.exception
+    held = next(df.value for df in at.dataframe if "reason" in df.value and "held_utc" in df.value)
+    assert held["reason"].tolist() == ["input drift psi.vib_ratio = 0.90 above the limit 0.25"]
+    at.text_area(key="models_hold_reason").input("vibration sensor replaced on the 28th")
+    next(b for b in at.button if b.label == "Release the hold").click()
+    at.run()
+    assert not at.exception and any("Released" in s for s in texts(at, "success")), texts(at, "error")
+    assert model_holds.open_holds(engine, model_id) == {}
+    engine.dispose()

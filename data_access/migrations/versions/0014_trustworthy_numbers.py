@@ -1,4 +1,5 @@
-"""trustworthy numbers (issue 14): how far each feed of a plant reaches, beside the marts
+"""trustworthy numbers (issue 14): how far each feed of a plant reaches, beside the marts;
+model holds (a model version served by the fallback at a plant after drift or lost accuracy)
 
 Revision ID: 0014
 Revises: 0008
@@ -21,7 +22,22 @@ def upgrade():
         sa.Column("last_day", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("plant_id", "feed"),
     )
+    op.create_table(
+        "model_hold",
+        sa.Column("hold_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("model_id", sa.Integer(), sa.ForeignKey("model_version.model_id"), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), sa.ForeignKey("plant.plant_id"), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("held_utc", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("released_utc", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("released_by", sa.String(length=64), nullable=True),
+        sa.Column("release_reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("hold_id"),
+    )
+    op.create_index("ix_model_hold_model_plant", "model_hold", ["model_id", "plant_id"])
 
 
 def downgrade():
+    op.drop_index("ix_model_hold_model_plant", table_name="model_hold")
+    op.drop_table("model_hold")
     op.drop_table("mart_feed_reach")

@@ -7,8 +7,14 @@ scalars and on pandas Series alike. A zero denominator gives NaN (shown as "no d
 explained empty state), never inf.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
+
+REFERENCE_CURRENCY = os.environ.get("REFERENCE_CURRENCY", "EUR")
+"""ISO 4217 code of the enterprise reference currency that `material.unit_cost`, the labour rate
+and every cost and value are in (docs/decisions.md no. 14): shown beside every amount."""
 
 # Tolerance windows (documented in docs/kpis.md).
 SCHEDULE_TOLERANCE_HOURS = 4.0  # an order completed up to 4 h after its due time is on time
@@ -285,8 +291,11 @@ OPERATIONS_KPI_CATALOG = {
 
 
 def kpi_info(key: str) -> tuple:
-    """(label, unit, definition, higher_is_better) of a KPI of either catalog."""
-    return KPI_CATALOG[key] if key in KPI_CATALOG else OPERATIONS_KPI_CATALOG[key]
+    """(label, unit, definition, higher_is_better) of a KPI of any catalog."""
+    for catalog in (KPI_CATALOG, OPERATIONS_KPI_CATALOG, VALUE_KPI_CATALOG):
+        if key in catalog:
+            return catalog[key]
+    raise KeyError(key)
 
 
 def with_line_kpis(components: pd.DataFrame) -> pd.DataFrame:
@@ -310,3 +319,55 @@ LINE_COMPONENTS = (
     "orders_due", "orders_on_time", "scheduled_qty", "actual_qty",
 )
 """Additive components stored per line and plant-local day in mart_line_daily."""
+
+
+# --- value KPIs (issue 14; see docs/kpis.md "Value KPIs") -------------------------------------
+# Service level, procurement responsiveness and value realized by approved recommendations.
+# Components are counts and sums (data_access.value), so they roll up by summing.
+
+def is_in_full(produced_qty, qty) -> pd.Series:
+    """True where the produced quantity reaches the ordered quantity."""
+    produced = pd.Series(produced_qty, dtype=float)
+    ordered = pd.Series(qty, dtype=float, index=produced.index)
+    return (produced.notna() & ordered.notna() & (produced >= ordered)).astype(bool)
+
+
+def service_level(orders_otif, orders_due):
+    """On time in full: orders finished by due + tolerance with their full quantity / orders due."""
+    return _ratio(orders_otif, orders_due)
+
+
+def mean_days(total_days, count):
+    """Average days (order to receipt, shortage signal to purchase order): summed days / count."""
+    return _ratio(total_days, count)
+
+
+def downtime_avoided_hours(rate_before_h_per_day, days_after, hours_after):
+    """Failure hours an asset did not lose after a maintenance decision: its own failure rate
+    before (hours a day) x the days observed after, minus the failure hours that followed.
+    Negative: it lost more than before. NaN without a rate before."""
+    return rate_before_h_per_day * days_after - hours_after
+
+
+def stockout_avoided_share(avoided, known):
+    """Shortage decisions after which no stock count reached zero within the lead time / those
+    with a stock count in that time."""
+    return _ratio(avoided, known)
+
+
+VALUE_KPI_CATALOG = {
+    "service_level": ("Service level (OTIF)", "%",
+                      f"orders finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h with their full quantity / "
+                      "orders due", True),
+    "order_to_receipt_d": ("Order to receipt", "d", "received day - ordered day, averaged over the purchase "
+                           "orders received in the window", False),
+    "signal_to_po_d": ("Shortage signal to order", "d", "day a shortage recommendation was raised to the plant's "
+                       "next purchase order of that material, averaged over those ordered", False),
+    "downtime_avoided_h": ("Downtime avoided", "h", "per approved maintenance recommendation: the asset's "
+                           "failure hours a day before x days after - failure hours after, summed", True),
+    "stockout_avoided": ("Stockouts avoided", "%", "approved shortage recommendations without a zero stock count "
+                         "within the lead time after / those with a count", True),
+    "working_capital": ("Working capital committed", REFERENCE_CURRENCY,
+                        "approved purchase quantity x unit cost of shortage recommendations", False),
+}
+"""key -> (label, unit, definition, higher_is_better), as KPI_CATALOG."""

@@ -441,10 +441,10 @@ METRICS = {
     "schedule_adherence": ("Schedule adherence (plan-days)", "%", "days whose planned production was made in "
                            "full / days with planned production (a day's plan counts as one order)", True),
     "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon", False),
-    "inventory_value": ("Inventory value", "currency", "average value of finished goods and materials on hand", False),
-    "plan_spend": ("Plan spend", "currency", "overtime + inventory holding + maintenance windows: what the plan "
+    "inventory_value": ("Inventory value", kpis.REFERENCE_CURRENCY, "average value of finished goods and materials on hand", False),
+    "plan_spend": ("Plan spend", kpis.REFERENCE_CURRENCY, "overtime + inventory holding + maintenance windows: what the plan "
                    "itself costs (approvals are routed on its change)", False),
-    "cost": ("Estimated cost", "currency", "plan spend + lost sales at finished-goods unit cost", False),
+    "cost": ("Estimated cost", kpis.REFERENCE_CURRENCY, "plan spend + lost sales at finished-goods unit cost", False),
 }
 """metric -> (label, unit, definition, higher_is_better): what a scenario reports, per plant and network."""
 PERCENT_METRICS = tuple(m for m, spec in METRICS.items() if spec[1] == "%")

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from data_access import decisions as dq
+from data_access.kpis import REFERENCE_CURRENCY
 from data_access import migrate, queries
 from data_access.engine import WarehouseError, describe, make_engine, warehouse_url
 from data_access.schema import plant, recommendation
@@ -132,8 +133,9 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
                 if auto:
                     outbox_id = workflow.auto_approve(
                         conn, rec_id, now, f"Auto-approved by the {row.plant_id} policy: estimated cost "
-                        f"{cost:,.0f} within auto_approve_max_cost.{row.kind} "
-                        f"({policy[f'auto_approve_max_cost.{row.kind}']:,.0f}), automation_level assisted.")
+                        f"{cost:,.0f} {REFERENCE_CURRENCY} within auto_approve_max_cost.{row.kind} "
+                        f"({policy[f'auto_approve_max_cost.{row.kind}']:,.0f} {REFERENCE_CURRENCY}), "
+                        "automation_level assisted.")
                 routing = policy.routing(row.kind, cost)
                 audit.append(conn, actor, "recommendation_created", plant_id=row.plant_id, entity="recommendation",
                              entity_id=rec_id, detail={

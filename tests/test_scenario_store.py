@@ -12,7 +12,7 @@ import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from sqlalchemy import func, select
 
-from data_access import migrate
+from data_access import kpis, migrate
 from data_access import scenarios as store
 from data_access.engine import make_engine
 from data_access.schema import audit_log, decision, outbox, recommendation, scenario
@@ -498,7 +498,7 @@ def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_i
     shown = frames(at)
     summary = next(f for f in shown if "scenario_p90" in f.columns)
     assert summary["metric"].tolist()[:2] == ["Fill rate (%)", "Stockout days (days)"]
-    assert summary.set_index("metric").loc["Estimated cost (currency)", "change"] == pytest.approx(30000.0)
+    assert summary.set_index("metric").loc[f"Estimated cost ({kpis.REFERENCE_CURRENCY})", "change"] == pytest.approx(30000.0)
     lever_table = next(f for f in shown if "lever" in f.columns)
     assert lever_table["lever"].tolist() == ["demand change pct", "line outages"]
     assert at.selectbox(key="decision_detail_override_field").options[0].startswith("safety_stock_multiplier")

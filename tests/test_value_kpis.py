@@ -1,0 +1,142 @@
+"""Issue 14: the value KPIs (service level, procurement responsiveness, value realized) against
+values worked out by hand on the tiny network (tests/tiny_network.py) plus a few decisions,
+on SQLite and PostgreSQL; the Value page in AppTest; empty periods explained, never zero."""
+
+import math
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+
+from components.filters import Selection
+from components.value import value_view
+from data_access import kpis, migrate
+from data_access import value as vq
+from data_access.engine import make_engine
+from data_access.schema import purchase_order, recommendation
+from data_access.scope import PlantScope
+from tests import tiny_network
+from tests.test_operations_pages import _healthy, _metrics, ops_users, open_app  # noqa: F401 (fixtures)
+
+START, END = tiny_network.DAYS[0], tiny_network.DAYS[-1]
+ALL = PlantScope.everything()
+EMPTY = (date(2025, 1, 1), date(2025, 1, 31))
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def _rec(rec_id, plant_id, kind, subject_id, state, created, decided, risk, evidence, cost=None):
+    return dict(rec_id=rec_id, plant_id=plant_id, kind=kind, subject_id=subject_id, signal_key=f"k{rec_id}",
+                title=f"{kind} {subject_id}", risk=risk, estimated_cost=cost, evidence=evidence, state=state,
+                version=2, created_utc=created, expires_utc=None, decided_utc=decided)
+
+
+def build(engine):
+    """The tiny network plus:
+    - maintenance rec 1 on A's capper, raised 30 Mar 00:00 UTC, approved 03:00: the capper failed
+      2 h on the 29th (2 days of downtime data before: 1 h/day) and 1 h on the 30th at 06:00, after
+      it; data to the end of the 31st: 1.875 days after -> 1 x 1.875 - 1 = 0.875 h avoided;
+      expected 0.5 x 2 h MTTR = 1 h.
+    - shortage rec 2 on A's resin, raised 28 Mar 08:00, approved 12:00, 300 kg at 2.0: 600 committed;
+      counted 50 kg on the 30th (inside its 5-day lead time): no stockout followed. A's next
+      resin order (PO-A5) was placed on the 29th: 1 day from signal to order.
+    - shortage rec 3 on B's resin, raised 29 Mar, still open, never followed by an order.
+    - rejected maintenance rec 4: not value.
+    """
+    tiny_network.build(engine)
+    with engine.begin() as conn:
+        conn.execute(purchase_order.insert(), [dict(
+            po_id="PO-A5", plant_id="A", material_id="RAW", supplier_id="S1", qty=300, ordered_day=date(2026, 3, 29),
+            promised_day=date(2026, 4, 3), received_day=None, status="open")])
+        conn.execute(recommendation.insert(), [
+            _rec(1, "A", "maintenance", "A-L1-CAP", "approved", utc(2026, 3, 30), utc(2026, 3, 30, 3), 0.5,
+                 {"mttr_hours": 2.0}, cost=1200.0),
+            _rec(2, "A", "shortage", "RAW", "approved", utc(2026, 3, 28, 8), utc(2026, 3, 28, 12), 0.7,
+                 {"lead_time_days": 5, "unit_cost": 2.0, "days_short_within_lead_time": 2.5,
+                  "action": {"qty": 300.0}}, cost=600.0),
+            _rec(3, "B", "shortage", "RAW", "open", utc(2026, 3, 29, 9), None, 0.6, {"lead_time_days": 9}),
+            _rec(4, "A", "maintenance", "A-L1-CAP", "rejected", utc(2026, 3, 31), utc(2026, 3, 31, 1), 0.6, {}),
+        ])
+
+
+@pytest.fixture
+def valued(empty_engine):
+    build(empty_engine)
+    return empty_engine
+
+
+def test_service_level_is_on_time_in_full(valued):
+    s = vq.service_components(valued, ALL, START, END).set_index("plant_id")
+    # A: A-1 on time (3 h late, within 4 h) and full; A-2 5 h late and 90 of 100; A-3 unfinished; A-4 undated
+    assert s.loc["A"].tolist() == [3, 1, 1, 1] and s.loc["B"].tolist() == [1, 1, 1, 1]
+    assert kpis.service_level(s["orders_otif"].sum(), s["orders_due"].sum()) == pytest.approx(2 / 4)
+    assert vq.service_components(valued, ALL, *EMPTY).empty
+
+
+def test_procurement_responsiveness(valued):
+    p = vq.procurement_components(valued, ALL, START, END).set_index("plant_id")
+    assert p.loc["A", "pos_received"] == 2 and p.loc["A", "order_to_receipt_days"] == 9 + 10  # 20 Mar -> 29, 30
+    assert p.loc["B", "pos_received"] == 1 and p.loc["B", "order_to_receipt_days"] == 9
+    assert (p.loc["A", "shortage_signals"], p.loc["A", "signals_ordered"], p.loc["A", "signal_to_po_days"]) == (1, 1, 1)
+    assert (p.loc["B", "shortage_signals"], p.loc["B", "signals_ordered"]) == (1, 0)
+    network = kpis.mean_days(p["order_to_receipt_days"].sum(), p["pos_received"].sum())
+    assert network == pytest.approx(28 / 3)
+
+
+def test_value_realized_per_approved_recommendation(valued):
+    o = vq.value_outcomes(valued, ALL, START, END).set_index("rec_id")
+    assert list(o.index) == [1, 2]  # the open and the rejected ones are not value
+    m = o.loc[1]
+    assert m["expected"] == pytest.approx(1.0) and m["rate_before_h_per_day"] == pytest.approx(1.0)
+    assert m["hours_after"] == pytest.approx(1.0) and m["observed_days"] == pytest.approx(1.875)
+    assert m["downtime_avoided_h"] == pytest.approx(0.875)
+    s = o.loc[2]
+    assert s["stockout_followed"] is False and s["working_capital"] == pytest.approx(600.0)
+    assert s["expected"] == pytest.approx(2.5)
+    assert vq.value_outcomes(valued, ALL, *EMPTY).empty
+
+
+def test_the_view_rolls_up_by_summing_and_explains_empty_periods(valued):
+    view = value_view(valued, Selection(ALL, START, END))
+    t = view.totals
+    assert t["service_level"] == pytest.approx(0.5) and t["order_to_receipt_d"] == pytest.approx(28 / 3)
+    assert t["signal_to_po_d"] == pytest.approx(1.0) and t["downtime_avoided_h"] == pytest.approx(0.875)
+    assert t["stockout_avoided"] == 1.0 and t["working_capital"] == pytest.approx(600.0)
+    assert view.why_empty == {}
+    a = view.plants.set_index("plant_id").loc["A"]
+    assert a["service_level"] == pytest.approx(1 / 3) and a["order_to_receipt_d"] == pytest.approx(9.5)
+    empty = value_view(valued, Selection(ALL, *EMPTY))
+    assert all(math.isnan(empty.totals[k]) for k in kpis.VALUE_KPI_CATALOG)  # never 0 by accident
+    assert set(empty.why_empty) == set(kpis.VALUE_KPI_CATALOG)
+    assert empty.why_empty["service_level"] == "No production order was due in these 31 days."
+    only_b = value_view(valued, Selection(PlantScope.only({"B"}), START, END))
+    assert only_b.why_empty["signal_to_po_d"].startswith("None of the 1 shortage recommendations")
+    assert set(only_b.plants["plant_id"]) == {"B"}
+
+
+@pytest.fixture(scope="module")
+def value_url(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('value_page') / 'warehouse.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    build(engine)
+    engine.dispose()
+    return url
+
+
+def test_the_value_page_shows_the_kpis_method_and_outcomes(open_app, value_url):  # noqa: F811
+    at = open_app(value_url, "coo", "pages/value.py")
+    assert at.title[0].value == "Value"
+    m = _metrics(at)
+    assert m["Service level (OTIF) (%)"] == "50.0 %" and m["Downtime avoided (h)"] == "0.9 h"
+    assert m["Working capital committed (EUR)"] == "600.0 EUR"
+    outcomes = next(df.value for df in at.dataframe if "downtime_avoided_h" in df.value and "rec_id" in df.value)
+    assert outcomes["rec_id"].tolist() == [1, 2]
+    assert any(s.value == "Method and limits" for s in at.subheader)
+    pm = open_app(value_url, "pm_b", "pages/value.py")  # plant B only: nothing approved there
+    _healthy(pm)
+    assert _metrics(pm)["Downtime avoided (h)"] == "no data"
+    assert any("No maintenance or shortage recommendation was approved" in i.value for i in pm.info)
+    assert all(isinstance(v, str) for v in pd.Series(_metrics(pm)))

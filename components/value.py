@@ -16,7 +16,9 @@ from data_access import value as vq
 
 COMPONENTS = ["orders_due", "orders_otif", "pos_received", "order_to_receipt_days", "shortage_signals",
               "signals_ordered", "signal_to_po_days", "maintenance_approved", "maintenance_observed",
-              "downtime_avoided_h", "shortage_approved", "stockout_known", "stockout_avoided", "working_capital"]
+              "downtime_avoided_h", "shortage_approved", "stockout_known", "stockout_avoided", "working_capital",
+              "disruptions", "recoveries", "recovery_days", "produced_qty", "scrap_qty", "scrap_cost"]
+NAN_UNLESS_SUMMED = ("downtime_avoided_h", "scrap_cost")  # sums of values that may all be unknown
 """Additive components per plant; the value KPIs divide them (kpis.VALUE_KPI_CATALOG)."""
 
 
@@ -25,6 +27,7 @@ class ValueView:
     totals: pd.Series  # the KPIs of the whole selection (VALUE_KPI_CATALOG keys) and its components
     plants: pd.DataFrame  # one row per plant: name, components, KPIs
     outcomes: pd.DataFrame  # one row per approved recommendation (data_access.value.value_outcomes), plant name
+    disruptions: pd.DataFrame  # one row per line failure disruption (data_access.value.recoveries), plant name
     why_empty: dict  # KPI key -> why it has no value in this window
 
 
@@ -44,6 +47,16 @@ def _outcomes(engine, scope, start, end):
 
 
 @cache_query()
+def _recoveries(engine, scope, start, end):
+    return vq.recoveries(engine, scope, start, end)
+
+
+@cache_query()
+def _quality(engine, scope, start, end):
+    return vq.quality_components(engine, scope, start, end)
+
+
+@cache_query()
 def _plants(engine, scope):
     return queries.plants(engine, scope)
 
@@ -57,6 +70,8 @@ def with_value_kpis(c: pd.DataFrame) -> pd.DataFrame:
         downtime_avoided_h=c["downtime_avoided_h"].where(c["maintenance_observed"] > 0),
         stockout_avoided=kpis.stockout_avoided_share(c["stockout_avoided"], c["stockout_known"]),
         working_capital=c["working_capital"].where(c["shortage_approved"] > 0),
+        time_to_recover_d=kpis.mean_time_to_recover_days(c["recovery_days"], c["recoveries"]),
+        quality_cost=c["scrap_cost"].where(c["produced_qty"] > 0),
     )
 
 
@@ -79,17 +94,20 @@ def value_view(engine, selection: Selection) -> ValueView:
     """The Value page's numbers for the selected plants and plant-local days."""
     args = (engine, selection.scope, selection.start, selection.end)
     info = _plants(engine, selection.scope)[["plant_id", "name"]]
-    outcomes = _outcomes(*args)
+    outcomes, disruptions = _outcomes(*args), _recoveries(*args)
+    recovered = disruptions.groupby("plant_id").agg(
+        disruptions=("day", "size"), recoveries=("days_to_recover", "count"),
+        recovery_days=("days_to_recover", "sum"))
     parts = [_service(*args).set_index("plant_id"), _procurement(*args).set_index("plant_id"),
-             _per_plant_outcomes(outcomes)]
-    per_plant = pd.concat(parts, axis=1).reindex(columns=COMPONENTS)
-    per_plant = per_plant.astype(float).fillna({c: 0.0 for c in COMPONENTS if c != "downtime_avoided_h"})
+             _per_plant_outcomes(outcomes), recovered, _quality(*args).set_index("plant_id")]
+    zeros = {c: 0.0 for c in COMPONENTS if c not in NAN_UNLESS_SUMMED}
+    per_plant = pd.concat(parts, axis=1).reindex(columns=COMPONENTS).astype(float).fillna(zeros)
     plants = info.merge(with_value_kpis(per_plant).reset_index(names="plant_id"), on="plant_id", how="inner")
-    summed = per_plant.sum(min_count=1).reindex(COMPONENTS).fillna(
-        {c: 0.0 for c in COMPONENTS if c != "downtime_avoided_h"})
+    summed = per_plant.sum(min_count=1).reindex(COMPONENTS).fillna(zeros)
     totals = with_value_kpis(summed.to_frame().T).iloc[0]
     names = dict(zip(info["plant_id"], info["name"]))
     return ValueView(totals=totals, plants=plants, outcomes=outcomes.assign(plant=outcomes["plant_id"].map(names)),
+                     disruptions=disruptions.assign(plant=disruptions["plant_id"].map(names)),
                      why_empty=why_empty(totals, selection.days))
 
 
@@ -109,5 +127,10 @@ def why_empty(totals: pd.Series, days: int) -> dict:
                              if not totals["shortage_approved"] else
                              "No stock count after the decision yet, within the lead time."),
         "working_capital": "No shortage recommendation was approved in these days.",
+        "time_to_recover_d": (f"No line failure in these {days} days." if not totals["disruptions"] else
+                              f"None of the {totals['disruptions']:.0f} line failures has recovered to its earlier "
+                              "output yet (or a line had no production days before to compare with)."),
+        "quality_cost": (f"No production was reported in these {days} days." if not totals["produced_qty"] else
+                         "The lines' products are unknown (no production orders), so their scrap has no cost."),
     }
     return {key: text for key, text in reasons.items() if pd.isna(totals.get(key))}

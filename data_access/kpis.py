@@ -355,6 +355,29 @@ def stockout_avoided_share(avoided, known):
     return _ratio(avoided, known)
 
 
+RECOVERY_BASELINE_DAYS = 7  # production days before a disruption that set its output level
+RECOVERY_SHARE = 0.95  # output back at 95 % of that level counts as recovered
+
+
+def recovered(output, baseline_output):
+    """True where a day's good output is back at RECOVERY_SHARE of the pre-disruption level
+    (a scalar or values aligned with `output`); False where the level is unknown."""
+    out = np.asarray(output, dtype=float)
+    level = np.asarray(baseline_output, dtype=float)
+    return np.isfinite(level) & (out >= RECOVERY_SHARE * level)
+
+
+def mean_time_to_recover_days(recovery_days, recoveries):
+    """Resilience: days from the day of a disruption to the first day its line's output is back
+    at the pre-disruption level (0: the same day), averaged over the disruptions that recovered."""
+    return _ratio(recovery_days, recoveries)
+
+
+def scrap_cost(scrap_qty, unit_cost):
+    """Quality cost of scrap: units produced but not good x the unit cost of what was made."""
+    return scrap_qty * unit_cost
+
+
 VALUE_KPI_CATALOG = {
     "service_level": ("Service level (OTIF)", "%",
                       f"orders finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h with their full quantity / "
@@ -369,5 +392,10 @@ VALUE_KPI_CATALOG = {
                          "within the lead time after / those with a count", True),
     "working_capital": ("Working capital committed", REFERENCE_CURRENCY,
                         "approved purchase quantity x unit cost of shortage recommendations", False),
+    "time_to_recover_d": ("Time to recover", "d",
+                          f"line failure day to the first day output is back at {RECOVERY_SHARE:.0%} of the "
+                          f"{RECOVERY_BASELINE_DAYS} production days before, averaged over those recovered", False),
+    "quality_cost": ("Quality cost (scrap)", REFERENCE_CURRENCY,
+                     "(produced - good qty) x unit cost of the line's products", False),
 }
 """key -> (label, unit, definition, higher_is_better), as KPI_CATALOG."""

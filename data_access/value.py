@@ -1,5 +1,6 @@
 """Named reads of the executive value KPIs (issue 14): service level, procurement
-responsiveness and the value realized by approved recommendations. Formulas in
+responsiveness, the value realized by approved recommendations, resilience (time to recover
+from a line failure) and quality cost (scrap). Formulas in
 `data_access.kpis`; definitions, sources and limits in docs/kpis.md ("Value KPIs").
 
 Each function takes the user's PlantScope and filters on it in SQL; the reads of raw tables
@@ -10,13 +11,14 @@ raised in it and the facts of their subjects). Days are plant-local; timestamps 
 from datetime import date, datetime, time, timedelta, timezone
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
 from data_access.frames import read_frame
 from data_access.schema import (
-    downtime_event, inventory_snapshot, mart_feed_reach, production_order, purchase_order, recommendation,
+    downtime_event, inventory_snapshot, mart_feed_reach, material, production_daily, production_order,
+    purchase_order, recommendation,
 )
 from data_access.scope import PlantScope
 
@@ -204,3 +206,78 @@ def _counts(engine, scope, short, first_day) -> pd.DataFrame:
     frame["day"] = frame["day"].map(_day)
     frame["on_hand"] = frame["on_hand"].astype(float)
     return frame
+
+
+RECOVERY_LOOKAHEAD_DAYS = 30  # a disruption not recovered within this many days stays "not recovered"
+
+
+def recoveries(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
+    """One row per line failure disruption (a line-day with at least one failure) on plant-local
+    days start..end, with its recovery.
+
+    Columns: plant_id, line_id, day, disruption ('line failure'), failures, baseline_output
+    (mean good qty of the line's kpis.RECOVERY_BASELINE_DAYS production days before; NaN
+    without any), recovered_day (first production day from `day` on whose good qty is
+    kpis.recovered; None if not within RECOVERY_LOOKAHEAD_DAYS of data), days_to_recover.
+    """
+    d, p = downtime_event.c, production_daily.c
+    columns = ["plant_id", "line_id", "day", "disruption", "failures", "baseline_output", "recovered_day",
+               "days_to_recover"]
+    events = _read(engine, select(d.plant_id, d.line_id, d.day).where(
+        scope.clause(d.plant_id), d.is_failure, d.day.between(start, end)))
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    events["day"] = events["day"].map(_day)
+    events = events.groupby(["plant_id", "line_id", "day"], as_index=False).size().rename(columns={"size": "failures"})
+    output = _read(engine, select(p.line_id, p.day, p.good_qty).where(
+        scope.clause(p.plant_id), p.planned_busy_s > 0, p.line_id.in_(sorted(set(events["line_id"]))),
+        p.day.between(start - timedelta(days=4 * kpis.RECOVERY_BASELINE_DAYS),
+                      end + timedelta(days=RECOVERY_LOOKAHEAD_DAYS))))
+    output["day"] = output["day"].map(_day)
+    output["good_qty"] = output["good_qty"].astype(float)
+    lines = {k: g.sort_values("day") for k, g in output.groupby("line_id")}
+    rows = []
+    for e in events.itertuples(index=False):
+        days = lines.get(e.line_id, output.iloc[0:0])
+        before = days[days["day"] < e.day].tail(kpis.RECOVERY_BASELINE_DAYS)["good_qty"]
+        level = float(before.mean()) if len(before) else float("nan")
+        after = days[(days["day"] >= e.day) & (days["day"] <= e.day + timedelta(days=RECOVERY_LOOKAHEAD_DAYS))]
+        back = after[kpis.recovered(after["good_qty"], level)]
+        day = back["day"].iloc[0] if len(back) else None
+        rows.append(dict(plant_id=e.plant_id, line_id=e.line_id, day=e.day, disruption="line failure",
+                         failures=int(e.failures), baseline_output=level, recovered_day=day,
+                         days_to_recover=float((day - e.day).days) if day is not None else float("nan")))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def quality_components(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
+    """Scrap and its cost per plant over plant-local days start..end.
+
+    Columns: plant_id, produced_qty, scrap_qty (produced - good), scrap_cost (each line's scrap
+    x the unit cost of what the line made: its production orders' products weighted by their
+    produced qty, all its orders when none was due in the window; NaN cost for a line without
+    orders).
+    """
+    p, o, m = production_daily.c, production_order.c, material.c
+    columns = ["plant_id", "produced_qty", "scrap_qty", "scrap_cost"]
+    made = _read(engine, select(p.plant_id, p.line_id, func.sum(p.produced_qty).label("produced_qty"),
+                                func.sum(p.produced_qty - p.good_qty).label("scrap_qty"))
+                 .where(scope.clause(p.plant_id), p.day.between(start, end)).group_by(p.plant_id, p.line_id))
+    if made.empty:
+        return pd.DataFrame(columns=columns)
+    mix = _read(engine, select(o.line_id, o.due_day, o.produced_qty, o.qty, m.unit_cost)
+                .join_from(production_order, material, o.product_id == m.material_id)
+                .where(scope.clause(o.plant_id), o.line_id.in_(sorted(set(made["line_id"])))))
+    mix["weight"] = mix["produced_qty"].astype(float).where(mix["produced_qty"] > 0, mix["qty"].astype(float))
+    mix["in_window"] = [d is not None and start <= _day(d) <= end for d in mix["due_day"]]
+    costs = {}
+    for line_id, g in mix.groupby("line_id"):
+        use = g[g["in_window"]] if g["in_window"].any() else g
+        costs[line_id] = float((use["weight"] * use["unit_cost"].astype(float)).sum() / use["weight"].sum()) \
+            if use["weight"].sum() > 0 else float("nan")
+    made["unit_cost"] = made["line_id"].map(costs).astype(float)
+    made["scrap_cost"] = kpis.scrap_cost(made["scrap_qty"].astype(float), made["unit_cost"])
+    out = made.groupby("plant_id", as_index=False).agg(
+        produced_qty=("produced_qty", "sum"), scrap_qty=("scrap_qty", "sum"),
+        scrap_cost=("scrap_cost", lambda s: s.sum(min_count=1)))
+    return out[columns]

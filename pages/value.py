@@ -7,15 +7,15 @@ from components.formatting import format_kpi, kpi_column_config, money_column
 from components.tables import table
 from components.value import value_view
 from components.warehouse import get_engine
-from data_access.kpis import REFERENCE_CURRENCY, VALUE_KPI_CATALOG
-from data_access.value import LOOKBACK_DAYS
+from data_access.kpis import RECOVERY_BASELINE_DAYS, RECOVERY_SHARE, REFERENCE_CURRENCY, VALUE_KPI_CATALOG
+from data_access.value import LOOKBACK_DAYS, RECOVERY_LOOKAHEAD_DAYS
 from governance.login import current_user
 
 st.title("Value")
 user = current_user()
 engine = get_engine()
-st.caption("What followed the recommendations people approved, beside the service the plants gave and how fast "
-           "purchasing reacted. Every number sums its components over the selected plants and days, then divides.")
+st.caption("What followed the recommendations people approved, beside the service the plants gave, how fast "
+           "purchasing reacted, how fast lines recovered from failures and what scrap cost. Every number sums its components over the selected plants and days, then divides.")
 
 selection = filter_bar(engine, user)
 if selection is None:
@@ -48,6 +48,11 @@ table(view.plants.drop(columns=["plant_id"]), key="value_plants", file_name="val
     "stockout_known": None, "stockout_avoided": st.column_config.NumberColumn("No stockout after", format="%d"),
     **kpi_column_config(["service_level", "order_to_receipt_d", "signal_to_po_d", "downtime_avoided_h"]),
     "working_capital": money_column("Working capital committed"),
+    "disruptions": st.column_config.NumberColumn("Line failures", format="%d"),
+    "recoveries": None, "recovery_days": None, "produced_qty": None,
+    "scrap_qty": st.column_config.NumberColumn("Scrap (units)", format="%.0f"),
+    "scrap_cost": None,
+    **kpi_column_config(["time_to_recover_d"]), "quality_cost": money_column("Quality cost (scrap)"),
 }, empty_message="No order, purchase order or approved recommendation at the selected plants in these days.")
 
 st.subheader("Approved recommendations and what followed")
@@ -69,6 +74,15 @@ table(view.outcomes, key="value_outcomes", file_name="value_realized.csv", colum
 }, empty_message="No maintenance or shortage recommendation was approved in these days, so there is no value to "
                  "show yet: widen the dates or approve recommendations in the Action queue.")
 
+st.subheader("Line failures and recovery")
+table(view.disruptions, key="value_disruptions", file_name="disruption_recovery.csv", column_config={
+    "plant_id": None, "plant": "Plant", "line_id": "Line", "day": st.column_config.DateColumn("Failure day"),
+    "disruption": "Disruption", "failures": st.column_config.NumberColumn("Failures", format="%d"),
+    "baseline_output": st.column_config.NumberColumn("Output before (units/day)", format="%.0f"),
+    "recovered_day": st.column_config.DateColumn("Back at that output"),
+    "days_to_recover": st.column_config.NumberColumn("Days to recover", format="%.0f"),
+}, empty_message="No line failure at the selected plants in these days.")
+
 st.subheader("Method and limits")
 st.markdown(f"""
 - **Downtime avoided** compares an asset with itself: its failure hours per day over the {LOOKBACK_DAYS} days
@@ -86,5 +100,11 @@ st.markdown(f"""
 - **Procurement responsiveness**: order to receipt over purchase orders received in the window; shortage signal to
   purchase order over the shortage recommendations raised in it and the plant's next order of that material
   (whatever triggered it).
+- **Time to recover** (resilience) counts line failures only: from the failure's plant-local day to the first
+  production day whose good output is back at {RECOVERY_SHARE:.0%} of the mean of the line's
+  {RECOVERY_BASELINE_DAYS} production days before (0: the same day), in whole days; supplier delays and feed
+  outages are not measured yet. A failure not recovered within {RECOVERY_LOOKAHEAD_DAYS} days of data stays open.
+- **Quality cost** is scrap only (produced - good units x the unit cost of what the line made, weighted by its
+  production orders); rework is not recorded in the warehouse.
 - Recommendations are attributed to the days they were approved; roll-ups sum the components, then divide.
 """)

@@ -494,7 +494,7 @@ def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_i
     # the note and names are shown as typed: their Markdown characters escaped
     assert any("**July peak**" in t and r"planner\_jol" in t and r"Cover the July peak \*with\* overtime" in t
                for t in texts(at, "info")), texts(at, "info")
-    assert [m.value for m in at.metric if m.label == "Plan spend change"] == ["+30,000"]
+    assert [m.value for m in at.metric if m.label == "Plan spend change"] == [f"+30,000 {kpis.REFERENCE_CURRENCY}"]
     shown = frames(at)
     summary = next(f for f in shown if "scenario_p90" in f.columns)
     assert summary["metric"].tolist()[:2] == ["Fill rate (%)", "Stockout days (days)"]

@@ -7,13 +7,14 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 import pytest
+from sqlalchemy import update
 
 from components.filters import Selection
 from components.value import value_view
 from data_access import kpis, migrate
 from data_access import value as vq
 from data_access.engine import make_engine
-from data_access.schema import purchase_order, recommendation
+from data_access.schema import downtime_event, production_daily, purchase_order, recommendation
 from data_access.scope import PlantScope
 from tests import tiny_network
 from tests.test_operations_pages import _healthy, _metrics, ops_users, open_app  # noqa: F401 (fixtures)
@@ -44,9 +45,21 @@ def build(engine):
       resin order (PO-A5) was placed on the 29th: 1 day from signal to order.
     - shortage rec 3 on B's resin, raised 29 Mar, still open, never followed by an order.
     - rejected maintenance rec 4: not value.
+    - at B, failures on the 29th (good output 10,000 against 30,000 on the 28th; 28,500 = 95 % on the
+      30th: recovered in 1 day) and on the 31st (5,000 against the mean of the three days before,
+      22,833: not recovered within the data). A's failures on the 29th and 30th leave its output at
+      8,100: recovered the same day (0 days).
     """
     tiny_network.build(engine)
     with engine.begin() as conn:
+        for day, good in ((29, 10000), (30, 28500), (31, 5000)):
+            conn.execute(update(production_daily).where(production_daily.c.line_id == "B-L1",
+                                                        production_daily.c.day == date(2026, 3, day))
+                         .values(good_qty=good))
+        conn.execute(downtime_event.insert(), [dict(
+            plant_id="B", line_id="B-L1", asset_id="B-L1-FIL", start_utc=utc(2026, 3, day, 14),
+            end_utc=utc(2026, 3, day, 18), day=date(2026, 3, day), duration_s=14400, reason_code="MECH_FAIL",
+            category="failure", is_failure=True, local_reason="jam") for day in (29, 31)])
         conn.execute(purchase_order.insert(), [dict(
             po_id="PO-A5", plant_id="A", material_id="RAW", supplier_id="S1", qty=300, ordered_day=date(2026, 3, 29),
             promised_day=date(2026, 4, 3), received_day=None, status="open")])
@@ -98,12 +111,31 @@ def test_value_realized_per_approved_recommendation(valued):
     assert vq.value_outcomes(valued, ALL, *EMPTY).empty
 
 
+def test_resilience_time_to_recover_from_line_failures(valued):
+    r = vq.recoveries(valued, ALL, START, END).set_index(["line_id", "day"])
+    assert r["days_to_recover"].to_dict() == pytest.approx(
+        {("A-L1", date(2026, 3, 29)): 0.0, ("A-L1", date(2026, 3, 30)): 0.0, ("B-L1", date(2026, 3, 29)): 1.0,
+         ("B-L1", date(2026, 3, 31)): float("nan")}, nan_ok=True)
+    assert r.loc[("B-L1", date(2026, 3, 31)), "baseline_output"] == pytest.approx((30000 + 10000 + 28500) / 3)
+    assert r.loc[("B-L1", date(2026, 3, 31)), "recovered_day"] is None
+    assert vq.recoveries(valued, ALL, *EMPTY).empty
+
+
+def test_quality_cost_values_scrap_at_the_lines_products(valued):
+    q = vq.quality_components(valued, ALL, START, END).set_index("plant_id")
+    assert q.loc["A", "scrap_qty"] == 4 * 900 and q.loc["A", "scrap_cost"] == pytest.approx(3600.0)  # bottles at 1.0
+    assert q.loc["B", "scrap_qty"] == 20000 + 1500 + 25000 and q.loc["B", "scrap_cost"] == pytest.approx(46500.0)
+    assert vq.quality_components(valued, ALL, *EMPTY).empty
+
+
 def test_the_view_rolls_up_by_summing_and_explains_empty_periods(valued):
     view = value_view(valued, Selection(ALL, START, END))
     t = view.totals
     assert t["service_level"] == pytest.approx(0.5) and t["order_to_receipt_d"] == pytest.approx(28 / 3)
     assert t["signal_to_po_d"] == pytest.approx(1.0) and t["downtime_avoided_h"] == pytest.approx(0.875)
     assert t["stockout_avoided"] == 1.0 and t["working_capital"] == pytest.approx(600.0)
+    assert t["time_to_recover_d"] == pytest.approx(1 / 3)  # 0 + 0 + 1 days over 3 recovered; 1 still open
+    assert t["quality_cost"] == pytest.approx(3600.0 + 46500.0)
     assert view.why_empty == {}
     a = view.plants.set_index("plant_id").loc["A"]
     assert a["service_level"] == pytest.approx(1 / 3) and a["order_to_receipt_d"] == pytest.approx(9.5)
@@ -138,5 +170,6 @@ def test_the_value_page_shows_the_kpis_method_and_outcomes(open_app, value_url):
     pm = open_app(value_url, "pm_b", "pages/value.py")  # plant B only: nothing approved there
     _healthy(pm)
     assert _metrics(pm)["Downtime avoided (h)"] == "no data"
+    assert _metrics(pm)["Time to recover (d)"] == "1.0 d"
     assert any("No maintenance or shortage recommendation was approved" in i.value for i in pm.info)
     assert all(isinstance(v, str) for v in pd.Series(_metrics(pm)))

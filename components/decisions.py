@@ -209,6 +209,8 @@ def evidence_readings(evidence: dict, skip=()) -> pd.DataFrame:
         elif isinstance(value, list):
             if value and all(not isinstance(v, (dict, list)) for v in value):
                 rows.append((name, ", ".join(map(str, value))))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "cost" in name.rsplit(".", 1)[-1]:
+            rows.append((name, f"{value:,.2f} {REFERENCE_CURRENCY}"))  # money with its currency
         else:
             rows.append((name, "" if value is None else str(value)))
 

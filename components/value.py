@@ -17,7 +17,9 @@ from data_access import value as vq
 COMPONENTS = ["orders_due", "orders_otif", "pos_received", "order_to_receipt_days", "shortage_signals",
               "signals_ordered", "signal_to_po_days", "maintenance_approved", "maintenance_observed",
               "downtime_avoided_h", "shortage_approved", "stockout_known", "stockout_avoided", "working_capital",
-              "disruptions", "recoveries", "recovery_days", "produced_qty", "scrap_qty", "scrap_cost"]
+              "disruptions", "recoveries", "recovery_days", "produced_qty", "scrap_qty", "scrap_cost",
+              "orders_planned", "planned_qty", "changed_qty", "orders_redated", "revisions_any"]
+STABILITY = ["orders_planned", "planned_qty", "changed_qty", "orders_redated", "revisions_any"]
 NAN_UNLESS_SUMMED = ("downtime_avoided_h", "scrap_cost")  # sums of values that may all be unknown
 """Additive components per plant; the value KPIs divide them (kpis.VALUE_KPI_CATALOG)."""
 
@@ -28,6 +30,7 @@ class ValueView:
     plants: pd.DataFrame  # one row per plant: name, components, KPIs
     outcomes: pd.DataFrame  # one row per approved recommendation (data_access.value.value_outcomes), plant name
     disruptions: pd.DataFrame  # one row per line failure disruption (data_access.value.recoveries), plant name
+    stability_weeks: pd.DataFrame  # week_start, STABILITY components and the two plan-change KPIs, selection-wide
     why_empty: dict  # KPI key -> why it has no value in this window
 
 
@@ -57,6 +60,11 @@ def _quality(engine, scope, start, end):
 
 
 @cache_query()
+def _stability(engine, scope, start, end):
+    return vq.stability_components(engine, scope, start, end)
+
+
+@cache_query()
 def _plants(engine, scope):
     return queries.plants(engine, scope)
 
@@ -72,6 +80,8 @@ def with_value_kpis(c: pd.DataFrame) -> pd.DataFrame:
         working_capital=c["working_capital"].where(c["shortage_approved"] > 0),
         time_to_recover_d=kpis.mean_time_to_recover_days(c["recovery_days"], c["recoveries"]),
         quality_cost=c["scrap_cost"].where(c["produced_qty"] > 0),
+        plan_qty_change=kpis.plan_qty_change(c["changed_qty"], c["planned_qty"]).where(c["revisions_any"] > 0),
+        plan_date_change=kpis.plan_date_change(c["orders_redated"], c["orders_planned"]).where(c["revisions_any"] > 0),
     )
 
 
@@ -98,8 +108,10 @@ def value_view(engine, selection: Selection) -> ValueView:
     recovered = disruptions.groupby("plant_id").agg(
         disruptions=("day", "size"), recoveries=("days_to_recover", "count"),
         recovery_days=("days_to_recover", "sum"))
+    stability = _stability(*args)
     parts = [_service(*args).set_index("plant_id"), _procurement(*args).set_index("plant_id"),
-             _per_plant_outcomes(outcomes), recovered, _quality(*args).set_index("plant_id")]
+             _per_plant_outcomes(outcomes), recovered, _quality(*args).set_index("plant_id"),
+             stability.groupby("plant_id")[STABILITY].sum()]
     zeros = {c: 0.0 for c in COMPONENTS if c not in NAN_UNLESS_SUMMED}
     per_plant = pd.concat(parts, axis=1).reindex(columns=COMPONENTS).astype(float).fillna(zeros)
     plants = info.merge(with_value_kpis(per_plant).reset_index(names="plant_id"), on="plant_id", how="inner")
@@ -108,7 +120,16 @@ def value_view(engine, selection: Selection) -> ValueView:
     names = dict(zip(info["plant_id"], info["name"]))
     return ValueView(totals=totals, plants=plants, outcomes=outcomes.assign(plant=outcomes["plant_id"].map(names)),
                      disruptions=disruptions.assign(plant=disruptions["plant_id"].map(names)),
+                     stability_weeks=_weekly(stability),
                      why_empty=why_empty(totals, selection.days))
+
+
+def _weekly(stability: pd.DataFrame) -> pd.DataFrame:
+    weeks = stability.groupby("week_start", as_index=False)[STABILITY].sum()
+    return weeks.assign(
+        plan_qty_change=kpis.plan_qty_change(weeks["changed_qty"], weeks["planned_qty"]).where(weeks["revisions_any"] > 0),
+        plan_date_change=kpis.plan_date_change(weeks["orders_redated"], weeks["orders_planned"]).where(
+            weeks["revisions_any"] > 0))
 
 
 def why_empty(totals: pd.Series, days: int) -> dict:
@@ -130,7 +151,16 @@ def why_empty(totals: pd.Series, days: int) -> dict:
         "time_to_recover_d": (f"No line failure in these {days} days." if not totals["disruptions"] else
                               f"None of the {totals['disruptions']:.0f} line failures has recovered to its earlier "
                               "output yet (or a line had no production days before to compare with)."),
+        "plan_qty_change": _no_revision(totals, days),
+        "plan_date_change": _no_revision(totals, days),
         "quality_cost": (f"No production was reported in these {days} days." if not totals["produced_qty"] else
                          "The lines' products are unknown (no production orders), so their scrap has no cost."),
     }
     return {key: text for key, text in reasons.items() if pd.isna(totals.get(key))}
+
+
+def _no_revision(totals: pd.Series, days: int) -> str:
+    if not totals["orders_planned"]:
+        return f"No production order was planned to start in these {days} days."
+    return ("No plan revision was recorded for the orders starting in these days: nothing changed, or the "
+            "plants do not send plan revisions.")

@@ -373,6 +373,28 @@ def mean_time_to_recover_days(recovery_days, recoveries):
     return _ratio(recovery_days, recoveries)
 
 
+FROZEN_HORIZON_DAYS = 7  # a plan change less than this long before the order's planned start is inside it
+
+
+def is_frozen(revised_utc, old_planned_start_utc) -> pd.Series:
+    """True where a revision came within the frozen horizon before the start it moved or changed."""
+    revised = pd.to_datetime(pd.Series(revised_utc), utc=True)
+    start = pd.to_datetime(pd.Series(old_planned_start_utc, index=revised.index), utc=True)
+    return (start - revised) < pd.Timedelta(days=FROZEN_HORIZON_DAYS)
+
+
+def plan_qty_change(changed_qty, planned_qty):
+    """Schedule stability (quantity): |quantity changes| inside the frozen horizon / planned quantity
+    of the orders planned to start in the window (lower is more stable)."""
+    return _ratio(changed_qty, planned_qty)
+
+
+def plan_date_change(orders_redated, orders_planned):
+    """Schedule stability (dates): orders whose start or due time moved inside the frozen horizon /
+    orders planned to start in the window."""
+    return _ratio(orders_redated, orders_planned)
+
+
 def scrap_cost(scrap_qty, unit_cost):
     """Quality cost of scrap: units produced but not good x the unit cost of what was made."""
     return scrap_qty * unit_cost
@@ -397,5 +419,11 @@ VALUE_KPI_CATALOG = {
                           f"{RECOVERY_BASELINE_DAYS} production days before, averaged over those recovered", False),
     "quality_cost": ("Quality cost (scrap)", REFERENCE_CURRENCY,
                      "(produced - good qty) x unit cost of the line's products", False),
+    "plan_qty_change": ("Plan changes, quantity", "%",
+                        f"|quantity changed| within {FROZEN_HORIZON_DAYS} d of the planned start / planned quantity "
+                        "of the orders starting in the window", False),
+    "plan_date_change": ("Plan changes, dates", "%",
+                         f"orders re-dated within {FROZEN_HORIZON_DAYS} d of their planned start / orders starting "
+                         "in the window", False),
 }
 """key -> (label, unit, definition, higher_is_better), as KPI_CATALOG."""

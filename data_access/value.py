@@ -1,6 +1,6 @@
 """Named reads of the executive value KPIs (issue 14): service level, procurement
 responsiveness, the value realized by approved recommendations, resilience (time to recover
-from a line failure) and quality cost (scrap). Formulas in
+from a line failure), quality cost (scrap) and schedule stability (plan revisions). Formulas in
 `data_access.kpis`; definitions, sources and limits in docs/kpis.md ("Value KPIs").
 
 Each function takes the user's PlantScope and filters on it in SQL; the reads of raw tables
@@ -17,8 +17,16 @@ from sqlalchemy.engine import Engine
 from data_access import kpis
 from data_access.frames import read_frame
 from data_access.schema import (
-    downtime_event, inventory_snapshot, mart_feed_reach, material, production_daily, production_order,
-    purchase_order, recommendation,
+    downtime_event,
+    inventory_snapshot,
+    mart_feed_reach,
+    material,
+    plan_revision,
+    plant,
+    production_daily,
+    production_order,
+    purchase_order,
+    recommendation,
 )
 from data_access.scope import PlantScope
 
@@ -281,3 +289,57 @@ def quality_components(engine: Engine, scope: PlantScope, start: date, end: date
         produced_qty=("produced_qty", "sum"), scrap_qty=("scrap_qty", "sum"),
         scrap_cost=("scrap_cost", lambda s: s.sum(min_count=1)))
     return out[columns]
+
+
+def stability_components(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
+    """Plan changes inside the frozen horizon per plant and plant-local ISO week (Monday) of the
+    orders' planned start, for the orders planned to start on days start..end.
+
+    Columns: plant_id, week_start, orders_planned, planned_qty (each order's quantity when
+    its plan froze: before its first revision inside the horizon), changed_qty (|new - old|
+    quantity summed over those revisions), orders_redated (orders whose start or due time such
+    a revision moved), revisions (revisions inside the horizon), revisions_any (all revisions
+    of these orders, inside the horizon or before it).
+    """
+    o, r = production_order.c, plan_revision.c
+    columns = ["plant_id", "week_start", "orders_planned", "planned_qty", "changed_qty", "orders_redated",
+               "revisions", "revisions_any"]
+    orders = _read(engine, select(o.order_id, o.plant_id, o.qty, o.planned_start_utc, plant.c.timezone)
+                   .join_from(production_order, plant, o.plant_id == plant.c.plant_id)
+                   .where(scope.clause(o.plant_id),
+                          o.planned_start_utc >= datetime.combine(start - timedelta(days=1), time(), timezone.utc),
+                          o.planned_start_utc < datetime.combine(end + timedelta(days=2), time(), timezone.utc)))
+    if orders.empty:
+        return pd.DataFrame(columns=columns)
+    orders = _utc(orders, "planned_start_utc")
+    orders["day"] = [ts.tz_convert(tz).date() for ts, tz in zip(orders["planned_start_utc"], orders["timezone"])]
+    orders = orders[[start <= d <= end for d in orders["day"]]]
+    if orders.empty:
+        return pd.DataFrame(columns=columns)
+    revs = _read(engine, select(r.order_id, r.revised_utc, r.old_qty, r.new_qty, r.old_planned_start_utc,
+                                r.new_planned_start_utc, r.old_due_utc, r.new_due_utc)
+                 .where(scope.clause(r.plant_id), r.order_id.in_(sorted(orders["order_id"])))
+                 .order_by(r.order_id, r.revised_utc))
+    revs = _utc(revs, "revised_utc", "old_planned_start_utc", "new_planned_start_utc", "old_due_utc", "new_due_utc")
+    counted = revs.groupby("order_id").size()
+    frozen = revs[kpis.is_frozen(revs["revised_utc"], revs["old_planned_start_utc"]).to_numpy()].copy()
+    frozen["changed"] = (frozen["new_qty"].astype(float) - frozen["old_qty"].astype(float)).abs()
+    frozen["moved"] = ((frozen["new_planned_start_utc"] != frozen["old_planned_start_utc"])
+                       | (frozen["new_due_utc"].fillna(pd.NaT) != frozen["old_due_utc"].fillna(pd.NaT))
+                       & frozen["new_due_utc"].notna())
+    per_order = frozen.groupby("order_id").agg(first_qty=("old_qty", "first"), changed_qty=("changed", "sum"),
+                                               moved=("moved", "any"), revisions=("changed", "size"))
+    orders = orders.join(per_order, on="order_id")
+    orders["planned_qty"] = orders["first_qty"].astype(float).fillna(orders["qty"].astype(float))
+    orders["changed_qty"] = orders["changed_qty"].astype(float).fillna(0.0)
+    orders["moved"] = orders["moved"].eq(True)
+    orders["revisions"] = orders["revisions"].astype(float).fillna(0.0)
+    orders["revisions_any"] = orders["order_id"].map(counted).fillna(0)
+    days = pd.to_datetime(orders["day"])
+    orders["week_start"] = (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.date
+    out = orders.groupby(["plant_id", "week_start"], as_index=False).agg(
+        orders_planned=("order_id", "size"), planned_qty=("planned_qty", "sum"),
+        changed_qty=("changed_qty", "sum"), orders_redated=("moved", "sum"), revisions=("revisions", "sum"),
+        revisions_any=("revisions_any", "sum"))
+    return out[columns].astype({"orders_planned": int, "orders_redated": int, "revisions": int,
+                                "revisions_any": int})

@@ -7,7 +7,13 @@ from components.formatting import format_kpi, kpi_column_config, money_column
 from components.tables import table
 from components.value import value_view
 from components.warehouse import get_engine
-from data_access.kpis import RECOVERY_BASELINE_DAYS, RECOVERY_SHARE, REFERENCE_CURRENCY, VALUE_KPI_CATALOG
+from data_access.kpis import (
+    FROZEN_HORIZON_DAYS,
+    RECOVERY_BASELINE_DAYS,
+    RECOVERY_SHARE,
+    REFERENCE_CURRENCY,
+    VALUE_KPI_CATALOG,
+)
 from data_access.value import LOOKBACK_DAYS, RECOVERY_LOOKAHEAD_DAYS
 from governance.login import current_user
 
@@ -53,6 +59,8 @@ table(view.plants.drop(columns=["plant_id"]), key="value_plants", file_name="val
     "scrap_qty": st.column_config.NumberColumn("Scrap (units)", format="%.0f"),
     "scrap_cost": None,
     **kpi_column_config(["time_to_recover_d"]), "quality_cost": money_column("Quality cost (scrap)"),
+    "orders_planned": None, "planned_qty": None, "changed_qty": None, "orders_redated": None, "revisions_any": None,
+    **kpi_column_config(["plan_qty_change", "plan_date_change"]),
 }, empty_message="No order, purchase order or approved recommendation at the selected plants in these days.")
 
 st.subheader("Approved recommendations and what followed")
@@ -73,6 +81,19 @@ table(view.outcomes, key="value_outcomes", file_name="value_realized.csv", colum
     "working_capital": money_column("Working capital"),
 }, empty_message="No maintenance or shortage recommendation was approved in these days, so there is no value to "
                  "show yet: widen the dates or approve recommendations in the Action queue.")
+
+st.subheader("Schedule stability by week")
+st.caption(f"Orders by the plant-local week of their planned start; a change counts when it came less than "
+           f"{FROZEN_HORIZON_DAYS} days before the start it changed (inside the frozen horizon).")
+table(view.stability_weeks, key="value_stability", file_name="schedule_stability_weekly.csv", column_config={
+    "week_start": st.column_config.DateColumn("Week of"),
+    "orders_planned": st.column_config.NumberColumn("Orders", format="%d"),
+    "planned_qty": st.column_config.NumberColumn("Planned qty", format="%.0f"),
+    "changed_qty": st.column_config.NumberColumn("Qty changed", format="%.0f"),
+    "orders_redated": st.column_config.NumberColumn("Orders re-dated", format="%d"),
+    "revisions_any": st.column_config.NumberColumn("Revisions (all)", format="%d"),
+    **kpi_column_config(["plan_qty_change", "plan_date_change"]),
+}, empty_message="No production order was planned to start at the selected plants in these days.")
 
 st.subheader("Line failures and recovery")
 table(view.disruptions, key="value_disruptions", file_name="disruption_recovery.csv", column_config={
@@ -106,5 +127,7 @@ st.markdown(f"""
   outages are not measured yet. A failure not recovered within {RECOVERY_LOOKAHEAD_DAYS} days of data stays open.
 - **Quality cost** is scrap only (produced - good units x the unit cost of what the line made, weighted by its
   production orders); rework is not recorded in the warehouse.
+- **Schedule stability** needs the plan revisions the planning system records (`plan_revision`): a plant that
+  does not send them shows no value, not "stable". The quantity each order had when its plan froze is the base.
 - Recommendations are attributed to the days they were approved; roll-ups sum the components, then divide.
 """)

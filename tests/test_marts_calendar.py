@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from components.overview import feed_gap_notes
 from components.filters import Selection
+from components.overview import feed_gap_notes
 from data_access import kpis, marts, queries
 from data_access.schema import demand_daily, downtime_event, inventory_snapshot, purchase_order
 from data_access.scope import PlantScope

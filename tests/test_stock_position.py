@@ -15,7 +15,14 @@ from data_access import decisions as dq
 from data_access import intelligence, stock
 from data_access import operations as ops
 from data_access.schema import (
-    demand_daily, inventory_snapshot, material, plant, plant_material, purchase_order, region, supplier,
+    demand_daily,
+    inventory_snapshot,
+    material,
+    plant,
+    plant_material,
+    purchase_order,
+    region,
+    supplier,
 )
 from data_access.scope import PlantScope
 from forecasting import shortage as sh

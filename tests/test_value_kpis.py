@@ -14,10 +14,10 @@ from components.value import value_view
 from data_access import kpis, migrate
 from data_access import value as vq
 from data_access.engine import make_engine
-from data_access.schema import downtime_event, production_daily, purchase_order, recommendation
+from data_access.schema import downtime_event, plan_revision, production_daily, purchase_order, recommendation
 from data_access.scope import PlantScope
 from tests import tiny_network
-from tests.test_operations_pages import _healthy, _metrics, ops_users, open_app  # noqa: F401 (fixtures)
+from tests.test_operations_pages import _healthy, _metrics, open_app, ops_users  # noqa: F401 (fixtures)
 
 START, END = tiny_network.DAYS[0], tiny_network.DAYS[-1]
 ALL = PlantScope.everything()
@@ -60,6 +60,16 @@ def build(engine):
             plant_id="B", line_id="B-L1", asset_id="B-L1-FIL", start_utc=utc(2026, 3, day, 14),
             end_utc=utc(2026, 3, day, 18), day=date(2026, 3, day), duration_s=14400, reason_code="MECH_FAIL",
             category="failure", is_failure=True, local_reason="jam") for day in (29, 31)])
+        # plans of A's orders (all planned to start 27 Mar 00:00 UTC, Berlin day the 27th)
+        revision = dict(plant_id="A", line_id="A-L1", old_due_utc=None, new_due_utc=None)
+        conn.execute(plan_revision.insert(), [
+            dict(revision, order_id="A-1", revised_utc=utc(2026, 3, 25), old_qty=80, new_qty=100,  # frozen: +20
+                 old_planned_start_utc=utc(2026, 3, 26), new_planned_start_utc=utc(2026, 3, 26)),
+            dict(revision, order_id="A-1", revised_utc=utc(2026, 3, 26), old_qty=100, new_qty=100,  # frozen: moved
+                 old_planned_start_utc=utc(2026, 3, 26), new_planned_start_utc=utc(2026, 3, 27)),
+            dict(revision, order_id="A-2", revised_utc=utc(2026, 3, 10), old_qty=200, new_qty=100,  # 16 d before
+                 old_planned_start_utc=utc(2026, 3, 27), new_planned_start_utc=utc(2026, 3, 27)),
+        ])
         conn.execute(purchase_order.insert(), [dict(
             po_id="PO-A5", plant_id="A", material_id="RAW", supplier_id="S1", qty=300, ordered_day=date(2026, 3, 29),
             promised_day=date(2026, 4, 3), received_day=None, status="open")])
@@ -128,6 +138,35 @@ def test_quality_cost_values_scrap_at_the_lines_products(valued):
     assert vq.quality_components(valued, ALL, *EMPTY).empty
 
 
+def test_schedule_stability_counts_changes_inside_the_frozen_horizon(valued):
+    week = date(2026, 3, 23)
+    s = vq.stability_components(valued, ALL, week, END).set_index("plant_id")
+    a = s.loc["A"]
+    assert a["week_start"] == week and a["orders_planned"] == 4
+    assert a["planned_qty"] == 80 + 100 + 100 + 100  # A-1 as frozen (80); A-2's change came before the horizon
+    assert (a["changed_qty"], a["orders_redated"], a["revisions"], a["revisions_any"]) == (20, 1, 2, 3)
+    assert (s.loc["B", "orders_planned"], s.loc["B", "revisions_any"]) == (1, 0)
+    assert vq.stability_components(valued, ALL, START, END).empty  # no order starts on the 28th..31st
+    view = value_view(valued, Selection(ALL, week, END))
+    assert view.totals["plan_qty_change"] == pytest.approx(20 / 480)
+    assert view.totals["plan_date_change"] == pytest.approx(1 / 5)
+    b = value_view(valued, Selection(PlantScope.only({"B"}), week, END))
+    assert math.isnan(b.totals["plan_qty_change"])  # B records no revision: no value, not "stable"
+    assert b.why_empty["plan_qty_change"].startswith("No plan revision was recorded")
+    assert value_view(valued, Selection(ALL, START, END)).why_empty["plan_date_change"] == (
+        "No production order was planned to start in these 4 days.")
+
+
+def test_the_sample_network_records_plan_revisions_that_differ_by_plant(small_network_url):
+    engine = make_engine(small_network_url)
+    s = vq.stability_components(engine, ALL, date(2026, 3, 2), date(2026, 6, 28))
+    engine.dispose()
+    per_plant = s.groupby("plant_id")[["orders_planned", "revisions_any", "changed_qty", "planned_qty"]].sum()
+    share = per_plant["revisions_any"] / per_plant["orders_planned"]
+    assert (per_plant["revisions_any"] > 0).all() and share.max() > 2 * share.min()
+    assert (per_plant["changed_qty"] < per_plant["planned_qty"]).all()
+
+
 def test_the_view_rolls_up_by_summing_and_explains_empty_periods(valued):
     view = value_view(valued, Selection(ALL, START, END))
     t = view.totals
@@ -136,7 +175,7 @@ def test_the_view_rolls_up_by_summing_and_explains_empty_periods(valued):
     assert t["stockout_avoided"] == 1.0 and t["working_capital"] == pytest.approx(600.0)
     assert t["time_to_recover_d"] == pytest.approx(1 / 3)  # 0 + 0 + 1 days over 3 recovered; 1 still open
     assert t["quality_cost"] == pytest.approx(3600.0 + 46500.0)
-    assert view.why_empty == {}
+    assert set(view.why_empty) == {"plan_qty_change", "plan_date_change"}  # no order starts on the 28th..31st
     a = view.plants.set_index("plant_id").loc["A"]
     assert a["service_level"] == pytest.approx(1 / 3) and a["order_to_receipt_d"] == pytest.approx(9.5)
     empty = value_view(valued, Selection(ALL, *EMPTY))
@@ -173,3 +212,21 @@ def test_the_value_page_shows_the_kpis_method_and_outcomes(open_app, value_url):
     assert _metrics(pm)["Time to recover (d)"] == "1.0 d"
     assert any("No maintenance or shortage recommendation was approved" in i.value for i in pm.info)
     assert all(isinstance(v, str) for v in pd.Series(_metrics(pm)))
+
+
+def test_money_is_shown_with_its_currency():
+    from components.decisions import cost_metric, evidence_readings
+    from components.formatting import format_money
+
+    assert kpis.REFERENCE_CURRENCY == "EUR"  # the sample network's unit costs (docs/decisions.md no. 14)
+    assert format_money(134_600_000.4) == "134,600,000 EUR" and format_money(-5, signed=True) == "-5 EUR"
+    assert format_money(float("nan")) == "n/a"
+    readings = dict(evidence_readings({"unit_cost": 2.5, "qty": 3, "rule": {"labour_cost": 85}}).values.tolist())
+    assert readings == {"unit_cost": "2.50 EUR", "qty": "3", "rule.labour_cost": "85.00 EUR"}
+    assert cost_metric({"kind": "shortage", "estimated_cost": 134_600_000.0})[1] == "134,600,000 EUR"
+
+
+def test_the_date_filter_reaches_today_in_every_time_zone():
+    from components.filters import latest_local_today
+
+    assert latest_local_today() >= datetime.now(timezone.utc).date()

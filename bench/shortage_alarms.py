@@ -4,7 +4,9 @@ past days of a generated network, against what the stock counts show afterwards.
 An alarm (risk >= the default threshold 0.5) raised as of day D is true when a stock count of
 that plant and material within its lead time after D is at or below zero (the generator counts
 daily at sensor and MES plants, weekly at spreadsheet plants). Prints alarms, true ones and the
-precision; run it on the main branch and here to compare (the signals API is the same).
+precision, and the alarms of the morning after the last data day (when counts of spreadsheet
+plants and of plants with a feed outage are days old). To compare with the code before issue
+14, export that commit (`git archive 09832d5 | tar -x -C /tmp/base`) and run this file there.
 
     python -m bench.shortage_alarms                      # 4 plants, 180 days, 6 days checked
     python -m bench.shortage_alarms --plants 12 --days 365 --checks 12   # the audit's network
@@ -58,10 +60,18 @@ def main(argv=None) -> None:
                                & (counts["day"] > day) & (counts["day"] <= day + timedelta(days=lead))]
                 alarms += 1
                 true += bool((later["on_hand"] <= 0).any())
+        # as the nightly orchestration sees it: the morning after the last data day, when the
+        # stock counts of spreadsheet plants and of plants with a feed outage are days old
+        with signals.model_provider("shortage", None):
+            now = signals.risk_signals(engine, PlantScope.everything(),
+                                       datetime.combine(END + timedelta(days=1), datetime.min.time(), timezone.utc)
+                                       + timedelta(hours=6), kinds=("shortage",))
         engine.dispose()
     precision = true / alarms if alarms else float("nan")
-    print(f"shortage alarms: {alarms}, followed by a zero stock count within the lead time: {true} "
+    print(f"past days: shortage alarms {alarms}, followed by a zero stock count within the lead time {true} "
           f"(precision {precision:.0%}, false alarms {alarms - true})")
+    print(f"the morning after the data: shortage alarms {int((now['risk'] >= THRESHOLD).sum())} "
+          f"of {len(now)} materials scored")
 
 
 if __name__ == "__main__":

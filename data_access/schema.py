@@ -726,19 +726,18 @@ model_hold = Table(
 # A change of a production order's plan (quantity, planned start, due time), as the planning
 # system recorded it: what schedule stability is measured on (data_access.value, docs/kpis.md).
 # order_id names production_order.order_id without a foreign key: a plan may revise an order
-# before the warehouse has loaded it.
+# before the warehouse has loaded it. Keyed by order and revision time (natural, so a reload
+# of the same plans gives the same rows).
 plan_revision = Table(
     "plan_revision", metadata,
-    Column("revision_id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(48), primary_key=True),
+    _utc("revised_utc", primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
-    Column("order_id", String(48), nullable=False),
     Column("line_id", String(48), nullable=False),
-    _utc("revised_utc", nullable=False),
     Column("old_qty", Float, nullable=False),
     Column("new_qty", Float, nullable=False),
     _utc("old_planned_start_utc", nullable=False),
     _utc("new_planned_start_utc", nullable=False),
     _utc("old_due_utc"),
     _utc("new_due_utc"),
-    Index("ix_plan_revision_plant_order", "plant_id", "order_id"),
 )

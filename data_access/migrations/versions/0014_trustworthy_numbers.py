@@ -38,24 +38,21 @@ def upgrade():
     op.create_index("ix_model_hold_model_plant", "model_hold", ["model_id", "plant_id"])
     op.create_table(
         "plan_revision",
-        sa.Column("revision_id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("plant_id", sa.String(length=32), sa.ForeignKey("plant.plant_id"), nullable=False),
         sa.Column("order_id", sa.String(length=48), nullable=False),
-        sa.Column("line_id", sa.String(length=48), nullable=False),
         sa.Column("revised_utc", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("plant_id", sa.String(length=32), sa.ForeignKey("plant.plant_id"), nullable=False),
+        sa.Column("line_id", sa.String(length=48), nullable=False),
         sa.Column("old_qty", sa.Float(), nullable=False),
         sa.Column("new_qty", sa.Float(), nullable=False),
         sa.Column("old_planned_start_utc", sa.DateTime(timezone=True), nullable=False),
         sa.Column("new_planned_start_utc", sa.DateTime(timezone=True), nullable=False),
         sa.Column("old_due_utc", sa.DateTime(timezone=True), nullable=True),
         sa.Column("new_due_utc", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("revision_id"),
+        sa.PrimaryKeyConstraint("order_id", "revised_utc"),
     )
-    op.create_index("ix_plan_revision_plant_order", "plan_revision", ["plant_id", "order_id"])
 
 
 def downgrade():
-    op.drop_index("ix_plan_revision_plant_order", table_name="plan_revision")
     op.drop_table("plan_revision")
     op.drop_index("ix_model_hold_model_plant", table_name="model_hold")
     op.drop_table("model_hold")

@@ -13,6 +13,7 @@ from governance.roles import label
 # Sections appear in the order of their first page.
 PAGES = [
     ("pages/overview.py", "Network overview", ":material/public:", "Network", "view"),
+    ("pages/value.py", "Value", ":material/savings:", "Network", "view"),
     ("pages/downtime.py", "Downtime & maintenance", ":material/build:", "Operations", "view"),
     ("pages/inventory.py", "Inventory & supply", ":material/inventory_2:", "Operations", "view"),
     ("pages/schedule.py", "Schedule risk", ":material/event_upcoming:", "Operations", "view"),

@@ -51,6 +51,11 @@ def feed_freshness(engine, scope):
     return queries.feed_freshness(engine, scope)
 
 
+@cache_query(ttl=60)
+def feeds_ending_before(engine, scope, end):
+    return queries.feeds_ending_before(engine, scope, end)
+
+
 # --- drill-down dimensions (issue 3) ---------------------------------------------------------
 
 @cache_query()

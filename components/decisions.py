@@ -14,8 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from components.cached import QUEUE_TTL_S, RESULTS_TTL_S, cache_query
-from data_access import decisions as dq
+from components.formatting import format_money, money_column
 from data_access import decision_kpis as kpi_reads
+from data_access import decisions as dq
+from data_access.kpis import REFERENCE_CURRENCY
 from forecasting.scenario import METRICS, Levers
 from governance import orchestrate, policies, workflow
 from jobs import pipeline
@@ -103,12 +105,12 @@ def cost_metric(rec: dict) -> tuple[str, str, str]:
     if rec["kind"] == "scenario":
         ev = rec.get("evidence") or {}
         change, net = ev.get("spend_change", rec["estimated_cost"]), ev.get("cost_change")
-        return ("Plan spend change", "n/a" if change is None else f"{change:+,.0f}",
+        return ("Plan spend change", format_money(change, signed=True),
                 "What the plan spends at this plant against its baseline (overtime, inventory holding, maintenance "
                 "windows; mean over the simulated paths); approvals are routed on it, a saving like 0. Net cost "
-                f"change including lost sales: {'n/a' if net is None else f'{net:+,.0f}'}.")
-    return ("Estimated cost", "n/a" if rec["estimated_cost"] is None else f"{rec['estimated_cost']:,.0f}",
-            "Enterprise reference currency (material unit costs and labour rate)")
+                f"change including lost sales: {format_money(net, signed=True)}.")
+    return ("Estimated cost", format_money(rec["estimated_cost"]),
+            f"Enterprise reference currency {REFERENCE_CURRENCY} (material unit costs and labour rate)")
 
 
 def _plain(text) -> str:
@@ -141,8 +143,7 @@ def queue_column_config() -> dict:
         "risk": st.column_config.ProgressColumn("Risk", min_value=0.0, max_value=1.0, format="percent",
                                                 help="Risk score that raised it (0-1)"),
         "source": st.column_config.TextColumn("Source", help="model, or fallback_rule (threshold rules)"),
-        "estimated_cost": st.column_config.NumberColumn("Est. cost", format="%.0f",
-                                                        help="Enterprise reference currency"),
+        "estimated_cost": money_column("Est. cost"),
         "state": st.column_config.TextColumn("State"),
         "still_needed": st.column_config.TextColumn("Still needs", help="Approver roles not yet signed"),
         "signed_by": st.column_config.TextColumn("Approved by"),
@@ -208,6 +209,8 @@ def evidence_readings(evidence: dict, skip=()) -> pd.DataFrame:
         elif isinstance(value, list):
             if value and all(not isinstance(v, (dict, list)) for v in value):
                 rows.append((name, ", ".join(map(str, value))))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "cost" in name.rsplit(".", 1)[-1]:
+            rows.append((name, f"{value:,.2f} {REFERENCE_CURRENCY}"))  # money with its currency
         else:
             rows.append((name, "" if value is None else str(value)))
 

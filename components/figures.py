@@ -5,7 +5,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from data_access.kpis import KPI_CATALOG, kpi_info
+from data_access.kpis import KPI_CATALOG, REFERENCE_CURRENCY, kpi_info
 from forecasting import scenario
 
 
@@ -158,7 +158,7 @@ SCENARIO_DAILY = {
     "fill_rate": ("Fill rate", "%"),
     "produced": ("Production", "units/day"),
     "demand": ("Demand", "units/day"),
-    "inventory_value": ("Inventory value", "currency"),
+    "inventory_value": ("Inventory value", REFERENCE_CURRENCY),
     "overtime_hours": ("Overtime", "line-h/day"),
 }
 """The daily series of a scenario result (forecasting.scenario.daily_bands) a chart can show."""

@@ -13,7 +13,7 @@ line, asset or material outside the selected plants (or from a stale link) is dr
 """
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import streamlit as st
 
@@ -59,6 +59,11 @@ class Selection:
 DRILL_LEVELS = ("line", "asset", "material")
 
 
+def latest_local_today() -> date:
+    """Today in the time zone furthest ahead (UTC+14): no plant's today is later."""
+    return (datetime.now(timezone.utc) + timedelta(hours=14)).date()
+
+
 def filter_bar(engine, user, drill: tuple[str, ...] = ()) -> Selection | None:
     """Render the filters; None (with an explained empty state) when there is nothing to show.
 
@@ -86,8 +91,9 @@ def filter_bar(engine, user, drill: tuple[str, ...] = ()) -> Selection | None:
         placeholder="All plants in scope", bind="query-params", persist_state="session")
     dates = date_col.date_input(
         "Plant-local days", value=(max(first, last - timedelta(days=DEFAULT_WINDOW_DAYS - 1)), last),
-        min_value=first, max_value=last, key="filters_dates", bind="query-params",
-        persist_state="session", help="Each plant's own calendar days, in its time zone.")
+        min_value=first, max_value=max(last, latest_local_today()), key="filters_dates", bind="query-params",
+        persist_state="session", help="Each plant's own calendar days, in its time zone. Up to today, so "
+        "recommendations raised today count in the decision KPIs; feeds end at their last data day.")
 
     in_regions = plants[plants["region_id"].isin(chosen_regions or regions)]["plant_id"]
     selected = set(in_regions) & set(chosen_plants or names)

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from data_access.kpis import KPI_CATALOG, kpi_info
+from data_access.kpis import KPI_CATALOG, REFERENCE_CURRENCY, kpi_info
 
 NO_FAILURE_KPIS = ("mtbf_h", "mttr_h")
 
@@ -16,6 +16,19 @@ def _missing(value) -> bool:
 # What an undefined value of an operations KPI means, in words (see explain_missing).
 MISSING_WORDS = {"material_dos": "no demand", "mean_close_h": "none closed",
                  "preventive_share": "none created"}
+
+
+def format_money(value, signed: bool = False) -> str:
+    """'1,234,567 EUR' ('+1,234 EUR' when signed) in the reference currency; 'n/a' without a value."""
+    if _missing(value):
+        return "n/a"
+    return f"{value:{'+' if signed else ''},.0f} {REFERENCE_CURRENCY}"
+
+
+def money_column(label: str, help: str | None = None, decimals: int = 0):
+    """A st.dataframe column of amounts in the reference currency, the currency in label and cells."""
+    return st.column_config.NumberColumn(f"{label} ({REFERENCE_CURRENCY})", format=f"%.{decimals}f {REFERENCE_CURRENCY}",
+                                         help=help or f"Enterprise reference currency ({REFERENCE_CURRENCY})")
 
 
 def format_kpi(key: str, value, days: int) -> str:

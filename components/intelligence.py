@@ -15,6 +15,7 @@ import streamlit as st
 
 from components.cached import LIVE_TTL_S, RESULTS_TTL_S, cache_query
 from data_access import intelligence as q
+from data_access import model_holds
 from data_access import model_registry as registry
 from data_access import queries
 from data_access.scope import PlantScope
@@ -119,9 +120,15 @@ def plants(engine, scope) -> pd.DataFrame:
     return queries.plants(engine, scope)
 
 
+@cache_query(ttl=60)
+def holds(engine, scope) -> pd.DataFrame:
+    """Open model holds of the plants in scope (data_access.model_holds.holds)."""
+    return model_holds.holds(engine, scope)
+
+
 def clear_caches() -> None:
     for function in (latest_series, forecast_points, candidate_scores, latest_candidate_scores, history, versions,
-                     model_metrics, forecast_runs, score_runs, risk_scores, risk_summary):
+                     model_metrics, forecast_runs, score_runs, risk_scores, risk_summary, holds):
         function.clear()
 
 

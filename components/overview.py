@@ -19,6 +19,7 @@ class NetworkOverview:
     freshness: pd.DataFrame  # one row per plant: age of each feed in hours, stale feeds
     decisions: pd.Series  # decision latency, adoption and counts of the whole selection
     decisions_by_plant: pd.DataFrame  # the same per plant (data_access.decisions columns)
+    feed_gaps: list[str]  # one sentence per plant feed that ends before the window does
 
     @property
     def is_empty(self) -> bool:
@@ -45,7 +46,23 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
         freshness=_freshness(engine, selection, info).merge(quality, on="plant_id", how="left"),
         decisions=decided,
         decisions_by_plant=decided_by_plant,
+        feed_gaps=feed_gap_notes(engine, selection),
     )
+
+
+FEED_NAMES = {"production": "production", "downtime": "downtime", "purchase_orders": "purchase-order receipts",
+              "demand": "demand", "inventory": "stock counts"}
+
+
+def feed_gap_notes(engine, selection: Selection) -> list[str]:
+    """How far each feed reaches, for the feeds that end before the selected window does."""
+    gaps = cached.feeds_ending_before(engine, selection.scope, selection.end)
+    notes = []
+    for plant_name, rows in gaps.groupby("plant_name", sort=True):
+        parts = [f"{FEED_NAMES.get(r.feed, r.feed)} to {r.last_day:%d %b %Y} ({r.days_short} d short)"
+                 for r in rows.itertuples()]
+        notes.append(f"{plant_name}: " + "; ".join(parts))
+    return notes
 
 
 def _trend(engine, selection, info) -> pd.DataFrame:

@@ -18,10 +18,11 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access import kpis
-from data_access.frames import as_utc, as_date, utc_columns, date_columns, read_frame
+from data_access import stock as stock_position
+from data_access.frames import as_date, as_utc, date_columns, read_frame, utc_columns
 from data_access.schema import (
     asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
-    forecast_series, inventory_snapshot, line, mart_line_daily, mart_plant_daily, material, model_version, plant,
+    forecast_series, inventory_snapshot, line, mart_feed_reach, mart_line_daily, mart_plant_daily, material, model_version, plant,
     plant_material, production_daily, production_order, purchase_order, risk_score, score_run, work_order,
 )
 from data_access.scope import PlantScope
@@ -73,13 +74,22 @@ def series_history(engine: Engine, scope: PlantScope, metric: str, start: date, 
         frame = _read(engine, stmt)
     elif metric == "output":
         frame = _read(engine, select(m.plant_id, m.day, m.good_qty.label("y"))
+                      .join_from(mart_plant_daily, *_reach_of("production"))
                       .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
     else:
         frame = _read(engine, select(m.plant_id, m.day, m.unplanned_downtime_s)
+                      .join_from(mart_plant_daily, *_reach_of("downtime"))
                       .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
         frame["y"] = kpis.unplanned_downtime_hours(frame.pop("unplanned_downtime_s").astype(float))
     frame["y"] = frame["y"].astype(float)
     return date_columns(frame, "day")[["plant_id", "day", "y"]]
+
+
+def _reach_of(feed: str, mart=mart_plant_daily) -> tuple:
+    """(table, on-clause) keeping the `mart` days inside `feed`'s reach: the marts' calendar spans
+    every feed (issue 14), and a day past the production feed is not a day without output."""
+    r, m = mart_feed_reach.c, mart.c
+    return mart_feed_reach, and_(r.plant_id == m.plant_id, r.feed == feed, m.day.between(r.first_day, r.last_day))
 
 
 def data_end_day(engine: Engine, scope: PlantScope) -> date | None:
@@ -171,9 +181,10 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
 
 
 def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
-    """Each line's plant-local days start..end from mart_line_daily: its demonstrated capacity,
-    availability and failure record (the scenario engine's line inputs), and the production
-    orders due that day and done on time (the overview's schedule adherence; for its backtest).
+    """Each line's plant-local days start..end from mart_line_daily, inside the production feed's
+    reach: its demonstrated capacity, availability and failure record (the scenario engine's line
+    inputs), and the production orders due that day and done on time (the overview's schedule
+    adherence; for its backtest).
 
     Columns: line_id, plant_id, day, planned_busy_s, run_s, good_qty, failures, restoration_s,
     orders_due, orders_on_time.
@@ -181,6 +192,7 @@ def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.D
     L = mart_line_daily.c
     frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
                                  L.restoration_s, L.orders_due, L.orders_on_time)
+                  .join_from(mart_line_daily, *_reach_of("production", mart_line_daily))
                   .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
     return date_columns(frame, "day")
 
@@ -192,8 +204,10 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
     uses (finished goods excluded), or with `finished` its finished goods only.
 
     Columns: plant_id, material_id, name, material_type, unit, unit_cost, supplier_id,
-    lead_time_days (NaN if unknown), safety_stock, reorder_point, on_hand (newest snapshot on
-    or before as_of_day; NaN without one), snapshot_day (None without one).
+    lead_time_days (NaN if unknown), safety_stock, reorder_point, on_hand (on as_of_day: the
+    newest snapshot on or before it rolled forward by the receipts and consumption after it,
+    `data_access.stock`; NaN without one), snapshot_day (None without one), counted_on_hand,
+    received_after_count, consumed_after_count.
     """
     pm, m, i = plant_material.c, material.c, inventory_snapshot.c
     newest = (select(i.plant_id, i.material_id, func.max(i.day).label("day"))
@@ -213,7 +227,7 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
                   .order_by(pm.plant_id, pm.material_id))
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
     frame["on_hand"] = frame["on_hand"].astype(float)
-    return date_columns(frame, "snapshot_day")
+    return stock_position.positions(engine, scope, date_columns(frame, "snapshot_day"), as_of_day)
 
 
 def stock_counts(engine: Engine, scope: PlantScope, start: date, end: date, finished: bool = False) -> pd.DataFrame:

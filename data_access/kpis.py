@@ -7,8 +7,14 @@ scalars and on pandas Series alike. A zero denominator gives NaN (shown as "no d
 explained empty state), never inf.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
+
+REFERENCE_CURRENCY = os.environ.get("REFERENCE_CURRENCY", "EUR")
+"""ISO 4217 code of the enterprise reference currency that `material.unit_cost`, the labour rate
+and every cost and value are in (docs/decisions.md no. 14): shown beside every amount."""
 
 # Tolerance windows (documented in docs/kpis.md).
 SCHEDULE_TOLERANCE_HOURS = 4.0  # an order completed up to 4 h after its due time is on time
@@ -282,8 +288,11 @@ OPERATIONS_KPI_CATALOG = {
 
 
 def kpi_info(key: str) -> tuple:
-    """(label, unit, definition, higher_is_better) of a KPI of either catalog."""
-    return KPI_CATALOG[key] if key in KPI_CATALOG else OPERATIONS_KPI_CATALOG[key]
+    """(label, unit, definition, higher_is_better) of a KPI of any catalog."""
+    for catalog in (KPI_CATALOG, OPERATIONS_KPI_CATALOG, VALUE_KPI_CATALOG):
+        if key in catalog:
+            return catalog[key]
+    raise KeyError(key)
 
 
 def with_line_kpis(components: pd.DataFrame) -> pd.DataFrame:
@@ -307,3 +316,111 @@ LINE_COMPONENTS = (
     "orders_due", "orders_on_time", "scheduled_qty", "actual_qty",
 )
 """Additive components stored per line and plant-local day in mart_line_daily."""
+
+
+# --- value KPIs (issue 14; see docs/kpis.md "Value KPIs") -------------------------------------
+# Service level, procurement responsiveness and value realized by approved recommendations.
+# Components are counts and sums (data_access.value), so they roll up by summing.
+
+def is_in_full(produced_qty, qty) -> pd.Series:
+    """True where the produced quantity reaches the ordered quantity."""
+    produced = pd.Series(produced_qty, dtype=float)
+    ordered = pd.Series(qty, dtype=float, index=produced.index)
+    return (produced.notna() & ordered.notna() & (produced >= ordered)).astype(bool)
+
+
+def service_level(orders_otif, orders_due):
+    """On time in full: orders finished by due + tolerance with their full quantity / orders due."""
+    return _ratio(orders_otif, orders_due)
+
+
+def mean_days(total_days, count):
+    """Average days (order to receipt, shortage signal to purchase order): summed days / count."""
+    return _ratio(total_days, count)
+
+
+def downtime_avoided_hours(rate_before_h_per_day, days_after, hours_after):
+    """Failure hours an asset did not lose after a maintenance decision: its own failure rate
+    before (hours a day) x the days observed after, minus the failure hours that followed.
+    Negative: it lost more than before. NaN without a rate before."""
+    return rate_before_h_per_day * days_after - hours_after
+
+
+def stockout_avoided_share(avoided, known):
+    """Shortage decisions after which no stock count reached zero within the lead time / those
+    with a stock count in that time."""
+    return _ratio(avoided, known)
+
+
+RECOVERY_BASELINE_DAYS = 7  # production days before a disruption that set its output level
+RECOVERY_SHARE = 0.95  # output back at 95 % of that level counts as recovered
+
+
+def recovered(output, baseline_output):
+    """True where a day's good output is back at RECOVERY_SHARE of the pre-disruption level
+    (a scalar or values aligned with `output`); False where the level is unknown."""
+    out = np.asarray(output, dtype=float)
+    level = np.asarray(baseline_output, dtype=float)
+    return np.isfinite(level) & (out >= RECOVERY_SHARE * level)
+
+
+def mean_time_to_recover_days(recovery_days, recoveries):
+    """Resilience: days from the day of a disruption to the first day its line's output is back
+    at the pre-disruption level (0: the same day), averaged over the disruptions that recovered."""
+    return _ratio(recovery_days, recoveries)
+
+
+FROZEN_HORIZON_DAYS = 7  # a plan change less than this long before the order's planned start is inside it
+
+
+def is_frozen(revised_utc, old_planned_start_utc) -> pd.Series:
+    """True where a revision came within the frozen horizon before the start it moved or changed."""
+    revised = pd.to_datetime(pd.Series(revised_utc), utc=True)
+    start = pd.to_datetime(pd.Series(old_planned_start_utc, index=revised.index), utc=True)
+    return (start - revised) < pd.Timedelta(days=FROZEN_HORIZON_DAYS)
+
+
+def plan_qty_change(changed_qty, planned_qty):
+    """Schedule stability (quantity): |quantity changes| inside the frozen horizon / planned quantity
+    of the orders planned to start in the window (lower is more stable)."""
+    return _ratio(changed_qty, planned_qty)
+
+
+def plan_date_change(orders_redated, orders_planned):
+    """Schedule stability (dates): orders whose start or due time moved inside the frozen horizon /
+    orders planned to start in the window."""
+    return _ratio(orders_redated, orders_planned)
+
+
+def scrap_cost(scrap_qty, unit_cost):
+    """Quality cost of scrap: units produced but not good x the unit cost of what was made."""
+    return scrap_qty * unit_cost
+
+
+VALUE_KPI_CATALOG = {
+    "service_level": ("Service level (OTIF)", "%",
+                      f"orders finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h with their full quantity / "
+                      "orders due", True),
+    "order_to_receipt_d": ("Order to receipt", "d", "received day - ordered day, averaged over the purchase "
+                           "orders received in the window", False),
+    "signal_to_po_d": ("Shortage signal to order", "d", "day a shortage recommendation was raised to the plant's "
+                       "next purchase order of that material, averaged over those ordered", False),
+    "downtime_avoided_h": ("Downtime avoided", "h", "per approved maintenance recommendation: the asset's "
+                           "failure hours a day before x days after - failure hours after, summed", True),
+    "stockout_avoided": ("Stockouts avoided", "%", "approved shortage recommendations without a zero stock count "
+                         "within the lead time after / those with a count", True),
+    "working_capital": ("Working capital committed", REFERENCE_CURRENCY,
+                        "approved purchase quantity x unit cost of shortage recommendations", False),
+    "time_to_recover_d": ("Time to recover", "d",
+                          f"line failure day to the first day output is back at {RECOVERY_SHARE:.0%} of the "
+                          f"{RECOVERY_BASELINE_DAYS} production days before, averaged over those recovered", False),
+    "quality_cost": ("Quality cost (scrap)", REFERENCE_CURRENCY,
+                     "(produced - good qty) x unit cost of the line's products", False),
+    "plan_qty_change": ("Plan changes, quantity", "%",
+                        f"|quantity changed| within {FROZEN_HORIZON_DAYS} d of the planned start / planned quantity "
+                        "of the orders starting in the window", False),
+    "plan_date_change": ("Plan changes, dates", "%",
+                         f"orders re-dated within {FROZEN_HORIZON_DAYS} d of their planned start / orders starting "
+                         "in the window", False),
+}
+"""key -> (label, unit, definition, higher_is_better), as KPI_CATALOG."""

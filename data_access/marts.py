@@ -5,6 +5,11 @@ counts. The heavy sums run in SQL; the few comparisons SQLite and PostgreSQL spe
 differently (on-time against a tolerance, carrying inventory forward) run in pandas on
 already small per-day frames. A refresh is one transaction: it fails whole or lands whole.
 
+Each plant's calendar runs from the first to the last day of any of its feeds (production,
+downtime, purchase-order receipts, demand, stock counts), so every loaded fact lands in the
+KPIs of its period even when one feed is behind; `mart_feed_reach` keeps how far each feed
+reaches, so a page can say which feed ends before its window does.
+
 The operations marts (line-day, downtime per asset and reason, work orders, deliveries; see
 schema.py "operations marts") are rebuilt in the same transaction, batch by batch, over the
 same plant-local days as `mart_plant_daily`, so their sums agree with it.
@@ -29,6 +34,7 @@ from data_access.schema import (
     inventory_snapshot,
     mart_delivery_daily,
     mart_downtime_daily,
+    mart_feed_reach,
     mart_line_daily,
     mart_plant_daily,
     mart_work_order_daily,
@@ -50,14 +56,18 @@ def refresh(engine: Engine, plant_ids=None, progress=None) -> int:
     with engine.begin() as conn:
         if plant_ids is None:
             plant_ids = conn.execute(select(plant.c.plant_id).order_by(plant.c.plant_id)).scalars().all()
-            for table in OPERATIONS_MARTS:  # whole rebuild: rows of plants gone go too
+            for table in (*OPERATIONS_MARTS, mart_feed_reach):  # whole rebuild: rows of plants gone go too
                 conn.execute(delete(table))
         plant_ids = list(plant_ids)
         written = 0
         for start in range(0, len(plant_ids), PLANTS_PER_BATCH):
             batch = plant_ids[start:start + PLANTS_PER_BATCH]
-            rows = _mart_rows(conn, batch)
+            reach = feed_reach(conn, batch)
+            rows = _mart_rows(conn, batch, reach)
             conn.execute(delete(mart_plant_daily).where(mart_plant_daily.c.plant_id.in_(batch)))
+            conn.execute(delete(mart_feed_reach).where(mart_feed_reach.c.plant_id.in_(batch)))
+            if not reach.empty:
+                conn.execute(mart_feed_reach.insert(), reach.to_dict("records"))
             records = rows.to_dict("records")
             for chunk in range(0, len(records), 20_000):
                 conn.execute(mart_plant_daily.insert(), records[chunk:chunk + 20_000])
@@ -81,13 +91,13 @@ def update_statistics(engine: Engine) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
-def _mart_rows(conn, plant_ids) -> pd.DataFrame:
+def _mart_rows(conn, plant_ids, reach: pd.DataFrame) -> pd.DataFrame:
     keys = ["plant_id", "day"]
     parts = [
         _production(conn, plant_ids), _downtime(conn, plant_ids), _orders(conn, plant_ids),
         _deliveries(conn, plant_ids), _demand(conn, plant_ids),
     ]
-    calendar = _calendar(parts[0])
+    calendar = _calendar(reach)
     mart = calendar
     for part in parts:
         mart = mart.merge(part, on=keys, how="left")
@@ -101,11 +111,40 @@ def _mart_rows(conn, plant_ids) -> pd.DataFrame:
     return mart[["plant_id", "day", "week_start", *kpis.COMPONENTS]]
 
 
-def _calendar(production: pd.DataFrame) -> pd.DataFrame:
-    """Every plant-local day from a plant's first to its last production day."""
-    if production.empty:
+FEEDS = {  # feed (feed_status.source where there is one) -> (table, its plant-local day column)
+    "production": (production_daily, production_daily.c.day),
+    "downtime": (downtime_event, downtime_event.c.day),
+    "purchase_orders": (purchase_order, purchase_order.c.received_day),
+    "demand": (demand_daily, demand_daily.c.day),
+    "inventory": (inventory_snapshot, inventory_snapshot.c.day),
+}
+"""The feeds whose days make a plant's calendar (production orders are plans: their due days
+lie ahead, so they count inside the calendar but do not extend it)."""
+
+
+def feed_reach(conn, plant_ids) -> pd.DataFrame:
+    """First and last plant-local day of each feed of each plant (feeds without a row: absent).
+
+    Columns: plant_id, feed, first_day, last_day.
+    """
+    parts = []
+    for feed, (table, day) in FEEDS.items():
+        frame = read_frame(conn, select(
+            table.c.plant_id, func.min(day).label("first_day"), func.max(day).label("last_day"),
+        ).where(table.c.plant_id.in_(plant_ids), day.is_not(None)).group_by(table.c.plant_id))
+        parts.append(frame.assign(feed=feed))
+    reach = pd.concat(parts, ignore_index=True)[["plant_id", "feed", "first_day", "last_day"]]
+    for col in ("first_day", "last_day"):
+        reach[col] = pd.to_datetime(reach[col]).dt.date
+    return reach
+
+
+def _calendar(reach: pd.DataFrame) -> pd.DataFrame:
+    """Every plant-local day from the first to the last day of any of a plant's feeds, so a
+    late feed (production behind, the others current) never cuts the others' days out."""
+    if reach.empty:
         return pd.DataFrame({"plant_id": pd.Series(dtype=str), "day": pd.Series(dtype=object)})
-    spans = production.groupby("plant_id")["day"].agg(["min", "max"])
+    spans = reach.groupby("plant_id").agg(min=("first_day", "min"), max=("last_day", "max"))
     return pd.concat(
         [pd.DataFrame({"plant_id": pid, "day": pd.date_range(lo, hi, freq="D").date})
          for pid, (lo, hi) in spans.iterrows()],

@@ -10,10 +10,10 @@ Imports nothing of `governance` or `forecasting`.
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
-from data_access.frames import as_utc, utc_columns, read_frame
+from data_access.frames import as_utc, read_frame, utc_columns
 from data_access.schema import model_metric, model_version
 from data_access.scope import PlantScope
 
@@ -162,6 +162,23 @@ def metrics(engine: Engine, scope: PlantScope, model_name: str | None = None, mo
         stmt = stmt.where(_M.metric.startswith(metric_prefix, autoescape=True))
     if since is not None:
         stmt = stmt.where(_M.measured_utc >= since)
+    with engine.connect() as conn:
+        frame = read_frame(conn, stmt)
+    return utc_columns(frame, "measured_utc")
+
+
+def latest_metrics(engine: Engine, scope: PlantScope, model_id: int) -> pd.DataFrame:
+    """Each plant's newest value of each metric of one version (plants in scope).
+
+    Columns: plant_id, metric, measured_utc, value.
+    """
+    newest = (select(_M.plant_id, _M.metric, func.max(_M.measured_utc).label("measured_utc"))
+              .where(_M.model_id == model_id, scope.clause(_M.plant_id))
+              .group_by(_M.plant_id, _M.metric).subquery())
+    stmt = (select(_M.plant_id, _M.metric, _M.measured_utc, _M.value)
+            .join_from(model_metric, newest, and_(_M.plant_id == newest.c.plant_id, _M.metric == newest.c.metric,
+                                                  _M.measured_utc == newest.c.measured_utc))
+            .where(_M.model_id == model_id).order_by(_M.plant_id, _M.metric))
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
     return utc_columns(frame, "measured_utc")

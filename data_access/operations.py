@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
+from data_access import stock as stock_position
 from data_access.frames import as_date, read_frame, utc_columns
 from data_access.schema import (
     asset,
@@ -251,13 +252,15 @@ def material_positions(engine: Engine, scope: PlantScope, start: date, end: date
 
     The count is the newest inventory snapshot on or before `end` within
     kpis.STOCK_COUNT_LOOKBACK_DAYS (weekly-counting plants count on one weekday); older
-    counts are unknown. Demand is summed over the plant-local days start..end; days without
-    demand have no row and count as zero.
+    counts are unknown. On hand is that count rolled forward to `end` by the receipts and
+    consumption after it (`data_access.stock`). Demand is summed over the plant-local days
+    start..end; days without demand have no row and count as zero.
 
     Columns: plant_id, material_id, material_name, material_type, unit, unit_cost,
     asset_class (spare parts), local_code, supplier_id, supplier_name, lead_time_days,
     safety_stock, reorder_point, counted_day (None without a count), on_hand (NaN without
-    a count), demand_qty, demand_days (days with demand).
+    a count), counted_on_hand, received_after_count, consumed_after_count, demand_qty,
+    demand_days (days with demand).
     """
     pm, m, s, snap, d = plant_material.c, material.c, supplier.c, inventory_snapshot.c, demand_daily.c
     narrow = [scope.clause(pm.plant_id)]
@@ -297,7 +300,7 @@ def material_positions(engine: Engine, scope: PlantScope, start: date, end: date
     frame["demand_qty"] = frame["demand_qty"].astype(float).fillna(0.0)
     frame["demand_days"] = frame["demand_days"].astype(float).fillna(0).astype(int)
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
-    return frame
+    return stock_position.positions(engine, scope, frame, end, day_column="counted_day")
 
 
 def material_history(engine: Engine, scope: PlantScope, start: date, end: date,

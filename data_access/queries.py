@@ -12,7 +12,9 @@ from sqlalchemy.engine import Engine
 
 from data_access import kpis
 from data_access.frames import read_frame
-from data_access.schema import asset, feed_status, line, mart_plant_daily, material, plant, plant_material, region
+from data_access.schema import (
+    asset, feed_status, line, mart_feed_reach, mart_plant_daily, material, plant, plant_material, region,
+)
 from data_access.scope import PlantScope
 
 _M = mart_plant_daily.c
@@ -84,6 +86,22 @@ def feed_freshness(engine: Engine, scope: PlantScope, now: datetime | None = Non
     frame["last_received_utc"] = pd.to_datetime(frame["last_received_utc"], utc=True)
     frame["age_h"] = (pd.Timestamp(now) - frame["last_received_utc"]).dt.total_seconds() / 3600.0
     frame["is_stale"] = frame["age_h"].isna() | (frame["age_h"] > frame["expected_cadence_h"])
+    return frame
+
+
+def feeds_ending_before(engine: Engine, scope: PlantScope, end: date) -> pd.DataFrame:
+    """The feeds (as of the last marts refresh) whose newest day lies before `end`: in a window
+    reaching past it, that feed's KPIs of the plant miss the days after it (issue 14).
+
+    Columns: plant_id, plant_name, feed (production | downtime | purchase_orders | demand |
+    inventory), last_day, days_short (end - last_day, in days). Ordered by plant and feed.
+    """
+    r, p = mart_feed_reach.c, plant.c
+    frame = _read(engine, select(r.plant_id, p.name.label("plant_name"), r.feed, r.last_day)
+                  .join_from(mart_feed_reach, plant, r.plant_id == p.plant_id)
+                  .where(scope.clause(r.plant_id), r.last_day < end).order_by(r.plant_id, r.feed))
+    frame["last_day"] = [_as_date(v) for v in frame["last_day"]]
+    frame["days_short"] = [(end - d).days for d in frame["last_day"]]
     return frame
 
 

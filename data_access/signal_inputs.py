@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
+from data_access import stock as stock_position
 from data_access.frames import as_utc, date_columns, read_frame, utc_columns
 from data_access.schema import (
     asset, asset_health_daily, demand_daily, downtime_event, inventory_snapshot, line, material, plant,
@@ -95,8 +96,10 @@ def supply_position(engine: Engine, scope: PlantScope, as_of_day: date, demand_d
     """Stock, consumption and open orders of every material a plant in scope stocks.
 
     Columns: plant_id, material_id, name, material_type, unit, unit_cost, asset_class,
-    supplier_id, lead_time_days, safety_stock, reorder_point, on_hand (newest snapshot on or
-    before as_of_day; NaN without one), snapshot_day, demand_qty (consumption over the
+    supplier_id, lead_time_days, safety_stock, reorder_point, on_hand (on as_of_day: the newest
+    snapshot on or before it rolled forward by the receipts and consumption after it,
+    `data_access.stock`; NaN without one), snapshot_day, counted_on_hand,
+    received_after_count, consumed_after_count, demand_qty (consumption over the
     `demand_days` days ending as_of_day), open_po_qty (open purchase orders), open_pos,
     last_received_day (newest purchase order received on or before as_of_day; None if none).
     Finished goods are left out (they are made, not bought).
@@ -128,7 +131,7 @@ def supply_position(engine: Engine, scope: PlantScope, as_of_day: date, demand_d
         .outerjoin(received, and_(received.c.plant_id == pm.plant_id, received.c.material_id == pm.material_id))
         .where(scope.clause(pm.plant_id), m.material_type != "finished")
         .order_by(pm.plant_id, pm.material_id))
-    return date_columns(frame, "snapshot_day", "last_received_day")
+    return stock_position.positions(engine, scope, date_columns(frame, "snapshot_day", "last_received_day"), as_of_day)
 
 
 def line_quality(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -150,8 +153,9 @@ def spare_parts(engine: Engine, scope: PlantScope, asset_class: str, as_of_day: 
     """Spare parts fitting `asset_class` at every plant in scope that stocks them (a plant-material
     row, or a stock count).
 
-    Columns: plant_id, plant_name, material_id, name, unit_cost, on_hand (newest snapshot
-    on or before as_of_day; 0 without one), snapshot_day, lead_time_days, reorder_point.
+    Columns: plant_id, plant_name, material_id, name, unit_cost, on_hand (on as_of_day: the
+    newest snapshot on or before it rolled forward, `data_access.stock`; 0 without one),
+    snapshot_day, lead_time_days, reorder_point.
     """
     pm, m, i = plant_material.c, material.c, inventory_snapshot.c
     stock = _latest_stock(scope, as_of_day)
@@ -169,7 +173,8 @@ def spare_parts(engine: Engine, scope: PlantScope, asset_class: str, as_of_day: 
         .outerjoin(plant_material, and_(pm.plant_id == keys.c.plant_id, pm.material_id == keys.c.material_id))
         .outerjoin(stock, and_(stock.c.plant_id == keys.c.plant_id, stock.c.material_id == keys.c.material_id))
         .order_by(keys.c.plant_id, keys.c.material_id))
-    return date_columns(frame, "snapshot_day")
+    frame = stock_position.positions(engine, scope, date_columns(frame, "snapshot_day"), as_of_day)
+    return frame.drop(columns=["counted_on_hand", "received_after_count", "consumed_after_count"])
 
 
 def orders_on_line(engine: Engine, scope: PlantScope, line_id: str, start_utc: datetime,

@@ -15,6 +15,9 @@ Governance: the whole configuration (candidates and their parameters, horizon, h
 origins) is one `forecaster` version in the model registry. While that version is not
 approved, every series serves its fallback (seasonal naive) forecast, labelled
 "not approved", and the candidates' backtests are stored as the evidence to approve it on.
+When the approved version's drift or recent accuracy at a plant passes the plant policy's
+limits (`governance.model_serving.hold_degraded`, passed in as `serving`, after each run), that plant's series serve the
+fallback from the next run on, labelled "on hold", until an admin releases the hold.
 
 A run's id is "<last data day>-<version>", so a rerun on the same data replaces its own rows
 (idempotent) and a run on newer data adds a run: the history of runs is what accuracy
@@ -32,7 +35,7 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime, timedelta, timezone
 
 import numpy as np
@@ -40,6 +43,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from data_access import intelligence as store
+from data_access import model_holds
 from data_access import model_registry as registry
 from data_access.scope import PlantScope
 from forecasting import selection
@@ -117,6 +121,7 @@ class SeriesTask:
     days: list  # dates with a row
     values: list  # their values
     zero_filled: bool
+    held: str | None = None  # why the approved forecaster is held at this plant (served by the fallback)
 
 
 @dataclass
@@ -216,6 +221,9 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
     if not approved and not sel.fallback_reason:
         served_name, served_model = fallback_model(series)
         reasons.append(f"forecaster {version} not approved")
+    elif task.held and not sel.fallback_reason:
+        served_name, served_model = fallback_model(series)
+        reasons.append(f"on hold until an admin releases it: {task.held}")
     try:
         points = _served_forecast(served_model, series, config.horizon)
     except Exception as exc:  # noqa: BLE001 - the chosen model failing on the full history falls back
@@ -324,7 +332,8 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelSe
             run_id=run_id, model_id=model_id, data_end_day=end, horizon_days=config.horizon, job=job, actor=actor,
             status="running", workers=workers, series=0, fallbacks=0, failed=0, started_utc=now,
             finished_utc=None, seconds=None), keep_existing=job == "refit")
-    tasks = load_tasks(engine, scope, end, config, metrics)
+    held = model_holds.open_holds(engine, model_id) if approved else {}
+    tasks = [replace(t, held=held.get(t.plant_id)) for t in load_tasks(engine, scope, end, config, metrics)]
     results = []
     try:
         for result in _execute(tasks, config, approved, version, workers, own_sessions):
@@ -341,6 +350,9 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelSe
                                       **store.run_counts(conn, run_id))
         raise
     _record_monitoring(engine, model_id, end, results)
+    if approved:  # drift or lost accuracy holds the plant from the next run on, until an admin acts
+        latest = registry.latest_metrics(engine, scope, model_id)[["plant_id", "metric", "value"]]
+        serving.hold_degraded(engine, model_id, latest)
     seconds = time.perf_counter() - started
     with engine.begin() as conn:
         values = dict(status="done", finished_utc=datetime.now(timezone.utc), **store.run_counts(conn, run_id))

@@ -46,7 +46,7 @@ OVERTIME_PREMIUM = 1.5  # overtime hours cost 1.5x the plant policy's labour rat
 CREW_PER_LINE = 4  # people working a line hour (overtime and maintenance windows)
 HOLDING_RATE_PER_YEAR = 0.25  # carrying cost of inventory value per year
 DEMAND_Z = 1.2816  # an 80 % band spans +-1.2816 standard deviations
-MONEY = "ref. currency"  # material.unit_cost and labour rates are in the enterprise reference currency (decision 14)
+MONEY = kpis.REFERENCE_CURRENCY  # material.unit_cost and labour rates are in the reference currency (decision 14)
 
 LIMITS = {
     "demand_change_pct": (-90.0, 200.0),

@@ -10,7 +10,7 @@ The batch job behind the risk views: pages read what it stores and never train.
 - Shortage and disruption (forecasting.shortage): simulated, nothing trained.
 Every score row keeps the model's and the fallback rule's probability and serves one of them
 by the model-serving rules passed in by jobs (governance.model_serving.fallback_reason: approval,
-stale feeds, sensors), with the reason.
+stale feeds, sensors, a hold after drift or lost accuracy), with the reason.
 Monitoring: per plant, the scoring version's accuracy on the last labelled weeks and the
 drift (PSI) of its main inputs against its training window go to model_metric.
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from data_access import intelligence as q
-from data_access import live
+from data_access import live, model_holds
 from data_access import model_registry as registry
 from data_access import queries
 from data_access.scope import PlantScope
@@ -97,11 +97,12 @@ def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train
         trained = _train(engine, feats, as_of, actor, serving)
     version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
     model, load_error = _load(engine, version)
+    metric_rows = _monitoring(feats, model, version, day) if model is not None else []
+    held = _holds(engine, scope, version, metric_rows, serving)
     report(0.4, "Scoring failure risk")
     stale_failure = serving.stale_feeds(freshness, MODEL_NAME)
     failure_rows, served_failure = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
-                                                 version, load_error, stale_failure, serving)
-    metric_rows = _monitoring(feats, model, version, day) if model is not None else []
+                                                 version, load_error, stale_failure, held, serving)
 
     report(0.6, "Simulating material shortages")
     stale_shortage = serving.stale_feeds(freshness, "shortage")
@@ -185,8 +186,21 @@ def _round(value, digits=4):
     return round(float(value), digits)
 
 
+def _holds(engine, scope, version, metric_rows, serving: ModelServing) -> dict[str, str]:
+    """plant_id -> why the served version is held there, after holding the plants whose drift or
+    accuracy (this run's monitoring beside the stored metrics) passed their policy's limits."""
+    if version is None or version["status"] != "approved":
+        return {}
+    stored = registry.latest_metrics(engine, scope, version["model_id"])[["plant_id", "metric", "value"]]
+    fresh = pd.DataFrame(metric_rows, columns=["plant_id", "metric", "value"]).dropna()
+    frames = [f for f in (stored, fresh) if not f.empty]
+    latest = (pd.concat(frames, ignore_index=True).drop_duplicates(["plant_id", "metric"], keep="last")
+              if frames else stored)
+    return serving.hold_degraded(engine, version["model_id"], latest)
+
+
 def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error, stale,
-                  serving: ModelServing):
+                  held, serving: ModelServing):
     day = as_of.date()
     runs = q.line_run_daily(engine, scope, day - timedelta(days=fr.LOOKBACK_DAYS + 1), day)
     rules = fr.fallback_hazard(assets, failures, repairs, runs, as_of).set_index("asset_id")
@@ -206,7 +220,7 @@ def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
             unavailable = load_error
         elif a.asset_id not in model_risk and not stale.get(a.plant_id):
             unavailable = f"no sensor reading in the last {READING_MAX_AGE_DAYS} days"
-        reason = serving.fallback_reason(version, stale.get(a.plant_id), unavailable)
+        reason = serving.fallback_reason(version, stale.get(a.plant_id), unavailable, held.get(a.plant_id))
         p_model = model_risk.get(a.asset_id)
         risk = p_model if reason is None else float(rule["risk"])
         detail = {
@@ -380,8 +394,9 @@ def rescore_assets(engine, asset_ids, as_of: datetime | None = None, *, serving:
     feats = feats[feats["day"] <= day]
     version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
     model, load_error = _load(engine, version)
+    held = model_holds.open_holds(engine, version["model_id"]) if version is not None else {}
     rows, _ = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error,
-                            serving.stale_feeds(freshness, MODEL_NAME), serving)
+                            serving.stale_feeds(freshness, MODEL_NAME), held, serving)
     rows = [r for r in rows if r["subject_id"] in wanted]
     run_id = f"{as_of:%Y%m%dT%H%M%S%f}{live.LIVE_RUN_SUFFIX}"
     summary = {"live": {"base_run": base, "rescored": sorted(r["subject_id"] for r in rows)},

@@ -3,7 +3,8 @@
 Shortage (`shortage_probability`, a Monte Carlo simulation, nothing trained): the probability
 that a material's stock runs out (demand on a day exceeds what is on hand) within its supplier
 lead time from `as_of`, i.e. before an order placed now could arrive. Each of SIMULATIONS runs
-- starts from the newest stock count and simulates every day since that count;
+- starts from the stock on `as_of` (the newest count rolled forward by the receipts and
+  consumption recorded after it, `data_access.stock`);
 - draws each day's consumption from the material's own last CONSUMPTION_DAYS days
   (bootstrap: intermittent spare-part use keeps its shape), scaled by the plant's forecast
   factor: the served output forecast of the next FACTOR_DAYS days over the last FACTOR_DAYS
@@ -90,8 +91,7 @@ def shortage_probability(stock: pd.DataFrame, consumption: pd.DataFrame, open_po
         factor = factors.get(s.plant_id, 1.0) if s.material_type in FOLLOWS_OUTPUT else 1.0
         lead = float(s.lead_time_days) if pd.notna(s.lead_time_days) and s.lead_time_days > 0 else DEFAULT_LEAD_DAYS
         lead_days = int(np.ceil(lead))
-        age = max((as_of_day - s.snapshot_day).days, 0)
-        horizon = age + lead_days  # simulated days after the count
+        horizon = lead_days  # on_hand is the position on as_of_day: the days since the count are known
         demand = rng.choice(daily, size=(simulations, horizon), replace=True) * factor
         arrivals = np.zeros((simulations, horizon))
         orders = pos.get(key)
@@ -104,9 +104,9 @@ def shortage_probability(stock: pd.DataFrame, consumption: pd.DataFrame, open_po
                 if late_by >= 0:  # overdue: it will come later than it already is
                     later = delays[delays > late_by] - late_by
                     extra = rng.choice(later, simulations) if later.size else np.ones(simulations)
-                    day = age + np.maximum(extra, 1)
+                    day = np.maximum(extra, 1)
                 else:
-                    day = (o.promised_day - s.snapshot_day).days + rng.choice(delays, simulations)
+                    day = (o.promised_day - as_of_day).days + rng.choice(delays, simulations)
                 day = np.clip(np.round(day).astype(int), 1, None)
                 inside = day <= horizon
                 arrivals[np.flatnonzero(inside), day[inside] - 1] += float(o.qty)
@@ -117,9 +117,8 @@ def shortage_probability(stock: pd.DataFrame, consumption: pd.DataFrame, open_po
             stock_now += arrivals[:, t]
             short = demand[:, t] > stock_now + 1e-9
             stock_now = np.maximum(stock_now - demand[:, t], 0.0)
-            if t >= age:  # only days after as_of count: the days since the count are history
-                ran_out |= short
-                by_day.append(float(ran_out.mean()))
+            ran_out |= short
+            by_day.append(float(ran_out.mean()))
         rows.append(dict(
             plant_id=s.plant_id, material_id=s.material_id, risk=float(by_day[-1]) if len(by_day) else 0.0,
             lead_time_days=lead, on_hand=float(s.on_hand), snapshot_day=s.snapshot_day,
@@ -151,7 +150,7 @@ def shortage_rule(stock: pd.DataFrame, consumption: pd.DataFrame, open_pos: pd.D
         orders = pos.get(key)
         coming = 0.0 if orders is None else float(sum(
             qty for qty, d in zip(orders["qty"], orders["promised_day"]) if (d - as_of_day).days <= lead))
-        now = float(s.on_hand) - daily * max((as_of_day - s.snapshot_day).days, 0)
+        now = float(s.on_hand)  # already rolled forward to as_of_day
         dos = max(now + coming, 0.0) / daily
         rows.append(dict(plant_id=s.plant_id, material_id=s.material_id,
                          risk=float(np.clip(1.0 - dos / lead, 0.0, 1.0)), days_of_supply=dos, lead_time_days=lead))

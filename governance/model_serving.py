@@ -12,7 +12,11 @@ The batch jobs serve a model's score for a plant only when (`fallback_reason` is
 - none of the feeds the model reads is stale: older than its expected cadence plus the
   plant policy's `feed_grace_hours` (`feed_limits`; the orchestrator's stale-feed rule reads
   the same limit), and
-- the model can score the plant at all (e.g. failure risk needs sensors).
+- the model can score the plant at all (e.g. failure risk needs sensors), and
+- the version is not held at the plant: a hold opens by itself (`hold_degraded`, audited)
+  when an input's drift (PSI) passes the plant policy's `drift_psi_limit` or the recent
+  accuracy falls below its baseline by more than `accuracy_margin`, and stays until an admin
+  releases it with a reason (`release_hold`, audited) or another version is approved.
 Otherwise they serve the fallback rule's score, labelled with the reason, and pages show it.
 
 Drift: `psi_label` reads the population stability index (forecasting.metrics.psi) that the
@@ -24,6 +28,7 @@ from datetime import datetime, timezone
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from data_access import model_holds
 from data_access import model_registry as registry
 from governance import audit, policies
 
@@ -163,12 +168,14 @@ def stale_feeds(limits: pd.DataFrame, model_name: str) -> dict[str, list[str]]:
     return {plant: sorted(group["source"]) for plant, group in late.groupby("plant_id")}
 
 
-def fallback_reason(version: dict | None, stale: list[str] | None = None, unavailable: str | None = None) -> str | None:
+def fallback_reason(version: dict | None, stale: list[str] | None = None, unavailable: str | None = None,
+                    held: str | None = None) -> str | None:
     """Why a plant's score must come from the fallback rule (every reason that applies, joined
     by "; "), None when the model may be served.
 
     `version`: the model version that scored (None: no model could be trained or loaded);
-    `stale`: the plant's stale feeds; `unavailable`: why the model cannot score the subject.
+    `stale`: the plant's stale feeds; `unavailable`: why the model cannot score the subject;
+    `held`: the reason of the version's open hold at the plant (`hold_degraded`).
     """
     reasons = []
     if unavailable:
@@ -180,6 +187,8 @@ def fallback_reason(version: dict | None, stale: list[str] | None = None, unavai
         reasons.append(f"version {version['version']} not approved")
     if stale:
         reasons.append(stale_reason(stale))
+    if held:
+        reasons.append(f"on hold until an admin releases it: {held}")
     return "; ".join(reasons) or None
 
 
@@ -194,3 +203,82 @@ def psi_label(value) -> str:
     if value is None or pd.isna(value):
         return "no data"
     return "major shift" if value > PSI_MAJOR else "moderate shift" if value > PSI_MODERATE else "stable"
+
+
+# --- holds: fall back by itself on drift or lost accuracy (issue 14) ------------------------------
+
+HOLD_ACTOR = "model-monitor"
+
+
+def degradation(metrics: dict, psi_limit: float, margin: float) -> str | None:
+    """Why a version should be held at a plant, None when its metrics are within the limits.
+
+    `metrics`: the plant's newest value of each metric of the version. Drift: any `psi.*`
+    above `psi_limit`. Accuracy: `auc_live` below the tested `auc` by more than `margin`, or a
+    `wape_live.<series>` above that series' backtest `wape.<series>` by more than `margin`.
+    """
+    reasons = []
+    for name, value in sorted(metrics.items()):
+        if value is None or pd.isna(value):
+            continue
+        if name.startswith("psi.") and value > psi_limit:
+            reasons.append(f"input drift {name} = {value:.2f} above the limit {psi_limit:g}")
+        baseline = metrics.get("auc") if name == "auc_live" else (
+            metrics.get("wape." + name.removeprefix("wape_live.")) if name.startswith("wape_live.") else None)
+        if baseline is None or pd.isna(baseline):
+            continue
+        if name == "auc_live" and value < baseline - margin:
+            reasons.append(f"recent AUC {value:.2f} below its tested {baseline:.2f} by more than {margin:g}")
+        elif name.startswith("wape_live.") and value > baseline + margin:
+            reasons.append(f"recent WAPE of {name.removeprefix('wape_live.')} {value:.1%} above its backtest "
+                           f"{baseline:.1%} by more than {margin:.0%}")
+    return "; ".join(reasons) or None
+
+
+def hold_degraded(engine: Engine, model_id: int, latest: pd.DataFrame, now: datetime | None = None) -> dict[str, str]:
+    """Hold the version at every plant whose newest metrics pass its policy's limits.
+
+    `latest`: plant_id, metric, value (each plant's newest value per metric). A new hold and
+    its audit row (`model_hold`) are one transaction. Returns plant_id -> reason of every open
+    hold of the version, the new ones included.
+    """
+    now = now or datetime.now(timezone.utc)
+    limits = policies.effective_all(engine)
+    default = policies.effective(engine, None)
+    with engine.begin() as conn:
+        held = model_holds.open_holds(conn, model_id)
+        for plant_id, group in latest.groupby("plant_id", sort=True):
+            if plant_id in held:
+                continue
+            policy = limits.get(plant_id, default).values
+            reason = degradation(dict(zip(group["metric"], group["value"])), float(policy["drift_psi_limit"]),
+                                 float(policy["accuracy_margin"]))
+            if reason is None:
+                continue
+            hold_id = model_holds.add_hold(conn, model_id, plant_id, reason, now)
+            audit.append(conn, HOLD_ACTOR, "model_hold", plant_id=plant_id, entity="model_version",
+                         entity_id=model_id, detail={"hold_id": hold_id, "reason": reason})
+            held[plant_id] = reason
+    return held
+
+
+def release_hold(engine: Engine, user, model_id: int, plant_id: str, reason: str,
+                 now: datetime | None = None) -> int:
+    """An admin acts on a hold: the plant is served by the model again from the next run.
+    Same permission, reason and audit as `approve`; returns the holds released."""
+    action = "model_hold_release"
+    if not user.can(APPROVE_PERMISSION):
+        _refuse(engine, user, model_id, action, "Only a user allowed to approve models (the admin role) "
+                                                "may release a model hold.")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        _refuse(engine, user, model_id, action, "A reason is required: say what you checked.")
+    with engine.begin() as conn:
+        released = model_holds.release(conn, int(model_id), plant_id, user.username, reason,
+                                       now or datetime.now(timezone.utc))
+        if released:
+            audit.append(conn, user.username, action, plant_id=plant_id, entity="model_version",
+                         entity_id=model_id, detail={"reason": reason, "released": released})
+    if not released:
+        _refuse(engine, user, model_id, action, f"Model version {model_id} has no open hold at {plant_id}.")
+    return released

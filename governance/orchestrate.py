@@ -38,9 +38,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from data_access import decisions as dq
-from data_access import signal_inputs
+from data_access import queries, signal_inputs
 from data_access.frames import as_utc
-from data_access import queries
+from data_access.kpis import REFERENCE_CURRENCY
 from data_access.schema import recommendation
 from data_access.scope import PlantScope
 from governance import audit, policies, signals, workflow
@@ -136,8 +136,9 @@ def run(engine: Engine, now: datetime | None = None, *, params: signals.RulePara
                 if auto:
                     outbox_id = workflow.auto_approve(
                         conn, rec_id, now, f"Auto-approved by the {row.plant_id} policy: estimated cost "
-                        f"{cost:,.0f} within auto_approve_max_cost.{row.kind} "
-                        f"({policy[f'auto_approve_max_cost.{row.kind}']:,.0f}), automation_level assisted.")
+                        f"{cost:,.0f} {REFERENCE_CURRENCY} within auto_approve_max_cost.{row.kind} "
+                        f"({policy[f'auto_approve_max_cost.{row.kind}']:,.0f} {REFERENCE_CURRENCY}), "
+                        "automation_level assisted.")
                 routing = policy.routing(row.kind, cost)
                 audit.append(conn, actor, "recommendation_created", plant_id=row.plant_id, entity="recommendation",
                              entity_id=rec_id, detail={

@@ -22,6 +22,9 @@ scenario: a scenario plan submitted for approval, governance.scenarios):
   nothing; "manual_only": raise it flagged, never auto-approve; "use": as usual);
 - `model_fallback`: "rules" uses the fallback rules where no model scores a subject,
   "none" raises recommendations from model scores only;
+- `drift_psi_limit`, `accuracy_margin`: when a served model's input drift (PSI) or its recent
+  accuracy against its baseline passes them, the plant's model is held (governance.model_serving
+  .hold_degraded): served by the fallback until an admin releases the hold;
 - `labour_rate_per_hour`, `repair_window_hours`: inputs of the maintenance cost estimate
   and of the schedule impact.
 
@@ -52,7 +55,8 @@ MODEL_FALLBACKS = ("rules", "none")
 
 KIND_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "maintenance": ("decide", "approve_maintenance"),
-    "shortage": ("decide",),
+    # A purchase above the plant's limit needs the executive as second approver (issue 14).
+    "shortage": ("decide", "decide_escalated"),
     "quality": ("decide",),
     "schedule": ("decide", "override_schedule"),
     # A scenario plan above the plant's own limit needs the executive too (a plan may move
@@ -93,7 +97,7 @@ for _kind, _threshold in (("maintenance", 0.5), ("shortage", 0.5), ("quality", 0
         "threshold", _threshold, f"Risk score (0-1) from which a signal raises {_TEXT[_kind]}.")
 _DEFAULT_BANDS = {
     "maintenance": _bands((5000, ["maintenance_lead"]), (None, ["maintenance_lead", "plant_manager"])),
-    "shortage": _bands((None, ["plant_manager"]),),
+    "shortage": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
     "quality": _bands((None, ["plant_manager"]),),
     "schedule": _bands((None, ["planner"]),),
     "scenario": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
@@ -123,6 +127,11 @@ SPECS.update({
                             "manual_only (raise it flagged, never auto-approve), use (as usual).", STALE_FEED_RULES),
     "model_fallback": Spec("choice", "rules", "Where no model scores a subject: rules (use the threshold "
                            "fallback rules) or none (raise nothing).", MODEL_FALLBACKS),
+    "drift_psi_limit": Spec("number", 0.25, "Population stability index of a model input above which the "
+                            "plant's model is held and served by the fallback until an admin releases it."),
+    "accuracy_margin": Spec("number", 0.05, "How far (on the metric's 0-1 scale) a model's recent accuracy "
+                            "may fall below its baseline (live AUC under the tested AUC, live WAPE over the "
+                            "backtest WAPE) before the plant's model is held and served by the fallback."),
     "labour_rate_per_hour": Spec("number", 85.0, "Cost of one maintenance hour, for the cost estimate."),
     "repair_window_hours": Spec("hours", 72, "Hours from now in which a repair is planned; production "
                                 "orders on the line in this window are its schedule impact."),

@@ -29,6 +29,7 @@ from types import ModuleType
 
 from data_access import scenarios as store
 from data_access.frames import as_utc
+from data_access.kpis import REFERENCE_CURRENCY
 from data_access.scope import PlantScope
 from governance import audit, policies, workflow
 
@@ -234,7 +235,8 @@ def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: d
             if auto:
                 outbox_id = workflow.auto_approve(
                     conn, rec_id, now, f"Auto-approved by the {plant_id} policy: plan spend change {routed_cost:,.0f} "
-                    f"within auto_approve_max_cost.scenario ({policy['auto_approve_max_cost.scenario']:,.0f}), "
+                    f"{REFERENCE_CURRENCY} within auto_approve_max_cost.scenario "
+                    f"({policy['auto_approve_max_cost.scenario']:,.0f} {REFERENCE_CURRENCY}), "
                     "automation_level assisted.")
             audit.append(conn, user.username, "recommendation_created", plant_id=plant_id, entity="recommendation",
                          entity_id=rec_id, detail={

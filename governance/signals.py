@@ -36,10 +36,12 @@ Scores come from two kinds of providers:
     the temperature rise against the same baseline:
     score = max(clip((vib ratio - 1) / vib_ratio_span), clip((temp rise - temp_rise_floor) / temp_rise_span)).
     The asset's risk is the larger of the two rules.
-  * shortage, `projected_stockout`: stock is projected day by day over the supplier lead
-    time from the newest snapshot (minus average daily consumption over `demand_days`,
-    plus open purchase orders on their promised day, overdue ones tomorrow); the risk is
-    the share of the lead time with projected stock at or below zero (days short / lead time).
+  * shortage, `projected_stockout`: stock today is the newest snapshot rolled forward by the
+    receipts and consumption recorded after it (`data_access.stock`); from there it is
+    projected over the supplier lead time (minus average daily consumption over
+    `demand_days`, plus open purchase orders on their promised day, overdue ones tomorrow);
+    the risk is the share of the lead time with projected stock at or below zero (days short
+    / lead time).
   * quality, `quality_drop`: good / produced quantity of a line over the last
     `quality_recent_days` against the `quality_baseline_days` before them;
     risk = clip(drop in percentage points / quality_drop_span_pp).
@@ -278,8 +280,8 @@ def _shortage(engine, scope, as_of, params) -> pd.DataFrame:
     for s in supply.itertuples(index=False):
         daily = s.demand_qty / params.demand_days
         snapshot_age = (day - s.snapshot_day).days if s.snapshot_day is not None else None
-        on_hand = 0.0 if pd.isna(s.on_hand) else float(s.on_hand)
-        projected_now = on_hand - daily * (snapshot_age or 0)
+        on_hand = 0.0 if pd.isna(s.counted_on_hand) else float(s.counted_on_hand)
+        projected_now = 0.0 if pd.isna(s.on_hand) else float(s.on_hand)  # rolled forward to today
         lead = float(s.lead_time_days)
         short = days_short(projected_now, daily, lead, arrivals.get((s.plant_id, s.material_id), []))
         risk = _clip01(short / lead)
@@ -292,6 +294,8 @@ def _shortage(engine, scope, as_of, params) -> pd.DataFrame:
                 "unit": s.unit, "unit_cost": float(s.unit_cost), "on_hand": on_hand,
                 "snapshot_day": None if s.snapshot_day is None else str(s.snapshot_day),
                 "snapshot_age_days": snapshot_age, "projected_on_hand_today": round(projected_now, 3),
+                "received_after_count": float(s.received_after_count),
+                "consumed_after_count": float(s.consumed_after_count),
                 "daily_demand": round(daily, 4), "demand_days": params.demand_days,
                 "days_of_supply": round(max(projected_now, 0.0) / daily, 2),
                 "lead_time_days": lead, "days_short_within_lead_time": round(short, 2),

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import decisions as ui
 from components import delivery, flash
+from components.formatting import money_column
 from components.tables import table
 from components.warehouse import get_engine
 from governance.login import current_user
@@ -92,7 +93,7 @@ if rec["kind"] == "maintenance":
                          "material_id": st.column_config.TextColumn("Part"),
                          "name": st.column_config.TextColumn("Name"),
                          "on_hand": st.column_config.NumberColumn("On hand", format="%.0f"),
-                         "unit_cost": st.column_config.NumberColumn("Unit cost", format="%.2f"),
+                         "unit_cost": money_column("Unit cost", decimals=2),
                          "lead_time_days": st.column_config.NumberColumn("Lead time (d)", format="%.0f"),
                          "snapshot_day": st.column_config.TextColumn("Counted on")},
           empty_message="No plant stocks spare parts for this asset class.")

@@ -142,7 +142,8 @@ else:
 st.subheader("Fallback status per plant")
 run = intel.latest_score_run(engine)
 st.caption("What each plant's scores and forecasts are served from in the newest runs, and why a fallback rule "
-           "is used: no sensors, version not approved, or a feed stale beyond its limit"
+           "is used: no sensors, version not approved, a feed stale beyond its limit, or a hold after drift or lost "
+           "accuracy"
            + (f" (scoring run as of {run['as_of_utc']:%Y-%m-%d %H:%M} UTC)." if run is not None else "."))
 status = intel.fallback_status(engine, user.scope, None if run is None else run["run_id"])
 reasons = status[[c for c in ("failure_reason", "forecast_reason") if c in status.columns]]
@@ -159,6 +160,40 @@ table(status, key="models_fallback", file_name="fallback_status.csv", column_con
     "forecasts": st.column_config.TextColumn("Forecasts"),
     "forecast_reason": st.column_config.TextColumn("Forecast fallback because"),
 }, empty_message="No plant in your scope.")
+
+st.subheader("Models on hold")
+st.caption("A served model whose input drift (PSI) passes the plant policy's drift_psi_limit, or whose recent "
+           "accuracy falls below its baseline by more than accuracy_margin, is held at that plant by itself: the "
+           "plant is served by the fallback until an admin releases the hold (audited) or approves another version.")
+held = intel.holds(engine, user.scope)
+table(held.assign(plant=held["plant_id"].map(names)), key="models_holds", file_name="model_holds.csv",
+      column_config={
+          "hold_id": None, "model_id": None, "plant_id": None, "released_utc": None, "released_by": None,
+          "release_reason": None,
+          "plant": st.column_config.TextColumn("Plant"), "model_name": st.column_config.TextColumn("Model"),
+          "version": st.column_config.TextColumn("Version"), "reason": st.column_config.TextColumn("Held because"),
+          "held_utc": st.column_config.DatetimeColumn("Held since (UTC)", format="YYYY-MM-DD HH:mm"),
+      }, empty_message="No model is on hold: every approved model is within its plants' drift and accuracy limits.")
+if len(held) and user.can(model_serving.APPROVE_PERMISSION):
+    with st.form("models_hold_form", clear_on_submit=True):
+        labels = {int(r.hold_id): f"{r.model_name} {r.version} at {names.get(r.plant_id, r.plant_id)}"
+                  for r in held.itertuples()}
+        chosen = st.selectbox("Hold", list(labels), format_func=labels.get, key="models_hold_choice")
+        reason = st.text_area("Reason", key="models_hold_reason", placeholder="What you checked, e.g. the sensor "
+                              "was recalibrated and the drift is explained")
+        if st.form_submit_button("Release the hold", icon=":material/lock_open:"):
+            row = held[held["hold_id"] == chosen].iloc[0]
+            try:
+                model_serving.release_hold(engine, user, int(row["model_id"]), row["plant_id"], reason)
+                intel.clear_caches()
+                st.session_state["models_hold_message"] = (True, f"Released: {labels[chosen]} is served by the "
+                                                                 "model again from the next run.")
+            except model_serving.ModelGovernanceError as exc:
+                st.session_state["models_hold_message"] = (False, str(exc))
+            st.rerun()
+if result := st.session_state.pop("models_hold_message", None):
+    ok, text = result
+    (st.success if ok else st.error)(text)
 
 st.subheader("Data freshness")
 st.caption("Hours since each feed last arrived. Late: older than its expected cadence. Stale: older than its "

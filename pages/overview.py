@@ -29,6 +29,9 @@ if overview.is_empty:
 
 st.subheader(f"Network KPIs, {selection.start:%d %b %Y} to {selection.end:%d %b %Y} "
              f"({selection.days} days, {len(overview.plants)} plants)")
+if overview.feed_gaps:
+    st.caption("This window reaches past some feeds: their KPIs miss the days after the feed's last day. "
+               + " · ".join(overview.feed_gaps))
 kpi_tiles(overview.network, overview.previous, selection.days)
 
 kpi = st.selectbox("Compare plants on", list(KPI_CATALOG), format_func=lambda k: KPI_CATALOG[k][0],

@@ -6,6 +6,7 @@ from components import cached, flash
 from components import decisions as ui
 from components.tables import table
 from components.warehouse import get_engine
+from data_access.kpis import REFERENCE_CURRENCY
 from governance.login import current_user
 from governance.policies import SPECS, PolicyError, parse_text, reset_value, set_value
 
@@ -20,7 +21,8 @@ if not user.can("edit_policy"):
 st.caption("Hub and spoke: the enterprise defaults apply to every plant unless the plant has localized a "
            "value. Thresholds, approvers per kind and cost band, automation, escalation and stale-feed rules. "
            "Every change needs a reason and is written to the audit trail; a change that would make any "
-           "plant's policy contradictory is refused.")
+           "plant's policy contradictory is refused. Costs (max_cost, auto_approve_max_cost, labour rate) are in "
+           f"the enterprise reference currency, {REFERENCE_CURRENCY}.")
 
 flash.show("policies_flash")
 

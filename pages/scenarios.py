@@ -7,6 +7,7 @@ import streamlit as st
 from components import flash
 from components import scenarios as view
 from components.figures import SCENARIO_DAILY, scenario_band, scenario_compare
+from components.formatting import money_column
 from components.tables import chart, table
 from components.warehouse import get_engine
 from forecasting import scenario as model
@@ -161,8 +162,8 @@ else:
                              "fill_rate_change": st.column_config.NumberColumn("Change", format="percent"),
                              "stockout_days": st.column_config.NumberColumn("Stockout days", format="%.1f"),
                              "stockout_days_change": st.column_config.NumberColumn("Change", format="%+.1f"),
-                             "cost": st.column_config.NumberColumn("Estimated cost", format="localized"),
-                             "cost_change": st.column_config.NumberColumn("Change", format="localized")})
+                             "cost": money_column("Estimated cost"),
+                             "cost_change": money_column("Change")})
 
     st.markdown("**How well the simulator tracked these plants' history**")
     tracked_table = view.calibration_table(calibration, plant_ids)
@@ -216,8 +217,8 @@ table(saved, key="scenario_saved", file_name="saved_scenarios.csv", column_confi
     "decision_state": st.column_config.TextColumn("Decision", help="pending, approved, rejected or expired"),
     "fill_rate": st.column_config.NumberColumn("Fill rate", format="percent"),
     "fill_rate_change": st.column_config.NumberColumn("vs baseline", format="percent"),
-    "cost": st.column_config.NumberColumn("Estimated cost", format="localized"),
-    "cost_change": st.column_config.NumberColumn("vs baseline", format="localized"),
+    "cost": money_column("Estimated cost"),
+    "cost_change": money_column("vs baseline"),
     "created_utc": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
 })
 

@@ -20,7 +20,7 @@ SHARED_TABLES = (schema.region, schema.supplier, schema.material, schema.downtim
 PLANT_TABLES = (
     schema.plant, schema.line, schema.asset, schema.plant_material, schema.production_daily,
     schema.downtime_event, schema.asset_health_daily, schema.work_order, schema.inventory_snapshot,
-    schema.demand_daily, schema.purchase_order, schema.production_order, schema.feed_status,
+    schema.demand_daily, schema.purchase_order, schema.production_order, schema.plan_revision, schema.feed_status,
 )
 NETWORK = {t.name for t in SHARED_TABLES + PLANT_TABLES}
 

@@ -106,6 +106,7 @@ def simulate(index: int, world: World) -> dict[str, pd.DataFrame]:
 
 class _Plant:
     def __init__(self, index: int, world: World):
+        self.index = index
         self.rng = network.plant_rng(world.seed, index)
         self.world = world
         self.layout = network.plant_layout(index, world.start, world.shared, self.rng)
@@ -142,6 +143,7 @@ class _Plant:
             out["asset_health_daily"] = self._health(failures, prod, cut["health"], gaps)
         out["work_order"] = self._work_orders(events, pm)
         out["production_order"] = self._orders(events)
+        out["plan_revision"] = self._plan_revisions(out["production_order"])
         out["feed_status"] = feeds
         return out
 
@@ -602,6 +604,34 @@ class _Plant:
             "due_utc": _utc(due), "due_day": np.where(due.isna(), None, cal.dates(cal.day_of(due.fillna(0)))),
             "planned_start_utc": _utc(o["p_start"]), "planned_end_utc": _utc(o["p_end"]),
             "actual_end_utc": _utc(o["actual"].where(done & ~cancelled)), "produced_qty": made, "status": status,
+        })
+
+    def _plan_revisions(self, orders: pd.DataFrame) -> pd.DataFrame:
+        """Plan changes the planning system recorded before each revised order's start (issue 14).
+
+        A plant's planning nervousness depends on its data maturity (spreadsheet plants replan
+        most) and on the plant itself; a revision changes the quantity, the dates or both, up
+        to 10 days before the planned start (so some fall inside a 7-day frozen horizon). The
+        orders keep their final plan: a revision's new values are the order's. Drawn from an RNG
+        of its own, so the other tables stay as they were.
+        """
+        rng = np.random.default_rng(np.random.SeedSequence(self.world.seed, spawn_key=(14, self.index)))
+        base = {"iot": 0.05, "mes": 0.10, "spreadsheet": 0.20}[self.t["maturity"]] * rng.uniform(0.5, 1.5)
+        start = pd.to_datetime(orders["planned_start_utc"]).to_numpy("datetime64[s]").astype("int64").astype(float)
+        revised = start - rng.uniform(0.1, 10.0, len(orders)) * DAY
+        pick = (rng.random(len(orders)) < base) & (revised < self.now) & (orders["status"] != "cancelled").to_numpy()
+        o, revised, start = orders[pick], revised[pick], start[pick]
+        kind = rng.choice(["qty", "dates", "both"], p=[0.6, 0.25, 0.15], size=len(o))
+        factor = np.where(kind != "dates", rng.choice([0.7, 0.8, 0.9, 1.1, 1.2, 1.3], size=len(o)), 1.0)
+        shift = np.where(kind != "qty", rng.choice([-2, -1, 1, 2], size=len(o)) * rng.choice([0.25, 1.0], size=len(o))
+                         * DAY, 0.0)
+        due = pd.to_datetime(o["due_utc"]).to_numpy("datetime64[s]").astype("int64").astype(float)
+        due[pd.isna(o["due_utc"]).to_numpy()] = np.nan
+        return pd.DataFrame({
+            "plant_id": self.pid, "order_id": o["order_id"].to_numpy(), "line_id": o["line_id"].to_numpy(),
+            "revised_utc": _utc(revised), "old_qty": np.maximum(np.round(o["qty"].to_numpy() / factor / 10) * 10, 10),
+            "new_qty": o["qty"].to_numpy(), "old_planned_start_utc": _utc(start - shift),
+            "new_planned_start_utc": _utc(start), "old_due_utc": _utc(due - shift), "new_due_utc": _utc(due),
         })
 
     # --- feeds ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Helpers of the page tests (Streamlit's AppTest from app.py); their fixtures are in conftest.py."""
 
+import re
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
@@ -23,6 +24,14 @@ TEST_LOGINS = {
     "admin": ("admin-password", ["admin"], "all"),
     "steward": ("steward-password", ["data_steward"], "all"),  # onboarding (issue 7)
 }
+
+OPS_LOGINS = {  # the operations fixture network (tests/ops_fixture.py): username -> (password, roles, plants)
+    "coo": ("coo-password", ["executive"], "all"),
+    "pm_b": ("pm-b-password", ["plant_manager"], ["B"]),
+    "pm_c": ("pm-c-password", ["plant_manager"], ["C"]),
+}
+TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
+                 "success")
 
 
 class NavigationOnly(PagesManager):
@@ -98,3 +107,19 @@ def submit(at, action, reason="", field=None, value=""):
     at.button(key="decision_detail_submit").click().run()
     assert not at.exception, at.exception
     return at
+
+
+def screen_text(at) -> str:
+    """Everything on screen, metric tiles included (see `rendered_text`)."""
+    return "\n".join([rendered_text(at), *(f"{m.label} {m.value}" for m in at.metric)])
+
+
+def healthy(at) -> None:
+    """No exception, no error, and no NaN, inf or NaT anywhere on screen."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert not re.search(r"\b(nan|NaN|inf|NaT)\b", screen_text(at)), "NaN/inf shown on screen"
+
+
+def metric_values(at) -> dict:
+    return {m.label: m.value for m in at.metric}

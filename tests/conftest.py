@@ -18,6 +18,7 @@ from datetime import date
 
 import bcrypt
 import pytest
+import streamlit as st
 import streamlit.testing.v1.app_test as app_test_module
 import yaml
 from sqlalchemy import create_engine, select, text
@@ -27,7 +28,7 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.schema import metadata, plant
 from data_access.settings import settings
-from tests.apptest import TEST_LOGINS, NavigationOnly, log_in, new_app
+from tests.apptest import OPS_LOGINS, TEST_LOGINS, NavigationOnly, healthy, log_in, new_app
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
@@ -209,3 +210,33 @@ def open_as(monkeypatch, app_env):
         return at.switch_page(page).run()
 
     return open_as
+
+
+# --- page tests on the operations fixture network (tests/ops_fixture.py) -------------------
+
+@pytest.fixture(scope="module")
+def ops_users(tmp_path_factory):
+    usernames = {name: {"name": name.upper(), "email": f"{name}@example.com", "roles": roles, "plants": plants,
+                        "password": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()}
+                 for name, (pw, roles, plants) in OPS_LOGINS.items()}
+    path = tmp_path_factory.mktemp("ops_users") / "users.yaml"
+    path.write_text(yaml.safe_dump({"usernames": usernames}))
+    return path
+
+
+@pytest.fixture
+def open_app(monkeypatch, ops_users, navigation_only):
+    """open_app(url, username, page) -> an AppTest logged in and showing that page."""
+    monkeypatch.setenv("PNCT_USERS_FILE", str(ops_users))
+    monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
+    monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
+    st.cache_data.clear()
+
+    def open_(url, username, page):
+        monkeypatch.setenv("WAREHOUSE_URL", url)
+        at = log_in(new_app().run(), username, OPS_LOGINS[username][0])
+        at.switch_page(page).run()
+        healthy(at)
+        return at
+
+    return open_

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from data_access.engine import make_engine
 from data_access.schema import audit_log, model_version, plant
 from forecasting import failure_risk, refresh, score
+from governance import model_serving
 from jobs import pipeline
-from tests.apptest import TEST_LOGINS
-from tests.apptest import rendered_text, texts
+from tests.apptest import TEST_LOGINS, rendered_text, texts
 from tests.helpers import sqlite_copy
 
 AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
@@ -179,3 +179,23 @@ def test_no_page_load_trains_or_refits(open_as, stored, monkeypatch):
         for page in PAGES:
             at = open_as(f"sqlite:///{stored}", user, page)
             assert not at.exception, (user, page)
+
+
+def test_a_held_model_is_shown_and_an_admin_releases_it(open_as, writable):
+    import pandas as pd
+
+    from data_access import model_holds
+    engine = make_engine(writable)
+    model_id = _model_id(writable, "failure_risk")
+    model_serving.hold_degraded(engine, model_id, pd.DataFrame(
+        {"plant_id": ["NA-JOL"], "metric": ["psi.vib_ratio"], "value": [0.9]}))
+    at = open_as(writable, "admin", "pages/models.py")
+    assert not at.exception
+    held = next(df.value for df in at.dataframe if "reason" in df.value and "held_utc" in df.value)
+    assert held["reason"].tolist() == ["input drift psi.vib_ratio = 0.90 above the limit 0.25"]
+    at.text_area(key="models_hold_reason").input("vibration sensor replaced on the 28th")
+    next(b for b in at.button if b.label == "Release the hold").click()
+    at.run()
+    assert not at.exception and any("Released" in s for s in texts(at, "success")), texts(at, "error")
+    assert model_holds.open_holds(engine, model_id) == {}
+    engine.dispose()

@@ -263,3 +263,62 @@ def test_model_served_failure_risks_feed_the_decisions_workflow_by_default(score
     assert (signals.risk_signals(scored, PlantScope.everything(), later, kinds=("maintenance",),
                                    providers=pipeline.MODEL_PROVIDERS)["source"]
             == "fallback_rule").all()
+
+
+# --- issue 14: a model falls back by itself on drift or lost accuracy -----------------------------
+
+def test_degradation_names_drift_and_lost_accuracy():
+    fine = {"psi.vib_ratio": 0.1, "auc": 0.9, "auc_live": 0.88, "wape.demand": 0.2, "wape_live.demand": 0.24}
+    assert model_serving.degradation(fine, psi_limit=0.25, margin=0.05) is None
+    drift = model_serving.degradation({**fine, "psi.temp_rise": 0.4}, 0.25, 0.05)
+    assert drift == "input drift psi.temp_rise = 0.40 above the limit 0.25"
+    worse = model_serving.degradation({**fine, "auc_live": 0.8, "wape_live.demand": 0.31}, 0.25, 0.05)
+    assert "recent AUC 0.80 below its tested 0.90" in worse and "recent WAPE of demand 31.0%" in worse
+    assert model_serving.degradation({"auc_live": 0.5}, 0.25, 0.05) is None  # no baseline: nothing to compare
+    assert "on hold until an admin releases it: x" in model_serving.fallback_reason(
+        {"version": "v1", "status": "approved"}, held="x")
+
+
+def test_drift_past_the_policy_limit_holds_the_model_until_an_admin_releases_it(scored):
+    model_serving.approve(scored, ADMIN, 1, "ok")
+    policies.set_value(scored, ADMIN, "NA-JOL", "drift_psi_limit", 1e-9, "any drift at all, for the test")
+    pipeline.score_risks(scored, AS_OF)
+    jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "fallback").all() and (jol["risk"] == jol["fallback_risk"]).all()
+    assert jol["reason"].str.startswith("on hold until an admin releases it: input drift psi.").all()
+    assert ("model-monitor", "model_hold", "1") in audit_actions(scored)
+    policies.set_value(scored, ADMIN, "NA-JOL", "drift_psi_limit", 100, "back to normal")
+    pipeline.score_risks(scored, AS_OF + timedelta(hours=1))
+    assert (failure_scores(scored).query("plant_id == 'NA-JOL'")["source"] == "fallback").all()  # until someone acts
+    with pytest.raises(model_serving.ModelGovernanceError, match="Only a user allowed"):
+        model_serving.release_hold(scored, PM, 1, "NA-JOL", "fine by me")
+    assert model_serving.release_hold(scored, ADMIN, 1, "NA-JOL", "sensor recalibrated, drift explained") == 1
+    with pytest.raises(model_serving.ModelGovernanceError, match="no open hold"):
+        model_serving.release_hold(scored, ADMIN, 1, "NA-JOL", "again")
+    pipeline.score_risks(scored, AS_OF + timedelta(hours=2))
+    jol = failure_scores(scored).query("plant_id == 'NA-JOL'")
+    assert (jol["source"] == "model").all()
+    assert audit.verify(scored).ok
+
+
+def test_holds_are_stored_and_released_on_each_backend(empty_engine):
+    import pandas as pd
+
+    from data_access import model_holds
+    from data_access.schema import plant, region
+    with empty_engine.begin() as conn:
+        conn.execute(region.insert(), [{"region_id": "EU", "name": "Europe"}])
+        conn.execute(plant.insert(), [dict(plant_id=p, name=p, region_id="EU", country="DE", timezone="Europe/Berlin",
+                                           lat=0.0, lon=0.0, data_maturity="iot", maintenance_workflow="sap_pm",
+                                           currency="EUR") for p in ("A", "B")])
+        model_id, _ = model_serving.register(conn, "test", "forecaster", "v1", {}, None)
+    latest = pd.DataFrame({"plant_id": ["A", "A", "B", "B"], "metric": ["wape.demand", "wape_live.demand"] * 2,
+                           "value": [0.20, 0.40, 0.20, 0.22]})
+    assert model_serving.hold_degraded(empty_engine, model_id, latest) == {
+        "A": "recent WAPE of demand 40.0% above its backtest 20.0% by more than 5%"}
+    assert model_serving.hold_degraded(empty_engine, model_id, latest).keys() == {"A"}  # one open hold, not two
+    assert list(model_holds.holds(empty_engine, PlantScope.only(["B"]))["plant_id"]) == []  # scoped
+    model_serving.release_hold(empty_engine, ADMIN, model_id, "A", "demand shifted for a promotion, expected")
+    assert model_holds.open_holds(empty_engine, model_id) == {}
+    closed = model_holds.holds(empty_engine, PlantScope.everything(), open_only=False)
+    assert closed["released_by"].tolist() == ["admin"] and audit.verify(empty_engine).ok

@@ -101,15 +101,17 @@ def test_work_order_flow_and_backlog(ops_db):
 def test_material_positions_days_of_supply_and_exposure(ops_db):
     frame = ops.material_positions(ops_db, ALL, START, END).set_index(["plant_id", "material_id"])
     assert set(frame.index) == {("A", "RAW"), ("A", "PK"), ("A", "SPARE"), ("A", "SPARE2"), ("B", "RAW")}
-    assert frame.loc[("A", "RAW"), "on_hand"] == 50 and frame.loc[("A", "RAW"), "counted_day"] == date(2026, 3, 30)
+    # counted 50 on the 30th, 10 used on the 31st: the position at the window's end (issue 14)
+    assert frame.loc[("A", "RAW"), "on_hand"] == 40 and frame.loc[("A", "RAW"), "counted_day"] == date(2026, 3, 30)
+    assert frame.loc[("A", "RAW"), "counted_on_hand"] == 50 and frame.loc[("A", "RAW"), "consumed_after_count"] == 10
     assert frame.loc[("A", "RAW"), "demand_qty"] == 40 and frame.loc[("A", "PK"), "demand_qty"] == 0
     dos = kpis.material_days_of_supply(frame["on_hand"], frame["demand_qty"], 4)
-    assert dos[("A", "RAW")] == pytest.approx(5.0)  # 50 / (40 / 4)
-    assert dos[("A", "SPARE")] == pytest.approx(12.0)  # 3 / (1 / 4)
+    assert dos[("A", "RAW")] == pytest.approx(4.0)  # 40 / (40 / 4)
+    assert dos[("A", "SPARE")] == pytest.approx(8.0)  # (3 counted on the 28th - 1 used on the 29th) / (1 / 4)
     assert dos[("B", "RAW")] == pytest.approx(6.0)  # 6 / (4 / 4): one day of demand, four calendar days
     assert math.isnan(dos[("A", "PK")]) and math.isnan(dos[("A", "SPARE2")])  # no demand: no days of supply
     exposed = kpis.is_stockout_exposed(dos, frame["lead_time_days"])
-    assert sorted(exposed[exposed].index) == [("A", "SPARE"), ("B", "RAW")]  # 12 < 20, 6 < 9; 5 is not < 5
+    assert sorted(exposed[exposed].index) == [("A", "RAW"), ("A", "SPARE"), ("B", "RAW")]  # 4 < 5, 8 < 20, 6 < 9
     one = ops.material_positions(ops_db, ALL, START, END, material_id="RAW")
     assert sorted(one["plant_id"]) == ["A", "B"]
     # a window whose end lies before any count: on hand unknown, not zero
@@ -159,7 +161,7 @@ def test_order_risk_names_line_failures_and_short_materials(ops_db):
     assert risk.loc["A-6", "line_threat"] and risk.loc["A-6", "expected_loss_h"] == pytest.approx(0.25)
     # resin at A: 50 on hand + 100 on PO-A3; need 50, 50, 100 in due order
     assert risk.loc["A-6", "material_threat"]
-    assert "Resin (200 kg needed up to this order, 150 kg available by its due day)" in risk.loc["A-6", "threats"]
+    assert "Resin (200 kg needed up to this order, 140 kg available by its due day)" in risk.loc["A-6", "threats"]
     assert not risk.loc["A-3", "material_threat"] and not risk.loc["A-5", "material_threat"]
     assert risk.loc["A-8", "line_threat"] and not risk.loc["A-8", "material_threat"]
     assert risk.loc["A-8", "expected_loss_h"] == pytest.approx(0.3125)

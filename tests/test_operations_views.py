@@ -137,7 +137,7 @@ def test_inventory_network_totals(ops_db):
     assert t["days_of_supply"] == pytest.approx(652 / 80)  # value-weighted, raw and packaging
     assert t["inventory_turns"] == pytest.approx(365 * 80 / 652)
     assert t["supplier_otd"] == pytest.approx(2 / 3)
-    assert (t["stockout_exposed"], t["assessed"]) == (2, 3)
+    assert (t["stockout_exposed"], t["assessed"]) == (3, 3)  # resin at A: 40 left after the count (issue 14)
     assert t["spare_availability"] == pytest.approx(0.5)  # capper head on hand, conveyor belt out
     assert view.previous.empty  # nothing before the 28th: no deltas
     later = inventory_view(ops_db, sel(start=ops_fixture.DAYS[2])).previous  # the 28th and the 29th
@@ -147,27 +147,28 @@ def test_inventory_network_totals(ops_db):
 def test_inventory_materials_exposure_spares_and_shared(ops_db):
     view = inventory_view(ops_db, sel())
     m = view.materials.set_index(["plant_id", "material_id"])
-    assert m.loc[("A", "RAW"), "material_dos"] == pytest.approx(5.0) and not m.loc[("A", "RAW"), "exposed"]
+    assert m.loc[("A", "RAW"), "material_dos"] == pytest.approx(4.0) and m.loc[("A", "RAW"), "exposed"]
     assert m.loc[("A", "PK"), "material_dos_text"] == "no demand"  # zero demand: never inf
     assert m.loc[("A", "PK"), "status"] == "no demand in the window"
     assert m.loc[("A", "SPARE"), "status"].startswith("exposed")
-    assert view.exposed[["plant_id", "material_id"]].values.tolist() == [["A", "SPARE"], ["B", "RAW"]]
+    assert sorted(view.exposed[["plant_id", "material_id"]].values.tolist()) == [
+        ["A", "RAW"], ["A", "SPARE"], ["B", "RAW"]]
     spares = view.spares.set_index("asset_class")
     assert spares["spare_availability"].to_dict() == {"conveyor": 0.0, "capper": 1.0}
     shared = view.shared.set_index("material_id")
     assert list(shared.index) == ["RAW"]
-    assert shared.loc["RAW", "on_hand"] == 56 and shared.loc["RAW", "material_dos"] == pytest.approx(56 * 4 / 44)
-    assert shared.loc["RAW", "min_plant_dos"] == pytest.approx(5.0) and shared.loc["RAW", "exposed_plants"] == 1
+    assert shared.loc["RAW", "on_hand"] == 46 and shared.loc["RAW", "material_dos"] == pytest.approx(46 * 4 / 44)
+    assert shared.loc["RAW", "min_plant_dos"] == pytest.approx(4.0) and shared.loc["RAW", "exposed_plants"] == 2
     assert view.lateness.values.tolist() == [[-1, 1, True], [1, 1, True], [2, 1, False]]
     assert view.suppliers["supplier_otd_text"].tolist() == ["66.7 %"]
     plants = view.plants.set_index("plant_id")
-    assert plants.loc["B", "spare_availability_text"] == "no data" and plants.loc["A", "stockout_exposed"] == 1
+    assert plants.loc["B", "spare_availability_text"] == "no data" and plants.loc["A", "stockout_exposed"] == 2
 
 
 def test_inventory_drill_down_to_a_material(ops_db):
     view = inventory_view(ops_db, sel(material_id="RAW"))
     assert sorted(view.materials["plant_id"]) == ["A", "B"]
-    assert view.totals["material_dos"] == pytest.approx(56 * 4 / 44)
+    assert view.totals["material_dos"] == pytest.approx(46 * 4 / 44)
     assert set(view.history["plant"]) == {"Alpha Berlin", "Bravo Newark"}
     assert view.suppliers["received"].tolist() == [3]
     assert view.spares.empty

@@ -35,6 +35,7 @@ ML = User("ml_jol", "ML", "ml@example.com", ("maintenance_lead",), frozenset({"N
 PM = User("pm_jol", "PM", "pm@example.com", ("plant_manager",), frozenset({"NA-JOL"}))
 PLANNER = User("planner_jol", "PL", "pl@example.com", ("planner",), frozenset({"NA-JOL"}))
 ADMIN = User("admin", "Admin", "a@example.com", ("admin",), None)
+COO = User("coo", "COO", "coo@example.com", ("executive",), None)
 
 
 
@@ -135,11 +136,17 @@ def test_a_shortage_and_a_quality_drop_become_a_requisition_and_a_hold(network):
     assert short["evidence"]["action"]["qty"] > 0 and short["evidence"]["open_purchase_orders"] == []
     assert short["estimated_cost"] == pytest.approx(short["evidence"]["action"]["qty"]
                                                     * short["evidence"]["unit_cost"], rel=1e-6)
-    assert "alternative_suppliers" in short["evidence"] and short["routing"]["approvers"] == ["plant_manager"]
+    # above the default shortage band's 50,000 a second approver, an executive, signs too (issue 14)
+    large = short["estimated_cost"] > 50000
+    assert "alternative_suppliers" in short["evidence"]
+    assert short["routing"]["approvers"] == (["plant_manager", "executive"] if large else ["plant_manager"])
     [drop] = recs(network, subject_id="NA-JOL-L2", kind="quality")
     assert drop["evidence"]["drop_pp"] > 4 and drop["evidence"]["affected_lots"]
     assert drop["evidence"]["action"]["disposition"] == "hold"
     workflow.decide(network, PM, short["rec_id"], "approve", version=1, now=AS_OF)
+    if large:
+        assert recs(network, subject_id=material, plant_id="NA-JOL")[0]["state"] == "open"  # one of two signed
+        workflow.decide(network, COO, short["rec_id"], "approve", version=2, now=AS_OF)
     workflow.decide(network, PM, drop["rec_id"], "override", version=1, reason="inspect first",
                     override_value={"disposition": "inspect"}, now=AS_OF)
     sent = dq.outbox_rows(network, pm_scope).set_index("rec_id")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from data_access import migrate
+from data_access import kpis, migrate
 from data_access import scenarios as store
 from data_access.engine import make_engine
 from data_access.frames import as_utc
@@ -494,11 +494,11 @@ def test_the_decision_pages_show_a_plan_with_its_levers_and_result_and_approve_i
     # the note and names are shown as typed: their Markdown characters escaped
     assert any("**July peak**" in t and r"planner\_jol" in t and r"Cover the July peak \*with\* overtime" in t
                for t in texts(at, "info")), texts(at, "info")
-    assert [m.value for m in at.metric if m.label == "Plan spend change"] == ["+30,000"]
+    assert [m.value for m in at.metric if m.label == "Plan spend change"] == [f"+30,000 {kpis.REFERENCE_CURRENCY}"]
     shown = frames(at)
     summary = next(f for f in shown if "scenario_p90" in f.columns)
     assert summary["metric"].tolist()[:2] == ["Fill rate (%)", "Stockout days (days)"]
-    assert summary.set_index("metric").loc["Estimated cost (ref. currency)", "change"] == pytest.approx(30000.0)
+    assert summary.set_index("metric").loc[f"Estimated cost ({kpis.REFERENCE_CURRENCY})", "change"] == pytest.approx(30000.0)
     lever_table = next(f for f in shown if "lever" in f.columns)
     assert lever_table["lever"].tolist() == ["demand change pct", "line outages"]
     assert at.selectbox(key="decision_detail_override_field").options[0].startswith("safety_stock_multiplier")

@@ -334,10 +334,11 @@ A = {"approve", "reject", "override", "comment", "escalate"}
 DECIDE = {"approve", "reject", "override", "comment"}
 C = {"comment"}
 # What each role may do on an open recommendation of each kind (default policy, lowest band).
-# A scenario plan's lowest band is the plant manager; an executive may approve plans (in the band
-# above 50,000), so may also escalate an open one.
+# A scenario plan's and a shortage purchase's lowest band is the plant manager; an executive may
+# approve them (in the band above 50,000), so may also escalate an open one.
 OPEN = {
-    "executive": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": {"comment", "escalate"}},
+    "executive": {"maintenance": C, "shortage": {"comment", "escalate"}, "quality": C, "schedule": C,
+                  "scenario": {"comment", "escalate"}},
     "plant_manager": {"maintenance": {"comment", "escalate"}, "shortage": A, "quality": A,
                       "schedule": {"comment", "escalate"}, "scenario": A},
     "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": A, "scenario": C},

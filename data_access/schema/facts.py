@@ -124,3 +124,22 @@ FACT_TABLES = (
     production_daily, downtime_event, asset_health_daily, work_order, inventory_snapshot,
     demand_daily, purchase_order, production_order, feed_status,
 )
+
+# A change of a production order's plan (quantity, planned start, due time), as the planning
+# system recorded it: what schedule stability is measured on (data_access.value, docs/kpis.md).
+# order_id names production_order.order_id without a foreign key: a plan may revise an order
+# before the warehouse has loaded it. Keyed by order and revision time (natural, so a reload
+# of the same plans gives the same rows).
+plan_revision = Table(
+    "plan_revision", metadata,
+    Column("order_id", String(48), primary_key=True),
+    utc_column("revised_utc", primary_key=True),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("line_id", String(48), nullable=False),
+    Column("old_qty", Float, nullable=False),
+    Column("new_qty", Float, nullable=False),
+    utc_column("old_planned_start_utc", nullable=False),
+    utc_column("new_planned_start_utc", nullable=False),
+    utc_column("old_due_utc"),
+    utc_column("new_due_utc"),
+)

@@ -139,3 +139,19 @@ risk_score = Table(
     Column("detail", JSON, nullable=False),
     Index("ix_risk_score_kind_plant", "kind", "plant_id"),
 )
+
+# A model version held back at a plant: its drift or recent accuracy passed the plant policy's
+# limit (governance.model_serving.hold_degraded), so the plant is served by the fallback until someone
+# releases the hold (audited) or another version is approved. One open hold per version and plant.
+model_hold = Table(
+    "model_hold", metadata,
+    Column("hold_id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", ForeignKey("model_version.model_id"), nullable=False),
+    Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    utc_column("held_utc", nullable=False),
+    utc_column("released_utc"),
+    Column("released_by", String(64)),
+    Column("release_reason", Text),
+    Index("ix_model_hold_model_plant", "model_id", "plant_id"),
+)

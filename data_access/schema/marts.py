@@ -138,3 +138,15 @@ mart_delivery_daily = Table(
 )
 
 OPERATIONS_MARTS = (mart_line_daily, mart_downtime_daily, mart_work_order_daily, mart_delivery_daily)
+
+# How far each feed of a plant reaches (first and last plant-local day with a row), written
+# with the marts: the marts' calendar is the union of the feeds, and the overview says which
+# feed ends before a window does. feed: production | downtime | purchase_orders | demand | inventory.
+mart_feed_reach = Table(
+    "mart_feed_reach", metadata,
+    Column("plant_id", String(32), nullable=False),
+    Column("feed", String(32), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    PrimaryKeyConstraint("plant_id", "feed"),
+)

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
+from data_access import jobs as jobs_store
 from data_access import marts, migrate, schema
 from sample_data import network, plant
 
@@ -62,6 +63,8 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
             report(0.02 + 0.88 * (i + 1) / plants, f"Plant {i + 1} of {plants}")
     counts[schema.mart_plant_daily.name] = marts.refresh(
         engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
+    with engine.begin() as conn:  # the worker's first-start pipeline (jobs.first_start)
+        jobs_store.request(conn, "first_start", "sample-data setup")
     report(1.0, "Done")
     return counts
 

@@ -10,7 +10,7 @@ from functools import partial
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from data_access import decisions, quality, queries
+from data_access import decisions, jobs, quality, queries
 
 CACHE_TTL_S = 300
 
@@ -49,6 +49,11 @@ def feed_freshness(engine, scope):
 
 
 # --- drill-down dimensions (issue 3) ---------------------------------------------------------
+
+@cache_query(ttl=60)
+def failing_jobs(engine):
+    return jobs.failing_jobs(engine)
+
 
 @cache_query()
 def lines(engine, scope):

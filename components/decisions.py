@@ -16,8 +16,7 @@ import streamlit as st
 from components.cached import cache_query
 from data_access import decisions as dq
 from forecasting.scenario import METRICS, Levers
-from governance import orchestrate, policies, workflow
-from jobs import pipeline
+from governance import policies, workflow
 
 QUEUE_TTL_S = 15
 KPI_TTL_S = 120
@@ -264,17 +263,6 @@ def download_json(data: bytes, file_name: str, key: str, label: str = "Download 
 
 
 # --- writes ---------------------------------------------------------------------------------------
-
-def run_orchestration(engine) -> orchestrate.RunReport:
-    """One orchestration run with a progress bar."""
-    bar = st.progress(0.0, text="Starting")
-    try:
-        report = pipeline.orchestrate_decisions(engine, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
-    finally:
-        bar.empty()
-    clear()
-    return report
-
 
 def policy_table(engine, scope, plant_id: str | None) -> pd.DataFrame:
     """Every policy key for the enterprise (plant_id None) or a plant: enterprise value, plant

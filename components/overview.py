@@ -7,6 +7,7 @@ import pandas as pd
 from components import cached
 from components.filters import Selection
 from data_access import kpis
+from jobs import steps
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class NetworkOverview:
     freshness: pd.DataFrame  # one row per plant: age of each feed in hours, stale feeds
     decisions: pd.Series  # decision latency, adoption and counts of the whole selection
     decisions_by_plant: pd.DataFrame  # the same per plant (data_access.decisions columns)
+    failing_jobs: tuple = ()  # labels of the worker's jobs whose newest run failed
 
     @property
     def is_empty(self) -> bool:
@@ -44,6 +46,7 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
         freshness=_freshness(engine, selection, info).merge(quality, on="plant_id", how="left"),
         decisions=decided,
         decisions_by_plant=decided_by_plant,
+        failing_jobs=tuple(steps.JOBS[name][0] for name in cached.failing_jobs(engine) if name in steps.JOBS),
     )
 
 

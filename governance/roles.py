@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "edit_policy": frozenset({"admin"}),
     "approve_model": frozenset({"admin"}),
+    "view_jobs": frozenset({"data_steward", "admin"}),  # the Jobs page (issue 13)
+    "run_jobs": frozenset({"data_steward", "admin"}),  # "Run now" there (a request the worker picks up; audited)
 }
 """Permission -> the roles that hold it. A user holds a permission if any of its roles does."""
 

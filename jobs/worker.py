@@ -76,7 +76,7 @@ class Worker:
         if run_id is None:
             return None
         label, body = steps.JOBS[job_name]
-        progress = _Progress(self, run_id)
+        progress = _Progress(self, run_id, request_id)
         started = time.perf_counter()
         retries = int(self.settings["retries"])
         backoff = float(self.settings["backoff_seconds"])
@@ -202,8 +202,8 @@ class _Progress:
     """A job's progress callback: kept in memory and written by the run's heartbeat thread, so
     the job never waits on its own write (a SQLite job holding the write lock would)."""
 
-    def __init__(self, worker: Worker, run_id: int):
-        self.worker, self.run_id = worker, run_id
+    def __init__(self, worker: Worker, run_id: int, request_id: int | None = None):
+        self.worker, self.run_id, self.request_id = worker, run_id, request_id
         self.fraction, self.message = 0.0, None
 
     def __call__(self, fraction: float, message: str) -> None:
@@ -213,6 +213,8 @@ class _Progress:
         try:
             store.renew_run(self.worker.engine, self.run_id, self.worker.name, self.worker.lease_s,
                             progress=self.fraction, message=self.message)
+            if self.request_id is not None:  # the request a step belongs to is held as long
+                store.renew_request(self.worker.engine, self.request_id, self.worker.name, self.worker.lease_s)
         except SQLAlchemyError as exc:  # a busy warehouse: the next beat writes it
             log.debug("progress not written: %s", first_line(exc))
 

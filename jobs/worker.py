@@ -3,8 +3,8 @@
     python -m jobs.worker [--url URL] [--once] [--schedules FILE] [--name NAME]
 
 - Schedules: APScheduler 3 (cron and interval triggers from jobs.schedule; a missed tick runs
-  once, coalesced, within the misfire grace; one instance of a job at a time, jobs one after
-  another in this worker).
+  once, coalesced, within the misfire grace; one instance of a job at a time, different jobs
+  side by side).
 - Exactly once per tick across any number of workers: each tick is a `job_run` row, unique
   per (job, tick), that is also the run's lease (data_access.jobs.claim_run): the worker
   whose insert wins runs it and renews the lease while running; the others skip the tick. A
@@ -22,6 +22,7 @@
 import argparse
 import logging
 import os
+import queue
 import signal
 import socket
 import sys
@@ -32,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from apscheduler.events import EVENT_JOB_SUBMITTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
@@ -63,6 +65,7 @@ class Worker:
         self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")[:96]
         self.stop = threading.Event()
         self.lease_s = float(self.settings["lease_seconds"])
+        self.ticks = {name: queue.SimpleQueue() for name in schedules.jobs}  # submitted, not yet run
 
     # --- one run ---------------------------------------------------------------------------------
 
@@ -105,13 +108,21 @@ class Worker:
         log.error("%s (%s) failed: %s", label, run_key, error)
         return False
 
+    def _submitted(self, event) -> None:
+        """APScheduler's submission event carries the tick it submitted (the newest, coalesced)."""
+        self.ticks[event.job_id].put(event.scheduled_run_times[-1])
+
     def scheduled(self, job_name: str) -> None:
-        """An APScheduler call: the tick this call belongs to, run by whichever worker claims it."""
-        tick = self.schedules.jobs[job_name].latest_tick(datetime.now(timezone.utc))
+        """An APScheduler call: the tick it was submitted for, run by whichever worker claims it.
+        (The tick, not the time it starts: a start delayed past the next tick is still its own tick.)"""
+        try:
+            tick = self.ticks[job_name].get(timeout=10)
+        except queue.Empty:  # the submission event did not arrive: the tick at hand
+            tick = self.schedules.jobs[job_name].latest_tick(datetime.now(timezone.utc))
         if tick is None:
             return
         try:
-            self.run_job(job_name, f"tick:{tick.isoformat()}", "schedule")
+            self.run_job(job_name, f"tick:{tick.astimezone(timezone.utc).isoformat()}", "schedule")
         except SQLAlchemyError as exc:  # the warehouse went away: this tick is lost for this worker only
             log.error("%s: the warehouse cannot be used: %s", job_name, first_line(exc))
 
@@ -168,10 +179,13 @@ class Worker:
                                     name=f"service-{name}", daemon=True) for name, fn in SERVICES.items()]
         for thread in threads:
             thread.start()
+        # one thread per job: jobs may overlap, one job never (max_instances), so a long forecast
+        # refresh does not make this worker skip the SLA ticks behind it
         scheduler = BackgroundScheduler(
-            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)},
+            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(max(1, len(self.schedules.jobs)))},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": int(self.settings["misfire_grace_seconds"]) or None})
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
         for name, job in self.schedules.jobs.items():
             scheduler.add_job(self.scheduled, job.trigger, args=[name], id=name, name=steps.JOBS[name][0])
         scheduler.start()

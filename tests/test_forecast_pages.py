@@ -79,14 +79,15 @@ def texts(at, kind) -> list[str]:
     return [str(e.value) for e in getattr(at, kind)]
 
 
-def test_without_stored_results_every_page_explains_what_to_run(open_as, small_network_url, tmp_path):
+def test_without_stored_results_every_page_says_the_worker_computes_them(open_as, small_network_url, tmp_path):
     url = _copy(small_network_url, tmp_path / "empty.db")
     forecasts = open_as(url, "coo", "pages/forecasts.py")
     assert not forecasts.exception and [t.value for t in forecasts.title] == ["Forecasts"]
-    assert any("python -m forecasting.refresh" in t for t in texts(forecasts, "info"))
+    assert any(t.startswith("No forecasts yet. The worker computes them") for t in texts(forecasts, "info"))
     assert not forecasts.dataframe and not forecasts.get("plotly_chart")
     risk = open_as(url, "coo", "pages/risk.py")
-    assert not risk.exception and any("python -m forecasting.score" in t for t in texts(risk, "info"))
+    assert not risk.exception and any(t.startswith("No risk scores yet. The worker computes them")
+                                      for t in texts(risk, "info"))
     models = open_as(url, "coo", "pages/models.py")
     assert not models.exception and not models.error
     assert any("No model is registered yet" in t for t in texts(models, "info"))

@@ -41,15 +41,15 @@ def test_a_fresh_warehouse_fills_every_page_without_a_command(users_file, tmp_pa
                 time.sleep(1)
             log_in(page, "coo", "coo-password")
 
-            page.get_by_role("link", name="Forecasts").click()
+            page.get_by_role("link", name="Forecasts", exact=True).click()
             expect(page.get_by_role("heading", name="Forecasts")).to_be_visible(timeout=60_000)
             page.screenshot(path=str(tmp_path / "forecasts_waiting.png"), full_page=True)
             expect(page.get_by_text("Candidates in the rolling-origin backtest")).to_be_visible(timeout=WAIT_MS)
 
-            page.get_by_role("link", name="Risk").click()
+            page.get_by_role("link", name="Risk", exact=True).click()
             expect(page.get_by_text("Scored as of")).to_be_visible(timeout=WAIT_MS)
 
-            page.get_by_role("link", name="Action queue").click()
+            page.get_by_role("link", name="Action queue", exact=True).click()
             page.get_by_text("Only items waiting for me").click()  # an executive: every open item, not only escalated
             expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=WAIT_MS)
             page.screenshot(path=str(tmp_path / "action_queue.png"), full_page=True)

@@ -127,9 +127,11 @@ class Worker:
             log.error("%s: the warehouse cannot be used: %s", job_name, first_line(exc))
 
     def run_once(self) -> bool:
-        """Every job once, in pipeline order; True when all succeeded."""
+        """Every job once, in pipeline order (a failed one does not stop the others); True when all
+        succeeded."""
         key = f"once:{datetime.now(timezone.utc).isoformat()}"
-        return all([self.run_job(name, key, "once") is True for name in schedule.JOB_NAMES])
+        outcomes = [self.run_job(name, key, "once") for name in schedule.JOB_NAMES]
+        return all(outcome is True for outcome in outcomes)
 
     # --- requests and takeovers -------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ Workers run as real subprocesses against one SQLite file and one PostgreSQL data
 counts come from the `job_run` rows and from what each worker printed it ran.
 """
 
-import os
 import re
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import date, timedelta, timezone, datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -141,8 +140,8 @@ every = "1h"
         "worker.lease_seconds = -1 is not a non-negative number; using 120.0",
         "unknown job 'nightly' in the schedules (known: feeds, marts, forecasts, risk, orchestrate, sla); ignored",
         "job 'marts': give exactly one of cron = \"m h dom mon dow\" or every = \"5m\"; not scheduled",
-        "job 'risk': invalid cron expression '61 * * * *' (Error validating expression '61': the last value (61) "
-        "is higher than the maximum value (59)); not scheduled",
+        ("job 'risk': invalid cron expression '61 * * * *' (Error validating expression '61': the last value (61) "
+         "is higher than the maximum value (59)); not scheduled"),
         "job 'sla': invalid interval 'often' (e.g. \"30s\", \"5m\", \"1h\"); not scheduled",
     ]
     assert list(config.jobs) == ["feeds", "forecasts", "orchestrate"]  # the defaults of the valid ones

@@ -51,7 +51,7 @@ SERVICES: dict[str, Service] = {}
 in a thread each until stop_event is set. Plug one in with one line, e.g.
 `SERVICES["delivery"] = delivery.run_delivery`."""
 
-EXIT_OK, EXIT_FAILED = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 130
 HEARTBEAT_S = 2.0
 
 
@@ -294,8 +294,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if ok else EXIT_FAILED
 
     stop = threading.Event()
+
+    def on_signal(*_) -> None:
+        """The first signal stops the worker after the job at hand; a second one at once (the
+        run's lease then expires and another worker takes it over)."""
+        if stop.is_set():
+            os._exit(EXIT_INTERRUPTED)
+        print("worker stopping after the job at hand (signal again to stop now)", file=sys.stderr, flush=True)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     engine = first_start.wait_for_warehouse(url, schedules.worker, stop)
     if engine is None:
         return EXIT_OK

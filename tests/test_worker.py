@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import delete, func, select
 
 import sample_data
@@ -30,9 +31,10 @@ from data_access.scope import PlantScope
 from jobs import first_start, schedule, steps
 from jobs.worker import Worker
 from tests import tiny_network
-from tests.test_ingest import BASE, CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "ingest_corpus"
+BASE = yaml.safe_load((CORPUS / "manifest.yaml").read_text(encoding="utf-8"))["base_mapping"]
 PYTHON = sys.executable
 YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
 QUICK = """

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from data_access.engine import make_engine
 from data_access.schema import audit_log, model_version, plant
-from forecasting import failure_risk, refresh
+from forecasting import failure_risk, refresh, score
 from jobs import pipeline
 from tests.conftest import TEST_LOGINS
 from tests.test_app_login import _NavigationOnly, app_env, log_in, new_app, rendered_text  # noqa: F401 - fixture

@@ -151,4 +151,5 @@ def test_a_plant_manager_elsewhere_sees_the_empty_state_without_forecasts(open_a
         conn.execute(forecast_series.delete().where(forecast_series.c.plant_id == "EU-ZAR"))
     engine.dispose()
     at = open_as(url, "pm")
-    assert any("No plant in your scope has a stored demand forecast yet" in i.value for i in at.info)
+    assert any("none is stored for your plants yet" in c.value for c in at.caption)
+    assert any(i.value.startswith("The worker") for i in at.info)  # what the worker does about it

@@ -27,6 +27,7 @@ PAGES = [
     ("pages/scenarios.py", "Scenario planner", ":material/science:", "Planning", "run_scenario"),
     ("pages/onboarding.py", "Data onboarding", ":material/upload_file:", "Data", "import_data"),
     ("pages/data_quality.py", "Data quality", ":material/fact_check:", "Data", "view_data_quality"),
+    ("pages/jobs.py", "Jobs", ":material/schedule:", "Data", "view_jobs"),
 ]
 
 st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",

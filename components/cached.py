@@ -10,7 +10,7 @@ from functools import partial
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from data_access import quality, queries
+from data_access import jobs, quality, queries
 
 STATIC_TTL_S = 300  # marts and dimensions: they change with a load or a job run
 RESULTS_TTL_S = 120  # stored forecasts, risk scores, model metrics, decision KPIs
@@ -57,6 +57,11 @@ def feeds_ending_before(engine, scope, end):
 
 
 # --- drill-down dimensions (issue 3) ---------------------------------------------------------
+
+@cache_query(ttl=60)
+def failing_jobs(engine):
+    return jobs.failing_jobs(engine)
+
 
 @cache_query()
 def lines(engine, scope):

@@ -19,8 +19,7 @@ from data_access import decision_kpis as kpi_reads
 from data_access import decisions as dq
 from data_access.kpis import REFERENCE_CURRENCY
 from forecasting.scenario import METRICS, Levers
-from governance import orchestrate, policies, workflow
-from jobs import pipeline
+from governance import policies, workflow
 
 
 KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule",
@@ -266,17 +265,6 @@ def download_json(data: bytes, file_name: str, key: str, label: str = "Download 
 
 
 # --- writes ---------------------------------------------------------------------------------------
-
-def run_orchestration(engine) -> orchestrate.RunReport:
-    """One orchestration run with a progress bar."""
-    bar = st.progress(0.0, text="Starting")
-    try:
-        report = pipeline.orchestrate_decisions(engine, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
-    finally:
-        bar.empty()
-    clear()
-    return report
-
 
 def policy_table(engine, scope, plant_id: str | None) -> pd.DataFrame:
     """Every policy key for the enterprise (plant_id None) or a plant: enterprise value, plant

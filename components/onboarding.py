@@ -163,6 +163,9 @@ def show_result(result) -> None:
         st.error(message + ". No row could be loaded: see the Quarantine tab.", icon=icon)
     for note in result.notes:
         st.caption(f"Note: {note}")
+    if result.changed:
+        st.caption(f"The worker now refreshes {result.plant_id}'s marts, forecasts and risk scores and raises its "
+                   "recommendations; the Jobs page shows the run.")
     if result.unmapped_codes:
         codes = "; ".join(f"{CODE_KIND_LABELS.get(k, k)} {c!r} ({n} rows)" for (k, c), n in result.unmapped_codes.items())
         st.info(f"Unmapped codes wait in the Unmapped codes tab: {codes}", icon=":material/help:")

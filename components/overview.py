@@ -8,6 +8,7 @@ from components import cached
 from components import decisions as decision_reads
 from components.filters import Selection
 from data_access import kpis
+from jobs import steps
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class NetworkOverview:
     decisions: pd.Series  # decision latency, adoption and counts of the whole selection
     decisions_by_plant: pd.DataFrame  # the same per plant (data_access.decisions columns)
     feed_gaps: list[str]  # one sentence per plant feed that ends before the window does
+    failing_jobs: tuple = ()  # labels of the worker's jobs whose newest run failed
 
     @property
     def is_empty(self) -> bool:
@@ -47,6 +49,7 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
         decisions=decided,
         decisions_by_plant=decided_by_plant,
         feed_gaps=feed_gap_notes(engine, selection),
+        failing_jobs=tuple(steps.JOBS[name][0] for name in cached.failing_jobs(engine) if name in steps.JOBS),
     )
 
 

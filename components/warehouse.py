@@ -15,8 +15,7 @@ import sample_data
 from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.schema import plant
-from data_access.settings import settings
-from jobs import logs
+from jobs import first_start, logs
 
 
 def get_engine() -> Engine:
@@ -81,9 +80,9 @@ def _readiness() -> tuple[threading.Lock, set[str]]:
 
 def _sample_data_wanted(engine: Engine) -> bool:
     """Fill an empty embedded SQLite warehouse with the sample network; an empty server
-    database is taken for production and filled only when PNCT_SAMPLE_DATA=1 asks for it."""
-    wanted = settings().sample_data
-    return wanted == "1" or (wanted == "auto" and engine.dialect.name == "sqlite")
+    database is taken for production and filled only when PNCT_SAMPLE_DATA=1 asks for it
+    (the worker applies the same rule: jobs.first_start)."""
+    return first_start.sample_wanted(engine.dialect.name)
 
 
 def _generate_sample_network(engine: Engine, url: str) -> None:
@@ -96,7 +95,7 @@ def _generate_sample_network(engine: Engine, url: str) -> None:
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
 
     try:
-        sample_data.generate(engine, progress=progress)
+        sample_data.generate(engine, progress=progress, **first_start.sample_size())
     except Exception as exc:  # noqa: BLE001 - shown to the operator with the warehouse named
         # The generator writes in one transaction: a failure leaves the warehouse as it was,
         # unless another app process filled it meanwhile, which is just as good.

@@ -30,6 +30,9 @@ class Settings(BaseModel):
     cookie_key: str | None = None  # None: a random key per process
     sample_data: Literal["auto", "1", "0"] = "auto"  # auto: only into an empty embedded SQLite file
     login_sleep_time: float | None = None  # None: the login library's default
+    sample_plants: int = 12  # size of the generated sample network (a 3-plant one for a quick try)
+    sample_days: int = 1095
+    jobs_file: Path | None = None  # the worker's schedules, over config/jobs.toml's defaults
 
 
 ENVIRONMENT = {
@@ -38,9 +41,12 @@ ENVIRONMENT = {
     "cookie_key": "PNCT_COOKIE_KEY",
     "sample_data": "PNCT_SAMPLE_DATA",
     "login_sleep_time": "PNCT_LOGIN_SLEEP_TIME",
+    "sample_plants": "PNCT_SAMPLE_PLANTS",
+    "sample_days": "PNCT_SAMPLE_DAYS",
+    "jobs_file": "PNCT_JOBS_FILE",
 }
 SECRETS = {"warehouse_url": ("connections", "warehouse", "url"), "users_file": ("auth", "users_file"),
-           "cookie_key": ("auth", "cookie_key")}
+           "cookie_key": ("auth", "cookie_key"), "jobs_file": ("jobs", "schedules_file")}
 
 
 @functools.cache

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_policy": frozenset({"admin"}),
     "approve_model": frozenset({"admin"}),
     "retry_delivery": frozenset({"admin"}),  # re-queue a dead-lettered outbox delivery (issue 15)
+    "view_jobs": frozenset({"data_steward", "admin"}),  # the Jobs page (issue 13)
+    "run_jobs": frozenset({"data_steward", "admin"}),  # "Run now" there (a request the worker picks up; audited)
 }
 """Permission -> the roles that hold it. A user holds a permission if any of its roles does."""
 

@@ -5,10 +5,12 @@ from datetime import date, timedelta
 import streamlit as st
 
 from components import decisions as ui
+from components.jobs import worker_progress
 from components.tables import table
 from components.warehouse import get_engine
 from governance.login import current_user
 from governance.workflow import outbox_json
+from jobs import requests
 
 st.title("Action queue")
 user = current_user()
@@ -17,13 +19,15 @@ st.caption("Recommendations raised from risk signals, and scenario plans submitt
            "roles each plant's policy names. Open one to see its evidence, spare parts and schedule impact (a "
            "plan: its levers and its result against the baseline), and to decide.")
 
-if user.can("edit_policy"):
+if user.can(requests.RUN_PERMISSION):
     with st.expander("Run the orchestration now", icon=":material/autorenew:"):
-        st.caption("Reads the risk signals, raises and routes new recommendations, escalates what passed "
-                   "its SLA and expires what nobody decided. Running it twice raises nothing twice.")
+        st.caption("Asks the worker to read the risk signals, raise and route new recommendations, escalate what "
+                   "passed its SLA and expire what nobody decided (it also runs every hour; see Jobs). Running it "
+                   "twice raises nothing twice.")
         if st.button("Run orchestration", key="action_queue_run", icon=":material/play_arrow:"):
-            report = ui.run_orchestration(engine)
-            st.success(f"Orchestration {report.summary()}.", icon=":material/check_circle:")
+            request_id = requests.run_now(engine, user, "orchestrate")
+            st.success(f"Request {request_id} queued: the worker runs the orchestration within seconds.",
+                       icon=":material/check_circle:")
 
 waiting_tab, outbox_tab, kpi_tab = st.tabs(["Waiting for a decision", "Approved requests (outbox)", "Decision KPIs"])
 
@@ -40,6 +44,8 @@ with waiting_tab:
     table(queue.assign(kind=queue["kind"].map(ui.KIND_LABELS), state=queue["state"].map(ui.STATE_LABELS)),
           key="action_queue_table", file_name="action_queue.csv", column_config=ui.queue_column_config(),
           export=queue, empty_message=empty)
+    if queue.empty:
+        worker_progress(engine, user.scope, ("risk", "orchestrate"), "recommendations", ui.clear)
     if not queue.empty:
         labels = {int(r["rec_id"]): ui.rec_label(r) for r in queue.to_dict("records")}
         pick_col, open_col = st.columns([4, 1], vertical_alignment="bottom")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import intelligence as intel
+from components.jobs import worker_progress
 from components.tables import chart, download_csv, table
 from components.warehouse import get_engine
 from data_access.intelligence import SERIES
@@ -15,14 +16,12 @@ engine = get_engine()
 st.caption("Daily forecasts per plant with an 80 % interval. Each series is forecast by the candidate that "
            "did best in its own rolling-origin backtest (lowest mean MASE), once the forecaster version is "
            "approved on the Models & data page; until then, and for short, flat or gappy series, the "
-           "seasonal naive baseline is served and labelled as a fallback. Stored by the batch refresh "
-           "(`python -m forecasting.refresh`); this page never trains, except a refit you ask for.")
+           "seasonal naive baseline is served and labelled as a fallback. Stored by the worker's forecast "
+           "refresh (daily, and after each data load: see Jobs); this page never trains, except a refit you ask for.")
 
 series = intel.latest_series(engine, user.scope)
 if series.empty:
-    st.info("No forecast is stored for your plants yet. An operator runs `python -m forecasting.refresh` "
-            "(after each data load) to fit every plant's series; they appear here afterwards.",
-            icon=":material/query_stats:")
+    worker_progress(engine, user.scope, ("forecasts",), "forecasts", intel.latest_series.clear)
     st.stop()
 
 names = dict(zip(series["plant_id"], series["plant_name"]))

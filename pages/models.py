@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import intelligence as intel
 from components import live as live_feed
+from components.jobs import worker_progress
 from components.tables import chart, table
 from components.warehouse import get_engine
 from governance import model_serving
@@ -35,8 +36,11 @@ table(versions, key="models_registry", file_name="model_registry.csv", column_co
     "approved_utc": st.column_config.DatetimeColumn("Approved (UTC)", format="YYYY-MM-DD HH:mm"),
     "approval_reason": st.column_config.TextColumn("Reason"),
 }, export=versions.drop(columns=["params"]),
-    empty_message="No model is registered yet. The batch jobs register them: `python -m forecasting.refresh` "
-                  "(the forecaster) and `python -m forecasting.score` (the failure-risk model).")
+    empty_message="No model is registered yet. The worker's forecast refresh registers the forecaster and its "
+                  "risk scoring the failure-risk model (see Jobs).")
+st.caption("On the generated sample network only, the first forecaster and failure-risk versions are approved by "
+           "the system actor \"sample-data setup\" (audited), so the models work from the first start. Versions "
+           "trained on real data are never approved automatically: an admin approves them here.")
 
 if user.can(model_serving.APPROVE_PERMISSION) and len(versions):
     with st.form("models_approval_form", clear_on_submit=True):
@@ -70,7 +74,7 @@ st.subheader("Accuracy per plant")
 metrics = intel.model_metrics(engine, user.scope)
 failure_versions = versions[versions["model_name"] == "failure_risk"]
 if failure_versions.empty:
-    st.info("No failure-risk model has been trained yet (`python -m forecasting.score`).", icon=":material/info:")
+    worker_progress(engine, user.scope, ("risk",), "a trained failure-risk model", intel.versions.clear)
 else:
     labels = {int(r.model_id): f"failure_risk {r.version} ({r.status})" for r in failure_versions.itertuples()}
     model_id = st.selectbox("Failure-risk version", list(labels), format_func=labels.get, key="models_failure_version")

@@ -73,6 +73,9 @@ st.subheader("Data freshness")
 st.caption("Hours since each plant last delivered each feed. A feed is late when it is older than its "
            "expected cadence: KPIs of that plant may be incomplete. Past the plant policy's grace "
            "(feed_grace_hours) it is stale and the plant's models fall back to rules (Models & data).")
+if overview.failing_jobs:
+    st.error(f"Failing job(s): {', '.join(overview.failing_jobs)}. Forecasts, scores or recommendations may be "
+             "behind the data; the Jobs page shows the error.", icon=":material/error:")
 late = overview.freshness[overview.freshness["stale_feeds"] != ""]
 if not late.empty:
     st.warning(f"{len(late)} plant(s) with late feeds: "

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import intelligence as intel
+from components.jobs import worker_progress
 from components.tables import table
 from components.warehouse import get_engine
 from forecasting import failure_risk, shortage
@@ -11,13 +12,12 @@ from governance.login import current_user
 st.title("Risk")
 user = current_user()
 engine = get_engine()
-st.caption("Probabilities stored by the scoring job (`python -m forecasting.score`); this page never trains. "
+st.caption("Probabilities stored by the worker's risk scoring (hourly, and after each data load); this page never trains. "
            "Each row says whether its probability comes from a model or from a fallback rule, and why.")
 
 run = intel.latest_score_run(engine)
 if run is None:
-    st.info("No risk has been scored yet. An operator runs `python -m forecasting.score` after each data load; "
-            "the scores appear here afterwards.", icon=":material/crisis_alert:")
+    worker_progress(engine, user.scope, ("risk",), "risk scores", intel.score_runs.clear)
     st.stop()
 
 model = (run["summary"] or {}).get("model") or {}

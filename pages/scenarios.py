@@ -8,6 +8,7 @@ from components import flash
 from components import scenarios as view
 from components.figures import SCENARIO_DAILY, scenario_band, scenario_compare
 from components.formatting import money_column
+from components.jobs import worker_progress
 from components.tables import chart, table
 from components.warehouse import get_engine
 from forecasting import scenario as model
@@ -29,9 +30,8 @@ flash.show("scenario_flash")
 choices = view.plant_choices(engine, user.scope)
 ready, waiting, regions = view.plant_groups(choices)
 if not ready:
-    st.info("No plant in your scope has a stored demand forecast yet. Scenarios start from it: an operator "
-            "runs `python -m forecasting.refresh` after each data load, then plants appear here.",
-            icon=":material/query_stats:")
+    st.caption("Scenarios start from each plant's stored demand forecast; none is stored for your plants yet.")
+    worker_progress(engine, user.scope, ("forecasts",), "demand forecasts", view.plant_choices.clear)
     st.stop()
 names = dict(zip(choices["plant_id"], choices["name"]))
 if waiting:

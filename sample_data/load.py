@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
+from data_access import jobs as jobs_store
 from data_access import marts, migrate, schema
 from data_access.bulk import bulk_insert
 from sample_data import network, plant
@@ -32,7 +33,8 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
     The data covers the `days` plant-local days ending at `end_day` (default: yesterday,
     UTC). The same seed and end_day give identical rows; plant i's rows do not depend on
     how many plants follow it. `progress(fraction, message)` is called as work proceeds.
-    Governance tables are never written. Returns the number of rows written per table.
+    Governance tables are never written; into a warehouse that held no plant, a `first_start`
+    request for the worker is (jobs.first_start). Returns the number of rows written per table.
 
     Raises ValueError on bad arguments, or when the warehouse already holds plants (unless
     `replace`, which deletes the old network and its marts in the same transaction, and
@@ -47,7 +49,8 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
     world = plant.World(seed=seed, start=end_day - timedelta(days=days - 1), days=days, shared=shared)
     counts = {t.name: 0 for t in SHARED_TABLES + PLANT_TABLES}
     with engine.begin() as conn:
-        if conn.execute(select(func.count()).select_from(schema.plant)).scalar_one():
+        first_start = not conn.execute(select(func.count()).select_from(schema.plant)).scalar_one()
+        if not first_start:
             if not replace:
                 raise ValueError("the warehouse already holds plants; use replace (--replace) to overwrite them")
             report(0.01, "Deleting the previous network")
@@ -62,6 +65,9 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
             report(0.02 + 0.88 * (i + 1) / plants, f"Plant {i + 1} of {plants}")
     counts[schema.mart_plant_daily.name] = marts.refresh(
         engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
+    if first_start:  # a fresh warehouse: the worker's first-start pipeline (jobs.first_start)
+        with engine.begin() as conn:
+            jobs_store.request(conn, "first_start", "sample-data setup")
     report(1.0, "Done")
     return counts
 

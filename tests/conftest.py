@@ -201,13 +201,13 @@ def plant_names(small_network_url) -> dict[str, str]:
 
 @pytest.fixture
 def open_as(monkeypatch, app_env):
-    """open_as(url, username, page): app.py on `url`, logged in as `username`, showing `page`."""
+    """open_as(url, username, page=None): app.py on `url`, logged in as `username`, showing `page`."""
 
-    def open_as(url, username, page):
+    def open_as(url, username, page=None):
         monkeypatch.setenv("WAREHOUSE_URL", url)
         at = log_in(new_app().run(), username, TEST_LOGINS[username][0])
         assert not at.exception
-        return at.switch_page(page).run()
+        return at.switch_page(page).run() if page else at
 
     return open_as
 

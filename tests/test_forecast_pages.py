@@ -63,14 +63,16 @@ def _model_id(url, model_name) -> int:
 
 
 
-def test_without_stored_results_every_page_explains_what_to_run(open_as, small_network_url, tmp_path):
-    url = sqlite_copy(small_network_url, tmp_path / "empty.db")
+def test_without_stored_results_every_page_says_the_worker_computes_them(open_as, small_network_url, tmp_path):
+    url = sqlite_copy(small_network_url, tmp_path / "empty.db")  # the generator queued the worker's first start
     forecasts = open_as(url, "coo", "pages/forecasts.py")
     assert not forecasts.exception and [t.value for t in forecasts.title] == ["Forecasts"]
-    assert any("python -m forecasting.refresh" in t for t in texts(forecasts, "info"))
+    assert "The worker has 1 request(s) queued; forecasts appear here once forecast refresh has run." \
+        in texts(forecasts, "info")
     assert not forecasts.dataframe and not forecasts.get("plotly_chart")
     risk = open_as(url, "coo", "pages/risk.py")
-    assert not risk.exception and any("python -m forecasting.score" in t for t in texts(risk, "info"))
+    assert not risk.exception
+    assert "The worker has 1 request(s) queued; risk scores appear here once risk scoring has run." in texts(risk, "info")
     models = open_as(url, "coo", "pages/models.py")
     assert not models.exception and not models.error
     assert any("No model is registered yet" in t for t in texts(models, "info"))

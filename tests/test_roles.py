@@ -11,9 +11,9 @@ EXPECTED = {
     "plant_manager": {"view", "export", "decide", "run_scenario", "propose", "refit_forecast"},
     "planner": {"view", "export", "run_scenario", "propose", "override_schedule", "refit_forecast"},
     "maintenance_lead": {"view", "export", "approve_maintenance"},
-    "data_steward": {"view", "export", "view_data_quality", "import_data", "edit_mappings"},
+    "data_steward": {"view", "export", "view_data_quality", "import_data", "edit_mappings", "view_jobs", "run_jobs"},
     "admin": {"view", "export", "view_data_quality", "manage_users", "edit_policy", "approve_model",
-              "refit_forecast", "retry_delivery"},
+              "refit_forecast", "retry_delivery", "view_jobs", "run_jobs"},
 }
 
 

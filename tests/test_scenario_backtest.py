@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import insert
 
-from data_access import marts
+from data_access import kpis, marts
 from data_access import scenario_backtests as stored
 from data_access.schema import (
     asset,
@@ -479,6 +479,7 @@ def test_the_command_prints_and_stores_a_run(empty_engine, backend_url, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert re.search(r"^P +inventory_value +2 of 2 +10,000 ref\. currency", out, re.M)
-    assert "10,000 ref. currency" in out and "stored as backtest run bt-" in out
+    money = f"10,000 {kpis.REFERENCE_CURRENCY}"
+    assert re.search(rf"^P +inventory_value +2 of 2 +{re.escape(money)}", out, re.M)
+    assert money in out and "stored as backtest run bt-" in out
     assert len(stored.calibration(empty_engine, PlantScope.everything())) == len(bt.METRICS)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from data_access import kpis
 from data_access.engine import make_engine
 from data_access.schema import recommendation, scenario
 from forecasting import refresh
@@ -150,7 +151,8 @@ def test_a_plant_manager_elsewhere_sees_the_empty_state_without_forecasts(open_a
         conn.execute(forecast_series.delete().where(forecast_series.c.plant_id == "EU-ZAR"))
     engine.dispose()
     at = open_as(url, "pm")
-    assert any("No plant in your scope has a stored demand forecast yet" in i.value for i in at.info)
+    assert any("none is stored for your plants yet" in c.value for c in at.caption)
+    assert any(i.value.startswith("The worker") for i in at.info)  # what the worker does about it
 
 
 def test_the_baseline_shows_how_well_the_simulator_tracked_the_plant(open_as, url):
@@ -171,7 +173,7 @@ def test_the_baseline_shows_how_well_the_simulator_tracked_the_plant(open_as, ur
     assert sum("not back-tested" in c for c in captions) == 2  # plan spend and estimated cost have no actual
     calibration = next(df.value for df in at.dataframe if "coverage" in df.value.columns)
     assert set(calibration["plant_id"]) == {"NA-JOL"} and len(calibration) == 6
-    assert calibration.set_index("metric").loc["Inventory value", "bias"].endswith("ref. currency")
+    assert calibration.set_index("metric").loc["Inventory value", "bias"].endswith(kpis.REFERENCE_CURRENCY)
     assert not any("No simulator back-test" in i.value for i in at.info)
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
 from data_access import bulk, marts
+from data_access import jobs as jobs_store
 from data_access.ingest import facts
 from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
@@ -497,6 +498,8 @@ class _Job:
         self._review_list()
         if r.changed:
             self._feed_status()
+            # the worker's pipeline for this plant: marts -> forecasts -> risk -> orchestration
+            jobs_store.request(conn, "load", self.actor, plant_id=self.ctx.plant_id, load_id=r.load_id, now=self.now)
         r.status = ("nothing_loaded" if not r.loadable else "partial" if r.quarantined else "loaded")
         conn.execute(update(ingest_load).where(ingest_load.c.load_id == r.load_id).values(
             finished_utc=datetime.now(timezone.utc), status=r.status, rows_read=r.rows_read,

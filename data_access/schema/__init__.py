@@ -38,6 +38,7 @@ from data_access.schema.intelligence import (
     risk_score,
     score_run,
 )
+from data_access.schema.jobs import job_request, job_run
 from data_access.schema.live import health_reading, health_reading_day, live_collector
 from data_access.schema.marts import (
     OPERATIONS_MARTS,

@@ -480,7 +480,7 @@ def _same_basis(a: sc.PlantBasis, b: sc.PlantBasis, rel=0.0) -> None:
         other = getattr(b, name)
         if isinstance(value, np.ndarray):
             assert value.shape == other.shape and np.allclose(value, other, rtol=rel, atol=0), (a.plant_id, name)
-        elif name == "lateness":
+        elif name in ("lateness", "run_ratios"):  # a record per material or line
             assert len(value) == len(other), a.plant_id
             assert all(np.allclose(x, y, rtol=rel, atol=0) for x, y in zip(value, other)), (a.plant_id, name)
         elif isinstance(value, float):

@@ -5,7 +5,8 @@ over the paths with numpy and reproducible by its seed. Every day of every path:
 
 1. demand is drawn around the stored demand forecast (its 80 % band as +-1.28 sd), scaled by
    the demand lever;
-2. each line's hours: scheduled hours x its usual availability, minus line outages and
+2. each line's hours: scheduled hours x its availability of the day (a failure-free day of its
+   recent record, drawn from the path's own resample of that record), minus line outages and
    maintenance windows (levers), minus failure repairs. A line fails with its long-run daily
    failure rate, or, while an asset on it carries an elevated failure-risk score and has not
    been repaired or maintained since, with that score's daily hazard; a failure costs an
@@ -19,7 +20,7 @@ over the paths with numpy and reproducible by its seed. Every day of every path:
    a material whose position falls to its reorder point is reordered.
 
 Randomness is drawn up front, independent of the levers, so a scenario and its baseline see
-the same demand, failures and deliveries (common random numbers): differences come from the
+the same demand, availability, failures and deliveries (common random numbers): differences come from the
 levers alone, and zero levers reproduce the baseline exactly.
 
 `PlantBasis` holds a plant's inputs (built from the warehouse by forecasting.scenario_inputs),
@@ -211,6 +212,10 @@ class PlantBasis:
     labour_rate: float = 85.0
     demand_per_output: float = 1.0  # the plant's demand / good output (56 days): line output in demand units
     mat_binding: np.ndarray | None = None  # (M,) whether a material at zero stops production (None: every one)
+    fg_kept: np.ndarray = field(default_factory=lambda: np.ones(1))  # the finished stock the plant kept on its
+    # recent count days / their median: each path keeps its own level (a quarter sits anywhere in that range)
+    run_ratios: tuple[np.ndarray, ...] = ()  # (L,) each line's run / scheduled hours on its recent days without
+    # failures, resampled day by day (minor stops, short shifts); empty: every day at line_availability
 
     @property
     def horizon(self) -> int:
@@ -270,16 +275,23 @@ class Draws:
     lateness: np.ndarray  # (P, 2H, M) uniform: picks a delivery from the supplier's record; open orders
     # by promised day (0 .. H - 1), a material's k-th reorder at H + k whatever day it is placed, so
     # that a lever moving a reorder by a day moves its delivery, not its lateness
+    availability: np.ndarray | None = None  # (P, H, L) uniform: picks a day of the path's record
+    record: np.ndarray | None = None  # (P, R, L) uniform: each path's resample of a line's run_ratios (a
+    # bootstrap: 91 days tell a line's variation only so well, and each path carries that doubt)
+    kept: np.ndarray | None = None  # (P,) uniform: picks the path's finished-stock level from fg_kept
 
     @classmethod
     def for_basis(cls, basis: PlantBasis, paths: int, seed: int) -> "Draws":
         rng = np.random.default_rng([seed, _stable_hash(basis.plant_id)])
         h, lines, mats = basis.horizon, len(basis.lines), len(basis.materials)
+        longest = max((len(r) for r in basis.run_ratios), default=1)
         return cls(rng.standard_normal((paths, h)), rng.random((paths, h, lines)),
-                   rng.standard_exponential((paths, h, lines)), rng.random((paths, 2 * h, mats)))
+                   rng.standard_exponential((paths, h, lines)), rng.random((paths, 2 * h, mats)),
+                   rng.random((paths, h, lines)), rng.random((paths, longest, lines)), rng.random(paths))
 
     def path(self, i: int) -> "Draws":
-        return Draws(*(a[i:i + 1] for a in (self.demand, self.failure, self.repair, self.lateness)))
+        return Draws(*(None if a is None else a[i:i + 1] for a in (
+            self.demand, self.failure, self.repair, self.lateness, self.availability, self.record, self.kept)))
 
 
 def _stable_hash(text: str) -> int:
@@ -296,12 +308,12 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
     demand_scale = 1.0 + levers.demand_change_pct / 100.0
     rate = basis.line_rate * (1.0 + levers.capacity_change_pct / 100.0)
     hours, down = _hours_after_levers(basis, levers)  # (L, H) scheduled hours less outages and windows
-    usual_run = hours * basis.line_availability[:, None]
+    usual_run = hours.T[None, :, :] * _availability(basis, draws.availability, draws.record)  # (P or 1, H, L)
     overtime_room = np.minimum(levers.overtime_hours_per_day, np.clip(24.0 - basis.line_hours, 0, None))
     overtime_room = np.where(down, 0.0, overtime_room)  # a line down for an outage gets no overtime
     renewed = _renewal_days(basis, levers)  # (L,) day index of the first maintenance window (h: none)
     ssm = levers.safety_stock_multiplier
-    fg_target = basis.fg_safety_stock * ssm
+    fg_target = basis.fg_safety_stock * ssm * _pick(basis.fg_kept, draws.kept)  # (P,) or scalar
     reorder_point = basis.mat_reorder_point * ssm
     delay = np.array([levers.supplier_delay_days.get(s, 0.0) if s else 0.0 for s in basis.suppliers])
     late_draw = _lateness_days(basis, draws.lateness)  # (P, 2H, M)
@@ -410,6 +422,30 @@ def _renewal_days(basis: PlantBasis, levers: Levers) -> np.ndarray:
             i = index[window.line_id]
             days[i] = min(days[i], (window.day - basis.start).days)
     return days
+
+
+def _availability(basis: PlantBasis, uniform: np.ndarray | None, record: np.ndarray | None) -> np.ndarray:
+    """Each path's share of scheduled hours run per day and line before failures, (P, H, L): a day
+    picked by `uniform` from the path's resample (by `record`) of the line's failure-free days;
+    (1, H, L) of its availability without a record or draws."""
+    if uniform is None or not len(basis.run_ratios):
+        return np.broadcast_to(basis.line_availability, (1, basis.horizon, len(basis.lines)))
+    out = np.empty(uniform.shape)
+    for line, ratios in enumerate(basis.run_ratios):
+        ratios = np.sort(np.asarray(ratios, dtype=float)) if len(ratios) else basis.line_availability[line:line + 1]
+        n = len(ratios)
+        own = ratios[np.minimum((record[:, :n, line] * n).astype(int), n - 1)] if record is not None else \
+            np.broadcast_to(ratios, (len(uniform), n))
+        out[:, :, line] = np.take_along_axis(own, np.minimum((uniform[:, :, line] * n).astype(int), n - 1), axis=1)
+    return out
+
+
+def _pick(record: np.ndarray, uniform: np.ndarray | None) -> np.ndarray | float:
+    """A value of `record` per path picked by `uniform`; its median without draws."""
+    record = np.sort(np.asarray(record, dtype=float)) if len(record) else np.ones(1)
+    if uniform is None:
+        return float(np.median(record))
+    return record[np.minimum((uniform * len(record)).astype(int), len(record) - 1)]
 
 
 def _lateness_days(basis: PlantBasis, uniform: np.ndarray) -> np.ndarray:

@@ -260,6 +260,8 @@ def _window(engine, scope, origin: date, last: date) -> dict:
         "lines": q.line_days(engine, scope, origin, last),
         "finished": q.stock_counts(engine, scope, origin, last, finished=True),
         "stock": q.stock_counts(engine, scope, origin, last),
+        "consumption": q.material_consumption(engine, scope, origin, last),
+        "received": q.deliveries(engine, scope, origin, last),
     }
 
 
@@ -276,7 +278,7 @@ def actuals(basis: sc.PlantBasis, window: dict) -> dict[str, float]:
       / orders due) of the same days;
     - overtime: line-hours planned beyond the basis' scheduled hours of the weekday;
     - inventory value: the pool at the finished goods' mean unit cost + the basis' materials at
-      their newest count (carried forward), averaged over the days.
+      their count, rebuilt between counts from receipts and consumption, averaged over the days.
     """
     days, h = basis.days, basis.horizon
     index = {d: i for i, d in enumerate(days)}
@@ -305,7 +307,7 @@ def actuals(basis: sc.PlantBasis, window: dict) -> dict[str, float]:
         "stockout_days": float((unmet > 1e-9).sum()),
         "schedule_adherence": kpis.schedule_adherence(on_time.sum(), scheduled.sum()),
         "overtime_hours": float(overtime.sum()),
-        "inventory_value": float(np.mean(fg_value + _material_values(basis, window["stock"], index, h))),
+        "inventory_value": float(np.mean(fg_value + _material_values(basis, window, index, h))),
         "schedule_adherence_orders": kpis.schedule_adherence(lines["orders_on_time"].sum(), lines["orders_due"].sum()),
     }
 
@@ -331,14 +333,27 @@ def _pool_counts(counts: pd.DataFrame, index: dict, h: int) -> np.ndarray:
     return out
 
 
-def _material_values(basis: sc.PlantBasis, counts: pd.DataFrame, index: dict, h: int) -> np.ndarray:
-    """Per day the value of the basis' materials at their newest count (the basis' on hand before any)."""
-    on_hand = np.tile(basis.mat_on_hand.astype(float), (h, 1)) if len(basis.materials) else np.zeros((h, 0))
+def _material_values(basis: sc.PlantBasis, window: dict, index: dict, h: int) -> np.ndarray:
+    """Per day the value of the basis' materials on hand: the count of the day, else the day before's
+    plus the day's receipts less its consumption, at least 0 (from the basis' on hand), as the
+    finished-goods pool is rebuilt between counts (a weekly count carried forward would read a
+    week's low point, the day after the week's consumption, as the week's stock)."""
+    if not len(basis.materials):
+        return np.zeros(h)
     position = {m: i for i, m in enumerate(basis.materials)}
-    counts = counts[counts["material_id"].isin(position) & counts["day"].isin(index)].sort_values("day")
-    for material_id, day, value in zip(counts["material_id"], counts["day"], counts["on_hand"]):
-        on_hand[index[day] :, position[material_id]] = float(value)
-    return on_hand @ basis.mat_unit_cost if len(basis.materials) else np.zeros(h)
+    flow, counted = np.zeros((h, len(position))), np.full((h, len(position)), np.nan)
+    for frame, day, sign in ((window["received"], "received_day", 1.0), (window["consumption"], "day", -1.0)):
+        mine = frame[frame["material_id"].isin(position) & frame[day].isin(index)]
+        np.add.at(flow, ([index[d] for d in mine[day]], [position[m] for m in mine["material_id"]]),
+                  sign * mine["qty"].to_numpy(dtype=float))
+    counts = window["stock"]
+    counts = counts[counts["material_id"].isin(position) & counts["day"].isin(index)]
+    counted[[index[d] for d in counts["day"]], [position[m] for m in counts["material_id"]]] = counts["on_hand"]
+    on_hand, stock = np.zeros((h, len(position))), basis.mat_on_hand.astype(float)
+    for t in range(h):
+        stock = np.where(np.isnan(counted[t]), np.clip(stock + flow[t], 0.0, None), counted[t])
+        on_hand[t] = stock
+    return on_hand @ basis.mat_unit_cost
 
 
 def store_run(engine: Engine, backtest: Backtest, now: datetime | None = None) -> str:

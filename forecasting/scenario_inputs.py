@@ -5,12 +5,15 @@ Per plant, as of its newest data day (docs/scenarios.md explains each choice):
   its horizon repeat its last four weeks by weekday, band and all (the band is drawn as day-to-day
   noise, which does not grow with the distance);
 - lines (mart_line_daily over the last CAPACITY_DAYS): scheduled hours by weekday, availability
-  on days without failures, and the demonstrated rate (90th percentile of good output per run
+  on days without failures (the median, and every day's ratio: the simulator resamples them for
+  the day-to-day variation of minor stops), and the demonstrated rate (90th percentile of good output per run
   hour) converted to demand units by the plant's demand / output ratio; failures per line-day
   and mean repair hours over the last FAILURE_DAYS; the current daily hazard of the line from
   the newest failure-risk scores (a line fails when any of its assets does);
 - finished goods: on hand, safety stock and the mean unit cost of the plant's finished goods;
-- raw and packaging materials: use per unit made (consumption / output), on hand, reorder
+- raw and packaging materials: use per unit made (consumption / output), on hand, whether one at
+  zero stops production (not when the plant's record over RECORD_DAYS shows it consumed more
+  than its counts and receipts held), reorder
   point, a reorder quantity of two lead times of use, lead time, unit cost, open purchase
   orders by promised day, and this plant's record of the supplier's lateness (of all its suppliers when
   it has none): a plant's inputs do not depend on which other plants are chosen with it.
@@ -99,9 +102,10 @@ def _read(engine, scope, start: date) -> dict:
         "output": q.series_history(engine, scope, "output", start - timedelta(days=USAGE_DAYS), last),
         "finished": q.material_stock(engine, scope, last, finished=True),
         "stock": q.material_stock(engine, scope, last),
-        "counts": q.stock_counts(engine, scope, start - timedelta(days=USAGE_DAYS), last),
-        "finished_counts": q.stock_counts(engine, scope, start - timedelta(days=USAGE_DAYS), last, finished=True),
+        "finished_counts": q.stock_counts(engine, scope, start - timedelta(days=RECORD_DAYS), last, finished=True),
         "consumption": q.material_consumption(engine, scope, start - timedelta(days=USAGE_DAYS), last),
+        "counts": q.stock_counts(engine, scope, start - timedelta(days=RECORD_DAYS), last),
+        "consumption_record": q.material_consumption(engine, scope, start - timedelta(days=RECORD_DAYS), last),
         "open_pos": q.open_purchase_orders(engine, scope, last),
         "record": q.deliveries(engine, scope, start - timedelta(days=RECORD_DAYS), last),
     }
@@ -120,13 +124,16 @@ def _basis(plant_id, start, horizon, forecast, frames, labour_rate) -> PlantBasi
     line_inputs = _lines(_of(frames["lines"], plant_id), _of(frames["assets"], plant_id),
                          _of(frames["risk"], plant_id), start, days, to_demand_units)
     finished = _of(frames["finished"], plant_id)
+    kept_year = _kept_stock(_of(frames["finished_counts"], plant_id))  # the record's spread, the recent level
+    kept = kept_year[kept_year.index >= start - timedelta(days=USAGE_DAYS)].to_numpy()
+    kept_year = kept_year.to_numpy()
     mats = _materials(plant_id, frames, days, made * to_demand_units)
     return PlantBasis(
         plant_id=plant_id, start=start, demand=demand, demand_sd=sd, **line_inputs,
         fg_on_hand=_finished_since_count(finished, _of(frames["output"], plant_id), _of(frames["demand"], plant_id),
                                          to_demand_units),
-        fg_safety_stock=max(float(finished["safety_stock"].fillna(0).sum()),
-                            _kept_stock(_of(frames["finished_counts"], plant_id))),
+        fg_safety_stock=max(float(finished["safety_stock"].fillna(0).sum()), float(np.median(kept)) if len(kept) else 0.0),
+        fg_kept=kept_year / np.median(kept_year) if len(kept) and np.median(kept_year) > 0 else np.ones(1),
         fg_unit_value=float(finished["unit_cost"].mean()) if len(finished) else 0.0,
         labour_rate=labour_rate, demand_per_output=to_demand_units, **mats)
 
@@ -153,14 +160,16 @@ def _lines(history, assets, risk, start, days, to_demand_units) -> dict:
     lines = tuple(sorted(history["line_id"].unique()))
     recent = history[history["day"] >= start - timedelta(days=CAPACITY_DAYS)]
     weekday_of = np.array([d.weekday() for d in days])
-    hours, availability, rate, failure_rate, repair = [], [], [], [], []
+    hours, availability, ratios, rate, failure_rate, repair = [], [], [], [], [], []
     for line_id in lines:
         mine = history[history["line_id"] == line_id]
         now = recent[recent["line_id"] == line_id]
         scheduled = now.assign(wd=[d.weekday() for d in now["day"]]).groupby("wd")["planned_busy_s"].median() / 3600
         hours.append([float(scheduled.get(wd, 0.0)) for wd in weekday_of])
         clean = now[(now["failures"] == 0) & (now["planned_busy_s"] > 0)]
-        availability.append(float((clean["run_s"] / clean["planned_busy_s"]).median()) if len(clean) else 1.0)
+        ratio = (clean["run_s"] / clean["planned_busy_s"]).to_numpy(dtype=float)
+        availability.append(float(np.median(ratio)) if len(ratio) else 1.0)
+        ratios.append(ratio if len(ratio) else np.ones(1))
         running = now[now["run_s"] > 0]
         per_hour = running["good_qty"] / (running["run_s"] / 3600)
         rate.append(float(np.percentile(per_hour, RATE_PERCENTILE)) * to_demand_units if len(running) else 0.0)
@@ -175,7 +184,7 @@ def _lines(history, assets, risk, start, days, to_demand_units) -> dict:
             p7 = by_line.loc[by_line["line_id"] == line_id, "risk"].astype(float).clip(0, 0.999)
             elevated[i] = float(-np.log1p(-p7).sum() / 7.0)  # daily hazard of any asset failing
     return dict(lines=lines, line_hours=np.array(hours, dtype=float).reshape(len(lines), len(days)),
-                line_availability=np.array(availability), line_rate=np.array(rate),
+                line_availability=np.array(availability), run_ratios=tuple(ratios), line_rate=np.array(rate),
                 failure_rate=np.array(failure_rate, dtype=float), elevated_rate=elevated,
                 repair_hours=np.array(repair, dtype=float))
 
@@ -207,7 +216,8 @@ def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
                                  for m in materials]),
         mat_on_hand=_since_count(stock, record, _of(frames["consumption"], plant_id)), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
         mat_order_qty=_order_qty(record, materials, np.maximum(2 * lead * daily_use, 1.0)), mat_lead_days=lead,
-        mat_binding=_binding(_of(frames["counts"], plant_id), _of(frames["consumption"], plant_id), materials),
+        mat_binding=_binding(_of(frames["counts"], plant_id), _of(frames["consumption_record"], plant_id), record,
+                             materials),
         mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float), lateness=lateness, arrivals=arrivals)
 
 
@@ -219,23 +229,40 @@ def _order_qty(record: pd.DataFrame, materials: tuple, fallback: np.ndarray) -> 
                      for m, f in zip(materials, fallback)])
 
 
-def _binding(counts: pd.DataFrame, consumption: pd.DataFrame, materials: tuple) -> np.ndarray:
+def _binding(counts: pd.DataFrame, consumption: pd.DataFrame, record: pd.DataFrame, materials: tuple) -> np.ndarray:
     """Whether a material at zero stops production: not when the plant went on consuming it on
-    days it was counted at zero (its count lags the floor: consignment, substitutes, late bookings)."""
+    days it was counted at zero, or consumed more (by over 1 %, rounding) than a count and the
+    receipts after it held before the next count or the start (its count lags the floor:
+    consignment, substitutes, late bookings; a weekly count rarely falls on a day at zero)."""
     empty = counts.loc[counts["on_hand"] <= 0, ["material_id", "day"]]
     used = consumption.loc[consumption["qty"] > 0, ["material_id", "day"]]
     lagging = set(empty.merge(used, on=["material_id", "day"])["material_id"])
+    for material_id, mine in counts.sort_values("day").groupby("material_id"):
+        if material_id in lagging or material_id not in materials:
+            continue
+        days = mine["day"].to_numpy()
+        consumed = _qty_between(consumption[consumption["material_id"] == material_id], "day", days)
+        received = _qty_between(record[record["material_id"] == material_id], "received_day", days)
+        if np.any(consumed - mine["on_hand"].to_numpy(dtype=float) - received > 0.01 * consumed):
+            lagging.add(material_id)
     return np.array([m not in lagging for m in materials], dtype=bool)
 
 
-def _kept_stock(counts: pd.DataFrame) -> float:
-    """The finished stock the plant actually kept: the median of its pooled counts (days every
-    counted finished good was counted) over the usage window; 0 without counts."""
+def _qty_between(frame: pd.DataFrame, column: str, days: np.ndarray) -> np.ndarray:
+    """The quantity of `frame` dated after each of the sorted `days` up to the next one (the last: to the end)."""
+    frame = frame.sort_values(column)
+    total = np.concatenate([[0.0], np.cumsum(frame["qty"].to_numpy(dtype=float))])
+    upto = total[np.searchsorted(frame[column].to_numpy(), days, side="right")]
+    return np.append(upto[1:], total[-1]) - upto
+
+
+def _kept_stock(counts: pd.DataFrame) -> pd.Series:
+    """The finished stock the plant actually kept: its pooled counts by day (days every counted
+    finished good was counted); empty without counts."""
     if counts.empty:
-        return 0.0
+        return pd.Series(dtype=float)
     wide = counts.pivot_table(index="day", columns="material_id", values="on_hand", aggfunc="sum")
-    pooled = wide.dropna().sum(axis=1)
-    return float(pooled.median()) if len(pooled) else 0.0
+    return wide.dropna().sum(axis=1).astype(float)
 
 
 def _since_count(stock: pd.DataFrame, record: pd.DataFrame, consumption: pd.DataFrame) -> np.ndarray:

@@ -15,6 +15,7 @@ On SQLite and PostgreSQL.
 import re
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import insert
@@ -42,6 +43,7 @@ from data_access.schema import (
     supplier,
 )
 from data_access.scope import PlantScope
+from forecasting import scenario as sc
 from forecasting import scenario_backtest as bt
 
 FIRST = date(2026, 1, 1)
@@ -342,6 +344,26 @@ def test_the_backtest_never_reads_data_from_its_origin_on(empty_engine):
     pd.testing.assert_frame_equal(before[SIMULATED].reset_index(drop=True), after[SIMULATED].reset_index(drop=True))
     changed = before.set_index(["plant_id", "metric"])["actual"] != after.set_index(["plant_id", "metric"])["actual"]
     assert changed.loc["P"][["fill_rate", "stockout_days", "schedule_adherence", "overtime_hours"]].all()
+
+
+def test_materials_on_hand_are_rebuilt_between_counts_from_receipts_and_consumption():
+    # 100 on hand before the window, 10 used a day, 30 received on day 1, a count of 50 on day 2:
+    # 90, 110, 50 (the count), 40, worth 2 each; a count carried forward would read 100 until day 2
+    days = [FIRST + timedelta(days=i) for i in range(4)]
+    zero = np.zeros(0)
+    basis = sc.PlantBasis(
+        plant_id="P", start=FIRST, demand=np.zeros(4), demand_sd=np.zeros(4), lines=(), line_hours=np.zeros((0, 4)),
+        line_availability=zero, line_rate=zero, failure_rate=zero, elevated_rate=zero, repair_hours=zero,
+        fg_on_hand=0.0, fg_safety_stock=0.0, fg_unit_value=0.0, materials=("RAW",), suppliers=("S1",),
+        usage_per_unit=np.ones(1), mat_on_hand=np.array([100.0]), mat_reorder_point=np.zeros(1), mat_order_qty=np.ones(1),
+        mat_lead_days=np.ones(1), mat_unit_cost=np.array([2.0]), lateness=(np.zeros(1),), arrivals=np.zeros((1, 4)))
+    window = {
+        "stock": pd.DataFrame({"material_id": ["RAW"], "day": [days[2]], "on_hand": [50.0]}),
+        "consumption": pd.DataFrame({"material_id": "RAW", "day": days, "qty": 10.0}),
+        "received": pd.DataFrame({"material_id": ["RAW"], "received_day": [days[1]], "qty": [30.0]}),
+    }
+    values = bt._material_values(basis, window, {d: i for i, d in enumerate(days)}, 4)
+    assert values.tolist() == pytest.approx([180, 220, 100, 80])
 
 
 def test_a_stored_forecast_of_data_before_the_origin_is_used_and_named(empty_engine):

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sample_data
@@ -137,6 +138,51 @@ def test_tiny_plant_by_hand_with_overtime_and_its_summary():
     assert table.loc["overtime_hours", "change"] == pytest.approx(3.0)
     # one plant: the network is that plant
     assert result.network["summary"] == summary
+
+
+def _draws(**changes) -> sc.Draws:
+    """One path of the tiny plant: no demand noise, no failure, every supplier on time."""
+    base = dict(demand=np.zeros((1, 4)), failure=np.ones((1, 4, 1)), repair=np.zeros((1, 4, 1)),
+                lateness=np.zeros((1, 8, 1)))
+    return sc.Draws(**(base | changes))
+
+
+def test_a_lines_availability_of_the_day_comes_from_its_record_as_the_path_resampled_it():
+    # record: a day at 25 % (16 h x 0.25 = 4 h, 40 units: more than the 4 h tolerance short of
+    # the usual 12 h) and a day at 75 %. The path resamples both days (record draws 0.1, 0.6) and
+    # picks the short one on day 0; a path that resampled the short day twice runs short every day.
+    basis = tiny(run_ratios=(np.array([0.75, 0.25]),), arrivals=np.zeros((1, 4)), mat_on_hand=np.array([5000.0]))
+    both = sc.simulate(basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]),
+                                           record=np.array([[[0.1], [0.6]]])))
+    assert both["produced"][0].tolist() == pytest.approx([40, 120, 120, 120])
+    assert both["lines_on_time"][0].tolist() == [0, 1, 1, 1]
+    short = sc.simulate(basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]),
+                                            record=np.array([[[0.1], [0.4]]])))
+    assert short["produced"][0].tolist() == pytest.approx([40, 40, 40, 40])
+    # a record of one value is no noise: the plant of the hand-computed tests, on drawn numbers
+    steady = sc.simulate(tiny(run_ratios=(np.array([0.75, 0.75]),)), paths=50)
+    assert all(np.array_equal(steady[k], v) for k, v in sc.simulate(tiny(), paths=50).items())
+
+
+def test_each_path_keeps_its_own_finished_stock_level_from_the_record():
+    # target 20 x the path's level: 2.0 (draw 0.9) plans day 0 at 100 + (40 - 30); 0.5 (draw 0.0)
+    # at 100; without draws the median level 1.0, the hand-computed plan
+    basis = tiny(fg_kept=np.array([0.5, 1.0, 2.0]))
+    assert sc.simulate(basis, draws=_draws(kept=np.array([0.9])))["planned"][0, 0] == pytest.approx(110)
+    assert sc.simulate(basis, draws=_draws(kept=np.array([0.0])))["planned"][0, 0] == pytest.approx(100)
+    assert sc.simulate(basis, draws=_draws())["planned"][0].tolist() == [100, 150, 170, 120]
+
+
+def test_a_material_consumed_beyond_its_counts_and_receipts_does_not_bind():
+    # weekly counts, none at zero: A 100 then 5 with 140 used between (40 more than it held: the
+    # count lags the floor); B 100 then 40 with 60 used; C 100, 50 received, 140 used (within it)
+    days = [START + timedelta(days=i) for i in range(8)]
+    counts = pd.DataFrame({"material_id": ["A", "A", "B", "B", "C", "C"], "day": [days[0], days[7]] * 3,
+                           "on_hand": [100.0, 5.0, 100.0, 40.0, 100.0, 10.0]})
+    used = {"A": 20.0, "B": 60.0 / 7, "C": 20.0}
+    consumption = pd.DataFrame([{"material_id": m, "day": d, "qty": q} for m, q in used.items() for d in days[1:]])
+    record = pd.DataFrame({"material_id": ["C"], "received_day": [days[3]], "qty": [50.0]})
+    assert si._binding(counts, consumption, record, ("A", "B", "C")).tolist() == [False, True, True]
 
 
 def test_tiny_plant_by_hand_with_a_late_supplier():
@@ -480,7 +526,7 @@ def _same_basis(a: sc.PlantBasis, b: sc.PlantBasis, rel=0.0) -> None:
         other = getattr(b, name)
         if isinstance(value, np.ndarray):
             assert value.shape == other.shape and np.allclose(value, other, rtol=rel, atol=0), (a.plant_id, name)
-        elif name == "lateness":
+        elif name in ("lateness", "run_ratios"):  # a record per material or line
             assert len(value) == len(other), a.plant_id
             assert all(np.allclose(x, y, rtol=rel, atol=0) for x, y in zip(value, other)), (a.plant_id, name)
         elif isinstance(value, float):

@@ -692,3 +692,10 @@ Index("ix_inventory_snapshot_day", inventory_snapshot.c.day)
 Index("ix_demand_daily_day", demand_daily.c.day)
 Index("ix_production_order_status_due", production_order.c.status, production_order.c.due_day)
 Index("ix_production_order_due_day", production_order.c.due_day)
+
+# --- issue 12: incremental forecast refresh ----------------------------------------------------
+# A daily refresh refits each series' chosen model without re-running the candidate backtest;
+# the backtest (reselection) runs when due. Each series row says when its chosen model was last
+# picked by a backtest and why then (see forecasting/refresh.py).
+forecast_series.append_column(Column("reselected_day", Date))  # data day of the backtest that chose chosen_model
+forecast_series.append_column(Column("reselect_reason", Text))  # why that backtest ran: new series, weekly, drift ...

@@ -121,8 +121,9 @@ def _set_judged_forecast(engine, run_id, plant_id, metric, offset):
     actual = actual[actual["plant_id"] == plant_id].set_index("day")["y"]
     f = forecast.c
     with engine.begin() as conn:
-        days = conn.execute(select(f.day).where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric)).scalars()
-        for day in list(days):
+        days = list(conn.execute(select(f.day).where(f.run_id == run_id, f.plant_id == plant_id,
+                                                     f.metric == metric)).scalars())
+        for day in days:
             day = store._as_date(day)
             value = float(actual.get(day, 0.0)) + offset
             conn.execute(update(forecast).where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric,
@@ -161,7 +162,8 @@ def test_the_rules_of_reselection():
     assert why() is None
     assert why({**base, "version": "f-older"}) == "forecaster version changed (from f-older)"
     assert why({**base, "reselected_day": end - timedelta(days=7)}).startswith("scheduled: last reselected 7 days")
-    assert why({**base, "reselected_day": end + timedelta(days=1)}) == "the last selection saw newer data than this refresh"
+    newer = {**base, "reselected_day": end + timedelta(days=1)}
+    assert why(newer) == "the last selection saw newer data than this refresh"
     assert why({**base, "chosen_model": "arima"}) == "arima is no longer a candidate"
     assert why({**base, "origins": 0, "chosen_model": "seasonal_naive"}).startswith("first backtest")
     assert why(plan=rf.ReselectPlan(mode="all")) == "requested: every series reselected"
@@ -172,6 +174,15 @@ def test_the_rules_of_reselection():
     assert why(judged=good) is None
     assert why(judged=bad).startswith("drift: ets MAE 50 worse than seasonal naive 0")
     assert why(judged=bad.assign(model="seasonal_naive")) is None  # a fallback's forecast does not judge ets
+    week = np.arange(500) % 7 + 10.0  # the same week over and over: no shift until the last 20 days
+    long = pd.Series(np.r_[week[:480], week[480:] + 30],
+                     index=pd.date_range("2025-01-01", periods=500, freq="D"))
+    last_day = long.index[-1].date()
+    watch = rf.ReselectPlan(cadence_days=60, psi_limit=0.25)
+    before = {**base, "reselected_day": last_day - timedelta(days=25)}  # chosen before the shift
+    after = {**base, "reselected_day": last_day - timedelta(days=3)}  # its backtest saw the shift
+    assert rf.reselect_reason(long, before, None, last_day, FAST, version, watch).startswith("drift: input PSI")
+    assert rf.reselect_reason(long, after, None, last_day, FAST, version, watch) is None
     with pytest.raises(ValueError, match="unknown reselect mode"):
         rf.ReselectPlan(mode="sometimes")
 
@@ -279,3 +290,15 @@ def test_a_plant_with_one_week_of_history_serves_naive_labelled_short_beside_the
     assert rows.loc[("EU-ZAR", "demand"), "served_model"] == "seasonal_naive"
     assert rows.loc[("EU-ZAR", "demand"), "reselected_day"] is None
     assert rows.loc[("NA-JOL", "demand"), "fallback_reason"] is None
+
+
+def test_the_selection_state_round_trips_on_each_backend(empty_engine):
+    sample_data.generate(empty_engine, plants=1, days=60, seed=7, end_day=END)
+    first = pipeline.refresh_forecasts(empty_engine, FAST, workers=1, as_of=END - timedelta(days=1), metrics=["output"])
+    daily = pipeline.refresh_forecasts(empty_engine, FAST, workers=1, as_of=END, metrics=["output"])
+    assert (first.reselected, daily.reselected) == (1, 0)
+    latest = store.latest_series(empty_engine, EVERYTHING).iloc[0]
+    assert latest["run_id"] == daily.run_id
+    assert latest["reselected_day"] == END - timedelta(days=1) and latest["reselect_reason"] == "new series"
+    scores = store.latest_candidate_scores(empty_engine, EVERYTHING)
+    assert sorted(scores["candidate"]) == sorted(FAST.candidates) and scores["mase"].notna().all()

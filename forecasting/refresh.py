@@ -126,7 +126,7 @@ class SeriesTask:
     days: list  # dates with a row
     values: list  # their values
     zero_filled: bool
-    selected: dict | None = None  # the series' newest stored row (see `Selected`); None: a new series
+    selected: dict | None = None  # the series' newest stored row (latest_series columns); None: a new series
     judged: pd.DataFrame | None = None  # day, model, yhat of its forecast made RECENT_DAYS ago (drift check)
 
 
@@ -146,7 +146,7 @@ class ReselectPlan:
     """
 
     mode: str = "due"
-    cadence_days: int = 7
+    cadence_days: int = RESELECT_DAYS
     psi_limit: float = float("inf")
     requested: str = "requested: every series reselected"  # the reason recorded under mode "all"
 

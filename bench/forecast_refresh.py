@@ -39,6 +39,7 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.intelligence import plant_ids
 from data_access.scope import PlantScope
+from forecasting.executors import local_cluster
 from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig
 from jobs import pipeline
 from governance import model_serving
@@ -115,11 +116,9 @@ def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfi
     started for one job), the second does not (long-lived workers, as on a real cluster)."""
     walls = {}
     runs = [("pool", None)] + ([("dask, cold workers", "dask"), ("dask, warm workers", "dask")] if dask else [])
-    cluster = None
-    if dask:
-        from distributed import LocalCluster
-
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
+    cluster = client = None
+    if dask:  # workers in their own sessions, like the pool's (see forecasting.executors.local_cluster)
+        cluster, client = local_cluster(workers, own_sessions=True)
     try:
         for name, executor in runs:
             copy = directory / f"{label}_daily.db"
@@ -133,6 +132,7 @@ def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfi
             copy.unlink()
     finally:
         if cluster:
+            client.close()
             cluster.close()
     if dask:
         print(f"  Dask LocalCluster / local pool (daily): cold workers {walls['dask, cold workers'] / walls['pool']:.2f}x, "

@@ -12,9 +12,12 @@ they finish; the caller writes them, so the stored forecasts do not depend on th
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 EXECUTORS = ("pool", "dask")
 CONNECT_TIMEOUT = "5s"  # how long a named Dask scheduler may take to answer
@@ -29,16 +32,17 @@ Runner = Callable[[Callable, Iterable], Iterator]
 
 @contextmanager
 def open_executor(kind: str, workers: int, scheduler: str | None = None, initializer: Callable | None = None,
-                  initargs: tuple = ()) -> Iterator[Runner]:
+                  initargs: tuple = (), own_sessions: bool = False) -> Iterator[Runner]:
     """A `run(function, items)` that yields function(item) for every item, in completion order.
 
     `initializer(*initargs)` runs once in each worker process (pool) or before each task on a
-    Dask worker (it must be idempotent and cheap).
+    Dask worker (it must be idempotent and cheap). `own_sessions`: the workers of a local Dask
+    cluster each start their own session (the pool's initializer does that for its workers).
     """
     if kind not in EXECUTORS:
         raise ExecutorError(f"unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
     if kind == "dask":
-        with _dask_client(workers, scheduler) as client:
+        with _dask_client(workers, scheduler, own_sessions) as client:
             yield lambda function, items: _run_dask(client, function, list(items), initializer, initargs)
         return
     if scheduler:
@@ -69,9 +73,37 @@ def _run_pool(function, items, workers, initializer, initargs):
             raise
 
 
-@contextmanager
-def _dask_client(workers: int, scheduler: str | None):
+def local_cluster(workers: int, own_sessions: bool = False):
+    """A Dask LocalCluster of `workers` single-threaded processes on 127.0.0.1, and its client.
+
+    own_sessions: each worker process (also one restarted after a crash) calls setsid, as the
+    pool's `--own-sessions` workers do: with Linux autogroup scheduling the processes of one
+    session share one fair slice of the CPU, so on a busy machine workers left in the job's
+    session get one core's worth between them.
+    """
     from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    client = Client(cluster)
+    if own_sessions:
+        client.register_plugin(_OwnSession())
+    return cluster, client
+
+
+class _OwnSession(WorkerPlugin):
+    """Puts each Dask worker process in its own session (see `local_cluster`)."""
+
+    def setup(self, worker):
+        try:
+            os.setsid()
+        except OSError:  # already a session or group leader
+            pass
+
+
+@contextmanager
+def _dask_client(workers: int, scheduler: str | None, own_sessions: bool = False):
+    from distributed import Client
 
     if scheduler:
         try:
@@ -84,9 +116,7 @@ def _dask_client(workers: int, scheduler: str | None):
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
-    client = Client(cluster)
+    cluster, client = local_cluster(workers, own_sessions)
     try:
         yield client
     finally:

@@ -439,7 +439,7 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelSe
     `serving`: the model registry's rules (governance.model_serving, passed in by jobs).
     `as_of`: use data up to this plant-local day (default: the newest day in the warehouse).
     `progress(done, total, label)` is called after each series is stored. `own_sessions`:
-    each worker process in its own session (see `_init_worker`). `reselect` (due | all | none)
+    each worker process (pool or local Dask cluster) in its own session (see `_init_worker`). `reselect` (due | all | none)
     and `reselect_days`: when a series runs the candidate backtest (see `ReselectPlan`).
     `executor`: pool (local processes) or dask (`scheduler` address, or a local cluster of
     `workers` processes); an unreachable scheduler raises RefreshError before anything is written.
@@ -453,7 +453,8 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelSe
     plan = ReselectPlan(reselect, reselect_days, getattr(serving, "PSI_MAJOR", float("inf")),
                         **({"requested": f"requested by {actor}"} if job == "refit" else {}))
     try:
-        with open_executor(executor, workers, scheduler, _init_worker, (own_sessions and executor == "pool",)) as run:
+        with open_executor(executor, workers, scheduler, _init_worker, (own_sessions and executor == "pool",),
+                           own_sessions=own_sessions) as run:
             return _refresh(engine, config, serving, run, plan, scope, end, started, workers, metrics, actor, job,
                             progress)
     except ExecutorError as exc:

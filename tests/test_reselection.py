@@ -19,6 +19,7 @@ import sample_data
 from data_access import intelligence as store
 from data_access.engine import make_engine
 from data_access.schema import demand_daily, forecast, forecast_run, forecast_score, forecast_series, mart_plant_daily
+from data_access.frames import as_date
 from data_access.scope import PlantScope
 from forecasting import refresh as rf
 from governance import model_serving
@@ -124,7 +125,7 @@ def _set_judged_forecast(engine, run_id, plant_id, metric, offset):
         days = list(conn.execute(select(f.day).where(f.run_id == run_id, f.plant_id == plant_id,
                                                      f.metric == metric)).scalars())
         for day in days:
-            day = store._as_date(day)
+            day = as_date(day)
             value = float(actual.get(day, 0.0)) + offset
             conn.execute(update(forecast).where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric,
                                                 f.day == day).values(yhat=value))

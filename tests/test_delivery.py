@@ -82,7 +82,7 @@ def deliver_until_done(engine, settings, expected, workers=1, timeout=60.0, done
                 if len(current) == expected and all(s in done for s in current.values()):
                     return
                 time.sleep(0.05)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a deliverer thread's error is re-raised by the test
             errors.append(exc)
         finally:
             own.dispose()

@@ -12,6 +12,7 @@ users with known passwords (TEST_LOGINS).
 
 import os
 import shutil
+import sys
 import uuid
 from contextlib import contextmanager
 from datetime import date
@@ -32,6 +33,16 @@ from tests.apptest import OPS_LOGINS, TEST_LOGINS, NavigationOnly, healthy, log_
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
+
+
+PROGRAM_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture
+def program_main(monkeypatch):
+    """The test program's own __main__ back in place: an AppTest run leaves app.py's script module
+    there, and a process started with spawn (a Dask worker) would run app.py instead of starting."""
+    monkeypatch.setitem(sys.modules, "__main__", PROGRAM_MAIN)
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,8 @@ def test_run_now_queues_an_audited_request_and_other_roles_do_not_see_the_page(o
                 job_request.c.request_id, job_request.c.job_name, job_request.c.requested_by, job_request.c.status
             ).where(job_request.c.kind == "job")
         ).all()
-        assert conn.execute(select(audit_log.c.actor, audit_log.c.action)).all() == [("admin", "job_run_now")]
+        audited = select(audit_log.c.actor, audit_log.c.action).where(audit_log.c.action != "login_failed")
+        assert conn.execute(audited).all() == [("admin", "job_run_now")]  # the copied network may hold failed logins
     engine.dispose()
     assert [tuple(r)[1:] for r in requests] == [("marts", "admin", "pending")]
     assert [s.value for s in at.success] == [f"Request {requests[0][0]} queued: the worker runs it next."]

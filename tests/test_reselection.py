@@ -218,7 +218,7 @@ def _copy(engine, tmp_path, name):
     return make_engine(f"sqlite:///{path}")
 
 
-def test_dask_local_cluster_stores_what_the_process_pool_stores(network, tmp_path):
+def test_dask_local_cluster_stores_what_the_process_pool_stores(network, tmp_path, program_main):
     stored = {}
     for executor in ("pool", "dask"):
         engine = _copy(network, tmp_path, executor)
@@ -230,7 +230,7 @@ def test_dask_local_cluster_stores_what_the_process_pool_stores(network, tmp_pat
     pd.testing.assert_frame_equal(stored["pool"][1], stored["dask"][1])
 
 
-def test_a_dask_worker_killed_mid_run_is_retried_and_the_run_completes(network, tmp_path):
+def test_a_dask_worker_killed_mid_run_is_retried_and_the_run_completes(network, tmp_path, program_main):
     from distributed import Client, LocalCluster
 
     expected_engine = _copy(network, tmp_path, "pool")

@@ -24,6 +24,9 @@ if choices.empty:
     st.stop()
 labels = {int(r["rec_id"]): ui.rec_label(r) for r in choices.to_dict("records")}
 requested = st.session_state.pop("decision_detail_requested", None)
+if requested is None and "rec" in st.query_params:  # a link from "Needs you now", read once
+    rec_param = st.query_params.pop("rec")
+    requested = int(rec_param) if rec_param.isdigit() else None
 if requested in labels:
     st.session_state["decision_detail_pick"] = requested
 rec_id = st.selectbox("Recommendation", list(labels), format_func=labels.get, key="decision_detail_pick")

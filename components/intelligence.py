@@ -207,6 +207,14 @@ def refit_series(engine, user, plant_id: str, metric: str) -> str:
                                              " (chosen by the backtest)") + ".")
 
 
+def reselection_label(row) -> str:
+    """When and why a series' model was last picked by the candidate backtest (a latest_series row)."""
+    day = row["reselected_day"]
+    if day is None or pd.isna(day):
+        return "never: no backtest possible yet" + (f" ({row['fallback_reason']})" if row["fallback_reason"] else "")
+    return f"{day:%Y-%m-%d}: {row['reselect_reason'] or 'before reasons were recorded'}"
+
+
 # --- models & data --------------------------------------------------------------------------------
 
 def metrics_pivot(metrics: pd.DataFrame, model_id: int, names: dict[str, str]) -> pd.DataFrame:
@@ -241,7 +249,9 @@ def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
     """Per plant: what its risk scores and forecasts are served from, as of the newest runs.
 
     Columns: plant, plant_id, data_maturity, failure (served by: model / fallback counts),
-    failure_reason, shortage, disruption, forecasts (series on a fallback / series), forecast_reason.
+    failure_reason, shortage, disruption, forecasts (series on a fallback / series), forecast_reason,
+    reselected (the oldest day a series' model was last picked by the candidate backtest, or never),
+    reselect_reason (why those backtests ran).
     """
     p = plants(engine, scope)[["plant_id", "name", "data_maturity"]].rename(columns={"name": "plant"})
     out = p.copy()
@@ -266,8 +276,13 @@ def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
             g["fallback_reason"].agg(lambda r: f"{r.notna().sum()} of {len(r)} on a fallback")).fillna("none stored")
         out["forecast_reason"] = out["plant_id"].map(
             g["fallback_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300])).fillna("")
+        out["reselected"] = out["plant_id"].map(
+            g["reselected_day"].agg(lambda d: f"{min(d.dropna()):%Y-%m-%d}" if d.notna().any() else "never"))
+        out["reselect_reason"] = out["plant_id"].map(
+            g["reselect_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300])).fillna("")
     else:
         out["forecasts"], out["forecast_reason"] = "none stored", ""
+        out["reselected"], out["reselect_reason"] = "never", ""
     return out
 
 

@@ -349,10 +349,12 @@ def plant_ids(engine: Engine, scope: PlantScope) -> list[str]:
                                  .order_by(plant.c.plant_id)).scalars())
 
 
-def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date) -> pd.DataFrame:
-    """Per series, the points of its newest forecast made from data ending before `before_day`.
+def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date,
+                       through_day: date | None = None) -> pd.DataFrame:
+    """Per series, the points of its newest forecast made from data ending before `before_day`,
+    its days up to `through_day` (default `before_day`).
 
-    Columns: plant_id, metric, run_id, day, yhat. For realized accuracy: compare them with
+    Columns: plant_id, metric, run_id, day, model, yhat. For realized accuracy: compare them with
     the actuals that have arrived since.
     """
     s, f = forecast_series.c, forecast.c
@@ -362,10 +364,10 @@ def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date) -> p
     runs = (select(s.run_id, s.plant_id, s.metric)
             .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
                                                      s.fitted_utc == newest.c.fitted_utc)).subquery())
-    frame = _read(engine, select(f.plant_id, f.metric, f.run_id, f.day, f.yhat)
+    frame = _read(engine, select(f.plant_id, f.metric, f.run_id, f.day, f.model, f.yhat)
                   .join_from(forecast, runs, and_(f.run_id == runs.c.run_id, f.plant_id == runs.c.plant_id,
                                                   f.metric == runs.c.metric))
-                  .where(scope.clause(f.plant_id), f.day <= before_day)
+                  .where(scope.clause(f.plant_id), f.day <= (through_day or before_day))
                   .order_by(f.plant_id, f.metric, f.day))
     return date_columns(frame, "day")
 
@@ -438,7 +440,8 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     Columns: run_id, plant_id, plant_name, data_maturity, metric, unit, served_model,
     chosen_model, fallback_reason, history_start, history_end, observed, missing, origins,
     seconds, error, fitted_utc, approved (whether the run's forecaster version was approved when
-    the series was fitted), model_id (that version), version, horizon_days.
+    the series was fitted), model_id (that version), version, horizon_days, reselected_day (data
+    day of the backtest that chose chosen_model; None before one ran), reselect_reason (why it ran).
     """
     s, r = forecast_series.c, forecast_run.c
     newest = (select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
@@ -447,13 +450,14 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
         s.run_id, s.plant_id, plant.c.name.label("plant_name"), plant.c.data_maturity, s.metric, s.unit,
         s.served_model, s.chosen_model, s.fallback_reason, s.history_start, s.history_end, s.observed, s.missing,
         s.origins, s.seconds, s.error, s.fitted_utc, s.approved, r.model_id, model_version.c.version, r.horizon_days,
+        s.reselected_day, s.reselect_reason,
     ).join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
                                               s.fitted_utc == newest.c.fitted_utc))
         .join(forecast_run, r.run_id == s.run_id)
         .join(model_version, model_version.c.model_id == r.model_id)
         .join(plant, plant.c.plant_id == s.plant_id)
         .where(scope.clause(s.plant_id)).order_by(s.plant_id, s.metric))
-    return utc_columns(date_columns(frame, "history_start", "history_end"), "fitted_utc")
+    return utc_columns(date_columns(frame, "history_start", "history_end", "reselected_day"), "fitted_utc")
 
 
 def forecast_points(engine: Engine, scope: PlantScope, run_id: str, plant_id: str, metric: str) -> pd.DataFrame:

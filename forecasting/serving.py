@@ -13,6 +13,7 @@ import pandas as pd
 
 class ModelServing(Protocol):
     MODEL_FEEDS: dict[str, tuple[str, ...]]
+    PSI_MAJOR: float  # input drift above it is a major shift: the forecast refresh reselects the series
 
     def register(self, conn, actor: str, model_name: str, version: str, params: dict, artifact: str | None,
                  metrics=(), trained_utc: datetime | None = None,

@@ -66,15 +66,23 @@ def refresh_main(argv: list[str] | None = None) -> int:
         config.models()
         engine = open_warehouse(args.url)
         scope = plant_scope(engine, args.plants)
-        with tqdm(total=None, unit="series", desc="forecast refresh", file=sys.stderr) as bar:
-            def progress(done, total, label):
-                bar.total = total
-                bar.set_postfix_str(label)
-                bar.update(1)
+        bars = []  # opened at the first stored series: a refresh that cannot start prints only its error
 
+        def progress(done, total, label):
+            if not bars:
+                bars.append(tqdm(total=total, unit="series", desc="forecast refresh", file=sys.stderr))
+            bars[0].set_postfix_str(label)
+            bars[0].update(1)
+
+        try:
             report = pipeline.refresh_forecasts(engine, config, workers=args.workers, scope=scope,
                                                 metrics=args.metrics, as_of=args.as_of, actor="forecast-refresh",
-                                                progress=progress, own_sessions=args.own_sessions)
+                                                progress=progress, own_sessions=args.own_sessions,
+                                                reselect=args.reselect, reselect_days=args.reselect_days,
+                                                executor=args.executor, scheduler=args.scheduler)
+        finally:
+            for bar in bars:
+                bar.close()
         return report.summary()
 
     try:

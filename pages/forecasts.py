@@ -52,6 +52,10 @@ chart(intel.fan_chart(detail["past"], detail["points"], metric, row.served_model
       empty_message="Neither history nor forecast is stored for this series.")
 
 st.subheader("Candidates in the rolling-origin backtest")
+st.caption(f"**Last reselected** {intel.reselection_label(row)}. The daily refresh refits the chosen model on "
+           "the newest data; the backtest of every candidate runs again weekly, for a new forecaster version, "
+           "or at once when the served model drifts (it did worse than seasonal naive over the last two "
+           "weeks, or its input's PSI passed the major-shift limit).")
 st.caption(f"{row.origins} origin(s) of {row.horizon_days} days each on this series' own history; every "
            "candidate forecasts the days after each origin from the days before it. The lowest mean MASE "
            "wins, ties go to the simpler model, so the choice never does worse than seasonal naive on "
@@ -78,8 +82,9 @@ table(points, key="forecasts_points", file_name=f"forecast_values_{plant_id}_{me
 }, empty_message="No forecast is stored for this series.")
 
 with st.expander("Refit this series now"):
-    st.caption("Backtests every candidate on this series' newest data and stores the result; takes from a "
-               "few seconds to about a minute. Other series keep their stored forecasts.")
+    st.caption("Backtests every candidate on this series' newest data (a reselection, recorded as requested "
+               "by you) and stores the result; takes from a few seconds to about a minute. Other series keep "
+               "their stored forecasts.")
     allowed = intel.can_refit(user)
     if st.button("Refit series", key="forecasts_refit", disabled=not allowed, icon=":material/refresh:",
                  help=None if allowed else "Planners, plant managers and admins may refit forecasts."):
@@ -97,6 +102,7 @@ overview = series.assign(
     series=series["metric"].map(intel.series_label),
     served=series["served_model"].map(lambda m: intel.CANDIDATE_LABELS.get(m, m)),
     chosen=series["chosen_model"].map(lambda m: intel.CANDIDATE_LABELS.get(m, m)),
+    reselected=[intel.reselection_label(r) for _, r in series.iterrows()],
 )
 scores = intel.latest_candidate_scores(engine, user.scope)
 if len(scores):
@@ -116,6 +122,9 @@ table(overview, key="forecasts_overview", file_name="forecast_series.csv", colum
     "mase": st.column_config.NumberColumn("MASE of choice", format="%.3f", help=intel.METRIC_HELP["mase"]),
     "mase_naive": st.column_config.NumberColumn("MASE seasonal naive", format="%.3f"),
     "fallback_reason": st.column_config.TextColumn("Fallback because"),
+    "reselected": st.column_config.TextColumn("Last reselected, why",
+                                              help="When the backtest of every candidate last chose this model, "
+                                                   "and why it ran then; daily refreshes refit the choice."),
     "history_end": st.column_config.DateColumn("Data until"),
     "fitted_utc": st.column_config.DatetimeColumn("Fitted (UTC)", format="YYYY-MM-DD HH:mm"),
 })

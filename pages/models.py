@@ -163,6 +163,10 @@ table(status, key="models_fallback", file_name="fallback_status.csv", column_con
     "disruption": st.column_config.TextColumn("Disruption"),
     "forecasts": st.column_config.TextColumn("Forecasts"),
     "forecast_reason": st.column_config.TextColumn("Forecast fallback because"),
+    "reselected": st.column_config.TextColumn("Forecast models reselected",
+                                              help="The oldest day among the plant's series on which the backtest "
+                                                   "of every candidate last chose its model."),
+    "reselect_reason": st.column_config.TextColumn("Reselected because"),
 }, empty_message="No plant in your scope.")
 
 st.subheader("Models on hold")

@@ -97,6 +97,8 @@ def test_the_forecasts_page_shows_the_fan_chart_candidates_and_the_fallback(open
     assert any("**Unplanned downtime** (h)" in c for c in texts(at, "caption"))
     overview = at.dataframe[-1].value
     assert len(overview) == 3 * len(plant_names)
+    assert any(c.startswith("**Last reselected** 2026-06-30: new series.") for c in texts(at, "caption"))
+    assert overview["reselected"].str.match(r"^(2026-06-30: new series|never: no backtest possible)").all()
 
 
 def test_a_plant_manager_sees_only_the_own_plant_on_every_page(open_as, stored, plant_names):
@@ -133,6 +135,8 @@ def test_only_an_admin_approves_on_the_models_page_and_it_is_audited(open_as, wr
     assert not pm.exception
     assert not [b for b in pm.button if b.label == "Submit"]
     assert any("Only an admin may approve" in c for c in texts(pm, "caption"))
+    status = next(df.value for df in pm.dataframe if "reselected" in df.value.columns)
+    assert (status["reselected"] == "2026-06-30").all() and (status["reselect_reason"] == "new series").all()
 
     at = open_as(writable, "admin", "pages/models.py")
     assert not at.exception
@@ -166,6 +170,7 @@ def test_a_planner_role_refits_one_series_and_an_executive_may_not(open_as, writ
     at.button(key="forecasts_refit").click().run()
     assert not at.exception
     assert any(t.startswith("Refitted: serving") for t in texts(at, "info")), texts(at, "info")
+    assert any("reselected" in c and ": requested by " in c for c in texts(at, "caption")), texts(at, "caption")
 
 
 def test_no_page_load_trains_or_refits(open_as, stored, monkeypatch):

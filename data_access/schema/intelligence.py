@@ -83,6 +83,9 @@ forecast_series = Table(
     Column("error", Text),  # why no forecast at all could be made
     utc_column("fitted_utc", nullable=False),
     Index("ix_forecast_series_plant_metric_fitted", "plant_id", "metric", "fitted_utc"),
+    # when and why a backtest last chose chosen_model: the daily refresh refits it without one (issue 12)
+    Column("reselected_day", Date),  # data day of the backtest that chose chosen_model
+    Column("reselect_reason", Text),  # why that backtest ran: new series, weekly, drift ...
 )
 
 forecast_score = Table(

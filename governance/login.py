@@ -16,10 +16,9 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_authenticator.utilities import LoginError
 
 from data_access.settings import Settings, SettingsError, load
-from governance.users import User, UsersFileError, load_users
+from governance.users import DEMO_USERS_FILE, User, UsersFileError, load_users
 from governance.audit import record_failed_login
 
-DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
 
 _USER = "auth_user"
 _LOGOUT_REQUESTED = "auth_logout_requested"

@@ -14,6 +14,7 @@ from types import ModuleType
 from data_access.schema.base import metadata, utc_column
 from data_access.schema.decisions import audit_log, decision, outbox, plant_policy, recommendation
 from data_access.schema.delivery import delivery_event, delivery_message, inbound_event
+from data_access.schema.notifications import notification
 from data_access.schema.facts import (
     FACT_TABLES,
     asset_health_daily,

@@ -13,13 +13,14 @@ import yaml
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select, update
 
-from data_access import notifications
+from data_access import migrate, notifications
+from data_access.engine import make_engine
 from data_access.schema import notification, recommendation
 from data_access.scope import PlantScope
 from data_access.settings import Settings
 from jobs.notify import Smtp, notify, send_due
 from tests import tiny_network
-from tests.helpers import count
+from tests.helpers import count, sqlite_copy
 
 NOW = tiny_network.NOW
 ROUTING = {"approvers": ["maintenance_lead"], "escalate_to": ["plant_manager", "executive"], "sla_hours": 24}
@@ -162,3 +163,46 @@ def test_a_user_without_an_address_is_logged_not_retried(network, smtp_server):
     with engine.connect() as conn:
         logged = conn.execute(select(notification)).mappings().one()
     assert (logged["status"], logged["attempts"], logged["error"]) == ("failed", 0, "the user has no email address")
+
+
+def test_a_failed_notification_is_shown_to_admins_on_the_jobs_page(open_as, small_network_url, tmp_path):
+    url = sqlite_copy(small_network_url, tmp_path / "notify.db")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(recommendation).values(
+                plant_id="NA-JOL",
+                kind="maintenance",
+                subject_id="NA-JOL-X",
+                signal_key="k-jol",
+                title="Repair",
+                risk=0.9,
+                estimated_cost=1.0,
+                evidence={},
+                state="open",
+                version=1,
+                source="test",
+                routing=ROUTING,
+                created_utc=NOW,
+                sla_due_utc=NOW + timedelta(hours=24),
+            )
+        )
+        rec_id = conn.execute(select(recommendation.c.rec_id)).scalar_one()
+    row = {
+        "rec_id": rec_id,
+        "plant_id": "NA-JOL",
+        "event": "routed",
+        "username": "ml_jol",
+        "role": "maintenance_lead",
+        "email": "ml_jol@example.com",
+    }
+    notifications.plan(engine, [row], now=NOW)
+    send_due(engine, Smtp("127.0.0.1", _free_port(), "tower@example.com"), APP_URL)  # nothing listens there
+    engine.dispose()
+    at = open_as(url, "admin", "pages/jobs.py")
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "notification" in w.value]
+    assert warning.startswith("1 notification(s) failed, the newest: SMTP 127.0.0.1:")
+    log = next(df.value for df in at.dataframe if "event" in df.value.columns)
+    assert log[["username", "status", "attempts"]].values.tolist() == [["ml_jol", "failed", 1]]

@@ -1,11 +1,12 @@
 """Named reads and writes of the notification log (issue 19).
 
 Planning inserts one row per (recommendation, event, user) and never a second (the unique key;
-a row already there is left alone), sending claims pending rows and records the outcome.
+a row already there is left alone); a sender claims a due row (a conditional update, so two
+senders never both take it) and records the outcome.
 Times are timezone-aware UTC.
 """
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 from sqlalchemy import and_, or_, select, update
@@ -18,6 +19,8 @@ from data_access.scope import PlantScope
 
 EVENTS = ("routed", "escalated", "sla_warning")
 MAX_ATTEMPTS = 3
+CLAIM_LEASE = timedelta(minutes=10)
+"""A row claimed longer ago than this by a sender that never recorded the outcome is sent again."""
 _N = notification.c
 _R = recommendation.c
 
@@ -82,13 +85,19 @@ def plan(engine: Engine, rows: list[dict], now: datetime | None = None) -> int:
     return new
 
 
-def due(engine: Engine, limit: int = 200) -> list[dict]:
-    """Pending rows and failed ones with attempts left (never one without an address), oldest first."""
+def due(engine: Engine, limit: int = 200, now: datetime | None = None) -> list[dict]:
+    """Rows to send, oldest first: pending ones, failed ones with attempts left (never one without
+    an address), and `sending` ones whose sender stopped (claimed more than CLAIM_LEASE ago)."""
+    stale = (now or datetime.now(timezone.utc)) - CLAIM_LEASE
     retry = and_(_N.status == "failed", _N.attempts < MAX_ATTEMPTS, _N.email.is_not(None), _N.attempts > 0)
+    abandoned = and_(_N.status == "sending", _N.claimed_utc < stale, _N.attempts < MAX_ATTEMPTS)
     with engine.connect() as conn:
         rows = (
             conn.execute(
-                select(notification).where(or_(_N.status == "pending", retry)).order_by(_N.notification_id).limit(limit)
+                select(notification)
+                .where(or_(_N.status == "pending", retry, abandoned))
+                .order_by(_N.notification_id)
+                .limit(limit)
             )
             .mappings()
             .all()
@@ -96,26 +105,42 @@ def due(engine: Engine, limit: int = 200) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def claim(engine: Engine, row: dict, now: datetime | None = None) -> bool:
+    """Take a due row for sending (status `sending`, one more attempt): False when another sender
+    took it first (its status or attempts changed since `due` read it)."""
+    with engine.begin() as conn:
+        return (
+            conn.execute(
+                update(notification)
+                .where(
+                    _N.notification_id == row["notification_id"],
+                    _N.status == row["status"],
+                    _N.attempts == row["attempts"],
+                )
+                .values(status="sending", attempts=_N.attempts + 1, claimed_utc=now or datetime.now(timezone.utc))
+            ).rowcount
+            == 1
+        )
+
+
 def record(
     engine: Engine, notification_id: int, *, sent: bool, error: str | None = None, now: datetime | None = None
 ) -> None:
-    """The outcome of one attempt: sent (with its time) or failed (with the reason)."""
+    """The outcome of a claimed attempt: sent (with its time) or failed (with the reason)."""
     values = (
         {"status": "sent", "sent_utc": now or datetime.now(timezone.utc), "error": None}
         if sent
         else {"status": "failed", "error": (error or "unknown error")[:2000]}
     )
     with engine.begin() as conn:
-        conn.execute(
-            update(notification).where(_N.notification_id == notification_id).values(attempts=_N.attempts + 1, **values)
-        )
+        conn.execute(update(notification).where(_N.notification_id == notification_id).values(**values))
 
 
 def notification_rows(engine: Engine, scope: PlantScope, limit: int = 500) -> pd.DataFrame:
     """The notification log of the plants in scope, newest first.
 
     Columns: notification_id, created_utc, rec_id, plant_id, event, username, role, email,
-    channel, status (pending | sent | failed), attempts, sent_utc, error.
+    channel, status (pending | sending | sent | failed), attempts, sent_utc, error.
     """
     with engine.connect() as conn:
         frame = read_frame(

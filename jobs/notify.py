@@ -126,11 +126,14 @@ def send_due(engine: Engine, smtp: Smtp, app_url: str) -> dict:
             server.starttls()
             server.login(smtp.user, smtp.password)
     except (OSError, smtplib.SMTPException) as exc:
-        for row in rows:
+        claimed = [row for row in rows if log.claim(engine, row)]
+        for row in claimed:
             log.record(engine, row["notification_id"], sent=False, error=f"SMTP {smtp.host}:{smtp.port}: {exc}")
-        return {"sent": 0, "failed": len(rows)}
+        return {"sent": 0, "failed": len(claimed)}
     with server:
         for row in rows:
+            if not log.claim(engine, row):  # another worker's run is sending it
+                continue
             if row["rec_id"] not in recs.index:  # decided meanwhile: nothing to ask any more
                 log.record(engine, row["notification_id"], sent=False, error="decided before it was sent")
                 failed += 1

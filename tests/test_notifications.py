@@ -4,6 +4,7 @@ decision, none for other plants' users, the escalation reaches the next roles, n
 and a broken server leaves the decisions untouched and the failure in the log."""
 
 import socket
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -206,3 +207,42 @@ def test_a_failed_notification_is_shown_to_admins_on_the_jobs_page(open_as, smal
     assert warning.startswith("1 notification(s) failed, the newest: SMTP 127.0.0.1:")
     log = next(df.value for df in at.dataframe if "event" in df.value.columns)
     assert log[["username", "status", "attempts"]].values.tolist() == [["ml_jol", "failed", 1]]
+
+
+def test_racing_workers_plan_and_send_each_notification_exactly_once(network, smtp_server):
+    engine, rec_id, _ = network
+    port, inbox = smtp_server
+    rows = [
+        {
+            "rec_id": rec_id,
+            "plant_id": "A",
+            "event": "routed",
+            "username": f"u{i:02d}",
+            "role": "maintenance_lead",
+            "email": f"u{i:02d}@example.com",
+        }
+        for i in range(20)
+    ]
+    start = threading.Barrier(2)
+    results: dict[str, list] = {"planned": [], "sent": [], "errors": []}
+
+    def worker():
+        try:
+            start.wait()
+            results["planned"].append(notifications.plan(engine, rows, now=NOW))
+            results["sent"].append(send_due(engine, Smtp("127.0.0.1", port, "tower@example.com"), APP_URL)["sent"])
+        except Exception as exc:  # re-raised below, in the test's thread
+            results["errors"].append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results["errors"] == []
+    recipients = [to[0] for to, _ in inbox.messages]
+    lost, duplicated = 20 - len(set(recipients)), len(recipients) - len(set(recipients))
+    print(f"racing senders: {len(recipients)} emails for 20 notifications, lost {lost}, duplicated {duplicated}")
+    assert (lost, duplicated) == (0, 0)
+    assert sum(results["planned"]) == 20 and sum(results["sent"]) == 20
+    assert count(engine, notification, status="sent") == 20

@@ -19,9 +19,10 @@ notification = Table(
     Column("role", String(32), nullable=False),  # the role it is sent for
     Column("email", String(254), nullable=True),  # None: the user has no address (status failed)
     Column("channel", String(16), nullable=False),  # email
-    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
     Column("attempts", Integer, nullable=False, default=0),
     utc_column("created_utc", nullable=False),
+    utc_column("claimed_utc"),  # when a sender took it (a `sending` row older than the lease is retried)
     utc_column("sent_utc"),
     Column("error", Text, nullable=True),
     UniqueConstraint("rec_id", "event", "username", name="uq_notification_rec_event_user"),

@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_utc", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_utc", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_utc", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.UniqueConstraint("rec_id", "event", "username", name="uq_notification_rec_event_user"),

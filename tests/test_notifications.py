@@ -246,3 +246,14 @@ def test_racing_workers_plan_and_send_each_notification_exactly_once(network, sm
     assert (lost, duplicated) == (0, 0)
     assert sum(results["planned"]) == 20 and sum(results["sent"]) == 20
     assert count(engine, notification, status="sent") == 20
+
+
+def test_an_approver_is_reminded_once_when_the_sla_is_near(network, smtp_server):
+    engine, rec_id, users_file = network
+    port, inbox = smtp_server
+    notify(engine, _settings(users_file, port), now=NOW)  # routed: the maintenance lead of A
+    almost = NOW + timedelta(hours=21, minutes=30)  # SLA due at NOW + 23 h: within the 2 h warning
+    for _ in range(2):
+        notify(engine, _settings(users_file, port), now=almost)
+    assert [to for to, _ in inbox.messages] == [["ml_a@example.com"], ["ml_a@example.com"]]
+    assert "reaches its SLA soon" in inbox.messages[1][1]["Subject"]

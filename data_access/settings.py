@@ -57,8 +57,12 @@ ENVIRONMENT = {
     "smtp_password": "PNCT_SMTP_PASSWORD",
     "app_url": "PNCT_APP_URL",
 }
-SECRETS = {"warehouse_url": ("connections", "warehouse", "url"), "users_file": ("auth", "users_file"),
-           "cookie_key": ("auth", "cookie_key"), "jobs_file": ("jobs", "schedules_file")}
+SECRETS = {
+    "warehouse_url": ("connections", "warehouse", "url"),
+    "users_file": ("auth", "users_file"),
+    "cookie_key": ("auth", "cookie_key"),
+    "jobs_file": ("jobs", "schedules_file"),
+}
 
 
 @functools.cache

@@ -231,7 +231,7 @@ def test_racing_workers_plan_and_send_each_notification_exactly_once(network, sm
             start.wait()
             results["planned"].append(notifications.plan(engine, rows, now=NOW))
             results["sent"].append(send_due(engine, Smtp("127.0.0.1", port, "tower@example.com"), APP_URL)["sent"])
-        except Exception as exc:  # re-raised below, in the test's thread
+        except Exception as exc:  # noqa: BLE001 - re-raised below, in the test's thread
             results["errors"].append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]

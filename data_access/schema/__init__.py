@@ -14,7 +14,6 @@ from types import ModuleType
 from data_access.schema.base import metadata, utc_column
 from data_access.schema.decisions import audit_log, decision, outbox, plant_policy, recommendation
 from data_access.schema.delivery import delivery_event, delivery_message, inbound_event
-from data_access.schema.notifications import notification
 from data_access.schema.facts import (
     FACT_TABLES,
     asset_health_daily,
@@ -61,6 +60,7 @@ from data_access.schema.network import (
     region,
     supplier,
 )
+from data_access.schema.notifications import notification
 from data_access.schema.onboarding import ingest_load, ingest_row, mapping, quarantine, unmapped_code
 from data_access.schema.planning import scenario, scenario_backtest, scenario_backtest_run
 

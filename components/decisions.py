@@ -235,30 +235,6 @@ def kpi_column_config() -> dict:
     }
 
 
-def evidence_readings(evidence: dict, skip=()) -> pd.DataFrame:
-    """The scalar readings of a recommendation's evidence as (reading, value) rows; lists of
-    rows (spare parts, orders, suppliers) are shown as their own tables, and so are the keys
-    in `skip` (besides the proposed action)."""
-    rows = []
-
-    def walk(name, value):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{name}.{k}", v)
-        elif isinstance(value, list):
-            if value and all(not isinstance(v, (dict, list)) for v in value):
-                rows.append((name, ", ".join(map(str, value))))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "cost" in name.rsplit(".", 1)[-1]:
-            rows.append((name, f"{value:,.2f} {REFERENCE_CURRENCY}"))  # money with its currency
-        else:
-            rows.append((name, "" if value is None else str(value)))
-
-    for key, value in evidence.items():
-        if key != "action" and key not in skip:
-            walk(key, value)
-    return pd.DataFrame(rows, columns=["reading", "value"])
-
-
 def scenario_summary_frame(evidence: dict) -> pd.DataFrame:
     """A scenario plan's plant against its baseline (evidence `summary`): metric (label),
     baseline, scenario (means), change, scenario_p10, scenario_p90."""
@@ -289,18 +265,6 @@ def lever_frame(levers: dict) -> pd.DataFrame:
         for k, v in Levers.from_dict(levers or {}).changes().items()
     ]
     return pd.DataFrame(rows, columns=["lever", "value"])
-
-
-def action_frame(evidence: dict) -> pd.DataFrame:
-    """The proposed action (what goes to the outbox on approval) as (field, value) rows."""
-    action = evidence.get("action") or {}
-    return pd.DataFrame(
-        [
-            (k, json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else str(v)))
-            for k, v in action.items()
-        ],
-        columns=["field", "value"],
-    )
 
 
 def records_frame(evidence: dict, key: str) -> pd.DataFrame:

@@ -192,7 +192,7 @@ def recommendation_detail(engine: Engine, scope: PlantScope, rec_id: int) -> dic
     """One recommendation, or None when it does not exist or is outside the scope (same answer).
 
     Keys: every recommendation column (evidence and routing as dicts), plant_name,
-    plant_currency, decisions (DataFrame: decision_id, username, role, action, reason,
+    plant_currency, plant_timezone (IANA), decisions (DataFrame: decision_id, username, role, action, reason,
     override_value (JSON text), decided_utc, rec_version), outbox (dict or None), and in
     the evidence, spare parts of plants outside the scope are summed into one row
     ("other plants, outside your scope") instead of being named.
@@ -200,7 +200,12 @@ def recommendation_detail(engine: Engine, scope: PlantScope, rec_id: int) -> dic
     with engine.connect() as conn:
         row = (
             conn.execute(
-                select(recommendation, plant.c.name.label("plant_name"), plant.c.currency.label("plant_currency"))
+                select(
+                    recommendation,
+                    plant.c.name.label("plant_name"),
+                    plant.c.currency.label("plant_currency"),
+                    plant.c.timezone.label("plant_timezone"),
+                )
                 .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
                 .where(_R.rec_id == rec_id, scope.clause(_R.plant_id))
             )

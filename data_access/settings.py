@@ -33,6 +33,12 @@ class Settings(BaseModel):
     sample_plants: int = 12  # size of the generated sample network (a 3-plant one for a quick try)
     sample_days: int = 1095
     jobs_file: Path | None = None  # the worker's schedules, over config/jobs.toml's defaults
+    smtp_host: str | None = None  # None: approvers are not emailed (the notification log says so)
+    smtp_port: int = 25
+    smtp_from: str = "control-tower@localhost"
+    smtp_user: str | None = None  # with smtp_password: SMTP AUTH after STARTTLS
+    smtp_password: str | None = None
+    app_url: str = "http://localhost:8501"  # the links in notifications open pages under it
 
 
 ENVIRONMENT = {
@@ -44,6 +50,12 @@ ENVIRONMENT = {
     "sample_plants": "PNCT_SAMPLE_PLANTS",
     "sample_days": "PNCT_SAMPLE_DAYS",
     "jobs_file": "PNCT_JOBS_FILE",
+    "smtp_host": "PNCT_SMTP_HOST",
+    "smtp_port": "PNCT_SMTP_PORT",
+    "smtp_from": "PNCT_SMTP_FROM",
+    "smtp_user": "PNCT_SMTP_USER",
+    "smtp_password": "PNCT_SMTP_PASSWORD",
+    "app_url": "PNCT_APP_URL",
 }
 SECRETS = {
     "warehouse_url": ("connections", "warehouse", "url"),

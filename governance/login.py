@@ -17,9 +17,7 @@ from streamlit_authenticator.utilities import LoginError
 
 from data_access.settings import Settings, SettingsError, load
 from governance.audit import record_failed_login
-from governance.users import User, UsersFileError, load_users
-
-DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
+from governance.users import DEMO_USERS_FILE, User, UsersFileError, load_users
 
 _USER = "auth_user"
 _LOGOUT_REQUESTED = "auth_logout_requested"

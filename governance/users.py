@@ -40,6 +40,10 @@ _BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53
 _USER_FIELDS = ("name", "email", "password", "roles", "plants")
 
 
+DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
+"""The demo users of the sample network: used where no users file is configured."""
+
+
 class UsersFileError(ValueError):
     """The users file or a user entry is unusable; the message says where and why."""
 

@@ -23,7 +23,7 @@ from data_access.settings import PROJECT_ROOT, settings
 DEFAULT_PATH = PROJECT_ROOT / "config" / "jobs.toml"
 ENV_VAR = "PNCT_JOBS_FILE"
 SERVICE_NAMES = ("delivery", "inbound", "live")
-JOB_NAMES = ("feeds", "marts", "forecasts", "risk", "orchestrate", "sla")
+JOB_NAMES = ("feeds", "marts", "forecasts", "risk", "orchestrate", "sla", "notify")
 """Every job, in pipeline order (what --once and a load's pipeline run in)."""
 INTERVAL_ANCHOR = datetime(2000, 1, 3, tzinfo=timezone.utc)
 """Interval ticks count from this Monday midnight UTC, so every worker computes the same ticks."""

@@ -20,10 +20,12 @@ from sqlalchemy.engine import Engine
 from data_access import marts, queries
 from data_access import model_registry as registry
 from data_access.scope import PlantScope
+from data_access.settings import settings
 from forecasting import refresh as forecast_refresh
 from forecasting import score as risk_score
 from governance import model_serving, workflow
 from governance.users import User
+from jobs import notify as notifications
 from jobs import pipeline
 
 SAMPLE_SETUP = User(username="sample-data setup", name="Sample-data setup", email="", roles=("admin",), plants=None)
@@ -160,6 +162,11 @@ def sla(step: Step) -> tuple[dict, str]:
     return {"expired": len(expired), "escalated": len(escalated)}, f"{len(expired)} expired, {len(escalated)} escalated"
 
 
+def notify(step: Step) -> tuple[dict, str]:
+    """Email the approvers of routed, escalated and nearly overdue recommendations (jobs.notify)."""
+    return notifications.notify(step.engine, settings())
+
+
 JOBS: dict[str, tuple[str, Callable[[Step], tuple[dict, str]]]] = {
     "feeds": ("Feed freshness check", feeds),
     "marts": ("Daily marts refresh", marts_refresh),
@@ -167,6 +174,7 @@ JOBS: dict[str, tuple[str, Callable[[Step], tuple[dict, str]]]] = {
     "risk": ("Risk scoring", risk),
     "orchestrate": ("Recommendations (orchestration)", orchestrate),
     "sla": ("SLA escalation and expiry", sla),
+    "notify": ("Approver notifications", notify),
 }
 """Job name -> (label, function), in pipeline order."""
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from components import decisions as ui
+from components.attention import attention_list
 from components.jobs import worker_progress
 from components.tables import table
 from components.warehouse import get_engine
@@ -34,6 +35,9 @@ if user.can(requests.RUN_PERMISSION):
                 f"Request {request_id} queued: the worker runs the orchestration within seconds.",
                 icon=":material/check_circle:",
             )
+
+with st.expander("Needs you now", expanded=True, icon=":material/notification_important:"):
+    attention_list(engine, user, compact=True)
 
 waiting_tab, outbox_tab, kpi_tab = st.tabs(["Waiting for a decision", "Approved requests (outbox)", "Decision KPIs"])
 

@@ -1,10 +1,13 @@
 """Decision detail: one recommendation's evidence, spare parts, schedule impact (or a scenario plan's
 levers and its result against the baseline) and history; decide."""
 
+from datetime import datetime, timezone
+
+import pandas as pd
 import streamlit as st
 
 from components import decisions as ui
-from components import delivery, flash
+from components import delivery, flash, readable
 from components.formatting import money_column
 from components.tables import table
 from components.warehouse import get_engine
@@ -27,6 +30,9 @@ if choices.empty:
     st.stop()
 labels = {int(r["rec_id"]): ui.rec_label(r) for r in choices.to_dict("records")}
 requested = st.session_state.pop("decision_detail_requested", None)
+if requested is None and "rec" in st.query_params:  # a link from "Needs you now", read once
+    rec_param = st.query_params.pop("rec")
+    requested = int(rec_param) if rec_param.isdigit() else None
 if requested in labels:
     st.session_state["decision_detail_pick"] = requested
 rec_id = st.selectbox("Recommendation", list(labels), format_func=labels.get, key="decision_detail_pick")
@@ -37,6 +43,10 @@ if rec is None:
     st.stop()
 evidence = rec["evidence"]
 routing = rec["routing"]
+zone = rec["plant_timezone"]
+sla_due = readable.local_time(rec["sla_due_utc"], zone)
+raised = readable.local_time(rec["created_utc"], zone)
+expires = readable.local_time(rec["expires_utc"], zone) if rec["expires_utc"] is not None else ("never", "")
 
 st.subheader(rec["title"])
 risk_col, cost_col, state_col, sla_col = st.columns(4)
@@ -44,24 +54,27 @@ risk_col.metric(
     "Risk",
     "n/a" if rec["risk"] is None else f"{rec['risk']:.0%}",
     border=True,
-    help=f"Source: {rec['source'] or 'n/a'}; rule or model: {evidence.get('rule', 'n/a')}",
+    help=f"Scored by {readable.reading('source', rec['source'], zone)[0]}"
+    + (f", rule: {readable.reading('rule', evidence['rule'], zone)[0]}" if evidence.get("rule") else "")
+    + ". A rule's score is a threshold reading, not a calibrated probability.",
 )
 is_plan = rec["kind"] == "scenario"
 cost_label, cost_value, cost_help = ui.cost_metric(rec)
 cost_col.metric(cost_label, cost_value, border=True, help=cost_help)
 state_col.metric("State", ui.STATE_LABELS.get(rec["state"], rec["state"]), border=True)
 sla_col.metric(
-    "SLA due (UTC)",
-    "n/a" if rec["sla_due_utc"] is None else f"{rec['sla_due_utc']:%Y-%m-%d %H:%M}",
+    "SLA",
+    readable.sla_text(rec["sla_due_utc"], datetime.now(timezone.utc)),
     border=True,
-    help=f"Escalates to {', '.join(routing.get('escalate_to', [])) or 'nobody'} "
+    help=f"Due {sla_due[0]} ({sla_due[1]}). Escalates to {', '.join(routing.get('escalate_to', [])) or 'nobody'} "
     f"when still open {routing.get('sla_hours', 0):g} h after it was raised",
 )
 still = view.missing() if view is not None and rec["state"] in ("open", "escalated") else []
 st.caption(
     f"{ui.KIND_LABELS.get(rec['kind'], rec['kind'])} · plant {rec['plant_name']} ({rec['plant_id']}) · subject "
-    f"{rec['subject_id']} · raised {rec['created_utc']:%Y-%m-%d %H:%M} UTC · expires "
-    f"{'never' if rec['expires_utc'] is None else format(rec['expires_utc'], '%Y-%m-%d %H:%M')} UTC  \n"
+    f"{rec['subject_id']} · raised {raised[0]} ({raised[1]}) · expires {expires[0]}"
+    + (f" ({expires[1]})" if expires[1] else "")
+    + f" · times in the plant's zone, {zone}  \n"
     f"Approvers (all required): {', '.join(routing.get('approvers', [])) or 'none'}"
     + (f" · still needed: {', '.join(still)}" if still else "")
     + f" · once escalated: {', '.join(routing.get('escalate_to', [])) or 'nobody'}"
@@ -77,40 +90,51 @@ if rec["source"] == "fallback_rule":
 if is_plan:
     st.info(ui.scenario_note(rec), icon=":material/science:")
 
+READING_COLUMNS = {
+    "reading": st.column_config.TextColumn("Reading"),
+    "value": st.column_config.TextColumn("Value", width="large"),
+    "utc": st.column_config.TextColumn("UTC", help="The same time in UTC"),
+}
 why_col, action_col = st.columns(2)
 with why_col:
     st.markdown("**Evidence**")
     table(
-        ui.evidence_readings(evidence, skip=("levers",) if is_plan else ()),
+        readable.readings(evidence, zone, skip=("action", "levers") if is_plan else ("action",)),
         key="decision_detail_evidence",
         file_name=f"rec_{rec_id}_evidence.csv",
-        column_config={
-            "reading": st.column_config.TextColumn("Reading"),
-            "value": st.column_config.TextColumn("Value", width="large"),
-        },
+        column_config=READING_COLUMNS,
         empty_message="This recommendation carries no readings.",
     )
 with action_col:
     st.markdown("**Proposed action** (what goes to the outbox when approved)")
+    action = evidence.get("action") or {}
     table(
-        ui.action_frame(evidence),
+        readable.readings(action, zone),
         key="decision_detail_action",
         file_name=f"rec_{rec_id}_action.csv",
-        column_config={
-            "field": st.column_config.TextColumn("Field"),
-            "value": st.column_config.TextColumn("Value", width="large"),
-        },
+        column_config=READING_COLUMNS,
         empty_message="No action is proposed.",
     )
+    for name, records in action.items():
+        if isinstance(records, list) and records and isinstance(records[0], dict):
+            st.markdown(f"**{readable.label(name)}** of the proposed action")
+            shown = readable.record_table(records, zone)
+            table(
+                shown,
+                key=f"decision_detail_action_{name}",
+                file_name=f"rec_{rec_id}_action_{name}.csv",
+                column_config={c: st.column_config.Column(c) for c in shown.columns},
+                export=pd.DataFrame(records),
+            )
 
 ORDER_COLUMNS = {
     "order_id": st.column_config.TextColumn("Order"),
     "product_name": st.column_config.TextColumn("Product"),
     "qty": st.column_config.NumberColumn("Qty", format="%.0f"),
     "status": st.column_config.TextColumn("Status"),
-    "planned_start_utc": st.column_config.TextColumn("Planned start (UTC)"),
-    "planned_end_utc": st.column_config.TextColumn("Planned end (UTC)"),
-    "due_utc": st.column_config.TextColumn("Due (UTC)"),
+    "planned_start_utc": st.column_config.TextColumn("Planned start", help=f"Plant time ({zone}); UTC in the export"),
+    "planned_end_utc": st.column_config.TextColumn("Planned end", help=f"Plant time ({zone}); UTC in the export"),
+    "due_utc": st.column_config.TextColumn("Due", help=f"Plant time ({zone}); UTC in the export"),
 }
 if rec["kind"] == "maintenance":
     st.markdown(f"**Spare parts of the {evidence.get('asset_class', '')} class** · {evidence.get('parts_check', '')}")
@@ -129,13 +153,15 @@ if rec["kind"] == "maintenance":
         },
         empty_message="No plant stocks spare parts for this asset class.",
     )
-    window = evidence.get("repair_window_utc") or ["?", "?"]
+    window = [readable.local_time(t, zone)[0] for t in evidence.get("repair_window_utc") or []] or ["?", "?"]
     st.markdown(
         f"**Schedule impact**: production orders on {evidence.get('line_name', 'the line')} "
-        f"between {window[0][:16]} and {window[-1][:16]} UTC"
+        f"between {window[0]} and {window[-1]} (plant time)"
     )
+    impact = ui.records_frame(evidence, "schedule_impact")
     table(
-        ui.records_frame(evidence, "schedule_impact"),
+        readable.in_plant_time(impact, zone),
+        export=impact,
         key="decision_detail_impact",
         file_name=f"rec_{rec_id}_schedule_impact.csv",
         column_config=ORDER_COLUMNS,
@@ -198,8 +224,10 @@ elif is_plan:
 elif rec["kind"] in ("quality", "schedule"):
     key = "affected_lots" if rec["kind"] == "quality" else "schedule_impact"
     st.markdown("**Affected lots**" if rec["kind"] == "quality" else "**Orders to reschedule**")
+    orders = ui.records_frame(evidence, key)
     table(
-        ui.records_frame(evidence, key),
+        readable.in_plant_time(orders, zone),
+        export=orders,
         key="decision_detail_orders",
         file_name=f"rec_{rec_id}_orders.csv",
         column_config=ORDER_COLUMNS,

@@ -8,6 +8,7 @@ from components import jobs as ui
 from components.tables import table
 from components.warehouse import get_engine
 from data_access import jobs as store
+from data_access import notifications as notification_log
 from governance.login import current_user
 from jobs import requests
 
@@ -107,4 +108,34 @@ table(
         "error": st.column_config.TextColumn("Error"),
     },
     empty_message="Nothing was requested yet.",
+)
+
+st.subheader("Approver notifications")
+st.caption(
+    "Emails the notify job sends to the people who may decide a recommendation (routed, escalated, near "
+    "its SLA), one per person and event. A failed one is retried by the next run, up to 3 attempts; the "
+    "decision itself never waits for it."
+)
+sent = notification_log.notification_rows(engine, user.scope)
+failed = sent[sent["status"] == "failed"]
+if not failed.empty:
+    st.warning(f"{len(failed)} notification(s) failed, the newest: {failed.iloc[0]['error']}", icon=":material/mail:")
+table(
+    sent,
+    key="jobs_notifications",
+    file_name="notifications.csv",
+    column_config={
+        "created_utc": st.column_config.DatetimeColumn("Planned (UTC)", format="YYYY-MM-DD HH:mm"),
+        "rec_id": st.column_config.NumberColumn("Recommendation", format="%d"),
+        "plant_id": st.column_config.TextColumn("Plant"),
+        "event": st.column_config.TextColumn("Event", help="routed, escalated or sla_warning"),
+        "username": st.column_config.TextColumn("To"),
+        "role": st.column_config.TextColumn("As"),
+        "status": st.column_config.TextColumn("Status", help="pending, sent or failed"),
+        "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+        "sent_utc": st.column_config.DatetimeColumn("Sent (UTC)", format="YYYY-MM-DD HH:mm"),
+        "error": st.column_config.TextColumn("Why it failed", width="large"),
+    },
+    empty_message="No notification yet: they are planned when a recommendation is routed (PNCT_SMTP_HOST "
+    "configures the server).",
 )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import figures
+from components.attention import attention_list
 from components.filters import filter_bar
 from components.formatting import DECISION_COLUMNS, QUALITY_COLUMN, kpi_column_config
 from components.overview import network_overview
@@ -19,6 +20,7 @@ st.caption(
     "Every plant on the same KPI definitions; roll-ups sum the components first and "
     "divide last. Hover a tile for its definition."
 )
+attention_list(engine, user)
 
 selection = filter_bar(engine, user)
 if selection is None:

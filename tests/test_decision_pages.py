@@ -76,7 +76,7 @@ def test_from_the_queue_to_a_decision_to_the_outbox(warehouse):
     assert texts(at, "title") == ["Decision detail"]
     assert at.selectbox(key="decision_detail_pick").value == rec["rec_id"]
     assert texts(at, "subheader")[0] == rec["title"]
-    assert [m.label for m in at.metric] == ["Risk", "Estimated cost", "State", "SLA due (UTC)"]
+    assert [m.label for m in at.metric] == ["Risk", "Estimated cost", "State", "SLA"]
     assert at.metric[1].value.endswith(" EUR")  # money with its currency (issue 14)
     shown = frames(at)
     parts = next(f for f in shown if "on_hand" in f.columns and "plant_name" in f.columns)

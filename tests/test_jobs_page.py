@@ -31,7 +31,7 @@ def test_the_jobs_page_shows_schedules_runs_and_a_failing_job_red(open_as, wareh
     at = open_as(warehouse, "steward", "pages/jobs.py")
     assert not at.exception and [t.value for t in at.title] == ["Jobs"]
     board = at.dataframe[0].value.set_index("job_name")
-    assert list(board.index) == ["feeds", "marts", "forecasts", "risk", "orchestrate", "sla"]
+    assert list(board.index) == ["feeds", "marts", "forecasts", "risk", "orchestrate", "sla", "notify"]
     assert board.loc["forecasts", "schedule"] == "cron 0 2 * * *"
     assert board.loc["sla", "status"].endswith("succeeded") and board.loc["risk", "status"].endswith("failed")
     assert board.loc["marts", "status"] == "never run"

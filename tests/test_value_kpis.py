@@ -316,14 +316,16 @@ def test_the_value_page_shows_the_kpis_method_and_outcomes(open_app, value_url):
 
 
 def test_money_is_shown_with_its_currency():
-    from components.decisions import cost_metric, evidence_readings
+    from components.decisions import cost_metric
     from components.formatting import format_money
+    from components.readable import readings as evidence_readings
 
     assert kpis.REFERENCE_CURRENCY == "EUR"  # the sample network's unit costs (docs/decisions.md no. 14)
     assert format_money(134_600_000.4) == "134,600,000 EUR" and format_money(-5, signed=True) == "-5 EUR"
     assert format_money(float("nan")) == "n/a"
-    readings = dict(evidence_readings({"unit_cost": 2.5, "qty": 3, "rule": {"labour_cost": 85}}).values.tolist())
-    assert readings == {"unit_cost": "2.50 EUR", "qty": "3", "rule.labour_cost": "85.00 EUR"}
+    shown = evidence_readings({"unit_cost": 2.5, "qty": 3, "rule": {"labour_cost": 85}}, "UTC")
+    readings = dict(shown[["reading", "value"]].values.tolist())
+    assert readings == {"Unit cost": "2.50 EUR", "Quantity": "3", "Labour cost": "85.00 EUR"}
     assert cost_metric({"kind": "shortage", "estimated_cost": 134_600_000.0})[1] == "134,600,000 EUR"
 
 

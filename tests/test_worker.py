@@ -179,7 +179,7 @@ every = "1h"
     )
     assert config.problems == [
         "worker.lease_seconds = -1 is not a non-negative number; using 120.0",
-        "unknown job 'nightly' in the schedules (known: feeds, marts, forecasts, risk, orchestrate, sla); ignored",
+        "unknown job 'nightly' in the schedules (known: feeds, marts, forecasts, risk, orchestrate, sla, notify); ignored",
         'job \'marts\': give exactly one of cron = "m h dom mon dow" or every = "5m"; not scheduled',
         (
             "job 'risk': invalid cron expression '61 * * * *' (Error validating expression '61': the last value (61) "
@@ -187,7 +187,7 @@ every = "1h"
         ),
         'job \'sla\': invalid interval \'often\' (e.g. "30s", "5m", "1h"); not scheduled',
     ]
-    assert list(config.jobs) == ["feeds", "forecasts", "orchestrate"]  # the defaults of the valid ones
+    assert list(config.jobs) == ["feeds", "forecasts", "orchestrate", "notify"]  # the defaults of the valid ones
     assert config.jobs["forecasts"].text == "cron 0 2 * * *"
 
 

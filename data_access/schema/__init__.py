@@ -60,6 +60,7 @@ from data_access.schema.network import (
     region,
     supplier,
 )
+from data_access.schema.notifications import notification
 from data_access.schema.onboarding import ingest_load, ingest_row, mapping, quarantine, unmapped_code
 from data_access.schema.planning import scenario, scenario_backtest, scenario_backtest_run
 

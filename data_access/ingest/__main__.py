@@ -18,7 +18,7 @@ from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.ingest.loader import DEFAULT_CHUNK_ROWS, default_actor, load_file
 from data_access.ingest.mapping import MappingError, load_mapping
-from data_access.ingest.sources import SOURCES
+from data_access.ingest.sources import ALL_SOURCES, MASTER_SOURCES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, "
                                       "or the SQLite file data/warehouse.db)")
     parser.add_argument("--plant", required=True, help="plant id, e.g. EU-BER")
-    parser.add_argument("--source", required=True, choices=list(SOURCES))
+    parser.add_argument("--source", required=True, choices=list(ALL_SOURCES),
+                        help="facts: " + ", ".join(s for s in ALL_SOURCES if s not in MASTER_SOURCES)
+                             + "; master data (all or nothing, see docs/onboarding.md): "
+                             + ", ".join(MASTER_SOURCES) + ". A new plant: --source plant first, "
+                             "then line, then asset")
     parser.add_argument("--mapping", required=True, help="mapping YAML file (see docs/onboarding.md)")
     parser.add_argument("--replaces", type=int, action="append", default=[], metavar="LOAD_ID",
                         help="an earlier load this file corrects: its rows missing from this file "

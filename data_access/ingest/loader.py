@@ -36,12 +36,12 @@ from sqlalchemy.engine import Engine
 
 from data_access import bulk, marts
 from data_access import jobs as jobs_store
-from data_access.ingest import facts
+from data_access.ingest import facts, master
 from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
 from data_access.ingest.mapping import Mapping
 from data_access.ingest.reader import RawChunk, file_sha256, open_reader
-from data_access.ingest.sources import CODE_KIND_LABELS, REVIEWABLE, SOURCES, VOCABULARIES
+from data_access.ingest.sources import ALL_SOURCES, CODE_KIND_LABELS, MASTER_SOURCES, REVIEWABLE, VOCABULARIES
 from data_access.ingest.transform import MAX_RAW, build_context, transform
 from data_access.schema import feed_status, ingest_load, ingest_row, quarantine, unmapped_code
 
@@ -125,8 +125,12 @@ def load_file(engine: Engine, plant_id: str, source: str, mapping: Mapping, file
               file_name: str | None = None, actor: str | None = None, replaces=(),
               progress: Progress | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
               audit: Audit | None = None, now: datetime | None = None,
-              refresh_marts: bool = True) -> LoadResult:
+              refresh_marts: bool = True, may_create_plant: bool = True) -> LoadResult:
     """Load `file` (a path or a binary file object) for one plant and source with `mapping`.
+
+    A master-data source (plant, line, asset, material, supplier) goes to
+    `data_access.ingest.master`, all or nothing; `may_create_plant` is False for a user who
+    is neither data steward nor admin (the command line is the warehouse's operator).
 
     `audit(conn, result)`, when given, runs inside the load's transaction after everything
     else (the app passes the audit chain's append). Returns a LoadResult; never raises for a
@@ -144,6 +148,12 @@ def load_file(engine: Engine, plant_id: str, source: str, mapping: Mapping, file
         reader = open_reader(file, file_name, mapping.file)
         result.notes.extend(reader.notes)
         _check_columns(reader, mapping, result)
+        if source in MASTER_SOURCES:
+            if replaces:
+                raise IngestError("--replaces corrects fact loads; a master-data file updates its rows by id")
+            _load_master(engine, result, mapping, reader, actor=actor, now=now, digest=digest,
+                         may_create_plant=may_create_plant, audit=audit)
+            return result
         with engine.begin() as conn:
             job = _Job.start(conn, result, mapping, actor, now, replaces, digest)
             for chunk in reader.chunks(chunk_rows):
@@ -227,9 +237,26 @@ def _refresh(engine, result, refresh_marts, report):
     report(1.0, "Done")
 
 
+def _load_master(engine, result, mapping, reader, **options) -> None:
+    """Read the whole (small) dimension file, then validate and write it in one transaction."""
+    frames, numbers = [], []
+    for chunk in reader.chunks(DEFAULT_CHUNK_ROWS):
+        if chunk.bad:
+            number, reason, _ = chunk.bad[0]
+            raise IngestError(f"refused, nothing was written: row {number} cannot be read: {reason}")
+        frames.append(chunk.frame)
+        numbers.extend(chunk.row_numbers)
+    result.rows_read = len(numbers)
+    if not numbers:
+        raise IngestError("the file has a header but no data rows")
+    frame = pd.concat(frames, ignore_index=True)
+    with engine.begin() as conn:
+        master.load_master(conn, result, mapping, frame, pd.Series(numbers, index=frame.index), **options)
+
+
 def _check_request(plant_id, source, mapping):
-    if source not in SOURCES:
-        raise IngestError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
+    if source not in ALL_SOURCES:
+        raise IngestError(f"unknown source {source!r} (known: {', '.join(ALL_SOURCES)})")
     if mapping.source != source:
         raise IngestError(f"the mapping is for source {mapping.source!r}, not {source!r}")
     if mapping.plant != plant_id:

@@ -44,6 +44,7 @@ from data_access.ingest.reader import RawChunk, file_sha256, open_reader
 from data_access.ingest.sources import ALL_SOURCES, CODE_KIND_LABELS, MASTER_SOURCES, REVIEWABLE, VOCABULARIES
 from data_access.ingest.transform import MAX_RAW, build_context, transform
 from data_access.schema import feed_status, ingest_load, ingest_row, quarantine, unmapped_code
+from data_access.schema import mapping as mapping_table
 
 DEFAULT_CHUNK_ROWS = 50_000
 RETRY_FILE_NAME = "(quarantine re-try)"
@@ -342,6 +343,7 @@ class _Job:
         job.open_quarantine = conn.execute(select(func.count()).where(
             q.plant_id == plant_id, q.source == source, q.resolved.is_(False))).scalar_one() > 0
         job.days = []
+        job.exports = {}  # load id -> (its export: the mapped columns, its file name)
         return job
 
     # --- one chunk -----------------------------------------------------------------------------
@@ -380,6 +382,9 @@ class _Job:
         self._conflict(records.index[conflict], known_row[conflict], reasons, category)
         unchanged = known.notna() & ~this_load & same_hash
         replaced = known.notna() & ~this_load & ~same_hash
+        collision = replaced & self._other_export(known_load)
+        self._collision(records.index[collision], known_load[collision], known_row[collision], reasons, category)
+        replaced &= ~collision
         new = known.isna()
         foreign = facts.existing_keys(conn, src.name, self.ctx.plant_id, records[new]) if new.any() else set()
         new_foreign = new & records["natural_key"].isin(foreign)
@@ -416,6 +421,32 @@ class _Job:
                    + " of this load, with other values (the first one was kept)")
         current = reasons[index]
         reasons[index] = np.where(current == "", message.to_numpy(), current + "; " + message.to_numpy())
+        category[index] = "conflict"
+
+    def _other_export(self, loads: pd.Series) -> pd.Series:
+        """Whether each row's last delivering load came from another export (a mapping whose
+        columns differ from this load's) that this load does not name in `--replaces`."""
+        ids = {int(x) for x in loads.dropna().unique()} - set(self.exports)
+        if ids:
+            l, m = ingest_load.c, mapping_table.c
+            for load_id, file_name, spec in self.conn.execute(select(l.load_id, l.file_name, m.spec).join_from(
+                    ingest_load, mapping_table, l.mapping_id == m.mapping_id, isouter=True).where(l.load_id.in_(ids))):
+                self.exports[load_id] = (_export_of(spec), file_name)
+        own = _export_of(self.mapping.spec)
+        return loads.map(lambda x: pd.notna(x) and int(x) not in self.replaces
+                         and self.exports[int(x)][0] != own).astype(bool)
+
+    def _collision(self, index, loads, rows, reasons, category):
+        """Rows of another export with the same natural key: kept as they are, this row quarantined."""
+        if len(index) == 0:
+            return
+        keys = ", ".join(self.ctx.source.natural_key)
+        message = [f"collision with another export: the same {keys} as row {int(row)} of load {int(load)} "
+                   f"({self.exports[int(load)][1]!r}, mapped from other columns), with other values; that row "
+                   f"is kept. If this file corrects it, load it with --replaces {int(load)}"
+                   for load, row in zip(loads, rows)]
+        current = reasons[index]
+        reasons[index] = np.where(current == "", message, current + "; " + np.array(message, dtype=object))
         category[index] = "conflict"
 
     def _lineage(self, keys: pd.Series) -> pd.DataFrame:
@@ -578,6 +609,12 @@ class _Job:
             self.conn.execute(update(feed_status).where(*where).values(**values))
 
 
+def _export_of(spec) -> str:
+    """An export's identity: which of its columns feed which fields (codes and versions aside)."""
+    spec = json.loads(spec) if isinstance(spec, str) else (spec or {})
+    return json.dumps(spec.get("columns"), sort_keys=True)
+
+
 def _check_replaces(conn, plant_id, source, replaces) -> tuple[int, ...]:
     ids = tuple(dict.fromkeys(int(x) for x in replaces))
     if not ids:
@@ -591,6 +628,14 @@ def _check_replaces(conn, plant_id, source, replaces) -> tuple[int, ...]:
         if (row.plant_id, row.source) != (plant_id, source):
             raise IngestError(f"--replaces {load_id}: that load was for {row.plant_id}/{row.source}, "
                               f"not {plant_id}/{source}")
+    i = ingest_row.c
+    owned = dict(conn.execute(select(i.load_id, func.count()).where(
+        i.plant_id == plant_id, i.source == source, i.load_id.in_(ids)).group_by(i.load_id)).all())
+    for load_id in ids:
+        if not owned.get(load_id):
+            raise IngestError(f"--replaces {load_id}: nothing to replace: no row in the warehouse was last "
+                              f"delivered by load {load_id} (it loaded none, was replaced already, or a later "
+                              "load delivered its rows again: name that load)")
     return ids
 
 

@@ -1,0 +1,79 @@
+"""Two exports feeding one table, and corrections that say what they did (issue 17), on SQLite
+and PostgreSQL: a row another export delivered is never replaced silently; `--replaces` with
+nothing to replace is refused."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from data_access.ingest import load_file, parse_mapping
+from data_access.schema import downtime_event, quarantine
+from tests import tiny_network
+from tests.helpers import INGEST_BASE as BASE
+from tests.helpers import csv_bytes
+
+NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
+FAILURES = ["asset,start,end,reason", "VP1-VS-01,2026-03-20 08:00,2026-03-20 10:00,Motorschaden",
+            "VP1-VS-01,2026-03-21 08:00,2026-03-21 09:00,Motorschaden"]
+# the maintenance export: other columns, one planned stop on the same asset and start as a failure
+MAINTENANCE = parse_mapping({**BASE, "columns": {"asset": "Equipment", "start": "From", "end": "To", "reason": "Kind"}})
+PLANNED = ["Equipment,From,To,Kind", "VP1-VS-01,2026-03-20 08:00,2026-03-20 08:30,Wartung",
+           "VP1-VS-01,2026-03-22 08:00,2026-03-22 08:30,Wartung"]
+
+
+@pytest.fixture
+def warehouse(empty_engine):
+    tiny_network.build(empty_engine)
+    return empty_engine
+
+
+def stops(engine):
+    d = downtime_event.c
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(d.reason_code, d.duration_s).where(
+            d.plant_id == "A", d.day.between(date(2026, 3, 20), date(2026, 3, 22))).order_by(d.start_utc)).all()]
+
+
+def test_another_export_never_replaces_a_row_silently(warehouse):
+    failures = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES),
+                         file_name="failures.csv", now=NOW)
+    planned = load_file(warehouse, "A", "downtime", MAINTENANCE, csv_bytes(*PLANNED),
+                        file_name="maintenance.csv", now=NOW)
+    assert (planned.inserted, planned.replaced, planned.quarantined, planned.status) == (1, 0, 1, "partial")
+    assert stops(warehouse) == [("MECH_FAIL", 7200.0), ("MECH_FAIL", 3600.0), ("PM", 1800.0)]
+    q = quarantine.c
+    with warehouse.connect() as conn:
+        row = conn.execute(select(q.category, q.reason, q.raw).where(q.load_id == planned.load_id)).one()
+    assert row.category == "conflict" and row.raw["From"] == "2026-03-20 08:00"
+    assert f"as row 2 of load {failures.load_id} ('failures.csv', mapped from other columns)" in row.reason
+    assert f"--replaces {failures.load_id}" in row.reason
+
+
+def test_the_same_export_corrected_still_replaces_its_row(warehouse):
+    load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES), file_name="day1.csv", now=NOW)
+    corrected = [FAILURES[0], FAILURES[1].replace("10:00,", "09:30,"), FAILURES[2]]
+    result = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*corrected),
+                       file_name="day2.csv", now=NOW)
+    assert (result.replaced, result.unchanged, result.quarantined) == (1, 1, 0)
+    assert stops(warehouse) == [("MECH_FAIL", 5400.0), ("MECH_FAIL", 3600.0)]
+
+
+def test_an_explicit_replaces_lets_another_export_correct_the_rows(warehouse):
+    failures = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES),
+                         file_name="failures.csv", now=NOW)
+    planned = load_file(warehouse, "A", "downtime", MAINTENANCE, csv_bytes(*PLANNED), file_name="maintenance.csv",
+                        replaces=[failures.load_id], now=NOW)
+    assert (planned.replaced, planned.inserted, planned.removed, planned.quarantined) == (1, 1, 1, 0)
+    assert stops(warehouse) == [("PM", 1800.0), ("PM", 1800.0)]
+
+
+def test_replaces_with_nothing_left_to_replace_is_refused(warehouse):
+    first = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES), file_name="a.csv", now=NOW)
+    load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES), file_name="b.csv", now=NOW)
+    before = stops(warehouse)
+    result = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(FAILURES[0]),
+                       file_name="c.csv", replaces=[first.load_id], now=NOW)
+    assert result.status == "failed"
+    assert f"--replaces {first.load_id}: nothing to replace" in result.error
+    assert stops(warehouse) == before

@@ -77,3 +77,38 @@ def test_replaces_with_nothing_left_to_replace_is_refused(warehouse):
     assert result.status == "failed"
     assert f"--replaces {first.load_id}: nothing to replace" in result.error
     assert stops(warehouse) == before
+
+
+def open_review(engine):
+    from data_access.schema import unmapped_code
+
+    u = unmapped_code.c
+    with engine.connect() as conn:
+        return {r.local_code: (r.status, r.canonical_code) for r in conn.execute(
+            select(u.local_code, u.status, u.canonical_code).where(u.plant_id == "A", u.kind == "reason")).all()}
+
+
+def test_quarantine_identity_includes_the_column_names(warehouse):
+    """The same values under another file's header are not the quarantined row of the first file."""
+    row = "VP1-VS-01,2026-03-20 08:00,2026-03-20 10:00,Kaputt"
+    first = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(FAILURES[0], row),
+                      file_name="failures.csv", now=NOW)
+    assert first.unmapped == 1
+    other = parse_mapping({**BASE, "columns": {"asset": "Equipment", "start": "From", "end": "To", "reason": "Kind"},
+                           "codes": {"reason": {"Kaputt": "MECH_FAIL"}}})
+    second = load_file(warehouse, "A", "downtime", other, csv_bytes(PLANNED[0], row), file_name="other.csv", now=NOW)
+    assert (second.inserted, second.resolved) == (1, 0)
+    q = quarantine.c
+    with warehouse.connect() as conn:
+        still = conn.execute(select(q.file_name, q.resolved).where(q.load_id == first.load_id)).all()
+    assert [tuple(r) for r in still] == [("failures.csv", False)]
+
+
+def test_the_review_list_closes_codes_the_mapping_now_maps(warehouse):
+    row = "VP1-VS-01,2026-03-20 08:00,2026-03-20 10:00,Kaputt"
+    load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(FAILURES[0], row), file_name="a.csv", now=NOW)
+    assert open_review(warehouse) == {"Kaputt": ("open", None)}
+    fixed = parse_mapping({**BASE, "codes": {"reason": {**BASE["codes"]["reason"], "Kaputt": "MECH_FAIL"}}})
+    result = load_file(warehouse, "A", "downtime", fixed, csv_bytes(FAILURES[0], row), file_name="a.csv", now=NOW)
+    assert result.inserted == 1 and result.resolved == 1
+    assert open_review(warehouse) == {"Kaputt": ("mapped", "MECH_FAIL")}

@@ -306,9 +306,13 @@ def _record_failure(engine, result, actor, now) -> int | None:
 
 
 def _raw_hashes(frame: pd.DataFrame) -> pd.Series:
+    """A raw row's identity: its values and the names of their columns (the same values under
+    another file's header are another row)."""
     if frame.empty:
         return pd.Series(dtype=object)
-    return pd.util.hash_pandas_object(frame, index=False).map("{:016x}".format)
+    header = int.from_bytes(hashlib.blake2b("\x1f".join(map(str, frame.columns)).encode(), digest_size=8).digest())
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return pd.Series(values ^ np.uint64(header), index=frame.index).map("{:016x}".format)
 
 
 def _bad_hash(raw: dict) -> str:
@@ -578,6 +582,14 @@ class _Job:
 
     def _review_list(self):
         u = unmapped_code.c
+        for kind, table in self.mapping.codes.items():  # codes the mapping now maps leave the list
+            open_codes = self.conn.execute(select(u.local_code).where(
+                u.plant_id == self.ctx.plant_id, u.kind == kind, u.status == "open",
+                u.local_code.in_(list(table)))).scalars().all()
+            for code in open_codes:
+                self.conn.execute(update(unmapped_code).where(
+                    u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code).values(
+                    status="mapped", canonical_code=table[code], resolved_by=self.actor[:64], resolved_utc=self.now))
         for (kind, code), n in self.result.unmapped_codes.items():
             existing = self.conn.execute(select(u.status).where(
                 u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)).first()

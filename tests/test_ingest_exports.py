@@ -112,3 +112,15 @@ def test_the_review_list_closes_codes_the_mapping_now_maps(warehouse):
     result = load_file(warehouse, "A", "downtime", fixed, csv_bytes(FAILURES[0], row), file_name="a.csv", now=NOW)
     assert result.inserted == 1 and result.resolved == 1
     assert open_review(warehouse) == {"Kaputt": ("mapped", "MECH_FAIL")}
+
+
+def test_replaces_names_a_file(warehouse):
+    load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES), file_name="w12.csv", now=NOW)
+    result = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES[:2]),
+                       file_name="w12_fixed.csv", replaces=["w12.csv"], now=NOW)
+    assert (result.unchanged, result.removed) == (1, 1)
+    assert stops(warehouse) == [("MECH_FAIL", 7200.0)]
+    unknown = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*FAILURES[:2]),
+                        file_name="w13.csv", replaces=["nope.csv"], now=NOW)
+    assert unknown.status == "failed"
+    assert "--replaces 'nope.csv': no load of A/downtime came from a file of that name" in unknown.error

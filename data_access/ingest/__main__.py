@@ -38,9 +38,11 @@ def _parser() -> argparse.ArgumentParser:
                              + ", ".join(MASTER_SOURCES) + ". A new plant: --source plant first, "
                              "then line, then asset")
     parser.add_argument("--mapping", required=True, help="mapping YAML file (see docs/onboarding.md)")
-    parser.add_argument("--replaces", type=int, action="append", default=[], metavar="LOAD_ID",
-                        help="an earlier load this file corrects: its rows missing from this file "
-                             "are deleted (repeat for several)")
+    parser.add_argument("--replaces", action="append", default=[], metavar="LOAD_ID|FILE_NAME",
+                        help="an earlier load (its id) or file (every load of that file name) this "
+                             "file corrects: its rows missing from this file are deleted, its rows "
+                             "this file delivers again are replaced even from another export "
+                             "(repeat for several); refused when it owns no row any more")
     parser.add_argument("--actor", default=None, help="who is loading (default: cli:<os user>)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

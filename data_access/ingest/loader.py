@@ -16,7 +16,7 @@ Per row, by natural key (see `facts`):
 - rejected: quarantined with every reason; a row waiting only for a local code to be mapped
   is counted as `unmapped` and its code goes to the review list.
 
-A load may name earlier loads it `replaces` (a corrected file): rows those loads delivered
+A load may name earlier loads (by id or file name) it `replaces` (a corrected file): rows those loads delivered
 that the new file no longer contains are deleted. The daily marts of the plant are
 refreshed after a load that changed any fact.
 """
@@ -628,26 +628,35 @@ def _export_of(spec) -> str:
 
 
 def _check_replaces(conn, plant_id, source, replaces) -> tuple[int, ...]:
-    ids = tuple(dict.fromkeys(int(x) for x in replaces))
+    """The load ids a load supersedes. Each entry names a load (its id) or a file (every load of
+    the plant's source that came from a file of that name); each must still own rows."""
+    l, i = ingest_load.c, ingest_row.c
+    named: dict[str, tuple[int, ...]] = {}
+    for entry in dict.fromkeys(str(x).strip() for x in replaces):
+        if entry.isdigit():
+            row = conn.execute(select(l.plant_id, l.source).where(l.load_id == int(entry))).first()
+            if row is None:
+                raise IngestError(f"--replaces {entry}: there is no such load")
+            if (row.plant_id, row.source) != (plant_id, source):
+                raise IngestError(f"--replaces {entry}: that load was for {row.plant_id}/{row.source}, "
+                                  f"not {plant_id}/{source}")
+            named[entry] = (int(entry),)
+        else:
+            named[entry] = tuple(conn.execute(select(l.load_id).where(
+                l.plant_id == plant_id, l.source == source, l.file_name == entry[:260])).scalars().all())
+            if not named[entry]:
+                raise IngestError(f"--replaces {entry!r}: no load of {plant_id}/{source} came from a file of that name")
+    ids = tuple(dict.fromkeys(x for group in named.values() for x in group))
     if not ids:
         return ()
-    l = ingest_load.c
-    found = {r.load_id: r for r in conn.execute(select(l.load_id, l.plant_id, l.source).where(l.load_id.in_(ids)))}
-    for load_id in ids:
-        row = found.get(load_id)
-        if row is None:
-            raise IngestError(f"--replaces {load_id}: there is no such load")
-        if (row.plant_id, row.source) != (plant_id, source):
-            raise IngestError(f"--replaces {load_id}: that load was for {row.plant_id}/{row.source}, "
-                              f"not {plant_id}/{source}")
-    i = ingest_row.c
-    owned = dict(conn.execute(select(i.load_id, func.count()).where(
-        i.plant_id == plant_id, i.source == source, i.load_id.in_(ids)).group_by(i.load_id)).all())
-    for load_id in ids:
-        if not owned.get(load_id):
-            raise IngestError(f"--replaces {load_id}: nothing to replace: no row in the warehouse was last "
-                              f"delivered by load {load_id} (it loaded none, was replaced already, or a later "
-                              "load delivered its rows again: name that load)")
+    owned = set(conn.execute(select(i.load_id).where(
+        i.plant_id == plant_id, i.source == source, i.load_id.in_(ids)).distinct()).scalars().all())
+    for entry, group in named.items():
+        if owned.isdisjoint(group):
+            loads = ", ".join(map(str, group))
+            raise IngestError(f"--replaces {entry}: nothing to replace: no row in the warehouse was last "
+                              f"delivered by load {loads} (it loaded none, was replaced already, or a later "
+                              "load delivered its rows again: name that load or file)")
     return ids
 
 

@@ -124,3 +124,19 @@ def test_replaces_names_a_file(warehouse):
                         file_name="w13.csv", replaces=["nope.csv"], now=NOW)
     assert unknown.status == "failed"
     assert "--replaces 'nope.csv': no load of A/downtime came from a file of that name" in unknown.error
+
+
+def test_a_day_without_stops_is_a_successful_load_that_refreshes_the_feed(warehouse):
+    from data_access.ingest import preview
+    from data_access.schema import feed_status
+
+    later = datetime(2026, 4, 2, 6, tzinfo=timezone.utc)
+    shown = preview(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(FAILURES[0]), "day.csv", now=later)
+    assert shown.error is None and any("an empty period" in n for n in shown.notes)
+    result = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(FAILURES[0]),
+                       file_name="day.csv", now=later)
+    assert (result.status, result.exit_code, result.rows_read, result.inserted) == ("loaded", 0, 0, 0)
+    f = feed_status.c
+    with warehouse.connect() as conn:
+        received = conn.execute(select(f.last_received_utc).where(f.plant_id == "A", f.source == "downtime")).scalar_one()
+    assert received.replace(tzinfo=timezone.utc) == later

@@ -48,6 +48,8 @@ from data_access.schema import mapping as mapping_table
 
 DEFAULT_CHUNK_ROWS = 50_000
 RETRY_FILE_NAME = "(quarantine re-try)"
+EMPTY_DAY = ("the file has a header but no data rows: an empty period (e.g. a day without stops), "
+             "loaded as such; the feed counts as received")
 Progress = Callable[[float, str], None]
 Audit = Callable[[object, "LoadResult"], None]
 
@@ -97,7 +99,7 @@ class LoadResult:
             return 2
         if self.marts_error:
             return 3
-        return 0 if self.loadable else 1
+        return 0 if self.loadable or not self.rows_read else 1
 
     def summary(self) -> str:
         if self.status == "failed":
@@ -161,7 +163,7 @@ def load_file(engine: Engine, plant_id: str, source: str, mapping: Mapping, file
                 job.process(chunk)
                 report(0.9 * reader.position, f"Loading {file_name}: {result.rows_read:,} rows read")
             if result.rows_read == 0:
-                raise IngestError("the file has a header but no data rows")
+                result.notes.append(EMPTY_DAY)
             job.finish(audit)
     except IngestError as exc:
         result.status, result.error = "failed", str(exc)
@@ -558,11 +560,13 @@ class _Job:
             r.first_day = min(s[0] for s in spans)
             r.last_day = max(s[1] for s in spans)
         self._review_list()
-        if r.changed:
+        if r.changed or not r.rows_read:  # an empty day is news too: the plant reported nothing happened
             self._feed_status()
+        if r.changed:
             # the worker's pipeline for this plant: marts -> forecasts -> risk -> orchestration
             jobs_store.request(conn, "load", self.actor, plant_id=self.ctx.plant_id, load_id=r.load_id, now=self.now)
-        r.status = ("nothing_loaded" if not r.loadable else "partial" if r.quarantined else "loaded")
+        r.status = ("loaded" if not r.rows_read else "nothing_loaded" if not r.loadable
+                    else "partial" if r.quarantined else "loaded")
         conn.execute(update(ingest_load).where(ingest_load.c.load_id == r.load_id).values(
             finished_utc=datetime.now(timezone.utc), status=r.status, rows_read=r.rows_read,
             inserted=r.inserted, replaced=r.replaced, unchanged=r.unchanged, duplicates=r.duplicates,

@@ -140,3 +140,17 @@ def test_a_day_without_stops_is_a_successful_load_that_refreshes_the_feed(wareho
     with warehouse.connect() as conn:
         received = conn.execute(select(f.last_received_utc).where(f.plant_id == "A", f.source == "downtime")).scalar_one()
     assert received.replace(tzinfo=timezone.utc) == later
+
+
+def test_excel_serial_dates(warehouse):
+    """46101.3333... is 2026-03-20 08:00 (Excel counts days from 1899-12-30); a decimal comma too."""
+    mapping = parse_mapping({**BASE, "datetime_format": "excel"})
+    rows = ["asset,start,end,reason", "VP1-VS-01,46101.333333333,\"46101,4166666667\",Motorschaden",
+            "VP1-VS-01,yesterday,46101.5,Motorschaden"]
+    result = load_file(warehouse, "A", "downtime", mapping, csv_bytes(*rows), file_name="serial.csv", now=NOW)
+    assert (result.inserted, result.quarantined) == (1, 1)
+    assert stops(warehouse) == [("MECH_FAIL", 7200.0)]
+    q = quarantine.c
+    with warehouse.connect() as conn:
+        reason = conn.execute(select(q.reason).where(q.load_id == result.load_id)).scalar_one()
+    assert "'yesterday' is not a valid date and time (an Excel serial number, e.g. 46110.5)" in reason

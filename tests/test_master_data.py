@@ -188,3 +188,13 @@ def test_a_year_of_the_new_plants_history_reaches_its_kpis(warehouse):
     assert kpi["mttr_h"] == pytest.approx(2.0)
     assert kpi["mtbf_h"] == pytest.approx(7300 / 12)
     assert kpi["planned_downtime_s"] == pytest.approx(4 * 3600)
+
+
+def test_an_asset_master_with_excel_serial_install_dates(warehouse):
+    onboard(warehouse)
+    spec = {**ASSET_MAP, "columns": {**ASSET_MAP["columns"], "install_date": {"column": "Mise en service",
+                                                                              "format": "excel"}}}
+    result = load(warehouse, spec, [{**ASSETS[0], "Mise en service": "40983"}])  # 2012-03-15
+    assert (result.status, result.unchanged) == ("loaded", 1)
+    bad = load(warehouse, spec, [{**ASSETS[0], "Mise en service": "15/03/2012"}])
+    assert "row 2, install_date (column 'Mise en service'): '15/03/2012' is not a date in format 'excel'" in bad.error

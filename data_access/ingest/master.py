@@ -15,7 +15,7 @@ user may (`may_create_plant`); data_access knows no roles.
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -26,6 +26,7 @@ from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
 from data_access.ingest.mapping import Mapping
 from data_access.ingest.sources import MASTER_SOURCES, SourceDef
+from data_access.ingest.transform import EXCEL, EXCEL_EPOCH
 from data_access.schema import asset, ingest_load, line, material, plant, plant_material, region, supplier
 
 MAX_LISTED = 20  # problems named in a refusal
@@ -133,6 +134,8 @@ def _number(value: str, mapping: Mapping, where: str, minimum, problems) -> floa
 
 def _date(value: str, fmt: str | None, where: str, problems) -> date | None:
     try:
+        if fmt == EXCEL:
+            return (EXCEL_EPOCH + timedelta(days=float(value.replace(",", ".")))).date()
         return (datetime.strptime(value, fmt) if fmt else datetime.fromisoformat(value)).date()
     except ValueError:
         problems.append(f"{where}: {value[:60]!r} is not a date" + (f" in format {fmt!r}" if fmt else " (YYYY-MM-DD)"))

@@ -5,6 +5,7 @@ nothing to replace is refused."""
 from datetime import date, datetime, timezone
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from data_access.ingest import load_file, parse_mapping
@@ -154,3 +155,50 @@ def test_excel_serial_dates(warehouse):
     with warehouse.connect() as conn:
         reason = conn.execute(select(q.reason).where(q.load_id == result.load_id)).scalar_one()
     assert "'yesterday' is not a valid date and time (an Excel serial number, e.g. 46110.5)" in reason
+
+
+def test_a_decimal_comma_is_named_in_the_message(warehouse):
+    mapping = parse_mapping({**BASE, "columns": {"asset": "asset", "start": "start", "reason": "reason",
+                                                 "duration": {"column": "minutes", "unit": "min"}}})
+    rows = ["asset;start;minutes;reason", "VP1-VS-01;2026-03-20 08:00;90,5;Motorschaden",
+            "VP1-VS-01;2026-03-21 08:00;lots;Motorschaden"]
+    result = load_file(warehouse, "A", "downtime", mapping, csv_bytes(*rows), file_name="dauer.csv", now=NOW)
+    q = quarantine.c
+    with warehouse.connect() as conn:
+        reasons = conn.execute(select(q.reason).where(q.load_id == result.load_id).order_by(q.row_number)).scalars().all()
+    assert "'90,5' is not a number with a decimal point" in reasons[0] and 'file.decimal: ","' in reasons[0]
+    assert reasons[1].endswith("'lots' is not a number")
+
+
+def test_the_command_lists_a_few_unmapped_codes_then_a_count(warehouse, tmp_path, capsys):
+    from data_access.ingest.__main__ import main as cli
+
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump(BASE))
+    rows = ["asset,start,end,reason"] + [f"VP1-VS-01,2026-03-{10 + i} 08:00,2026-03-{10 + i} 09:00,Code{i}"
+                                         for i in range(8)]
+    (tmp_path / "x.csv").write_text("\n".join(rows) + "\n")
+    url = warehouse.url.render_as_string(hide_password=False)
+    args = ["--url", url, "--plant", "A", "--source", "downtime", "--mapping", str(tmp_path / "map.yaml"),
+            "--no-progress", str(tmp_path / "x.csv")]
+    assert cli(args) == 1
+    out = capsys.readouterr().out
+    assert out.count("unmapped reason:") == 5 and "... and 3 more unmapped codes (3 rows)" in out
+    cli([*args, "--verbose"])
+    assert capsys.readouterr().out.count("unmapped reason:") == 8
+
+
+def test_a_closed_pipe_is_no_traceback(warehouse, tmp_path):
+    """`python -m data_access.ingest ... | head`: the reader is gone before the summary is written."""
+    import subprocess
+    import sys
+
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump(BASE))
+    (tmp_path / "x.csv").write_text("\n".join(FAILURES) + "\n")
+    url = warehouse.url.render_as_string(hide_password=False)
+    run = subprocess.Popen([sys.executable, "-m", "data_access.ingest", "--url", url, "--plant", "A", "--source",
+                            "downtime", "--mapping", str(tmp_path / "map.yaml"), "--no-progress", str(tmp_path / "x.csv")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # closed before the command writes anything
+    _, err = run.communicate(timeout=120)
+    assert "Traceback" not in err.decode() and run.returncode == 0
+    assert stops(warehouse)[:2] == [("MECH_FAIL", 7200.0), ("MECH_FAIL", 3600.0)]

@@ -9,6 +9,7 @@ the daily marts could not be refreshed.
 """
 
 import argparse
+import os
 import sys
 
 from sqlalchemy.engine import make_url
@@ -19,6 +20,8 @@ from data_access.engine import describe, make_engine, warehouse_url
 from data_access.ingest.loader import DEFAULT_CHUNK_ROWS, default_actor, load_file
 from data_access.ingest.mapping import MappingError, load_mapping
 from data_access.ingest.sources import ALL_SOURCES, MASTER_SOURCES
+
+QUIET_CODES = 5  # unmapped codes listed without --verbose
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--actor", default=None, help="who is loading (default: cli:<os user>)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"list every unmapped code (default: the {QUIET_CODES} most frequent, then a count)")
     parser.add_argument("file", help="the CSV (.csv, .txt) or Excel (.xlsx) file")
     return parser
 
@@ -97,8 +102,14 @@ def main(argv=None) -> int:
     print(result.summary())
     for note in result.notes:
         print(f"note: {note}")
-    for (kind, code), rows in sorted(result.unmapped_codes.items()):
+    unmapped = sorted(result.unmapped_codes.items(), key=lambda item: (-item[1], item[0]))
+    shown = unmapped if args.verbose else unmapped[:QUIET_CODES]
+    for (kind, code), rows in shown:
         print(f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}")
+    if len(unmapped) > len(shown):
+        rest = unmapped[len(shown):]
+        print(f"... and {len(rest):,} more unmapped codes ({sum(n for _, n in rest):,} rows): the review list on the "
+              "onboarding page, or --verbose")
     if result.quarantined:
         print(f"{result.quarantined:,} rows are in quarantine with their reasons (onboarding page, or table quarantine)")
     if result.status != "failed" and not result.loadable:
@@ -114,4 +125,8 @@ def _safe(url: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the summary was piped into `head` and closed: the load itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(0)

@@ -32,6 +32,7 @@ FUTURE_SLACK = timedelta(days=1)
 FORMULA = r"^(?:[=@]|[+\-][A-Za-z=(@])"
 FUTURE_OK = {"promised_day"}
 _OFFSET = r"(?:Z|[+\-]\d\d:?\d\d)$"
+DECIMAL_COMMA = r"[+\-]?\d*,\d+"  # 12,5 or ,5: a decimal comma read as text
 EXCEL = "excel"  # a date or datetime format: Excel serial numbers (days since 1899-12-30)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -316,7 +317,10 @@ def _number(text, ok, f, spec, m, label, problems):
         t = t.str.replace(",", ".", regex=False)
     number = pd.to_numeric(t.where(t != ""), errors="coerce")
     bad = ok & ~np.isfinite(number)
-    problems.add(bad, lambda k: label + ": " + shown(text[k]) + " is not a number")
+    comma = bad & text.str.fullmatch(DECIMAL_COMMA, na=False) if m.file.decimal == "." else bad & False
+    problems.add(comma, lambda k: label + ": " + shown(text[k]) + " is not a number with a decimal point: "
+                 "if the export writes decimal commas, set file.decimal: \",\" in the mapping")
+    problems.add(bad & ~comma, lambda k: label + ": " + shown(text[k]) + " is not a number")
     number = number.where(~bad)
     if spec.unit:
         factor, offset = f.units[spec.unit]

@@ -18,6 +18,7 @@ from data_access.schema import asset, ingest_load, line, plant, work_order
 from data_access.scope import PlantScope
 from governance import policies
 from tests import tiny_network
+from tests.apptest import TEST_LOGINS, log_in
 
 NEW = "FR-LYS"
 PLANT_ROW = {"Site": NEW, "Nom": "Lyon Bottling", "Region": "Europe", "Pays": "FR", "Fuseau": "Europe/Paris",
@@ -198,3 +199,17 @@ def test_an_asset_master_with_excel_serial_install_dates(warehouse):
     assert (result.status, result.unchanged) == ("loaded", 1)
     bad = load(warehouse, spec, [{**ASSETS[0], "Mise en service": "15/03/2012"}])
     assert "row 2, install_date (column 'Mise en service'): '15/03/2012' is not a date in format 'excel'" in bad.error
+
+
+def test_the_overview_shows_the_new_plants_year(warehouse, start_app):
+    onboard(warehouse)
+    production, stops, orders = year_of_history()
+    for spec, rows in ((PRODUCTION_MAP, production), (DOWNTIME_MAP, stops), (WO_MAP, orders)):
+        load(warehouse, spec, rows)
+    at = log_in(start_app(warehouse.url.render_as_string(hide_password=False)), "coo", TEST_LOGINS["coo"][0])
+    at.date_input(key="filters_dates").set_value((date(2025, 1, 1), date(2025, 12, 31))).run()
+    assert not at.exception, at.exception
+    ranking = next(df.value for df in at.dataframe if "oee" in df.value.columns).set_index("plant_id")
+    assert ranking.loc[NEW, "mttr_h"] == pytest.approx(2.0)
+    assert ranking.loc[NEW, "mtbf_h"] == pytest.approx(7300 / 12)
+    assert ranking.loc[NEW, "unplanned_downtime_h"] == pytest.approx(24.0)

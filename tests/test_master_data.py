@@ -87,6 +87,10 @@ def test_a_new_plant_with_lines_and_assets_from_its_files(warehouse):
     # it appears among the plants (the overview's list) and inherits the enterprise policies
     assert NEW in set(queries.plants(warehouse, PlantScope.everything())["plant_id"])
     assert policies.effective(warehouse, NEW).values == policies.effective(warehouse, None).values
+    # master-data loads are no feed of the data-quality page
+    from data_access.quality import feed_quality
+
+    assert set(feed_quality(warehouse, PlantScope.only([NEW]))["source"]) == set()
     # loading the same files again changes nothing
     again = load(warehouse, ASSET_MAP, ASSETS)
     assert (again.inserted, again.replaced, again.unchanged) == (0, 0, 2)

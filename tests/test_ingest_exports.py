@@ -202,3 +202,17 @@ def test_a_closed_pipe_is_no_traceback(warehouse, tmp_path):
     _, err = run.communicate(timeout=120)
     assert "Traceback" not in err.decode() and run.returncode == 0
     assert stops(warehouse)[:2] == [("MECH_FAIL", 7200.0), ("MECH_FAIL", 3600.0)]
+
+
+def test_a_corrected_file_closes_the_quarantine_of_the_file_it_replaces(warehouse):
+    bad = [*FAILURES, "VP1-VS-01,2026-03-22 08:00,2026-03-22 07:00,Motorschaden"]  # ends before it starts
+    first = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*bad), file_name="w12.csv", now=NOW)
+    assert first.quarantined == 1
+    fixed = [*FAILURES, "VP1-VS-01,2026-03-22 08:00,2026-03-22 09:00,Motorschaden"]
+    result = load_file(warehouse, "A", "downtime", parse_mapping(BASE), csv_bytes(*fixed), file_name="w12_fixed.csv",
+                       replaces=["w12.csv"], now=NOW)
+    assert (result.inserted, result.unchanged, result.quarantined) == (1, 2, 0)
+    q = quarantine.c
+    with warehouse.connect() as conn:
+        held = conn.execute(select(q.resolved, q.resolution).where(q.file_name == "w12.csv")).one()
+    assert held.resolved and held.resolution == f"superseded by load {result.load_id} (a corrected file)"

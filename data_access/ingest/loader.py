@@ -582,6 +582,13 @@ class _Job:
         keys = self.conn.execute(select(i.natural_key).where(*where)).scalars().all()
         facts.delete_keys(self.conn, self.ctx.source.name, self.ctx.plant_id, keys)
         self.conn.execute(ingest_row.delete().where(*where))
+        # the replaced file's rejected rows are the corrected file's business now
+        q = quarantine.c
+        self.conn.execute(update(quarantine).where(
+            q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name, q.resolved.is_(False),
+            q.load_id.in_(self.replaces)).values(
+            resolved=True, resolution=f"superseded by load {self.result.load_id} (a corrected file)",
+            resolved_utc=self.now))
         return len(keys)
 
     def _review_list(self):

@@ -217,3 +217,26 @@ def test_the_overview_shows_the_new_plants_year(warehouse, start_app):
     assert ranking.loc[NEW, "mttr_h"] == pytest.approx(2.0)
     assert ranking.loc[NEW, "mtbf_h"] == pytest.approx(7300 / 12)
     assert ranking.loc[NEW, "unplanned_downtime_h"] == pytest.approx(24.0)
+
+
+def test_materials_and_suppliers_from_the_plants_files(warehouse):
+    from data_access.schema import material, plant_material, supplier
+
+    onboard(warehouse)
+    sup = load(warehouse, {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom",
+                                                                          "country": "Pays"}},
+               [{"Id": "S-LYS", "Nom": "Verallia", "Pays": "FR"}])
+    mat = load(warehouse, {"plant": NEW, "source": "material", "file": {"decimal": ","}, "columns": {
+        "material": "Id", "name": "Nom", "material_type": "Type", "unit": "Unite", "unit_cost": "Cout",
+        "local_code": "Article"}}, [{"Id": "BOT-750", "Nom": "Bouteille 75cl", "Type": "packaging", "Unite": "pcs",
+                                     "Cout": "0,21", "Article": "ART-1"}])
+    assert (sup.status, sup.inserted, mat.status, mat.inserted) == ("loaded", 1, "loaded", 1)
+    with warehouse.connect() as conn:
+        assert conn.execute(select(supplier.c.name).where(supplier.c.supplier_id == "S-LYS")).scalar_one() == "Verallia"
+        assert conn.execute(select(material.c.unit_cost).where(material.c.material_id == "BOT-750")).scalar_one() == 0.21
+        assert conn.execute(select(plant_material.c.local_code).where(
+            plant_material.c.plant_id == NEW, plant_material.c.material_id == "BOT-750")).scalar_one() == "ART-1"
+    wrong = load(warehouse, {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom",
+                                                                            "country": "Pays"}},
+                 [{"Id": "S-X", "Nom": "X", "Pays": "France"}])
+    assert "row 2, country (column 'Pays'):" in wrong.error

@@ -1,26 +1,26 @@
-"""Benchmark of the forecast refresh: every series of a network, two worker processes against one.
+"""Benchmark of the forecast refresh: the daily refit against the full reselection, and Dask against the pool.
 
-    python -m bench.forecast_refresh [--keep DIR] [--large-plants 100] [--large-sample 12]
-                                     [--history-days 730] [--skip-large] [--skip-default]
-                                     [--large-one-process]
+    python -m bench.forecast_refresh [--keep DIR] [--skip-large] [--large-plants 100] [--large-sample 12]
+                                     [--large-seeded] [--history-days 730] [--workers 2] [--skip-dask]
 
-1. Builds the default network (12 plants, 1,095 days, SQLite) and refreshes all its series
-   (3 per plant) on copies of the same file, its forecaster version approved first (so every
-   series refits and serves its chosen model, as in production): in one process, with 2 worker
-   processes, and with
-   2 worker processes each in its own session. Prints the wall times and the ratios against
-   one process. Why the third: with Linux autogroup scheduling (kernel.sched_autogroup_enabled)
-   the processes of one session share one fair slice of the CPU, so on a machine busy with
-   other sessions a second worker in the same session cannot get a second core's worth.
-2. The large network (100 plants = 300 series): built, then refreshed with 2 workers in own
-   sessions, all of it with `--large-sample 0` (about 20 min on 2 cores; add
-   `--large-one-process` for the one-process time and ratio, about 45 min more). With a sample
-   (the default, 12 plants of the repeated templates, not the 12 measured above) the full
-   time is extrapolated by series count (every series is fitted on the same capped history,
-   so the cost per series does not grow with the network; reading grows but is measured in
-   the sample), and printed as an extrapolation.
-The load average is printed beside every timing: this machine is shared, and ratios measured
-in one run are the result, not the seconds.
+For the default network (12 plants, 1,095 days, SQLite) and then the large one (100 plants =
+300 series), on copies of one generated file, the forecaster version approved first (every
+series serves and refits its chosen model, as in production):
+1. full reselection: every series runs the candidate backtest (`--reselect all`) on the data
+   up to the day before the last: exactly the work the previous refresh did every day;
+2. daily refresh: the next day's refresh (`--reselect due`): each series refits its chosen
+   model; only the series due (drift) run the backtest. The ratio full / daily is the gain
+   over the previous full-refresh approach;
+3. Dask: the same daily refresh on a Dask LocalCluster of `--workers` processes (127.0.0.1)
+   against the local process pool, from the same stored selection, twice on one cluster: cold
+   workers (start-up and imports paid in the run) and warm (`--skip-dask` to leave out).
+The large network is measured on `--large-sample` plants of its repeated templates and
+extrapolated by series count (every series is fitted on the same capped history, so the cost
+per series does not grow with the network), or in full with `--large-sample 0`; `--skip-large`
+leaves it out. `--large-seeded` measures the daily refresh of every large-network series (pool,
+and Dask) from a selection seeded with the default network's choices per template plant
+(`seed_selection`), without its full reselection. The load average is printed beside every timing: this machine is shared, and
+ratios measured in one run are the result, not the seconds.
 """
 
 import argparse
@@ -29,17 +29,21 @@ import re
 import shutil
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
+
+from data_access import intelligence as store
 from data_access import migrate
 from data_access.engine import make_engine
 from data_access.intelligence import plant_ids
 from data_access.scope import PlantScope
+from forecasting.executors import local_cluster
 from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig
-from jobs import pipeline
 from governance import model_serving
 from governance.users import User
+from jobs import pipeline
 from sample_data import generate
 
 END = date(2026, 6, 30)
@@ -71,54 +75,203 @@ def approve(engine, config: RefreshConfig) -> None:
     model_serving.approve(engine, BENCH_ADMIN, model_id, "benchmark: measure the approved serving path")
 
 
-def timed_refresh(source: Path, directory: Path, name: str, config: RefreshConfig, workers: int,
-                  scope: PlantScope | None = None, own_sessions: bool = False):
-    copy = directory / f"{name}.db"
-    shutil.copyfile(source, copy)
-    engine = make_engine(f"sqlite:///{copy}")
-    approve(engine, config)
+def timed_refresh(engine, name: str, config: RefreshConfig, workers: int, scope: PlantScope | None, **options):
     before = load()
     started = time.perf_counter()
-    report = pipeline.refresh_forecasts(engine, config, workers=workers, scope=scope, actor="bench", own_sessions=own_sessions)
+    report = pipeline.refresh_forecasts(
+        engine,
+        config,
+        workers=workers,
+        scope=scope,
+        actor="bench",
+        own_sessions=options.pop("own_sessions", True),
+        **options,
+    )
     wall = time.perf_counter() - started
-    engine.dispose()
-    copy.unlink()
-    print(f"  {name:<34} {report.series:4d} series  {wall:7.1f} s wall  {report.fit_seconds:7.1f} s of fits  "
-          f"({report.fallbacks} fallbacks, {report.failed} failed; {before} -> {load()})")
+    print(
+        f"  {name:<40} {report.series:4d} series  {wall:7.1f} s wall  {report.fit_seconds:7.1f} s of fits  "
+        f"{report.reselected:3d} reselected  ({report.fallbacks} fallbacks, {report.failed} failed; "
+        f"{before} -> {load()})",
+        flush=True,
+    )
     return wall, report
+
+
+def measure(
+    source: Path, directory: Path, label: str, config: RefreshConfig, workers: int, scope: PlantScope | None, dask: bool
+) -> dict:
+    """Full reselection on the day before the last, then the daily refresh (pool, and Dask)."""
+    selected = directory / f"{label}_selected.db"
+    shutil.copyfile(source, selected)
+    engine = make_engine(f"sqlite:///{selected}")
+    approve(engine, config)
+    full, report = timed_refresh(
+        engine,
+        "full reselection (every backtest)",
+        config,
+        workers,
+        scope,
+        as_of=END - timedelta(days=1),
+        reselect="all",
+    )
+    engine.dispose()
+    out = {"series": report.series, "full": full}
+    out.update(daily_runs(selected, directory, label, config, workers, scope, dask))
+    engine = make_engine(f"sqlite:///{selected}")
+    latest = store.latest_series(engine, PlantScope.everything())
+    out["choices"] = {(p, m): c for p, m, c in zip(latest["plant_id"], latest["metric"], latest["chosen_model"])}
+    engine.dispose()
+    selected.unlink()
+    print(
+        f"  full reselection / daily refresh = {out['full'] / out['pool']:.1f}x (the previous refresh ran "
+        f"the full reselection every day)",
+        flush=True,
+    )
+    return out
+
+
+def daily_runs(
+    selected: Path,
+    directory: Path,
+    label: str,
+    config: RefreshConfig,
+    workers: int,
+    scope: PlantScope | None,
+    dask: bool,
+) -> dict:
+    """The daily refresh on copies of `selected`: the local pool, then (dask) one LocalCluster of
+    `workers` processes twice: its first run pays the workers' start and imports (a cluster
+    started for one job), the second does not (long-lived workers, as on a real cluster)."""
+    walls = {}
+    runs = [("pool", None)] + ([("dask, cold workers", "dask"), ("dask, warm workers", "dask")] if dask else [])
+    cluster = client = None
+    if dask:  # workers in their own sessions, like the pool's (see forecasting.executors.local_cluster)
+        cluster, client = local_cluster(workers, own_sessions=True)
+    try:
+        for name, executor in runs:
+            copy = directory / f"{label}_daily.db"
+            shutil.copyfile(selected, copy)
+            engine = make_engine(f"sqlite:///{copy}")
+            options = (
+                {"executor": "dask", "scheduler": cluster.scheduler_address} if executor else {"own_sessions": True}
+            )
+            walls[name], _ = timed_refresh(
+                engine, f"daily refresh ({name})", config, workers, scope, as_of=END, **options
+            )
+            engine.dispose()
+            copy.unlink()
+    finally:
+        if cluster:
+            client.close()
+            cluster.close()
+    if dask:
+        print(
+            f"  Dask LocalCluster / local pool (daily): cold workers {walls['dask, cold workers'] / walls['pool']:.2f}x, "
+            f"warm workers {walls['dask, warm workers'] / walls['pool']:.2f}x",
+            flush=True,
+        )
+    return walls
+
+
+def seed_selection(engine, config: RefreshConfig, choices: dict) -> int:
+    """Store, as if a backtest on END - 1 had chosen them, each large-network series' model: the
+    choice of its template plant (the plant id without the generation digits) in the default
+    network. Lets the daily refresh of the whole large network be measured without its full
+    reselection (which on a busy shared machine takes over an hour). Returns the series seeded."""
+    day = END - timedelta(days=1)
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        model_id = model_serving.approved_version(conn, MODEL_NAME)["model_id"]
+        run_id = f"{day:%Y%m%d}-seed"
+        store.upsert_forecast_run(
+            conn,
+            {
+                "run_id": run_id,
+                "model_id": model_id,
+                "data_end_day": day,
+                "horizon_days": config.horizon,
+                "job": "seed",
+                "actor": "bench",
+                "status": "done",
+                "workers": 1,
+                "series": 0,
+                "fallbacks": 0,
+                "failed": 0,
+                "started_utc": now,
+                "finished_utc": now,
+                "seconds": None,
+            },
+        )
+        seeded = 0
+        for plant_id in plant_ids(engine, PlantScope.everything()):
+            for metric in store.SERIES:
+                chosen = choices.get((re.sub(r"\d+$", "", plant_id), metric))
+                if chosen is None:
+                    continue
+                store.replace_series(
+                    conn,
+                    run_id,
+                    plant_id,
+                    metric,
+                    {
+                        "unit": store.SERIES[metric][1],
+                        "served_model": chosen,
+                        "approved": True,
+                        "chosen_model": chosen,
+                        "history_end": day,
+                        "origins": config.origins,
+                        "reselected_day": day,
+                        "reselect_reason": "seeded by the benchmark from its template plant",
+                        "fitted_utc": now,
+                    },
+                    pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
+                    [],
+                )
+                seeded += 1
+    return seeded
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.forecast_refresh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="directory to keep the generated warehouses in")
     parser.add_argument("--large-plants", type=int, default=100)
-    parser.add_argument("--large-sample", type=int, default=12,
-                        help="plants of the large network refreshed (0: all of them, measured, not extrapolated)")
-    parser.add_argument("--large-one-process", action="store_true",
-                        help="with --large-sample 0: also refresh the whole large network in one process")
+    parser.add_argument(
+        "--large-sample",
+        type=int,
+        default=12,
+        help="plants of the large network measured (0: all of them, measured, not extrapolated)",
+    )
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
-    parser.add_argument("--skip-large", action="store_true")
-    parser.add_argument("--skip-default", action="store_true", help="only the large network's sample")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the pool and the local cluster")
+    parser.add_argument("--skip-large", action="store_true", help="only the default 12-plant network")
+    parser.add_argument("--skip-default", action="store_true", help="only the large network")
+    parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask LocalCluster runs")
+    parser.add_argument(
+        "--large-seeded",
+        action="store_true",
+        help="large network: measure only the daily refresh of every series, from a selection "
+        "seeded with the default network's choices (see seed_selection)",
+    )
+    parser.add_argument(
+        "--seed-from",
+        type=Path,
+        help="with --large-seeded and --skip-default: a default-network warehouse whose newest "
+        "selection gives the choices (e.g. one kept from an earlier run)",
+    )
     args = parser.parse_args(argv)
     config = RefreshConfig(history_days=args.history_days)
     directory = args.keep or Path(tempfile.mkdtemp(prefix="forecast_bench_"))
     directory.mkdir(parents=True, exist_ok=True)
-    print(f"candidates {', '.join(config.candidates)}; history {config.history_days} days, {config.origins} "
-          f"origins of {config.horizon} days; {load()}")
+    print(
+        f"candidates {', '.join(config.candidates)}; history {config.history_days} days, {config.origins} "
+        f"origins of {config.horizon} days; {args.workers} workers; {load()}",
+        flush=True,
+    )
 
-    ratio = per_series = None
+    default = None
     if not args.skip_default:
-        default = build(directory, 12)
-        autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
-        print(f"autogroup scheduling: {autogroup.read_text().strip() if autogroup.exists() else 'unknown'}")
-        print("default network (12 plants):")
-        single, report = timed_refresh(default, directory, "1 process", config, 1)
-        shared, _ = timed_refresh(default, directory, "2 workers, one session", config, 2)
-        parallel, _ = timed_refresh(default, directory, "2 workers, own sessions", config, 2, own_sessions=True)
-        ratio, per_series = single / parallel, parallel / report.series
-        print(f"  one process / 2 workers in one session = {single / shared:.2f}x; "
-              f"one process / 2 workers in own sessions = {ratio:.2f}x (parallel efficiency {ratio / 2:.0%}); "
-              f"{report.series} series in {parallel / 60:.1f} min with both cores")
+        print("default network (12 plants):", flush=True)
+        default = measure(build(directory, 12), directory, "default", config, args.workers, None, not args.skip_dask)
 
     if not args.skip_large:
         large = build(directory, args.large_plants)
@@ -126,27 +279,52 @@ def main(argv=None) -> int:
         ids = plant_ids(engine, PlantScope.everything())
         engine.dispose()
         total_series = 3 * len(ids)
-        if args.large_sample <= 0:
-            print(f"large network ({len(ids)} plants, {total_series} series), all of it:")
-            parallel, full = timed_refresh(large, directory, "2 workers, own sessions", config, 2, own_sessions=True)
-            line = f"  {full.series} series in {parallel / 60:.1f} min with both cores"
-            if args.large_one_process:
-                single, _ = timed_refresh(large, directory, "1 process", config, 1)
-                line += f"; one process / 2 workers = {single / parallel:.2f}x"
-            print(line)
+        if args.large_seeded:
+            if default is None and args.seed_from:
+                engine = make_engine(f"sqlite:///{args.seed_from}")
+                latest = store.latest_series(engine, PlantScope.everything())
+                engine.dispose()
+                default = {"choices": dict(zip(zip(latest["plant_id"], latest["metric"]), latest["chosen_model"]))}
+            if default is None:
+                parser.error(
+                    "--large-seeded needs the default network's choices: drop --skip-default or give --seed-from"
+                )
+            print(
+                f"large network ({len(ids)} plants, {total_series} series), daily refresh from a seeded selection:",
+                flush=True,
+            )
+            seeded = directory / "large_seeded.db"
+            shutil.copyfile(large, seeded)
+            engine = make_engine(f"sqlite:///{seeded}")
+            approve(engine, config)
+            print(f"  seeded {seed_selection(engine, config, default['choices'])} series", flush=True)
+            engine.dispose()
+            walls = daily_runs(seeded, directory, "large", config, args.workers, None, not args.skip_dask)
+            seeded.unlink()
+            print(
+                f"  daily refresh of all {total_series} series: {walls['pool']:.0f} s with {args.workers} workers"
+                + (
+                    f"; default network: full reselection / daily = {default['full'] / default['pool']:.1f}x"
+                    if "full" in default
+                    else ""
+                ),
+                flush=True,
+            )
+        elif args.large_sample <= 0:
+            print(f"large network ({len(ids)} plants, {total_series} series), all of it:", flush=True)
+            measure(large, directory, "large", config, args.workers, None, not args.skip_dask)
         else:
             generation = {p: int(re.search(r"(\d+)$", p).group(1)) for p in ids if re.search(r"\d$", p)}
             # plants of the repeated templates, the second generation first: one plant of each template
-            sample = sorted(generation, key=lambda p: (generation[p], p))[:args.large_sample]
-            print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}")
-            wall, sampled = timed_refresh(large, directory, "2 workers, own sessions (sample)", config, 2,
-                                          scope=PlantScope.only(sample), own_sessions=True)
-            estimate = wall * total_series / max(sampled.series, 1)
-            line = f"  extrapolated to all {total_series} series: {estimate / 60:.1f} min with both cores"
-            if ratio:
-                line += (f", {estimate * ratio / 60:.1f} min in one process (by the default network's ratio); "
-                         f"sample / default per-series time = {(wall / sampled.series) / per_series:.2f}x")
-            print(line)
+            sample = sorted(generation, key=lambda p: (generation[p], p))[: args.large_sample]
+            print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}", flush=True)
+            out = measure(large, directory, "large", config, args.workers, PlantScope.only(sample), not args.skip_dask)
+            scale = total_series / max(out["series"], 1)
+            print(
+                f"  extrapolated to all {total_series} series: full reselection {out['full'] * scale / 60:.1f} min, "
+                f"daily refresh {out['pool'] * scale:.0f} s with {args.workers} workers",
+                flush=True,
+            )
     if not args.keep:
         shutil.rmtree(directory, ignore_errors=True)
     return 0

@@ -2,7 +2,7 @@
 
 `backend_url` yields a URL of a migrated, empty warehouse per backend: a copy of a SQLite file
 migrated once per run, and a throw-away PostgreSQL database created and migrated once per run
-(per xdist worker) on 127.0.0.1:5432 (user postgres), emptied after each test (TRUNCATE) and
+(per xdist worker) on 127.0.0.1:5432 (user postgres), emptied after each test (DELETE) and
 dropped at the end. Without a reachable PostgreSQL the PostgreSQL cases skip with the reason,
 except under CI=true, where they fail.
 
@@ -92,12 +92,16 @@ def sqlite_template(tmp_path_factory):
 
 
 def reset_tables(url: str) -> None:
-    """Empty every table of the schema (ids restart at 1), keeping the migrated schema."""
+    """Empty every table of the schema and restart its ids at 1, keeping the migrated schema.
+
+    DELETE children first, then every sequence back to 1: on a database whose tables hold a
+    test's few rows this is several times faster than TRUNCATE, which rewrites every table."""
     engine = make_engine(url)
-    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL lock_timeout = '60s'"))
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     engine.dispose()
 
 
@@ -135,6 +139,7 @@ def empty_engine(backend_url):
 
 # --- app fixtures: a generated network and users with known passwords ---------------------
 
+
 @pytest.fixture(scope="session")
 def small_network_url(tmp_path_factory):
     """A generated 4-plant, 120-day SQLite warehouse (seed 7, ending 2026-06-30), built once."""
@@ -149,9 +154,13 @@ def small_network_url(tmp_path_factory):
 def users_file(tmp_path_factory):
     """A users file holding TEST_LOGINS."""
     usernames = {
-        username: {"name": username.upper(), "email": f"{username}@example.com",
-                   "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode(),
-                   "roles": roles, "plants": plants}
+        username: {
+            "name": username.upper(),
+            "email": f"{username}@example.com",
+            "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode(),
+            "roles": roles,
+            "plants": plants,
+        }
         for username, (password, roles, plants) in TEST_LOGINS.items()
     }
     path = tmp_path_factory.mktemp("users") / "users.yaml"
@@ -160,6 +169,7 @@ def users_file(tmp_path_factory):
 
 
 # --- page tests (AppTest from app.py; helpers in tests/apptest.py) ---------------------------
+
 
 @pytest.fixture
 def navigation_only(monkeypatch):
@@ -199,6 +209,7 @@ def plant_names(small_network_url) -> dict[str, str]:
     engine.dispose()
     return names
 
+
 @pytest.fixture
 def open_as(monkeypatch, app_env):
     """open_as(url, username, page=None): app.py on `url`, logged in as `username`, showing `page`."""
@@ -214,11 +225,19 @@ def open_as(monkeypatch, app_env):
 
 # --- page tests on the operations fixture network (tests/ops_fixture.py) -------------------
 
+
 @pytest.fixture(scope="module")
 def ops_users(tmp_path_factory):
-    usernames = {name: {"name": name.upper(), "email": f"{name}@example.com", "roles": roles, "plants": plants,
-                        "password": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()}
-                 for name, (pw, roles, plants) in OPS_LOGINS.items()}
+    usernames = {
+        name: {
+            "name": name.upper(),
+            "email": f"{name}@example.com",
+            "roles": roles,
+            "plants": plants,
+            "password": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(),
+        }
+        for name, (pw, roles, plants) in OPS_LOGINS.items()
+    }
     path = tmp_path_factory.mktemp("ops_users") / "users.yaml"
     path.write_text(yaml.safe_dump({"usernames": usernames}))
     return path

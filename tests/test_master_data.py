@@ -21,24 +21,74 @@ from tests import tiny_network
 from tests.apptest import TEST_LOGINS, log_in
 
 NEW = "FR-LYS"
-PLANT_ROW = {"Site": NEW, "Nom": "Lyon Bottling", "Region": "Europe", "Pays": "FR", "Fuseau": "Europe/Paris",
-             "Devise": "EUR", "Maturite": "spreadsheet", "Maintenance": "paper_forms", "Lat": "45,76",
-             "Lon": "4,84"}
-PLANT_MAP = {"plant": NEW, "source": "plant", "file": {"decimal": ","}, "columns": {
-    "plant": "Site", "name": "Nom", "region": "Region", "country": "Pays", "timezone": "Fuseau",
-    "currency": "Devise", "data_maturity": "Maturite", "maintenance_workflow": "Maintenance",
-    "lat": "Lat", "lon": "Lon"}}
-LINE_MAP = {"plant": NEW, "source": "line", "columns": {
-    "plant": "Site", "line": "Id", "name": "Nom", "line_type": "Type", "local_code": "Code"}}
-ASSET_MAP = {"plant": NEW, "source": "asset", "date_format": "%d/%m/%Y", "columns": {
-    "asset": "Machine", "line": "Ligne", "asset_class": "Classe", "criticality": "Crit", "model": "Modele",
-    "install_date": "Mise en service", "local_name": "Nom"}}
+PLANT_ROW = {
+    "Site": NEW,
+    "Nom": "Lyon Bottling",
+    "Region": "Europe",
+    "Pays": "FR",
+    "Fuseau": "Europe/Paris",
+    "Devise": "EUR",
+    "Maturite": "spreadsheet",
+    "Maintenance": "paper_forms",
+    "Lat": "45,76",
+    "Lon": "4,84",
+}
+PLANT_MAP = {
+    "plant": NEW,
+    "source": "plant",
+    "file": {"decimal": ","},
+    "columns": {
+        "plant": "Site",
+        "name": "Nom",
+        "region": "Region",
+        "country": "Pays",
+        "timezone": "Fuseau",
+        "currency": "Devise",
+        "data_maturity": "Maturite",
+        "maintenance_workflow": "Maintenance",
+        "lat": "Lat",
+        "lon": "Lon",
+    },
+}
+LINE_MAP = {
+    "plant": NEW,
+    "source": "line",
+    "columns": {"plant": "Site", "line": "Id", "name": "Nom", "line_type": "Type", "local_code": "Code"},
+}
+ASSET_MAP = {
+    "plant": NEW,
+    "source": "asset",
+    "date_format": "%d/%m/%Y",
+    "columns": {
+        "asset": "Machine",
+        "line": "Ligne",
+        "asset_class": "Classe",
+        "criticality": "Crit",
+        "model": "Modele",
+        "install_date": "Mise en service",
+        "local_name": "Nom",
+    },
+}
 LINES = [{"Site": NEW, "Id": "FR-LYS-L1", "Nom": "Embouteillage 1", "Type": "filling", "Code": "EMB1"}]
 ASSETS = [
-    {"Machine": "FR-LYS-M1", "Ligne": "EMB1", "Classe": "filler", "Crit": "A", "Modele": "KHS Innofill",
-     "Mise en service": "15/03/2012", "Nom": "Remplisseuse"},
-    {"Machine": "FR-LYS-M2", "Ligne": "EMB1", "Classe": "capper", "Crit": "B", "Modele": "Arol EURO-PK",
-     "Mise en service": "01/09/2018", "Nom": "Boucheuse"},
+    {
+        "Machine": "FR-LYS-M1",
+        "Ligne": "EMB1",
+        "Classe": "filler",
+        "Crit": "A",
+        "Modele": "KHS Innofill",
+        "Mise en service": "15/03/2012",
+        "Nom": "Remplisseuse",
+    },
+    {
+        "Machine": "FR-LYS-M2",
+        "Ligne": "EMB1",
+        "Classe": "capper",
+        "Crit": "B",
+        "Modele": "Arol EURO-PK",
+        "Mise en service": "01/09/2018",
+        "Nom": "Boucheuse",
+    },
 ]
 
 
@@ -55,8 +105,16 @@ def csv_bytes(rows: list[dict]) -> io.BytesIO:
 
 def load(engine, spec, rows, **options):
     mapping = parse_mapping(spec)
-    return load_file(engine, mapping.plant, mapping.source, mapping, csv_bytes(rows),
-                     file_name=f"{mapping.source}.csv", actor="steward", **options)
+    return load_file(
+        engine,
+        mapping.plant,
+        mapping.source,
+        mapping,
+        csv_bytes(rows),
+        file_name=f"{mapping.source}.csv",
+        actor="steward",
+        **options,
+    )
 
 
 def onboard(engine):
@@ -76,13 +134,23 @@ def test_a_new_plant_with_lines_and_assets_from_its_files(warehouse):
     with warehouse.connect() as conn:
         p = conn.execute(select(plant).where(plant.c.plant_id == NEW)).one()
         assets = conn.execute(select(asset).where(asset.c.plant_id == NEW).order_by(asset.c.asset_id)).all()
-        loads = conn.execute(select(ingest_load.c.source, ingest_load.c.status, ingest_load.c.inserted)
-                             .where(ingest_load.c.plant_id == NEW).order_by(ingest_load.c.load_id)).all()
-    assert (p.name, p.region_id, p.timezone, p.currency, p.lat, p.lon) == \
-        ("Lyon Bottling", "EU", "Europe/Paris", "EUR", 45.76, 4.84)
+        loads = conn.execute(
+            select(ingest_load.c.source, ingest_load.c.status, ingest_load.c.inserted)
+            .where(ingest_load.c.plant_id == NEW)
+            .order_by(ingest_load.c.load_id)
+        ).all()
+    assert (p.name, p.region_id, p.timezone, p.currency, p.lat, p.lon) == (
+        "Lyon Bottling",
+        "EU",
+        "Europe/Paris",
+        "EUR",
+        45.76,
+        4.84,
+    )
     assert [(a.asset_id, a.line_id, a.model, a.install_date, a.install_year, a.local_code) for a in assets] == [
         ("FR-LYS-M1", "FR-LYS-L1", "KHS Innofill", date(2012, 3, 15), 2012, "FR-LYS-M1"),
-        ("FR-LYS-M2", "FR-LYS-L1", "Arol EURO-PK", date(2018, 9, 1), 2018, "FR-LYS-M2")]
+        ("FR-LYS-M2", "FR-LYS-L1", "Arol EURO-PK", date(2018, 9, 1), 2018, "FR-LYS-M2"),
+    ]
     assert [tuple(r) for r in loads] == [("plant", "loaded", 1), ("line", "loaded", 1), ("asset", "loaded", 2)]
     # it appears among the plants (the overview's list) and inherits the enterprise policies
     assert NEW in set(queries.plants(warehouse, PlantScope.everything())["plant_id"])
@@ -96,18 +164,42 @@ def test_a_new_plant_with_lines_and_assets_from_its_files(warehouse):
     assert (again.inserted, again.replaced, again.unchanged) == (0, 0, 2)
 
 
-@pytest.mark.parametrize("spec, rows, message", [
-    (PLANT_MAP, [{**PLANT_ROW, "Fuseau": "UTC+1"}], "row 2, timezone (column 'Fuseau'): 'UTC+1' is not an IANA time zone"),
-    (PLANT_MAP, [{**PLANT_ROW, "Fuseau": "CEST"}], "row 2, timezone (column 'Fuseau'): 'CEST' is not an IANA time zone"),
-    (LINE_MAP, [{**LINES[0], "Site": "XX-NOPE"}], "row 2, plant (column 'Site'): 'XX-NOPE' is not a known plant"),
-    (ASSET_MAP, [ASSETS[0], {**ASSETS[1], "Machine": "A-L1-CAP"}],
-     "row 3, asset (column 'Machine'): asset id 'A-L1-CAP' is used by plant A"),
-    (ASSET_MAP, [ASSETS[0], {**ASSETS[1], "Machine": "FR-LYS-M1"}],
-     "row 3, asset (column 'Machine'): asset 'FR-LYS-M1' is already in row 2 of this file"),
-    (ASSET_MAP, [{**ASSETS[0], "Ligne": "NOPE"}], "row 2, line (column 'Ligne'): 'NOPE' is not a line of plant FR-LYS"),
-    (ASSET_MAP, [{**ASSETS[0], "Mise en service": "2012-03-15"}],
-     "row 2, install_date (column 'Mise en service'): '2012-03-15' is not a date in format '%d/%m/%Y'"),
-])
+@pytest.mark.parametrize(
+    "spec, rows, message",
+    [
+        (
+            PLANT_MAP,
+            [{**PLANT_ROW, "Fuseau": "UTC+1"}],
+            "row 2, timezone (column 'Fuseau'): 'UTC+1' is not an IANA time zone",
+        ),
+        (
+            PLANT_MAP,
+            [{**PLANT_ROW, "Fuseau": "CEST"}],
+            "row 2, timezone (column 'Fuseau'): 'CEST' is not an IANA time zone",
+        ),
+        (LINE_MAP, [{**LINES[0], "Site": "XX-NOPE"}], "row 2, plant (column 'Site'): 'XX-NOPE' is not a known plant"),
+        (
+            ASSET_MAP,
+            [ASSETS[0], {**ASSETS[1], "Machine": "A-L1-CAP"}],
+            "row 3, asset (column 'Machine'): asset id 'A-L1-CAP' is used by plant A",
+        ),
+        (
+            ASSET_MAP,
+            [ASSETS[0], {**ASSETS[1], "Machine": "FR-LYS-M1"}],
+            "row 3, asset (column 'Machine'): asset 'FR-LYS-M1' is already in row 2 of this file",
+        ),
+        (
+            ASSET_MAP,
+            [{**ASSETS[0], "Ligne": "NOPE"}],
+            "row 2, line (column 'Ligne'): 'NOPE' is not a line of plant FR-LYS",
+        ),
+        (
+            ASSET_MAP,
+            [{**ASSETS[0], "Mise en service": "2012-03-15"}],
+            "row 2, install_date (column 'Mise en service'): '2012-03-15' is not a date in format '%d/%m/%Y'",
+        ),
+    ],
+)
 def test_bad_master_data_is_refused_by_row_and_field_and_nothing_is_written(warehouse, spec, rows, message):
     if spec is not PLANT_MAP:
         onboard(warehouse)
@@ -122,7 +214,9 @@ def test_a_master_data_file_does_not_rename_an_existing_plant(warehouse):
     before = table_rows(warehouse)
     result = load(warehouse, {**PLANT_MAP, "plant": "A"}, [{**PLANT_ROW, "Site": "A", "Nom": "Alpha Munich"}])
     assert result.status == "failed"
-    assert "row 2, name (column 'Nom'): the file renames plant 'A' from 'Alpha Berlin' to 'Alpha Munich'" in result.error
+    assert (
+        "row 2, name (column 'Nom'): the file renames plant 'A' from 'Alpha Berlin' to 'Alpha Munich'" in result.error
+    )
     assert table_rows(warehouse) == before
 
 
@@ -139,24 +233,53 @@ def test_the_command_names_the_master_sources_and_creates_a_plant(warehouse, tmp
     (tmp_path / "plant.yaml").write_text(yaml.safe_dump(PLANT_MAP))
     (tmp_path / "plant.csv").write_bytes(csv_bytes([PLANT_ROW]).getvalue())
     url = warehouse.url.render_as_string(hide_password=False)
-    code = cli(["--url", url, "--plant", NEW, "--source", "plant", "--mapping", str(tmp_path / "plant.yaml"),
-                "--no-progress", str(tmp_path / "plant.csv")])
+    code = cli(
+        [
+            "--url",
+            url,
+            "--plant",
+            NEW,
+            "--source",
+            "plant",
+            "--mapping",
+            str(tmp_path / "plant.yaml"),
+            "--no-progress",
+            str(tmp_path / "plant.csv"),
+        ]
+    )
     assert code == 0 and "1 loaded" in capsys.readouterr().out
     assert NEW in set(queries.plants(warehouse, PlantScope.everything())["plant_id"])
 
 
 # --- a year of the new plant's history reaches its KPIs -----------------------------------------
 
-DOWNTIME_MAP = {"plant": NEW, "source": "downtime", "datetime_format": "%d/%m/%Y %H:%M", "columns": {
-    "asset": "Machine", "start": "Debut", "end": "Fin", "reason": "Motif"},
-    "codes": {"reason": {"Panne": "MECH_FAIL", "Entretien": "PM"}}}
-WO_MAP = {"plant": NEW, "source": "work_orders", "datetime_format": "%d/%m/%Y %H:%M", "columns": {
-    "wo_number": "OT", "asset": "Machine", "wo_type": "Type", "created": "Cree", "completed": "Clos"},
-    "codes": {"wo_type": {"CORR": "corrective", "PREV": "preventive"}}}
-PRODUCTION_MAP = {"plant": NEW, "source": "production", "columns": {
-    "line": "Ligne", "day": "Jour", "planned_busy": {"column": "Ouverture", "unit": "h"},
-    "run": {"column": "Marche", "unit": "h"}, "ideal_cycle": "Cadence", "produced_qty": "Produit",
-    "good_qty": "Bon"}}
+DOWNTIME_MAP = {
+    "plant": NEW,
+    "source": "downtime",
+    "datetime_format": "%d/%m/%Y %H:%M",
+    "columns": {"asset": "Machine", "start": "Debut", "end": "Fin", "reason": "Motif"},
+    "codes": {"reason": {"Panne": "MECH_FAIL", "Entretien": "PM"}},
+}
+WO_MAP = {
+    "plant": NEW,
+    "source": "work_orders",
+    "datetime_format": "%d/%m/%Y %H:%M",
+    "columns": {"wo_number": "OT", "asset": "Machine", "wo_type": "Type", "created": "Cree", "completed": "Clos"},
+    "codes": {"wo_type": {"CORR": "corrective", "PREV": "preventive"}},
+}
+PRODUCTION_MAP = {
+    "plant": NEW,
+    "source": "production",
+    "columns": {
+        "line": "Ligne",
+        "day": "Jour",
+        "planned_busy": {"column": "Ouverture", "unit": "h"},
+        "run": {"column": "Marche", "unit": "h"},
+        "ideal_cycle": "Cadence",
+        "produced_qty": "Produit",
+        "good_qty": "Bon",
+    },
+}
 
 
 def year_of_history():
@@ -164,15 +287,47 @@ def year_of_history():
     10:00; a 1 h planned stop of M2 on the 20th of each quarter's first month; a corrective work
     order per failure."""
     days = [date(2025, 1, 1) + timedelta(days=i) for i in range(365)]
-    production = [{"Ligne": "EMB1", "Jour": d.isoformat(), "Ouverture": "22", "Marche": "20", "Cadence": "1",
-                   "Produit": "60000", "Bon": "59000"} for d in days]
+    production = [
+        {
+            "Ligne": "EMB1",
+            "Jour": d.isoformat(),
+            "Ouverture": "22",
+            "Marche": "20",
+            "Cadence": "1",
+            "Produit": "60000",
+            "Bon": "59000",
+        }
+        for d in days
+    ]
     failures = [datetime(2025, m, 10, 10) for m in range(1, 13)]
-    stops = [{"Machine": "FR-LYS-M1", "Debut": f"{s:%d/%m/%Y %H:%M}", "Fin": f"{s + timedelta(hours=2):%d/%m/%Y %H:%M}",
-              "Motif": "Panne"} for s in failures]
-    stops += [{"Machine": "FR-LYS-M2", "Debut": f"20/{m:02d}/2025 06:00", "Fin": f"20/{m:02d}/2025 07:00",
-               "Motif": "Entretien"} for m in (1, 4, 7, 10)]
-    orders = [{"OT": f"OT-{i:03d}", "Machine": "FR-LYS-M1", "Type": "CORR", "Cree": f"{s:%d/%m/%Y %H:%M}",
-               "Clos": f"{s + timedelta(hours=3):%d/%m/%Y %H:%M}"} for i, s in enumerate(failures, 1)]
+    stops = [
+        {
+            "Machine": "FR-LYS-M1",
+            "Debut": f"{s:%d/%m/%Y %H:%M}",
+            "Fin": f"{s + timedelta(hours=2):%d/%m/%Y %H:%M}",
+            "Motif": "Panne",
+        }
+        for s in failures
+    ]
+    stops += [
+        {
+            "Machine": "FR-LYS-M2",
+            "Debut": f"20/{m:02d}/2025 06:00",
+            "Fin": f"20/{m:02d}/2025 07:00",
+            "Motif": "Entretien",
+        }
+        for m in (1, 4, 7, 10)
+    ]
+    orders = [
+        {
+            "OT": f"OT-{i:03d}",
+            "Machine": "FR-LYS-M1",
+            "Type": "CORR",
+            "Cree": f"{s:%d/%m/%Y %H:%M}",
+            "Clos": f"{s + timedelta(hours=3):%d/%m/%Y %H:%M}",
+        }
+        for i, s in enumerate(failures, 1)
+    ]
     return production, stops, orders
 
 
@@ -197,8 +352,10 @@ def test_a_year_of_the_new_plants_history_reaches_its_kpis(warehouse):
 
 def test_an_asset_master_with_excel_serial_install_dates(warehouse):
     onboard(warehouse)
-    spec = {**ASSET_MAP, "columns": {**ASSET_MAP["columns"], "install_date": {"column": "Mise en service",
-                                                                              "format": "excel"}}}
+    spec = {
+        **ASSET_MAP,
+        "columns": {**ASSET_MAP["columns"], "install_date": {"column": "Mise en service", "format": "excel"}},
+    }
     result = load(warehouse, spec, [{**ASSETS[0], "Mise en service": "40983"}])  # 2012-03-15
     assert (result.status, result.unchanged) == ("loaded", 1)
     bad = load(warehouse, spec, [{**ASSETS[0], "Mise en service": "15/03/2012"}])
@@ -223,20 +380,54 @@ def test_materials_and_suppliers_from_the_plants_files(warehouse):
     from data_access.schema import material, plant_material, supplier
 
     onboard(warehouse)
-    sup = load(warehouse, {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom",
-                                                                          "country": "Pays"}},
-               [{"Id": "S-LYS", "Nom": "Verallia", "Pays": "FR"}])
-    mat = load(warehouse, {"plant": NEW, "source": "material", "file": {"decimal": ","}, "columns": {
-        "material": "Id", "name": "Nom", "material_type": "Type", "unit": "Unite", "unit_cost": "Cout",
-        "local_code": "Article"}}, [{"Id": "BOT-750", "Nom": "Bouteille 75cl", "Type": "packaging", "Unite": "pcs",
-                                     "Cout": "0,21", "Article": "ART-1"}])
+    sup = load(
+        warehouse,
+        {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom", "country": "Pays"}},
+        [{"Id": "S-LYS", "Nom": "Verallia", "Pays": "FR"}],
+    )
+    mat = load(
+        warehouse,
+        {
+            "plant": NEW,
+            "source": "material",
+            "file": {"decimal": ","},
+            "columns": {
+                "material": "Id",
+                "name": "Nom",
+                "material_type": "Type",
+                "unit": "Unite",
+                "unit_cost": "Cout",
+                "local_code": "Article",
+            },
+        },
+        [
+            {
+                "Id": "BOT-750",
+                "Nom": "Bouteille 75cl",
+                "Type": "packaging",
+                "Unite": "pcs",
+                "Cout": "0,21",
+                "Article": "ART-1",
+            }
+        ],
+    )
     assert (sup.status, sup.inserted, mat.status, mat.inserted) == ("loaded", 1, "loaded", 1)
     with warehouse.connect() as conn:
         assert conn.execute(select(supplier.c.name).where(supplier.c.supplier_id == "S-LYS")).scalar_one() == "Verallia"
-        assert conn.execute(select(material.c.unit_cost).where(material.c.material_id == "BOT-750")).scalar_one() == 0.21
-        assert conn.execute(select(plant_material.c.local_code).where(
-            plant_material.c.plant_id == NEW, plant_material.c.material_id == "BOT-750")).scalar_one() == "ART-1"
-    wrong = load(warehouse, {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom",
-                                                                            "country": "Pays"}},
-                 [{"Id": "S-X", "Nom": "X", "Pays": "France"}])
+        assert (
+            conn.execute(select(material.c.unit_cost).where(material.c.material_id == "BOT-750")).scalar_one() == 0.21
+        )
+        assert (
+            conn.execute(
+                select(plant_material.c.local_code).where(
+                    plant_material.c.plant_id == NEW, plant_material.c.material_id == "BOT-750"
+                )
+            ).scalar_one()
+            == "ART-1"
+        )
+    wrong = load(
+        warehouse,
+        {"plant": NEW, "source": "supplier", "columns": {"supplier": "Id", "name": "Nom", "country": "Pays"}},
+        [{"Id": "S-X", "Nom": "X", "Pays": "France"}],
+    )
     assert "row 2, country (column 'Pays'):" in wrong.error

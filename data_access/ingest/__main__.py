@@ -28,29 +28,46 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_access.ingest",
         description="Load a plant's CSV or Excel export into the warehouse through a mapping file. "
-                    "Rows that cannot be loaded are quarantined with their reason; local codes "
-                    "nobody has mapped go to the review list.",
+        "Rows that cannot be loaded are quarantined with their reason; local codes "
+        "nobody has mapped go to the review list.",
         epilog="Exit status: 0 rows loaded; 1 no row could be loaded; 2 file, mapping or "
-               "warehouse unusable (nothing written); 3 loaded, but the marts refresh failed.")
-    parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, "
-                                      "or the SQLite file data/warehouse.db)")
+        "warehouse unusable (nothing written); 3 loaded, but the marts refresh failed.",
+    )
+    parser.add_argument(
+        "--url",
+        help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, or the SQLite file data/warehouse.db)",
+    )
     parser.add_argument("--plant", required=True, help="plant id, e.g. EU-BER")
-    parser.add_argument("--source", required=True, choices=list(ALL_SOURCES),
-                        help="facts: " + ", ".join(s for s in ALL_SOURCES if s not in MASTER_SOURCES)
-                             + "; master data (all or nothing, see docs/onboarding.md): "
-                             + ", ".join(MASTER_SOURCES) + ". A new plant: --source plant first, "
-                             "then line, then asset")
+    parser.add_argument(
+        "--source",
+        required=True,
+        choices=list(ALL_SOURCES),
+        help="facts: "
+        + ", ".join(s for s in ALL_SOURCES if s not in MASTER_SOURCES)
+        + "; master data (all or nothing, see docs/onboarding.md): "
+        + ", ".join(MASTER_SOURCES)
+        + ". A new plant: --source plant first, "
+        "then line, then asset",
+    )
     parser.add_argument("--mapping", required=True, help="mapping YAML file (see docs/onboarding.md)")
-    parser.add_argument("--replaces", action="append", default=[], metavar="LOAD_ID|FILE_NAME",
-                        help="an earlier load (its id) or file (every load of that file name) this "
-                             "file corrects: its rows missing from this file are deleted, its rows "
-                             "this file delivers again are replaced even from another export "
-                             "(repeat for several); refused when it owns no row any more")
+    parser.add_argument(
+        "--replaces",
+        action="append",
+        default=[],
+        metavar="LOAD_ID|FILE_NAME",
+        help="an earlier load (its id) or file (every load of that file name) this "
+        "file corrects: its rows missing from this file are deleted, its rows "
+        "this file delivers again are replaced even from another export "
+        "(repeat for several); refused when it owns no row any more",
+    )
     parser.add_argument("--actor", default=None, help="who is loading (default: cli:<os user>)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--verbose", action="store_true",
-                        help=f"list every unmapped code (default: the {QUIET_CODES} most frequent, then a count)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"list every unmapped code (default: the {QUIET_CODES} most frequent, then a count)",
+    )
     parser.add_argument("file", help="the CSV (.csv, .txt) or Excel (.xlsx) file")
     return parser
 
@@ -76,8 +93,14 @@ def main(argv=None) -> int:
     if not args.no_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=100, unit="%", desc="ingest", leave=False, file=sys.stderr,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        bar = tqdm(
+            total=100,
+            unit="%",
+            desc="ingest",
+            leave=False,
+            file=sys.stderr,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
 
     def progress(fraction, message):
         if bar is not None:
@@ -86,9 +109,17 @@ def main(argv=None) -> int:
             bar.refresh()
 
     try:
-        result = load_file(engine, args.plant, args.source, mapping, args.file,
-                           actor=args.actor or default_actor(), replaces=args.replaces,
-                           progress=progress, chunk_rows=args.chunk_rows)
+        result = load_file(
+            engine,
+            args.plant,
+            args.source,
+            mapping,
+            args.file,
+            actor=args.actor or default_actor(),
+            replaces=args.replaces,
+            progress=progress,
+            chunk_rows=args.chunk_rows,
+        )
     except SQLAlchemyError as exc:
         if bar is not None:
             bar.close()
@@ -105,13 +136,19 @@ def main(argv=None) -> int:
     unmapped = sorted(result.unmapped_codes.items(), key=lambda item: (-item[1], item[0]))
     shown = unmapped if args.verbose else unmapped[:QUIET_CODES]
     for (kind, code), rows in shown:
-        print(f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}")
+        print(
+            f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}"
+        )
     if len(unmapped) > len(shown):
-        rest = unmapped[len(shown):]
-        print(f"... and {len(rest):,} more unmapped codes ({sum(n for _, n in rest):,} rows): the review list on the "
-              "onboarding page, or --verbose")
+        rest = unmapped[len(shown) :]
+        print(
+            f"... and {len(rest):,} more unmapped codes ({sum(n for _, n in rest):,} rows): the review list on the "
+            "onboarding page, or --verbose"
+        )
     if result.quarantined:
-        print(f"{result.quarantined:,} rows are in quarantine with their reasons (onboarding page, or table quarantine)")
+        print(
+            f"{result.quarantined:,} rows are in quarantine with their reasons (onboarding page, or table quarantine)"
+        )
     if result.status != "failed" and not result.loadable:
         print("error: no row of the file could be loaded", file=sys.stderr)
     return result.exit_code

@@ -42,16 +42,31 @@ def _iana_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def load_master(conn, result, mapping: Mapping, frame: pd.DataFrame, numbers: pd.Series, *,
-                actor: str, now: datetime, digest: str | None, may_create_plant: bool,
-                audit: Callable | None = None) -> None:
+def load_master(
+    conn,
+    result,
+    mapping: Mapping,
+    frame: pd.DataFrame,
+    numbers: pd.Series,
+    *,
+    actor: str,
+    now: datetime,
+    digest: str | None,
+    may_create_plant: bool,
+    audit: Callable | None = None,
+) -> None:
     """Validate every row of `frame` (raw text, columns as in the file) and write them in the
     caller's transaction; IngestError naming every problem (nothing written) on any bad row."""
     src = MASTER_SOURCES[result.source]
     values, problems = _values(src, mapping, frame, numbers)
     known = _Known.read(conn, result.plant_id)
-    check = {"plant": _check_plants, "line": _check_lines, "asset": _check_assets,
-             "material": _check_materials, "supplier": _check_suppliers}[src.name]
+    check = {
+        "plant": _check_plants,
+        "line": _check_lines,
+        "asset": _check_assets,
+        "material": _check_materials,
+        "supplier": _check_suppliers,
+    }[src.name]
     rows = check(values, numbers, known, result.plant_id, mapping, problems)
     if src.name == "plant" and result.plant_id not in known.plants and not may_create_plant:
         problems.append(f"plant {result.plant_id!r} is new: only a data steward or admin may create a plant")
@@ -65,19 +80,38 @@ def load_master(conn, result, mapping: Mapping, frame: pd.DataFrame, numbers: pd
     mapping_id, version = mappings.register(conn, mapping, actor, now)
     result.mapping_version = version
     result.status = "loaded"
-    result.load_id = conn.execute(ingest_load.insert().values(
-        plant_id=result.plant_id, source=result.source, file_name=result.file_name[:260],
-        file_sha256=digest, mapping_id=mapping_id, mapping_version=version, actor=actor[:64],
-        started_utc=now, finished_utc=datetime.now(timezone.utc), status=result.status,
-        rows_read=result.rows_read, inserted=result.inserted, replaced=result.replaced,
-        unchanged=result.unchanged, duplicates=result.duplicates, quarantined=0, unmapped=0, removed=0,
-        replaces=[], message="; ".join(result.notes)[:4000] or None,
-    ).returning(ingest_load.c.load_id)).scalar_one()
+    result.load_id = conn.execute(
+        ingest_load.insert()
+        .values(
+            plant_id=result.plant_id,
+            source=result.source,
+            file_name=result.file_name[:260],
+            file_sha256=digest,
+            mapping_id=mapping_id,
+            mapping_version=version,
+            actor=actor[:64],
+            started_utc=now,
+            finished_utc=datetime.now(timezone.utc),
+            status=result.status,
+            rows_read=result.rows_read,
+            inserted=result.inserted,
+            replaced=result.replaced,
+            unchanged=result.unchanged,
+            duplicates=result.duplicates,
+            quarantined=0,
+            unmapped=0,
+            removed=0,
+            replaces=[],
+            message="; ".join(result.notes)[:4000] or None,
+        )
+        .returning(ingest_load.c.load_id)
+    ).scalar_one()
     if audit is not None:
         audit(conn, result)
 
 
 # --- values -------------------------------------------------------------------------------------
+
 
 def _values(src: SourceDef, mapping: Mapping, frame: pd.DataFrame, numbers: pd.Series):
     """Per field: the parsed values (None where empty or bad), and the problems found."""
@@ -144,6 +178,7 @@ def _date(value: str, fmt: str | None, where: str, problems) -> date | None:
 
 # --- what the warehouse already holds -----------------------------------------------------------
 
+
 class _Known:
     """The dimensions as they are before the load: id -> row."""
 
@@ -174,7 +209,9 @@ def _once(rows, numbers, key: str, what: str, mapping, problems) -> None:
         if ident is None:
             continue
         if ident in first:
-            problems.append(f"{_at(mapping, number, key)}: {what} {ident!r} is already in row {first[ident]} of this file")
+            problems.append(
+                f"{_at(mapping, number, key)}: {what} {ident!r} is already in row {first[ident]} of this file"
+            )
         else:
             first[ident] = number
 
@@ -183,8 +220,10 @@ def _row_plant(row, number, known, plant_id, mapping, problems) -> None:
     """A line or asset row's plant: known, and the load's own."""
     given = row["plant"] or plant_id
     if given not in known.plants:
-        problems.append(f"{_at(mapping, number, 'plant')}: {given!r} is not a known plant (load its plant master "
-                        "first: --source plant)")
+        problems.append(
+            f"{_at(mapping, number, 'plant')}: {given!r} is not a known plant (load its plant master "
+            "first: --source plant)"
+        )
     elif given != plant_id:
         problems.append(f"{_at(mapping, number, 'plant')}: {given!r} is not the load's plant {plant_id!r}")
 
@@ -195,31 +234,51 @@ def _check_plants(values, numbers, known, plant_id, mapping, problems) -> list[d
     out = []
     for number, r in zip(numbers, rows):
         if r["plant"] is not None and r["plant"] != plant_id:
-            problems.append(f"{_at(mapping, number, 'plant')}: {r['plant']!r} is not the load's plant {plant_id!r} (one plant per load)")
+            problems.append(
+                f"{_at(mapping, number, 'plant')}: {r['plant']!r} is not the load's plant {plant_id!r} (one plant per load)"
+            )
         if r["timezone"] is not None and r["timezone"] not in _iana_zones():
-            problems.append(f"{_at(mapping, number, 'timezone')}: {r['timezone']!r} is not an IANA time zone (e.g. Europe/Paris)")
+            problems.append(
+                f"{_at(mapping, number, 'timezone')}: {r['timezone']!r} is not an IANA time zone (e.g. Europe/Paris)"
+            )
         region_id = None
         if r["region"] is not None:
             region_id = known.regions.get(r["region"]) or known.regions.get(r["region"].casefold())
             if region_id is None:
-                problems.append(f"{_at(mapping, number, 'region')}: {r['region']!r} is not a known region "
-                                f"(known: {', '.join(sorted(set(known.regions.values())))})")
+                problems.append(
+                    f"{_at(mapping, number, 'region')}: {r['region']!r} is not a known region "
+                    f"(known: {', '.join(sorted(set(known.regions.values())))})"
+                )
         for name, pattern, example in (("country", _CODE2, "FR"), ("currency", _CODE3, "EUR")):
             if r[name] is not None and not pattern.match(r[name]):
                 problems.append(f"{_at(mapping, number, name)}: {r[name]!r} is not an ISO code (e.g. {example})")
         if r["data_maturity"] is not None and r["data_maturity"] not in MATURITIES:
-            problems.append(f"{_at(mapping, number, 'data_maturity')}: {r['data_maturity']!r} is not one of {', '.join(MATURITIES)}")
+            problems.append(
+                f"{_at(mapping, number, 'data_maturity')}: {r['data_maturity']!r} is not one of {', '.join(MATURITIES)}"
+            )
         for name, limit in (("lat", 90.0), ("lon", 180.0)):
             if r[name] is not None and abs(r[name]) > limit:
                 problems.append(f"{_at(mapping, number, name)}: {r[name]:g} is outside ±{limit:g}")
         old = known.plants.get(r["plant"])
         if old is not None and r["name"] is not None and r["name"] != old.name:
-            problems.append(f"{_at(mapping, number, 'name')}: the file renames plant {r['plant']!r} from {old.name!r} to "
-                            f"{r['name']!r}; a master-data load does not rename a plant")
-        out.append({"plant_id": r["plant"], "name": r["name"], "region_id": region_id, "country": r["country"],
-                    "timezone": r["timezone"], "lat": r["lat"], "lon": r["lon"],
-                    "data_maturity": r["data_maturity"], "maintenance_workflow": r["maintenance_workflow"],
-                    "currency": r["currency"]})
+            problems.append(
+                f"{_at(mapping, number, 'name')}: the file renames plant {r['plant']!r} from {old.name!r} to "
+                f"{r['name']!r}; a master-data load does not rename a plant"
+            )
+        out.append(
+            {
+                "plant_id": r["plant"],
+                "name": r["name"],
+                "region_id": region_id,
+                "country": r["country"],
+                "timezone": r["timezone"],
+                "lat": r["lat"],
+                "lon": r["lon"],
+                "data_maturity": r["data_maturity"],
+                "maintenance_workflow": r["maintenance_workflow"],
+                "currency": r["currency"],
+            }
+        )
     return out
 
 
@@ -232,8 +291,15 @@ def _check_lines(values, numbers, known, plant_id, mapping, problems) -> list[di
         old = known.lines.get(r["line"])
         if old is not None and old.plant_id != plant_id:
             problems.append(f"{_at(mapping, number, 'line')}: line id {r['line']!r} is used by plant {old.plant_id}")
-        out.append({"line_id": r["line"], "plant_id": plant_id, "name": r["name"], "line_type": r["line_type"],
-                    "local_code": r["local_code"] or r["line"]})
+        out.append(
+            {
+                "line_id": r["line"],
+                "plant_id": plant_id,
+                "name": r["name"],
+                "line_type": r["line_type"],
+                "local_code": r["local_code"] or r["line"],
+            }
+        )
     return out
 
 
@@ -250,18 +316,30 @@ def _check_assets(values, numbers, known, plant_id, mapping, problems) -> list[d
         if r["line"] is not None:
             line_id = known.line_codes.get(r["line"]) or (r["line"] if r["line"] in known.lines else None)
             if line_id is None or known.lines[line_id].plant_id != plant_id:
-                problems.append(f"{_at(mapping, number, 'line')}: {r['line']!r} is not a line of plant {plant_id} "
-                                "(load its lines first: --source line)")
+                problems.append(
+                    f"{_at(mapping, number, 'line')}: {r['line']!r} is not a line of plant {plant_id} "
+                    "(load its lines first: --source line)"
+                )
         if r["criticality"] is not None and r["criticality"] not in CRITICALITIES:
             problems.append(f"{_at(mapping, number, 'criticality')}: {r['criticality']!r} is not one of A, B, C")
         installed = r["install_date"]
         if installed is not None and installed > date.today():
             problems.append(f"{_at(mapping, number, 'install_date')}: {installed} is in the future")
         code = r["local_code"] or r["asset"]
-        out.append({"asset_id": r["asset"], "plant_id": plant_id, "line_id": line_id,
-                    "asset_class": r["asset_class"], "criticality": r["criticality"], "local_code": code,
-                    "local_name": r["local_name"] or code, "model": r["model"], "install_date": installed,
-                    "install_year": installed.year if installed else None})
+        out.append(
+            {
+                "asset_id": r["asset"],
+                "plant_id": plant_id,
+                "line_id": line_id,
+                "asset_class": r["asset_class"],
+                "criticality": r["criticality"],
+                "local_code": code,
+                "local_name": r["local_name"] or code,
+                "model": r["model"],
+                "install_date": installed,
+                "install_year": installed.year if installed else None,
+            }
+        )
     return out
 
 
@@ -270,11 +348,22 @@ def _check_materials(values, numbers, known, plant_id, mapping, problems) -> lis
     _once(rows, numbers, "material", "material", mapping, problems)
     for number, r in zip(numbers, rows):
         if r["material_type"] is not None and r["material_type"] not in MATERIAL_TYPES:
-            problems.append(f"{_at(mapping, number, 'material_type')}: {r['material_type']!r} is not one of "
-                            f"{', '.join(MATERIAL_TYPES)}")
-    return [{"material_id": r["material"], "name": r["name"], "material_type": r["material_type"],
-             "unit": r["unit"], "unit_cost": r["unit_cost"], "asset_class": r["asset_class"],
-             "local_code": r["local_code"] or r["material"]} for r in rows]
+            problems.append(
+                f"{_at(mapping, number, 'material_type')}: {r['material_type']!r} is not one of "
+                f"{', '.join(MATERIAL_TYPES)}"
+            )
+    return [
+        {
+            "material_id": r["material"],
+            "name": r["name"],
+            "material_type": r["material_type"],
+            "unit": r["unit"],
+            "unit_cost": r["unit_cost"],
+            "asset_class": r["asset_class"],
+            "local_code": r["local_code"] or r["material"],
+        }
+        for r in rows
+    ]
 
 
 def _check_suppliers(values, numbers, known, plant_id, mapping, problems) -> list[dict]:
@@ -287,6 +376,7 @@ def _check_suppliers(values, numbers, known, plant_id, mapping, problems) -> lis
 
 
 # --- writing ------------------------------------------------------------------------------------
+
 
 def _write(conn, src: SourceDef, rows: list[dict], result) -> None:
     """Insert new rows, update changed ones; a material also joins the load's plant."""
@@ -318,8 +408,14 @@ def _join_plant(conn, plant_id: str, row: dict) -> None:
     pm = plant_material.c
     where = (pm.plant_id == plant_id, pm.material_id == row["material_id"])
     if conn.execute(select(pm.material_id).where(*where)).first() is None:
-        conn.execute(plant_material.insert().values(plant_id=plant_id, material_id=row["material_id"],
-                                                    local_code=row["local_code"], safety_stock=0.0,
-                                                    reorder_point=0.0))
+        conn.execute(
+            plant_material.insert().values(
+                plant_id=plant_id,
+                material_id=row["material_id"],
+                local_code=row["local_code"],
+                safety_stock=0.0,
+                reorder_point=0.0,
+            )
+        )
     else:
         conn.execute(update(plant_material).where(*where).values(local_code=row["local_code"]))

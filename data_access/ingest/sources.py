@@ -28,9 +28,16 @@ VOCABULARIES = {
     "po_status": ("open", "received", "cancelled"),
 }
 CODE_KIND_LABELS = {
-    "plant": "plant", "region": "region", "asset": "asset", "line": "line", "material": "material",
-    "supplier": "supplier", "reason": "downtime reason", "wo_type": "work-order type",
-    "wo_status": "work-order status", "po_status": "purchase-order status",
+    "plant": "plant",
+    "region": "region",
+    "asset": "asset",
+    "line": "line",
+    "material": "material",
+    "supplier": "supplier",
+    "reason": "downtime reason",
+    "wo_type": "work-order type",
+    "wo_status": "work-order status",
+    "po_status": "purchase-order status",
 }
 REVIEWABLE = ("asset", "line", "material", "supplier", "reason", "wo_type", "wo_status", "po_status")
 """Code kinds whose unknown values go to the review list (an unknown plant does not)."""
@@ -69,80 +76,158 @@ class SourceDef:
         return next(f for f in self.fields if f.name == name)
 
 
-_PLANT = FieldDef("plant", "code", code_kind="plant",
-                  help="plant of the row; rows of another plant are refused")
+_PLANT = FieldDef("plant", "code", code_kind="plant", help="plant of the row; rows of another plant are refused")
 
-SOURCES: dict[str, SourceDef] = {s.name: s for s in (
-    SourceDef(
-        "downtime", "Downtime events", schema.downtime_event, "downtime", (
-            _PLANT,
-            FieldDef("asset", "code", True, "equipment that stopped", code_kind="asset"),
-            FieldDef("start", "datetime", True, "when the stop began (plant-local)"),
-            FieldDef("end", "datetime", help="when it ended; or give `duration`"),
-            FieldDef("duration", "number", help="length of the stop, when there is no end",
-                     units=DURATION_UNITS, canonical_unit="s", minimum=0.0),
-            FieldDef("reason", "code", True, "the plant's reason text or code", code_kind="reason",
-                     max_len=100),
-        ), ("asset_id", "start_utc"), "day"),
-    SourceDef(
-        "work_orders", "Work orders", schema.work_order, "work_orders", (
-            _PLANT,
-            FieldDef("wo_number", "text", True, "the CMMS work-order number", max_len=40),
-            FieldDef("asset", "code", True, "equipment worked on", code_kind="asset"),
-            FieldDef("wo_type", "code", True, "preventive | corrective | inspection", code_kind="wo_type"),
-            FieldDef("status", "code", help="open | closed (default: closed when completed)",
-                     code_kind="wo_status"),
-            FieldDef("created", "datetime", True, "when the work order was raised"),
-            FieldDef("completed", "datetime", help="when it was closed"),
-        ), ("wo_id",), "created_utc"),
-    SourceDef(
-        "production", "Production per line and day", schema.production_daily, "production", (
-            _PLANT,
-            FieldDef("line", "code", True, "the line (work centre)", code_kind="line"),
-            FieldDef("day", "date", True, "plant-local production day"),
-            FieldDef("planned_busy", "number", True, "planned busy time", units=DURATION_UNITS,
-                     canonical_unit="s", minimum=0.0),
-            FieldDef("run", "number", True, "run time", units=DURATION_UNITS, canonical_unit="s",
-                     minimum=0.0),
-            FieldDef("ideal_cycle", "number", True, "ideal cycle time per unit",
-                     units=DURATION_UNITS, canonical_unit="s", positive=True),
-            FieldDef("produced_qty", "number", True, "units produced", minimum=0.0),
-            FieldDef("good_qty", "number", True, "good units", minimum=0.0),
-        ), ("line_id", "day"), "day"),
-    SourceDef(
-        "inventory", "Inventory snapshots", schema.inventory_snapshot, "inventory", (
-            _PLANT,
-            FieldDef("material", "code", True, "the plant's material number", code_kind="material"),
-            FieldDef("day", "date", True, "plant-local day of the count"),
-            FieldDef("on_hand", "number", True, "quantity on hand, in the material's unit",
-                     minimum=0.0),
-        ), ("material_id", "day"), "day"),
-    SourceDef(
-        "purchase_orders", "Purchase orders", schema.purchase_order, "purchase_orders", (
-            _PLANT,
-            FieldDef("po_number", "text", True, "the ERP's purchase-order number", max_len=40),
-            FieldDef("material", "code", True, "the plant's material number", code_kind="material"),
-            FieldDef("supplier", "code", True, "supplier", code_kind="supplier"),
-            FieldDef("qty", "number", True, "ordered quantity", positive=True),
-            FieldDef("ordered_day", "date", True, "day ordered"),
-            FieldDef("promised_day", "date", True, "day the supplier promised"),
-            FieldDef("received_day", "date", help="day received (empty while open)"),
-            FieldDef("status", "code", help="open | received | cancelled (default: from received_day)",
-                     code_kind="po_status"),
-        ), ("po_id",), "ordered_day"),
-    SourceDef(
-        "asset_health", "Asset health readings", schema.asset_health_daily, "health", (
-            _PLANT,
-            FieldDef("asset", "code", True, "equipment measured", code_kind="asset"),
-            FieldDef("day", "date", True, "plant-local day of the reading"),
-            FieldDef("vibration", "number", help="vibration (RMS)", units=VIBRATION_UNITS,
-                     canonical_unit="mm/s", minimum=0.0),
-            FieldDef("temperature", "number", help="temperature", units=TEMPERATURE_UNITS,
-                     canonical_unit="C", minimum=-273.15),
-            FieldDef("current", "number", help="motor current (A)", minimum=0.0),
-            FieldDef("run_hours", "number", help="running hours that day", minimum=0.0),
-        ), ("asset_id", "day"), "day"),
-)}
+SOURCES: dict[str, SourceDef] = {
+    s.name: s
+    for s in (
+        SourceDef(
+            "downtime",
+            "Downtime events",
+            schema.downtime_event,
+            "downtime",
+            (
+                _PLANT,
+                FieldDef("asset", "code", True, "equipment that stopped", code_kind="asset"),
+                FieldDef("start", "datetime", True, "when the stop began (plant-local)"),
+                FieldDef("end", "datetime", help="when it ended; or give `duration`"),
+                FieldDef(
+                    "duration",
+                    "number",
+                    help="length of the stop, when there is no end",
+                    units=DURATION_UNITS,
+                    canonical_unit="s",
+                    minimum=0.0,
+                ),
+                FieldDef("reason", "code", True, "the plant's reason text or code", code_kind="reason", max_len=100),
+            ),
+            ("asset_id", "start_utc"),
+            "day",
+        ),
+        SourceDef(
+            "work_orders",
+            "Work orders",
+            schema.work_order,
+            "work_orders",
+            (
+                _PLANT,
+                FieldDef("wo_number", "text", True, "the CMMS work-order number", max_len=40),
+                FieldDef("asset", "code", True, "equipment worked on", code_kind="asset"),
+                FieldDef("wo_type", "code", True, "preventive | corrective | inspection", code_kind="wo_type"),
+                FieldDef(
+                    "status", "code", help="open | closed (default: closed when completed)", code_kind="wo_status"
+                ),
+                FieldDef("created", "datetime", True, "when the work order was raised"),
+                FieldDef("completed", "datetime", help="when it was closed"),
+            ),
+            ("wo_id",),
+            "created_utc",
+        ),
+        SourceDef(
+            "production",
+            "Production per line and day",
+            schema.production_daily,
+            "production",
+            (
+                _PLANT,
+                FieldDef("line", "code", True, "the line (work centre)", code_kind="line"),
+                FieldDef("day", "date", True, "plant-local production day"),
+                FieldDef(
+                    "planned_busy",
+                    "number",
+                    True,
+                    "planned busy time",
+                    units=DURATION_UNITS,
+                    canonical_unit="s",
+                    minimum=0.0,
+                ),
+                FieldDef("run", "number", True, "run time", units=DURATION_UNITS, canonical_unit="s", minimum=0.0),
+                FieldDef(
+                    "ideal_cycle",
+                    "number",
+                    True,
+                    "ideal cycle time per unit",
+                    units=DURATION_UNITS,
+                    canonical_unit="s",
+                    positive=True,
+                ),
+                FieldDef("produced_qty", "number", True, "units produced", minimum=0.0),
+                FieldDef("good_qty", "number", True, "good units", minimum=0.0),
+            ),
+            ("line_id", "day"),
+            "day",
+        ),
+        SourceDef(
+            "inventory",
+            "Inventory snapshots",
+            schema.inventory_snapshot,
+            "inventory",
+            (
+                _PLANT,
+                FieldDef("material", "code", True, "the plant's material number", code_kind="material"),
+                FieldDef("day", "date", True, "plant-local day of the count"),
+                FieldDef("on_hand", "number", True, "quantity on hand, in the material's unit", minimum=0.0),
+            ),
+            ("material_id", "day"),
+            "day",
+        ),
+        SourceDef(
+            "purchase_orders",
+            "Purchase orders",
+            schema.purchase_order,
+            "purchase_orders",
+            (
+                _PLANT,
+                FieldDef("po_number", "text", True, "the ERP's purchase-order number", max_len=40),
+                FieldDef("material", "code", True, "the plant's material number", code_kind="material"),
+                FieldDef("supplier", "code", True, "supplier", code_kind="supplier"),
+                FieldDef("qty", "number", True, "ordered quantity", positive=True),
+                FieldDef("ordered_day", "date", True, "day ordered"),
+                FieldDef("promised_day", "date", True, "day the supplier promised"),
+                FieldDef("received_day", "date", help="day received (empty while open)"),
+                FieldDef(
+                    "status",
+                    "code",
+                    help="open | received | cancelled (default: from received_day)",
+                    code_kind="po_status",
+                ),
+            ),
+            ("po_id",),
+            "ordered_day",
+        ),
+        SourceDef(
+            "asset_health",
+            "Asset health readings",
+            schema.asset_health_daily,
+            "health",
+            (
+                _PLANT,
+                FieldDef("asset", "code", True, "equipment measured", code_kind="asset"),
+                FieldDef("day", "date", True, "plant-local day of the reading"),
+                FieldDef(
+                    "vibration",
+                    "number",
+                    help="vibration (RMS)",
+                    units=VIBRATION_UNITS,
+                    canonical_unit="mm/s",
+                    minimum=0.0,
+                ),
+                FieldDef(
+                    "temperature",
+                    "number",
+                    help="temperature",
+                    units=TEMPERATURE_UNITS,
+                    canonical_unit="C",
+                    minimum=-273.15,
+                ),
+                FieldDef("current", "number", help="motor current (A)", minimum=0.0),
+                FieldDef("run_hours", "number", help="running hours that day", minimum=0.0),
+            ),
+            ("asset_id", "day"),
+            "day",
+        ),
+    )
+}
 
 
 # --- master data (issue 17) ------------------------------------------------------------------
@@ -150,59 +235,94 @@ SOURCES: dict[str, SourceDef] = {s.name: s for s in (
 # (data_access.ingest.master). `table` is the dimension a row lands in, `natural_key` its id.
 _ROW_PLANT = FieldDef("plant", "code", code_kind="plant", help="plant of the row (default: the load's plant)")
 
-MASTER_SOURCES: dict[str, SourceDef] = {s.name: s for s in (
-    SourceDef(
-        "plant", "Plant (master data)", schema.plant, "", (
-            FieldDef("plant", "text", True, "the plant's canonical id, e.g. EU-LYS", max_len=32),
-            FieldDef("name", "text", True, "display name; an existing plant keeps its name", max_len=100),
-            FieldDef("region", "code", True, "region id or name, e.g. EU", code_kind="region"),
-            FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
-            FieldDef("timezone", "text", True, "IANA time zone, e.g. Europe/Paris", max_len=64),
-            FieldDef("currency", "text", True, "ISO 4217 currency code, e.g. EUR", max_len=3),
-            FieldDef("data_maturity", "text", True, "iot | mes | spreadsheet", max_len=16),
-            FieldDef("maintenance_workflow", "text", True, "how maintenance is run, e.g. cmms_planned",
-                     max_len=32),
-            FieldDef("lat", "number", True, "latitude (the network map)", minimum=-90.0),
-            FieldDef("lon", "number", True, "longitude (the network map)", minimum=-180.0),
-        ), ("plant_id",), ""),
-    SourceDef(
-        "line", "Lines (master data)", schema.line, "", (
-            _ROW_PLANT,
-            FieldDef("line", "text", True, "the line's canonical id, unique in the network", max_len=48),
-            FieldDef("name", "text", True, "display name", max_len=100),
-            FieldDef("line_type", "text", True, "packaging | filling | processing | assembly", max_len=32),
-            FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
-        ), ("line_id",), ""),
-    SourceDef(
-        "asset", "Assets (master data)", schema.asset, "", (
-            _ROW_PLANT,
-            FieldDef("asset", "text", True, "the asset's canonical id, unique in the network", max_len=64),
-            FieldDef("line", "code", True, "its line (id or the plant's line code)", code_kind="line"),
-            FieldDef("asset_class", "text", True, "canonical class, e.g. conveyor", max_len=32),
-            FieldDef("criticality", "text", True, "A (the line stops) | B | C", max_len=1),
-            FieldDef("model", "text", True, "manufacturer's model", max_len=64),
-            FieldDef("install_date", "date", True, "day installed"),
-            FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
-            FieldDef("local_name", "text", help="the plant's name for it (default: the local code)",
-                     max_len=100),
-        ), ("asset_id",), ""),
-    SourceDef(
-        "material", "Materials (master data)", schema.material, "", (
-            FieldDef("material", "text", True, "the material's canonical id", max_len=48),
-            FieldDef("name", "text", True, "description", max_len=100),
-            FieldDef("material_type", "text", True, "spare_part | raw | packaging | finished", max_len=16),
-            FieldDef("unit", "text", True, "unit of measure, e.g. pcs, kg", max_len=8),
-            FieldDef("unit_cost", "number", True, "cost per unit (enterprise reference currency)",
-                     minimum=0.0),
-            FieldDef("asset_class", "text", help="spare parts: the asset class they fit", max_len=32),
-            FieldDef("local_code", "text", help="the plant's material number (default: the id)", max_len=64),
-        ), ("material_id",), ""),
-    SourceDef(
-        "supplier", "Suppliers (master data)", schema.supplier, "", (
-            FieldDef("supplier", "text", True, "the supplier's canonical id", max_len=32),
-            FieldDef("name", "text", True, "name", max_len=100),
-            FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
-        ), ("supplier_id",), ""),
-)}
+MASTER_SOURCES: dict[str, SourceDef] = {
+    s.name: s
+    for s in (
+        SourceDef(
+            "plant",
+            "Plant (master data)",
+            schema.plant,
+            "",
+            (
+                FieldDef("plant", "text", True, "the plant's canonical id, e.g. EU-LYS", max_len=32),
+                FieldDef("name", "text", True, "display name; an existing plant keeps its name", max_len=100),
+                FieldDef("region", "code", True, "region id or name, e.g. EU", code_kind="region"),
+                FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
+                FieldDef("timezone", "text", True, "IANA time zone, e.g. Europe/Paris", max_len=64),
+                FieldDef("currency", "text", True, "ISO 4217 currency code, e.g. EUR", max_len=3),
+                FieldDef("data_maturity", "text", True, "iot | mes | spreadsheet", max_len=16),
+                FieldDef("maintenance_workflow", "text", True, "how maintenance is run, e.g. cmms_planned", max_len=32),
+                FieldDef("lat", "number", True, "latitude (the network map)", minimum=-90.0),
+                FieldDef("lon", "number", True, "longitude (the network map)", minimum=-180.0),
+            ),
+            ("plant_id",),
+            "",
+        ),
+        SourceDef(
+            "line",
+            "Lines (master data)",
+            schema.line,
+            "",
+            (
+                _ROW_PLANT,
+                FieldDef("line", "text", True, "the line's canonical id, unique in the network", max_len=48),
+                FieldDef("name", "text", True, "display name", max_len=100),
+                FieldDef("line_type", "text", True, "packaging | filling | processing | assembly", max_len=32),
+                FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
+            ),
+            ("line_id",),
+            "",
+        ),
+        SourceDef(
+            "asset",
+            "Assets (master data)",
+            schema.asset,
+            "",
+            (
+                _ROW_PLANT,
+                FieldDef("asset", "text", True, "the asset's canonical id, unique in the network", max_len=64),
+                FieldDef("line", "code", True, "its line (id or the plant's line code)", code_kind="line"),
+                FieldDef("asset_class", "text", True, "canonical class, e.g. conveyor", max_len=32),
+                FieldDef("criticality", "text", True, "A (the line stops) | B | C", max_len=1),
+                FieldDef("model", "text", True, "manufacturer's model", max_len=64),
+                FieldDef("install_date", "date", True, "day installed"),
+                FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
+                FieldDef("local_name", "text", help="the plant's name for it (default: the local code)", max_len=100),
+            ),
+            ("asset_id",),
+            "",
+        ),
+        SourceDef(
+            "material",
+            "Materials (master data)",
+            schema.material,
+            "",
+            (
+                FieldDef("material", "text", True, "the material's canonical id", max_len=48),
+                FieldDef("name", "text", True, "description", max_len=100),
+                FieldDef("material_type", "text", True, "spare_part | raw | packaging | finished", max_len=16),
+                FieldDef("unit", "text", True, "unit of measure, e.g. pcs, kg", max_len=8),
+                FieldDef("unit_cost", "number", True, "cost per unit (enterprise reference currency)", minimum=0.0),
+                FieldDef("asset_class", "text", help="spare parts: the asset class they fit", max_len=32),
+                FieldDef("local_code", "text", help="the plant's material number (default: the id)", max_len=64),
+            ),
+            ("material_id",),
+            "",
+        ),
+        SourceDef(
+            "supplier",
+            "Suppliers (master data)",
+            schema.supplier,
+            "",
+            (
+                FieldDef("supplier", "text", True, "the supplier's canonical id", max_len=32),
+                FieldDef("name", "text", True, "name", max_len=100),
+                FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
+            ),
+            ("supplier_id",),
+            "",
+        ),
+    )
+}
 ALL_SOURCES: dict[str, SourceDef] = {**SOURCES, **MASTER_SOURCES}
 """Every source a mapping may name: facts, then master data."""

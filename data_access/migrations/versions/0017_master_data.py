@@ -3,11 +3,12 @@
 Revision ID: 0017
 Revises: 0008
 """
+
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0008"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

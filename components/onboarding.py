@@ -23,8 +23,8 @@ from data_access.ingest import (
     retry_quarantine,
 )
 from data_access.ingest import mapping as mappings
-from data_access.ingest.sources import CODE_KIND_LABELS
-from governance import audit
+from data_access.ingest.sources import ALL_SOURCES, CODE_KIND_LABELS, MASTER_SOURCES
+from governance import audit, roles
 
 STATUS_ICONS = {
     "loaded": ":material/check_circle:",
@@ -119,16 +119,28 @@ def _progress():
     return bar, report
 
 
-def plant_and_source(plants: pd.DataFrame, key: str) -> tuple[str, str]:
+def plant_and_source(plants: pd.DataFrame, key: str, sources=SOURCES) -> tuple[str, str]:
     names = dict(zip(plants["plant_id"], plants["name"]))
     left, right = st.columns(2)
     plant_id = left.selectbox(
         "Plant", list(names), format_func=lambda p: f"{names[p]} ({p})", key=f"onboarding_{key}_plant"
     )
     source = right.selectbox(
-        "Source", list(SOURCES), format_func=lambda s: SOURCES[s].label, key=f"onboarding_{key}_source"
+        "Source", list(sources), format_func=lambda s: sources[s].label, key=f"onboarding_{key}_source"
     )
     return plant_id, source
+
+
+def plant_to_load(plant_id: str | None) -> str | None:
+    """A plant master file is for a plant that may not exist yet: its id is typed."""
+    typed = st.text_input(
+        "Plant id (a new plant, or an existing one to update)",
+        value=plant_id or "",
+        key="onboarding_master_plant",
+        max_chars=32,
+        help="a new plant's canonical id, e.g. FR-LYS; then load its lines and assets",
+    )
+    return typed.strip() or None
 
 
 def mapping_editor(engine, user, plant_id: str, source: str):
@@ -138,7 +150,7 @@ def mapping_editor(engine, user, plant_id: str, source: str):
     if versions.empty:
         start = mappings.template(source, plant_id).to_yaml()
         st.caption(
-            f"No mapping is stored for {plant_id} / {SOURCES[source].label} yet: a template maps "
+            f"No mapping is stored for {plant_id} / {ALL_SOURCES[source].label} yet: a template maps "
             "every required field to a column of the same name. Edit it to match the export."
         )
     else:
@@ -238,7 +250,12 @@ def show_result(result) -> None:
 
 
 def load_section(engine, user, plants: pd.DataFrame) -> None:
-    plant_id, source = plant_and_source(plants, "load")
+    plant_id, source = plant_and_source(plants, "load", ALL_SOURCES)
+    if source == "plant":
+        plant_id = plant_to_load(plant_id)
+    if plant_id is None:
+        st.info("Type the id of the plant to create, or load its plant master first.", icon=":material/factory:")
+        return
     upload = st.file_uploader(
         "Plant export (CSV or Excel .xlsx)", type=["csv", "txt", "xlsx", "xlsm"], key="onboarding_file"
     )
@@ -250,7 +267,13 @@ def load_section(engine, user, plants: pd.DataFrame) -> None:
         return
     if mapping is None:
         return
-    preview_table(engine, plant_id, source, mapping, upload)
+    if source in MASTER_SOURCES:
+        st.caption(
+            "Master data is checked as a whole when it is loaded: one bad row refuses the file, "
+            "every problem named by row and column, and nothing is written."
+        )
+    else:
+        preview_table(engine, plant_id, source, mapping, upload)
     if st.button("Load the file", key="onboarding_load", type="primary", icon=":material/upload:"):
         bar, report = _progress()
         result = _guarded(
@@ -264,6 +287,7 @@ def load_section(engine, user, plants: pd.DataFrame) -> None:
                 actor=user.username,
                 progress=report,
                 audit=_audit_load(user, "data.load"),
+                may_create_plant=roles.can(user.roles, "create_plant"),
             ),
             "The load",
         )

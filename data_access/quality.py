@@ -106,6 +106,7 @@ def feed_quality(engine: Engine, scope: PlantScope, now: datetime | None = None)
             conn.execute(select(plant.c.plant_id, plant.c.timezone).where(scope.clause(plant.c.plant_id))).all()
         )
         completeness = _completeness(conn, scope, zones, feeds)
+    loads = loads[loads["source"].isin(list(SOURCES))]  # master-data loads are no feed
     extra = loads[~loads.set_index(["plant_id", "source"]).index.isin(feeds.set_index(["plant_id", "source"]).index)]
     if len(extra):
         feeds = pd.concat(

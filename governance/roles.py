@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_data_quality": frozenset({"data_steward", "admin"}),
     "import_data": frozenset({"data_steward"}),
     "edit_mappings": frozenset({"data_steward"}),
+    "create_plant": frozenset({"data_steward", "admin"}),  # a new plant from its master file (issue 17)
     "manage_users": frozenset({"admin"}),
     "edit_policy": frozenset({"admin"}),
     "approve_model": frozenset({"admin"}),

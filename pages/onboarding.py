@@ -5,6 +5,7 @@ import streamlit as st
 from components import cached
 from components.onboarding import history_section, load_section, quarantine_section, review_section
 from components.warehouse import get_engine
+from governance import roles
 from governance.login import current_user
 
 st.title("Data onboarding")
@@ -18,9 +19,12 @@ st.caption(
 plants = cached.plants(engine, user.scope)
 if plants.empty:
     st.info(
-        "There is no plant in your scope yet: a plant must exist in the warehouse before its data can be loaded.",
+        "There is no plant in your scope yet: a data steward creates one from its plant master file "
+        "(source *Plant (master data)*), then loads its lines, assets and history.",
         icon=":material/factory:",
     )
+    if roles.can(user.roles, "create_plant"):
+        load_section(engine, user, plants)
     st.stop()
 
 load_tab, quarantine_tab, review_tab, history_tab = st.tabs(

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 
 from data_access.engine import make_engine
-from data_access.schema import asset, audit_log, downtime_event, quarantine
+from data_access.schema import asset, audit_log, downtime_event, plant, quarantine
 from governance.audit import verify
 from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS, log_in
 from tests.helpers import sqlite_copy
@@ -166,3 +166,45 @@ def test_a_failing_load_is_shown_as_an_error_not_a_traceback(start_app, own_netw
     assert [e.value for e in at.error] == [
         "The load failed and nothing of it was written: RuntimeError: the warehouse went away"
     ]
+
+
+def test_a_steward_creates_a_plant_from_its_master_file(start_app, own_network):
+    at = steward_on(start_app, own_network, "pages/onboarding.py")
+    widget(at.selectbox, "onboarding_load_source").select("plant").run()
+    widget(at.text_input, "onboarding_master_plant").input("FR-LYS").run()
+    mapping = {
+        "plant": "FR-LYS",
+        "source": "plant",
+        "columns": {
+            "plant": "Site",
+            "name": "Nom",
+            "region": "Region",
+            "country": "Pays",
+            "timezone": "Fuseau",
+            "currency": "Devise",
+            "data_maturity": "Maturite",
+            "maintenance_workflow": "Maintenance",
+            "lat": "Lat",
+            "lon": "Lon",
+        },
+    }
+    widget(at.text_area, "onboarding_mapping_FR-LYS_plant").input(yaml.safe_dump(mapping)).run()
+    header = "Site,Nom,Region,Pays,Fuseau,Devise,Maturite,Maintenance,Lat,Lon\n"
+    bad = header + "FR-LYS,Lyon,EU,FR,UTC+1,EUR,spreadsheet,paper_forms,45.76,4.84\n"
+    at.file_uploader(key="onboarding_file").set_value(("site.csv", bad.encode(), "text/csv")).run()
+    next(b for b in at.button if b.key == "onboarding_load").click().run()
+    assert not at.exception
+    assert any("row 2, timezone (column 'Fuseau'): 'UTC+1' is not an IANA time zone" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
+    good = bad.replace("UTC+1", "Europe/Paris")
+    at.file_uploader(key="onboarding_file").set_value(("site_fixed.csv", good.encode(), "text/csv")).run()
+    next(b for b in at.button if b.key == "onboarding_load").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    engine = make_engine(own_network)
+    with engine.connect() as conn:
+        created = conn.execute(select(plant.c.name, plant.c.timezone).where(plant.c.plant_id == "FR-LYS")).one()
+        last = conn.execute(select(audit_log.c.action, audit_log.c.actor).order_by(audit_log.c.seq.desc())).first()
+    engine.dispose()
+    assert tuple(created) == ("Lyon", "Europe/Paris")
+    assert tuple(last) == ("data.load", "steward")

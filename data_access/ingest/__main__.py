@@ -9,6 +9,7 @@ the daily marts could not be refreshed.
 """
 
 import argparse
+import os
 import sys
 
 from sqlalchemy.engine import make_url
@@ -18,7 +19,9 @@ from data_access import migrate
 from data_access.engine import describe, make_engine, warehouse_url
 from data_access.ingest.loader import DEFAULT_CHUNK_ROWS, default_actor, load_file
 from data_access.ingest.mapping import MappingError, load_mapping
-from data_access.ingest.sources import SOURCES
+from data_access.ingest.sources import ALL_SOURCES, MASTER_SOURCES
+
+QUIET_CODES = 5  # unmapped codes listed without --verbose
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,19 +38,36 @@ def _parser() -> argparse.ArgumentParser:
         help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, or the SQLite file data/warehouse.db)",
     )
     parser.add_argument("--plant", required=True, help="plant id, e.g. EU-BER")
-    parser.add_argument("--source", required=True, choices=list(SOURCES))
+    parser.add_argument(
+        "--source",
+        required=True,
+        choices=list(ALL_SOURCES),
+        help="facts: "
+        + ", ".join(s for s in ALL_SOURCES if s not in MASTER_SOURCES)
+        + "; master data (all or nothing, see docs/onboarding.md): "
+        + ", ".join(MASTER_SOURCES)
+        + ". A new plant: --source plant first, "
+        "then line, then asset",
+    )
     parser.add_argument("--mapping", required=True, help="mapping YAML file (see docs/onboarding.md)")
     parser.add_argument(
         "--replaces",
-        type=int,
         action="append",
         default=[],
-        metavar="LOAD_ID",
-        help="an earlier load this file corrects: its rows missing from this file are deleted (repeat for several)",
+        metavar="LOAD_ID|FILE_NAME",
+        help="an earlier load (its id) or file (every load of that file name) this "
+        "file corrects: its rows missing from this file are deleted, its rows "
+        "this file delivers again are replaced even from another export "
+        "(repeat for several); refused when it owns no row any more",
     )
     parser.add_argument("--actor", default=None, help="who is loading (default: cli:<os user>)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"list every unmapped code (default: the {QUIET_CODES} most frequent, then a count)",
+    )
     parser.add_argument("file", help="the CSV (.csv, .txt) or Excel (.xlsx) file")
     return parser
 
@@ -113,9 +133,17 @@ def main(argv=None) -> int:
     print(result.summary())
     for note in result.notes:
         print(f"note: {note}")
-    for (kind, code), rows in sorted(result.unmapped_codes.items()):
+    unmapped = sorted(result.unmapped_codes.items(), key=lambda item: (-item[1], item[0]))
+    shown = unmapped if args.verbose else unmapped[:QUIET_CODES]
+    for (kind, code), rows in shown:
         print(
             f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}"
+        )
+    if len(unmapped) > len(shown):
+        rest = unmapped[len(shown) :]
+        print(
+            f"... and {len(rest):,} more unmapped codes ({sum(n for _, n in rest):,} rows): the review list on the "
+            "onboarding page, or --verbose"
         )
     if result.quarantined:
         print(
@@ -134,4 +162,8 @@ def _safe(url: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the summary was piped into `head` and closed: the load itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(0)

@@ -16,7 +16,7 @@ Per row, by natural key (see `facts`):
 - rejected: quarantined with every reason; a row waiting only for a local code to be mapped
   is counted as `unmapped` and its code goes to the review list.
 
-A load may name earlier loads it `replaces` (a corrected file): rows those loads delivered
+A load may name earlier loads (by id or file name) it `replaces` (a corrected file): rows those loads delivered
 that the new file no longer contains are deleted. The daily marts of the plant are
 refreshed after a load that changed any fact.
 """
@@ -36,17 +36,22 @@ from sqlalchemy.engine import Engine
 
 from data_access import bulk, marts
 from data_access import jobs as jobs_store
-from data_access.ingest import facts
+from data_access.ingest import facts, master
 from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
 from data_access.ingest.mapping import Mapping
 from data_access.ingest.reader import RawChunk, file_sha256, open_reader
-from data_access.ingest.sources import CODE_KIND_LABELS, REVIEWABLE, SOURCES, VOCABULARIES
+from data_access.ingest.sources import ALL_SOURCES, CODE_KIND_LABELS, MASTER_SOURCES, REVIEWABLE, VOCABULARIES
 from data_access.ingest.transform import MAX_RAW, build_context, transform
 from data_access.schema import feed_status, ingest_load, ingest_row, quarantine, unmapped_code
+from data_access.schema import mapping as mapping_table
 
 DEFAULT_CHUNK_ROWS = 50_000
 RETRY_FILE_NAME = "(quarantine re-try)"
+EMPTY_DAY = (
+    "the file has a header but no data rows: an empty period (e.g. a day without stops), "
+    "loaded as such; the feed counts as received"
+)
 Progress = Callable[[float, str], None]
 Audit = Callable[[object, "LoadResult"], None]
 
@@ -96,7 +101,7 @@ class LoadResult:
             return 2
         if self.marts_error:
             return 3
-        return 0 if self.loadable else 1
+        return 0 if self.loadable or not self.rows_read else 1
 
     def summary(self) -> str:
         if self.status == "failed":
@@ -143,8 +148,13 @@ def load_file(
     audit: Audit | None = None,
     now: datetime | None = None,
     refresh_marts: bool = True,
+    may_create_plant: bool = True,
 ) -> LoadResult:
     """Load `file` (a path or a binary file object) for one plant and source with `mapping`.
+
+    A master-data source (plant, line, asset, material, supplier) goes to
+    `data_access.ingest.master`, all or nothing; `may_create_plant` is False for a user who
+    is neither data steward nor admin (the command line is the warehouse's operator).
 
     `audit(conn, result)`, when given, runs inside the load's transaction after everything
     else (the app passes the audit chain's append). Returns a LoadResult; never raises for a
@@ -162,13 +172,28 @@ def load_file(
         reader = open_reader(file, file_name, mapping.file)
         result.notes.extend(reader.notes)
         _check_columns(reader, mapping, result)
+        if source in MASTER_SOURCES:
+            if replaces:
+                raise IngestError("--replaces corrects fact loads; a master-data file updates its rows by id")
+            _load_master(
+                engine,
+                result,
+                mapping,
+                reader,
+                actor=actor,
+                now=now,
+                digest=digest,
+                may_create_plant=may_create_plant,
+                audit=audit,
+            )
+            return result
         with engine.begin() as conn:
             job = _Job.start(conn, result, mapping, actor, now, replaces, digest)
             for chunk in reader.chunks(chunk_rows):
                 job.process(chunk)
                 report(0.9 * reader.position, f"Loading {file_name}: {result.rows_read:,} rows read")
             if result.rows_read == 0:
-                raise IngestError("the file has a header but no data rows")
+                result.notes.append(EMPTY_DAY)
             job.finish(audit)
     except IngestError as exc:
         result.status, result.error = "failed", str(exc)
@@ -265,9 +290,26 @@ def _refresh(engine, result, refresh_marts, report):
     report(1.0, "Done")
 
 
+def _load_master(engine, result, mapping, reader, **options) -> None:
+    """Read the whole (small) dimension file, then validate and write it in one transaction."""
+    frames, numbers = [], []
+    for chunk in reader.chunks(DEFAULT_CHUNK_ROWS):
+        if chunk.bad:
+            number, reason, _ = chunk.bad[0]
+            raise IngestError(f"refused, nothing was written: row {number} cannot be read: {reason}")
+        frames.append(chunk.frame)
+        numbers.extend(chunk.row_numbers)
+    result.rows_read = len(numbers)
+    if not numbers:
+        raise IngestError("the file has a header but no data rows")
+    frame = pd.concat(frames, ignore_index=True)
+    with engine.begin() as conn:
+        master.load_master(conn, result, mapping, frame, pd.Series(numbers, index=frame.index), **options)
+
+
 def _check_request(plant_id, source, mapping):
-    if source not in SOURCES:
-        raise IngestError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
+    if source not in ALL_SOURCES:
+        raise IngestError(f"unknown source {source!r} (known: {', '.join(ALL_SOURCES)})")
     if mapping.source != source:
         raise IngestError(f"the mapping is for source {mapping.source!r}, not {source!r}")
     if mapping.plant != plant_id:
@@ -337,9 +379,13 @@ def _record_failure(engine, result, actor, now) -> int | None:
 
 
 def _raw_hashes(frame: pd.DataFrame) -> pd.Series:
+    """A raw row's identity: its values and the names of their columns (the same values under
+    another file's header are another row)."""
     if frame.empty:
         return pd.Series(dtype=object)
-    return pd.util.hash_pandas_object(frame, index=False).map("{:016x}".format)
+    header = int.from_bytes(hashlib.blake2b("\x1f".join(map(str, frame.columns)).encode(), digest_size=8).digest())
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return pd.Series(values ^ np.uint64(header), index=frame.index).map("{:016x}".format)
 
 
 def _bad_hash(raw: dict) -> str:
@@ -396,6 +442,7 @@ class _Job:
             > 0
         )
         job.days = []
+        job.exports = {}  # load id -> (its export: the mapped columns, its file name)
         return job
 
     # --- one chunk -----------------------------------------------------------------------------
@@ -437,6 +484,9 @@ class _Job:
         self._conflict(records.index[conflict], known_row[conflict], reasons, category)
         unchanged = known.notna() & ~this_load & same_hash
         replaced = known.notna() & ~this_load & ~same_hash
+        collision = replaced & self._other_export(known_load)
+        self._collision(records.index[collision], known_load[collision], known_row[collision], reasons, category)
+        replaced &= ~collision
         new = known.isna()
         foreign = facts.existing_keys(conn, src.name, self.ctx.plant_id, records[new]) if new.any() else set()
         new_foreign = new & records["natural_key"].isin(foreign)
@@ -482,6 +532,38 @@ class _Job:
         )
         current = reasons[index]
         reasons[index] = np.where(current == "", message.to_numpy(), current + "; " + message.to_numpy())
+        category[index] = "conflict"
+
+    def _other_export(self, loads: pd.Series) -> pd.Series:
+        """Whether each row's last delivering load came from another export (a mapping whose
+        columns differ from this load's) that this load does not name in `--replaces`."""
+        ids = {int(x) for x in loads.dropna().unique()} - set(self.exports)
+        if ids:
+            l, m = ingest_load.c, mapping_table.c
+            for load_id, file_name, spec in self.conn.execute(
+                select(l.load_id, l.file_name, m.spec)
+                .join_from(ingest_load, mapping_table, l.mapping_id == m.mapping_id, isouter=True)
+                .where(l.load_id.in_(ids))
+            ):
+                self.exports[load_id] = (_export_of(spec), file_name)
+        own = _export_of(self.mapping.spec)
+        return loads.map(
+            lambda x: pd.notna(x) and int(x) not in self.replaces and self.exports[int(x)][0] != own
+        ).astype(bool)
+
+    def _collision(self, index, loads, rows, reasons, category):
+        """Rows of another export with the same natural key: kept as they are, this row quarantined."""
+        if len(index) == 0:
+            return
+        keys = ", ".join(self.ctx.source.natural_key)
+        message = [
+            f"collision with another export: the same {keys} as row {int(row)} of load {int(load)} "
+            f"({self.exports[int(load)][1]!r}, mapped from other columns), with other values; that row "
+            f"is kept. If this file corrects it, load it with --replaces {int(load)}"
+            for load, row in zip(loads, rows)
+        ]
+        current = reasons[index]
+        reasons[index] = np.where(current == "", message, current + "; " + np.array(message, dtype=object))
         category[index] = "conflict"
 
     def _lineage(self, keys: pd.Series) -> pd.DataFrame:
@@ -657,11 +739,20 @@ class _Job:
             r.first_day = min(s[0] for s in spans)
             r.last_day = max(s[1] for s in spans)
         self._review_list()
-        if r.changed:
+        if r.changed or not r.rows_read:  # an empty day is news too: the plant reported nothing happened
             self._feed_status()
+        if r.changed:
             # the worker's pipeline for this plant: marts -> forecasts -> risk -> orchestration
             jobs_store.request(conn, "load", self.actor, plant_id=self.ctx.plant_id, load_id=r.load_id, now=self.now)
-        r.status = "nothing_loaded" if not r.loadable else "partial" if r.quarantined else "loaded"
+        r.status = (
+            "loaded"
+            if not r.rows_read
+            else "nothing_loaded"
+            if not r.loadable
+            else "partial"
+            if r.quarantined
+            else "loaded"
+        )
         conn.execute(
             update(ingest_load)
             .where(ingest_load.c.load_id == r.load_id)
@@ -691,10 +782,47 @@ class _Job:
         keys = self.conn.execute(select(i.natural_key).where(*where)).scalars().all()
         facts.delete_keys(self.conn, self.ctx.source.name, self.ctx.plant_id, keys)
         self.conn.execute(ingest_row.delete().where(*where))
+        # the replaced file's rejected rows are the corrected file's business now
+        q = quarantine.c
+        self.conn.execute(
+            update(quarantine)
+            .where(
+                q.plant_id == self.ctx.plant_id,
+                q.source == self.ctx.source.name,
+                q.resolved.is_(False),
+                q.load_id.in_(self.replaces),
+            )
+            .values(
+                resolved=True,
+                resolution=f"superseded by load {self.result.load_id} (a corrected file)",
+                resolved_utc=self.now,
+            )
+        )
         return len(keys)
 
     def _review_list(self):
         u = unmapped_code.c
+        for kind, table in self.mapping.codes.items():  # codes the mapping now maps leave the list
+            open_codes = (
+                self.conn.execute(
+                    select(u.local_code).where(
+                        u.plant_id == self.ctx.plant_id,
+                        u.kind == kind,
+                        u.status == "open",
+                        u.local_code.in_(list(table)),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for code in open_codes:
+                self.conn.execute(
+                    update(unmapped_code)
+                    .where(u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)
+                    .values(
+                        status="mapped", canonical_code=table[code], resolved_by=self.actor[:64], resolved_utc=self.now
+                    )
+                )
         for (kind, code), n in self.result.unmapped_codes.items():
             existing = self.conn.execute(
                 select(u.status).where(u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)
@@ -750,19 +878,52 @@ class _Job:
             self.conn.execute(update(feed_status).where(*where).values(**values))
 
 
+def _export_of(spec) -> str:
+    """An export's identity: which of its columns feed which fields (codes and versions aside)."""
+    spec = json.loads(spec) if isinstance(spec, str) else (spec or {})
+    return json.dumps(spec.get("columns"), sort_keys=True)
+
+
 def _check_replaces(conn, plant_id, source, replaces) -> tuple[int, ...]:
-    ids = tuple(dict.fromkeys(int(x) for x in replaces))
+    """The load ids a load supersedes. Each entry names a load (its id) or a file (every load of
+    the plant's source that came from a file of that name); each must still own rows."""
+    l, i = ingest_load.c, ingest_row.c
+    named: dict[str, tuple[int, ...]] = {}
+    for entry in dict.fromkeys(str(x).strip() for x in replaces):
+        if entry.isdigit():
+            row = conn.execute(select(l.plant_id, l.source).where(l.load_id == int(entry))).first()
+            if row is None:
+                raise IngestError(f"--replaces {entry}: there is no such load")
+            if (row.plant_id, row.source) != (plant_id, source):
+                raise IngestError(
+                    f"--replaces {entry}: that load was for {row.plant_id}/{row.source}, not {plant_id}/{source}"
+                )
+            named[entry] = (int(entry),)
+        else:
+            named[entry] = tuple(
+                conn.execute(
+                    select(l.load_id).where(l.plant_id == plant_id, l.source == source, l.file_name == entry[:260])
+                )
+                .scalars()
+                .all()
+            )
+            if not named[entry]:
+                raise IngestError(f"--replaces {entry!r}: no load of {plant_id}/{source} came from a file of that name")
+    ids = tuple(dict.fromkeys(x for group in named.values() for x in group))
     if not ids:
         return ()
-    l = ingest_load.c
-    found = {r.load_id: r for r in conn.execute(select(l.load_id, l.plant_id, l.source).where(l.load_id.in_(ids)))}
-    for load_id in ids:
-        row = found.get(load_id)
-        if row is None:
-            raise IngestError(f"--replaces {load_id}: there is no such load")
-        if (row.plant_id, row.source) != (plant_id, source):
+    owned = set(
+        conn.execute(select(i.load_id).where(i.plant_id == plant_id, i.source == source, i.load_id.in_(ids)).distinct())
+        .scalars()
+        .all()
+    )
+    for entry, group in named.items():
+        if owned.isdisjoint(group):
+            loads = ", ".join(map(str, group))
             raise IngestError(
-                f"--replaces {load_id}: that load was for {row.plant_id}/{row.source}, not {plant_id}/{source}"
+                f"--replaces {entry}: nothing to replace: no row in the warehouse was last "
+                f"delivered by load {loads} (it loaded none, was replaced already, or a later "
+                "load delivered its rows again: name that load or file)"
             )
     return ids
 

@@ -33,7 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 
-from data_access.ingest.sources import REVIEWABLE, SOURCES
+from data_access.ingest.sources import ALL_SOURCES, REVIEWABLE
 from data_access.schema import mapping as mapping_table
 from data_access.schema import unmapped_code
 
@@ -100,7 +100,7 @@ class DstPolicy(_Strict):
 
 class Mapping(_Strict):
     plant: str = Field(min_length=1, max_length=32)
-    source: Literal[tuple(SOURCES)]  # type: ignore[valid-type]
+    source: Literal[tuple(ALL_SOURCES)]  # type: ignore[valid-type]
     timezone: str | None = None
     expected_cadence_h: float | None = Field(None, gt=0)
     file: FileOptions = FileOptions()
@@ -148,7 +148,7 @@ class Mapping(_Strict):
 
     @model_validator(mode="after")
     def _fits_the_source(self):
-        source = SOURCES[self.source]
+        source = ALL_SOURCES[self.source]
         unknown = [name for name in self.columns if name not in source.field_names]
         if unknown:
             raise ValueError(
@@ -197,7 +197,7 @@ class Mapping(_Strict):
     def with_codes(self, extra: dict[str, dict[str, str]]) -> "Mapping":
         """This mapping plus codes from elsewhere (the review list); its own codes win."""
         merged = {kind: dict(table) for kind, table in self.codes.items()}
-        kinds = {f.code_kind for f in SOURCES[self.source].fields if f.kind == "code"}
+        kinds = {f.code_kind for f in ALL_SOURCES[self.source].fields if f.kind == "code"}
         for kind, table in extra.items():
             if kind in kinds:
                 merged[kind] = {**table, **merged.get(kind, {})}
@@ -254,7 +254,7 @@ def dump_yaml(spec: dict) -> str:
 
 def template(source: str, plant_id: str) -> Mapping:
     """A starting mapping for a source: every field mapped to a column of the same name."""
-    fields = SOURCES[source].fields
+    fields = ALL_SOURCES[source].fields
     return parse_mapping(
         {
             "plant": plant_id,

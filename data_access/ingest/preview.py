@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from data_access.ingest import facts
 from data_access.ingest import mapping as mappings
 from data_access.ingest.errors import IngestError
-from data_access.ingest.loader import _check_columns, _check_request
+from data_access.ingest.loader import EMPTY_DAY, _check_columns, _check_request
 from data_access.ingest.mapping import Mapping
 from data_access.ingest.reader import open_reader
 from data_access.ingest.transform import build_context, transform
@@ -57,7 +57,8 @@ def preview(
         _check_columns(reader, mapping, out)
         chunk = next(reader.chunks(rows), None)
         if chunk is None:
-            raise IngestError("the file has a header but no data rows")
+            out.notes.append(EMPTY_DAY)
+            return out
         frame = chunk.frame.head(rows).reset_index(drop=True)
         numbers = pd.Series(chunk.row_numbers[: len(frame)], index=frame.index)
         with engine.connect() as conn:

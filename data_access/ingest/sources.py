@@ -29,6 +29,7 @@ VOCABULARIES = {
 }
 CODE_KIND_LABELS = {
     "plant": "plant",
+    "region": "region",
     "asset": "asset",
     "line": "line",
     "material": "material",
@@ -227,3 +228,101 @@ SOURCES: dict[str, SourceDef] = {
         ),
     )
 }
+
+
+# --- master data (issue 17) ------------------------------------------------------------------
+# A plant's own dimension exports, loaded through the same mapping files and command as facts
+# (data_access.ingest.master). `table` is the dimension a row lands in, `natural_key` its id.
+_ROW_PLANT = FieldDef("plant", "code", code_kind="plant", help="plant of the row (default: the load's plant)")
+
+MASTER_SOURCES: dict[str, SourceDef] = {
+    s.name: s
+    for s in (
+        SourceDef(
+            "plant",
+            "Plant (master data)",
+            schema.plant,
+            "",
+            (
+                FieldDef("plant", "text", True, "the plant's canonical id, e.g. EU-LYS", max_len=32),
+                FieldDef("name", "text", True, "display name; an existing plant keeps its name", max_len=100),
+                FieldDef("region", "code", True, "region id or name, e.g. EU", code_kind="region"),
+                FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
+                FieldDef("timezone", "text", True, "IANA time zone, e.g. Europe/Paris", max_len=64),
+                FieldDef("currency", "text", True, "ISO 4217 currency code, e.g. EUR", max_len=3),
+                FieldDef("data_maturity", "text", True, "iot | mes | spreadsheet", max_len=16),
+                FieldDef("maintenance_workflow", "text", True, "how maintenance is run, e.g. cmms_planned", max_len=32),
+                FieldDef("lat", "number", True, "latitude (the network map)", minimum=-90.0),
+                FieldDef("lon", "number", True, "longitude (the network map)", minimum=-180.0),
+            ),
+            ("plant_id",),
+            "",
+        ),
+        SourceDef(
+            "line",
+            "Lines (master data)",
+            schema.line,
+            "",
+            (
+                _ROW_PLANT,
+                FieldDef("line", "text", True, "the line's canonical id, unique in the network", max_len=48),
+                FieldDef("name", "text", True, "display name", max_len=100),
+                FieldDef("line_type", "text", True, "packaging | filling | processing | assembly", max_len=32),
+                FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
+            ),
+            ("line_id",),
+            "",
+        ),
+        SourceDef(
+            "asset",
+            "Assets (master data)",
+            schema.asset,
+            "",
+            (
+                _ROW_PLANT,
+                FieldDef("asset", "text", True, "the asset's canonical id, unique in the network", max_len=64),
+                FieldDef("line", "code", True, "its line (id or the plant's line code)", code_kind="line"),
+                FieldDef("asset_class", "text", True, "canonical class, e.g. conveyor", max_len=32),
+                FieldDef("criticality", "text", True, "A (the line stops) | B | C", max_len=1),
+                FieldDef("model", "text", True, "manufacturer's model", max_len=64),
+                FieldDef("install_date", "date", True, "day installed"),
+                FieldDef("local_code", "text", help="the plant's own code (default: the id)", max_len=64),
+                FieldDef("local_name", "text", help="the plant's name for it (default: the local code)", max_len=100),
+            ),
+            ("asset_id",),
+            "",
+        ),
+        SourceDef(
+            "material",
+            "Materials (master data)",
+            schema.material,
+            "",
+            (
+                FieldDef("material", "text", True, "the material's canonical id", max_len=48),
+                FieldDef("name", "text", True, "description", max_len=100),
+                FieldDef("material_type", "text", True, "spare_part | raw | packaging | finished", max_len=16),
+                FieldDef("unit", "text", True, "unit of measure, e.g. pcs, kg", max_len=8),
+                FieldDef("unit_cost", "number", True, "cost per unit (enterprise reference currency)", minimum=0.0),
+                FieldDef("asset_class", "text", help="spare parts: the asset class they fit", max_len=32),
+                FieldDef("local_code", "text", help="the plant's material number (default: the id)", max_len=64),
+            ),
+            ("material_id",),
+            "",
+        ),
+        SourceDef(
+            "supplier",
+            "Suppliers (master data)",
+            schema.supplier,
+            "",
+            (
+                FieldDef("supplier", "text", True, "the supplier's canonical id", max_len=32),
+                FieldDef("name", "text", True, "name", max_len=100),
+                FieldDef("country", "text", True, "ISO 3166 two-letter country code", max_len=2),
+            ),
+            ("supplier_id",),
+            "",
+        ),
+    )
+}
+ALL_SOURCES: dict[str, SourceDef] = {**SOURCES, **MASTER_SOURCES}
+"""Every source a mapping may name: facts, then master data."""

@@ -32,6 +32,9 @@ FUTURE_SLACK = timedelta(days=1)
 FORMULA = r"^(?:[=@]|[+\-][A-Za-z=(@])"
 FUTURE_OK = {"promised_day"}
 _OFFSET = r"(?:Z|[+\-]\d\d:?\d\d)$"
+DECIMAL_COMMA = r"[+\-]?\d*,\d+"  # 12,5 or ,5: a decimal comma read as text
+EXCEL = "excel"  # a date or datetime format: Excel serial numbers (days since 1899-12-30)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 @dataclass
@@ -341,7 +344,15 @@ def _number(text, ok, f, spec, m, label, problems):
         t = t.str.replace(",", ".", regex=False)
     number = pd.to_numeric(t.where(t != ""), errors="coerce")
     bad = ok & ~np.isfinite(number)
-    problems.add(bad, lambda k: label + ": " + shown(text[k]) + " is not a number")
+    comma = bad & text.str.fullmatch(DECIMAL_COMMA, na=False) if m.file.decimal == "." else bad & False
+    problems.add(
+        comma,
+        lambda k: (
+            label + ": " + shown(text[k]) + " is not a number with a decimal point: "
+            'if the export writes decimal commas, set file.decimal: "," in the mapping'
+        ),
+    )
+    problems.add(bad & ~comma, lambda k: label + ": " + shown(text[k]) + " is not a number")
     number = number.where(~bad)
     if spec.unit:
         factor, offset = f.units[spec.unit]
@@ -367,6 +378,8 @@ def _parse_local(text, ok, fmt, kind):
             candidates = candidates.where(~has_offset)
         naive = pd.to_datetime(candidates, format="ISO8601", errors="coerce")
         return naive, aware, has_offset
+    if fmt == EXCEL:
+        return _excel_serial(candidates), aware, ok & False
     if "%z" in fmt:
         aware = pd.to_datetime(candidates, format=fmt, errors="coerce", utc=True)
         return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), aware, ok
@@ -383,10 +396,24 @@ def _parse_local(text, ok, fmt, kind):
     return naive, aware, ok & False
 
 
+def _excel_serial(values: pd.Series) -> pd.Series:
+    """Excel serial numbers (days since 1899-12-30, the fraction the time of day) as naive
+    timestamps, to the second; NaT where not a number."""
+    days = pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce")
+    stamps = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    return stamps.dt.round("s")
+
+
+def _expected(fmt, example: str, setting: str) -> str:
+    if fmt == EXCEL:
+        return "an Excel serial number, e.g. 46110.5"
+    return f"format {fmt}" if fmt else f"ISO 8601, e.g. {example} (or set {setting}; `excel` for Excel serial numbers)"
+
+
 def _datetime(text, ok, fmt, ctx, f, label, problems):
     naive, aware, has_offset = _parse_local(text, ok, fmt, "datetime")
     unparsed = ok & naive.isna() & aware.isna()
-    expected = f"format {fmt}" if fmt else "ISO 8601, e.g. 2026-03-29 14:30 (or set datetime_format)"
+    expected = _expected(fmt, "2026-03-29 14:30", "datetime_format")
     problems.add(unparsed, lambda k: label + ": " + shown(text[k]) + f" is not a valid date and time ({expected})")
     policy = ctx.mapping.dst
     n = len(naive)
@@ -425,10 +452,9 @@ def _date(text, ok, fmt, ctx, f, label, problems):
         iso = text.where(ok).str.slice(0, 10)
         day = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
         day[ok & ~text.str.match(r"^\d{4}-\d\d-\d\d(?:$|[ T])", na=False)] = pd.NaT
-        expected = "ISO 8601, e.g. 2026-03-29 (or set date_format)"
     else:
         day, _, _ = _parse_local(text, ok, fmt, "date")
-        expected = f"format {fmt}"
+    expected = _expected(fmt, "2026-03-29", "date_format")
     day = day.dt.normalize()
     problems.add(ok & day.isna(), lambda k: label + ": " + shown(text[k]) + f" is not a valid date ({expected})")
     _plausible(day.dt.tz_localize("UTC"), ctx, f, label, text, problems, is_day=True)

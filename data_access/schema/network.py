@@ -3,7 +3,7 @@
 Every dimension keeps the plant's own local code beside the canonical id.
 """
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, Table
 
 from data_access.schema.base import metadata
 
@@ -50,6 +50,9 @@ asset = Table(
     Column("local_code", String(64), nullable=False),
     Column("local_name", String(100), nullable=False),
     Column("install_year", Integer, nullable=False),
+    # from a plant's own asset master (issue 17); NULL for assets that predate it
+    Column("model", String(64)),  # manufacturer's model
+    Column("install_date", Date),
 )
 
 material = Table(

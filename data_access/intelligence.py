@@ -441,7 +441,8 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     chosen_model, fallback_reason, history_start, history_end, observed, missing, origins,
     seconds, error, fitted_utc, approved (whether the run's forecaster version was approved when
     the series was fitted), model_id (that version), version, horizon_days, reselected_day (data
-    day of the backtest that chose chosen_model; None before one ran), reselect_reason (why it ran).
+    day of the backtest that chose chosen_model; None before one ran), reselect_reason (why it ran),
+    fitted_params (the chosen model's searched form, JSON, that the daily refit reuses; None: none).
     """
     s, r = forecast_series.c, forecast_run.c
     newest = (select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
@@ -450,7 +451,7 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
         s.run_id, s.plant_id, plant.c.name.label("plant_name"), plant.c.data_maturity, s.metric, s.unit,
         s.served_model, s.chosen_model, s.fallback_reason, s.history_start, s.history_end, s.observed, s.missing,
         s.origins, s.seconds, s.error, s.fitted_utc, s.approved, r.model_id, model_version.c.version, r.horizon_days,
-        s.reselected_day, s.reselect_reason,
+        s.reselected_day, s.reselect_reason, s.fitted_params,
     ).join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
                                               s.fitted_utc == newest.c.fitted_utc))
         .join(forecast_run, r.run_id == s.run_id)

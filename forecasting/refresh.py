@@ -293,13 +293,21 @@ def backtest(series: pd.Series, horizon: int, models: dict, origins: int):
             wapes, seconds)
 
 
-def _served_forecast(model, series, horizon) -> pd.DataFrame:
-    frame = clone(model).fit(series).predict(horizon)
+def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, dict | None]:
+    """The clipped forecast and the fitted form (`fitted_params_`). `init`: the stored form to refit
+    as is (no search); if that fit fails on the new data, the search runs instead."""
+    try:
+        fitted = clone(model).fit(series, init)
+    except Exception:  # noqa: BLE001 - a stored form the new data no longer supports: search again
+        if init is None:
+            raise
+        fitted = clone(model).fit(series)
+    frame = fitted.predict(horizon)
     if not np.isfinite(frame["yhat"].to_numpy()).all():
         raise ValueError("non-finite forecast")
     cols = ["yhat", "yhat_lower", "yhat_upper"]
     frame[cols] = frame[cols].clip(lower=0.0)  # demand, downtime hours and output are never negative
-    return frame
+    return frame, fitted.fitted_params_
 
 
 def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version: str,
@@ -309,7 +317,7 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
     started = time.perf_counter()
     row = {"unit": store.SERIES[task.metric][1], "served_model": "none", "approved": approved, "chosen_model": None,
            "fallback_reason": None, "history_start": None, "history_end": None, "observed": 0, "missing": 0,
-           "origins": 0, "error": None, "reselected_day": None, "reselect_reason": None}
+           "origins": 0, "error": None, "reselected_day": None, "reselect_reason": None, "fitted_params": None}
     empty = pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"])
     try:
         series, observed = build_series(task)
@@ -321,7 +329,10 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
     end = end or row["history_end"]
     why = reselect_reason(series, task.selected, task.judged, end, config, version, plan)
     models = config.models()
-    if why is None:  # refit the chosen model: no backtest, the stored evidence stays
+    init = None
+    if why is None:  # refit the chosen model: no backtest, the stored evidence stays, its stored form too
+        init = task.selected.get("fitted_params")
+        init = init if isinstance(init, dict) else None  # a null read back through pandas may be NaN
         chosen = task.selected["chosen_model"]
         sel, scores = Selection(chosen=chosen, estimator=models[chosen], origins=task.selected["origins"]), []
         row.update(reselected_day=task.selected.get("reselected_day") or task.selected.get("history_end"),
@@ -343,12 +354,14 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
         served_name, served_model = fallback_model(series)
         reasons.append(f"on hold until an admin releases it: {task.held}")
     try:
-        points = _served_forecast(served_model, series, config.horizon)
+        warm = served_name == sel.chosen
+        points, form = _served_forecast(served_model, series, config.horizon, init if warm else None)
+        row["fitted_params"] = form if warm else init  # a fallback served: the chosen model's form stays
     except Exception as exc:  # noqa: BLE001 - the chosen model failing on the full history falls back
         reasons.append(f"{served_name} failed on the full history ({type(exc).__name__}: {exc})")
         served_name, served_model = fallback_model(series)
         try:
-            points = _served_forecast(served_model, series, config.horizon)
+            points, _ = _served_forecast(served_model, series, config.horizon)
         except Exception as exc2:  # noqa: BLE001 - nothing can be served: say why
             row.update(error=f"no forecast: {type(exc2).__name__}: {exc2}", fallback_reason="; ".join(reasons),
                        seconds=time.perf_counter() - started)
@@ -432,8 +445,8 @@ def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metr
         frame = store.series_history(engine, scope, metric, start, end)
         for plant_id, rows in frame.groupby("plant_id", sort=True):
             tasks.append(SeriesTask(plant_id, metric, list(rows["day"]), rows["y"].tolist(),
-                                    metric in store.ZERO_FILLED, selected.get((plant_id, metric)),
-                                    judged.get((plant_id, metric))))
+                                    metric in store.ZERO_FILLED, selected=selected.get((plant_id, metric)),
+                                    judged=judged.get((plant_id, metric))))
     return tasks
 
 

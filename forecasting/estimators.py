@@ -186,7 +186,8 @@ class ARIMAForecaster(_StatsForecastModel):
     orders by conditional sum of squares and refits only the chosen one by maximum
     likelihood, and max_p = max_q = 3 (R's auto.arima allows 5) bounds the search; together
     they turn about 45 s into 2-4 s per fit, with the same holdout accuracy there. A warm start
-    fits the stored orders once by maximum likelihood (statsforecast ARIMA), 3-8x faster.
+    fits the stored orders once by maximum likelihood (statsforecast ARIMA): 2.5-9x faster on
+    730-day daily series, 6x over the sample network's ARIMA series.
     """
 
     def __init__(self, season_length=None, approximation=True, max_p=3, max_q=3, max_history=None, level=80):

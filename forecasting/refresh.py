@@ -7,7 +7,8 @@
 
 Series: demand, unplanned downtime hours and output of every plant, daily
 (data_access.intelligence.SERIES). The daily refresh refits each series' chosen model (stored
-in its newest forecast_series row) on its last `history_days` days and forecasts HORIZON_DAYS
+in its newest forecast_series row, with the model form its last search picked: `fitted_params`,
+a warm start, see forecasting.estimators) on its last `history_days` days and forecasts HORIZON_DAYS
 ahead with an 80 % interval. A series is reselected, i.e. runs the rolling-origin selection of
 `forecasting.selection` (ORIGINS origins of HORIZON_DAYS) over every candidate first, only when
 due (`ReselectPlan`): new, a changed forecaster version, weekly, or at once when its served
@@ -312,8 +313,9 @@ def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, d
 
 def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version: str,
                plan: ReselectPlan = ReselectPlan(mode="all"), end: date | None = None) -> SeriesResult:
-    """Refit one series' chosen model, or select it first when due; never raises (a failure is
-    recorded in the row). `end`: the refresh's data day (default: the series' last day)."""
+    """Refit one series' chosen model (its stored form), or select it first when due (a fresh
+    search, whose form is stored); never raises (a failure is recorded in the row). `end`: the
+    refresh's data day (default: the series' last day)."""
     started = time.perf_counter()
     row = {"unit": store.SERIES[task.metric][1], "served_model": "none", "approved": approved, "chosen_model": None,
            "fallback_reason": None, "history_start": None, "history_end": None, "observed": 0, "missing": 0,

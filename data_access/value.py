@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from data_access import kpis
-from data_access.frames import read_frame
+from data_access.frames import read_frame, utc_columns
 from data_access.schema import (
     downtime_event,
     inventory_snapshot,
@@ -45,10 +45,6 @@ def _day(value) -> date | None:
     return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
-def _utc(frame: pd.DataFrame, *names) -> pd.DataFrame:
-    for name in names:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
-    return frame
 
 
 def service_components(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -63,7 +59,7 @@ def service_components(engine: Engine, scope: PlantScope, start: date, end: date
     columns = ["plant_id", "orders_due", "orders_otif", "orders_on_time", "orders_in_full"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    rows = _utc(rows, "due_utc", "actual_end_utc")
+    rows = utc_columns(rows, "due_utc", "actual_end_utc")
     on_time = kpis.is_on_time(rows["actual_end_utc"], rows["due_utc"],
                               timedelta(hours=kpis.SCHEDULE_TOLERANCE_HOURS)).to_numpy()
     in_full = kpis.is_in_full(rows["produced_qty"], rows["qty"]).to_numpy()
@@ -94,7 +90,7 @@ def procurement_components(engine: Engine, scope: PlantScope, start: date, end: 
         scope.clause(_R.plant_id), _R.kind == "shortage",
         _R.created_utc >= datetime.combine(start, time(), timezone.utc),
         _R.created_utc < datetime.combine(end + timedelta(days=1), time(), timezone.utc)))
-    signals = _utc(signals, "created_utc")
+    signals = utc_columns(signals, "created_utc")
     signals["raised_day"] = signals["created_utc"].dt.date
     orders = _read(engine, select(po.plant_id, po.material_id, po.ordered_day).where(
         scope.clause(po.plant_id), po.ordered_day >= start, po.status != "cancelled"))
@@ -141,7 +137,7 @@ def value_outcomes(engine: Engine, scope: PlantScope, start: date, end: date) ->
         _R.decided_utc < datetime.combine(end + timedelta(days=1), time(), timezone.utc)).order_by(_R.rec_id))
     if recs.empty:
         return pd.DataFrame(columns=columns)
-    recs = _utc(recs, "created_utc", "decided_utc")
+    recs = utc_columns(recs, "created_utc", "decided_utc")
     reach = _read(engine, select(mart_feed_reach.c.plant_id, mart_feed_reach.c.feed, mart_feed_reach.c.first_day,
                                  mart_feed_reach.c.last_day).where(scope.clause(mart_feed_reach.c.plant_id)))
     reach = {(p, f): (_day(a), _day(b)) for p, f, a, b in reach.itertuples(index=False)}
@@ -202,7 +198,7 @@ def _failures(engine, scope, asset_ids, earliest) -> pd.DataFrame:
         scope.clause(d.plant_id), d.is_failure, d.asset_id.in_(sorted(set(asset_ids))),
         d.start_utc >= (earliest - pd.Timedelta(days=LOOKBACK_DAYS)).to_pydatetime()))
     frame["hours"] = frame["hours"].astype(float)
-    return _utc(frame, "start_utc")
+    return utc_columns(frame, "start_utc")
 
 
 def _counts(engine, scope, short, first_day) -> pd.DataFrame:
@@ -311,7 +307,7 @@ def stability_components(engine: Engine, scope: PlantScope, start: date, end: da
                           o.planned_start_utc < datetime.combine(end + timedelta(days=2), time(), timezone.utc)))
     if orders.empty:
         return pd.DataFrame(columns=columns)
-    orders = _utc(orders, "planned_start_utc")
+    orders = utc_columns(orders, "planned_start_utc")
     orders["day"] = [ts.tz_convert(tz).date() for ts, tz in zip(orders["planned_start_utc"], orders["timezone"])]
     orders = orders[[start <= d <= end for d in orders["day"]]]
     if orders.empty:
@@ -320,7 +316,7 @@ def stability_components(engine: Engine, scope: PlantScope, start: date, end: da
                                 r.new_planned_start_utc, r.old_due_utc, r.new_due_utc)
                  .where(scope.clause(r.plant_id), r.order_id.in_(sorted(orders["order_id"])))
                  .order_by(r.order_id, r.revised_utc))
-    revs = _utc(revs, "revised_utc", "old_planned_start_utc", "new_planned_start_utc", "old_due_utc", "new_due_utc")
+    revs = utc_columns(revs, "revised_utc", "old_planned_start_utc", "new_planned_start_utc", "old_due_utc", "new_due_utc")
     counted = revs.groupby("order_id").size()
     frozen = revs[kpis.is_frozen(revs["revised_utc"], revs["old_planned_start_utc"]).to_numpy()].copy()
     frozen["changed"] = (frozen["new_qty"].astype(float) - frozen["old_qty"].astype(float)).abs()

@@ -131,9 +131,9 @@ class SeriesTask:
     days: list  # dates with a row
     values: list  # their values
     zero_filled: bool
-    held: str | None = None  # why the approved forecaster is held at this plant (served by the fallback)
     selected: dict | None = None  # the series' newest stored row (latest_series columns); None: a new series
     judged: pd.DataFrame | None = None  # day, model, yhat of its forecast made RECENT_DAYS ago (drift check)
+    held: str | None = None  # why the approved forecaster is held at this plant (served by the fallback)
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,7 @@ def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train
     freshness.loc[freshness["age_h"] < 0, "age_h"] = 0.0  # a backfilled as_of before the last delivery
     freshness = serving.feed_limits(engine, freshness)
     assets = q.asset_register(engine, scope)
-    health = q.health_readings(engine, scope, HISTORY_START, day)
-    failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
-    repairs = q.completed_repairs(engine, scope, as_of)
-    coverage = {p: min(d, day) for p, d in q.downtime_coverage(engine, scope).itertuples(index=False)}
-    feats = fr.features(health, assets, failures, repairs, label_until=coverage)
-    feats = feats[feats["day"] <= day]
+    failures, repairs, feats = _inputs(engine, scope, assets, HISTORY_START, as_of)
 
     trained = None
     if train or registry.latest_version(engine, MODEL_NAME) is None:
@@ -129,6 +124,17 @@ def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train
         q.finish_score_run(conn, run_id, status="done", finished_utc=datetime.now(timezone.utc), summary=summary)
     report(1.0, "Done")
     return ScoreReport(run_id, as_of, version, trained, counts, time.perf_counter() - started)
+
+
+def _inputs(engine, scope, assets, health_start, as_of: datetime):
+    """(failures, repairs, health features up to as_of's day) of `assets`: what scoring reads."""
+    day = as_of.date()
+    health = q.health_readings(engine, scope, health_start, day)
+    failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
+    repairs = q.completed_repairs(engine, scope, as_of)
+    coverage = {p: min(d, day) for p, d in q.downtime_coverage(engine, scope).itertuples(index=False)}
+    feats = fr.features(health, assets, failures, repairs, label_until=coverage)
+    return failures, repairs, feats[feats["day"] <= day]
 
 
 def _count(rows):
@@ -386,12 +392,7 @@ def rescore_assets(engine, asset_ids, as_of: datetime | None = None, *, serving:
     day = as_of.date()
     freshness = serving.feed_limits(engine, queries.feed_freshness(engine, scope, now=as_of))
     assets = everything[everything["plant_id"].isin(plants)]
-    health = q.health_readings(engine, scope, day - timedelta(days=LIVE_HEALTH_DAYS), day)
-    failures = q.failure_events(engine, scope, datetime(1970, 1, 1, tzinfo=timezone.utc), as_of)
-    repairs = q.completed_repairs(engine, scope, as_of)
-    coverage = {p: min(d, day) for p, d in q.downtime_coverage(engine, scope).itertuples(index=False)}
-    feats = fr.features(health, assets, failures, repairs, label_until=coverage)
-    feats = feats[feats["day"] <= day]
+    failures, repairs, feats = _inputs(engine, scope, assets, day - timedelta(days=LIVE_HEALTH_DAYS), as_of)
     version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
     model, load_error = _load(engine, version)
     held = model_holds.open_holds(engine, version["model_id"]) if version is not None else {}

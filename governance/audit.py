@@ -228,20 +228,26 @@ SECURITY_LOG = logging.getLogger("pnct.security")
 
 def record_failed_login(username: str | None, *, engine: Engine | None = None, reason: str = "bad_credentials",
                         background: bool = False) -> bool | threading.Thread:
-    """Audit a failed login: actor 'anonymous', the attempted username (None when it is not a
-    known user) in the detail, and log it. Never raises: a login form must keep working when the
+    """Log a failed login and audit it: actor 'anonymous', the attempted username (None when it
+    is not a known user) in the detail. Never raises: a login form must keep working when the
     warehouse does not. A warehouse without the audit table, or a SQLite file that does not exist
     yet, is left untouched. Returns whether the row was written, or with `background` the thread
     writing it (so a slow database never delays the login form)."""
     typed = None if username is None else str(username)[:200]
+    SECURITY_LOG.warning("login failed", extra={"username": typed, "reason": reason})
+    try:  # the warehouse configured now, not when a background thread gets to run
+        engine = engine or _security_engine(warehouse_url())
+    except Exception:  # noqa: BLE001 - auditing must not break the login form
+        return False
     if background:
-        thread = threading.Thread(target=record_failed_login, args=(typed,),
-                                  kwargs={"engine": engine, "reason": reason}, daemon=True)
+        thread = threading.Thread(target=_write_failed_login, args=(engine, typed, reason), daemon=True)
         thread.start()
         return thread
-    SECURITY_LOG.warning("login failed", extra={"username": typed, "reason": reason})
+    return _write_failed_login(engine, typed, reason)
+
+
+def _write_failed_login(engine: Engine, typed: str | None, reason: str) -> bool:
     try:
-        engine = engine or _security_engine(warehouse_url())
         if not inspect(engine).has_table(audit_log.name):
             return False
         with engine.begin() as conn:

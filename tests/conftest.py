@@ -2,7 +2,7 @@
 
 `backend_url` yields a URL of a migrated, empty warehouse per backend: a copy of a SQLite file
 migrated once per run, and a throw-away PostgreSQL database created and migrated once per run
-(per xdist worker) on 127.0.0.1:5432 (user postgres), emptied after each test (TRUNCATE) and
+(per xdist worker) on 127.0.0.1:5432 (user postgres), emptied after each test (DELETE) and
 dropped at the end. Without a reachable PostgreSQL the PostgreSQL cases skip with the reason,
 except under CI=true, where they fail.
 
@@ -92,12 +92,16 @@ def sqlite_template(tmp_path_factory):
 
 
 def reset_tables(url: str) -> None:
-    """Empty every table of the schema (ids restart at 1), keeping the migrated schema."""
+    """Empty every table of the schema and restart its ids at 1, keeping the migrated schema.
+
+    DELETE children first, then every sequence back to 1: on a database whose tables hold a
+    test's few rows this is several times faster than TRUNCATE, which rewrites every table."""
     engine = make_engine(url)
-    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL lock_timeout = '60s'"))
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     engine.dispose()
 
 

@@ -165,7 +165,7 @@ def test_an_empty_warehouse_gets_the_sample_network_once(start_app, monkeypatch,
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     at = log_in(start_app(url), "coo", TEST_LOGINS["coo"][0])
     assert not at.exception and not at.error
-    assert calls == [["progress"]]  # the default network, with a progress callback
+    assert calls == [["days", "plants", "progress"]]  # the configured size, with a progress callback
     assert len(at.metric) >= 1
     plants_filter = next(w for w in at.multiselect if w.label == "Plants")
     assert len(plants_filter.options) == 2

@@ -20,6 +20,7 @@ from data_access import intelligence as store
 from data_access.engine import make_engine
 from data_access.frames import as_date
 from data_access.schema import demand_daily, forecast, forecast_run, forecast_score, forecast_series, mart_plant_daily
+from data_access.frames import as_date
 from data_access.scope import PlantScope
 from forecasting import refresh as rf
 from governance import model_serving

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from data_access import decisions as dq
+from data_access import signal_inputs
 from data_access import intelligence, stock
 from data_access import operations as ops
 from data_access.schema import (
@@ -74,13 +74,13 @@ def test_roll_forward_adds_receipts_and_never_goes_below_zero():
 def test_every_stock_reader_counts_the_receipt_after_the_count(empty_engine):
     _build(empty_engine)
     expected = 670_630.0 + 5_800_000.0 - 3 * DAILY  # three days of use after the count
-    supply = dq.supply_position(empty_engine, ALL, AS_OF_DAY, 28).iloc[0]
+    supply = signal_inputs.supply_position(empty_engine, ALL, AS_OF_DAY, 28).iloc[0]
     assert supply["on_hand"] == pytest.approx(expected) and supply["counted_on_hand"] == 670_630.0
     assert intelligence.material_stock(empty_engine, ALL, AS_OF_DAY)["on_hand"].iloc[0] == pytest.approx(expected)
     positions = ops.material_positions(empty_engine, ALL, AS_OF_DAY - timedelta(days=27), AS_OF_DAY)
     assert positions["on_hand"].iloc[0] == pytest.approx(expected)  # material days of supply, schedule risk
     # as of the count day itself nothing has moved yet
-    assert dq.supply_position(empty_engine, ALL, COUNT_DAY, 28)["on_hand"].iloc[0] == 670_630.0
+    assert signal_inputs.supply_position(empty_engine, ALL, COUNT_DAY, 28)["on_hand"].iloc[0] == 670_630.0
 
 
 def test_no_shortage_alarm_after_a_large_receipt(empty_engine):

@@ -30,8 +30,7 @@ PAGES = [
     ("pages/jobs.py", "Jobs", ":material/schedule:", "Data", "view_jobs"),
 ]
 
-st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:",
-                   layout="wide")
+st.set_page_config(page_title="Plant Network Control Tower", page_icon=":material/factory:", layout="wide")
 configure_logging()
 
 user = login_gate()

@@ -69,21 +69,48 @@ def prepare(engine: Engine, count: int) -> list[int]:
     migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(region.insert().values(region_id="BENCH", name="Benchmark"))
-        conn.execute(plant.insert().values(plant_id=PLANT, name="Bench plant", region_id="BENCH", country="DE",
-                                           timezone="Europe/Berlin", lat=50.0, lon=8.0, data_maturity="mes",
-                                           maintenance_workflow="sap_pm", currency="EUR"))
+        conn.execute(
+            plant.insert().values(
+                plant_id=PLANT,
+                name="Bench plant",
+                region_id="BENCH",
+                country="DE",
+                timezone="Europe/Berlin",
+                lat=50.0,
+                lon=8.0,
+                data_maturity="mes",
+                maintenance_workflow="sap_pm",
+                currency="EUR",
+            )
+        )
     policies.seed_enterprise_defaults(engine, now=NOW)
     routing = policies.effective(engine, PLANT).routing("quality", None)
-    rows = [dict(plant_id=PLANT, kind="quality", subject_id=f"{PLANT}-L1", signal_key=f"bench:{i}",
-                 title=f"Bench quality exception {i}", risk=0.9, estimated_cost=None,
-                 evidence={"rule": "bench", "action": {"line_id": f"{PLANT}-L1", "disposition": "hold"}},
-                 state="open", version=1, created_utc=NOW, expires_utc=NOW + timedelta(days=3650),
-                 sla_due_utc=NOW + timedelta(days=3650), source="test", routing=routing) for i in range(count)]
+    rows = [
+        dict(
+            plant_id=PLANT,
+            kind="quality",
+            subject_id=f"{PLANT}-L1",
+            signal_key=f"bench:{i}",
+            title=f"Bench quality exception {i}",
+            risk=0.9,
+            estimated_cost=None,
+            evidence={"rule": "bench", "action": {"line_id": f"{PLANT}-L1", "disposition": "hold"}},
+            state="open",
+            version=1,
+            created_utc=NOW,
+            expires_utc=NOW + timedelta(days=3650),
+            sla_due_utc=NOW + timedelta(days=3650),
+            source="test",
+            routing=routing,
+        )
+        for i in range(count)
+    ]
     with engine.begin() as conn:
         for start in range(0, count, 2000):
-            conn.execute(recommendation.insert(), rows[start:start + 2000])
-        audit.append(conn, "bench", "bench_seeded", plant_id=PLANT, entity="recommendation",
-                     detail={"recommendations": count})
+            conn.execute(recommendation.insert(), rows[start : start + 2000])
+        audit.append(
+            conn, "bench", "bench_seeded", plant_id=PLANT, entity="recommendation", detail={"recommendations": count}
+        )
         return conn.execute(select(recommendation.c.rec_id).order_by(recommendation.c.rec_id)).scalars().all()
 
 
@@ -103,15 +130,18 @@ def run(engine: Engine, writers: int = 8, per_writer: int = 1000, shared: bool =
             offset = (w % pairs) * (total // pairs)
             order = ids[offset:] + ids[:offset]
         else:
-            order = ids[w * per_writer:(w + 1) * per_writer]
+            order = ids[w * per_writer : (w + 1) * per_writer]
         try:
             start.wait()
             for rec_id in order:
                 if logged[w] == per_writer:
                     break
                 with engine.connect() as conn:  # the page the user sees
-                    seen = conn.execute(select(recommendation.c.state, recommendation.c.version)
-                                        .where(recommendation.c.rec_id == rec_id)).one()
+                    seen = conn.execute(
+                        select(recommendation.c.state, recommendation.c.version).where(
+                            recommendation.c.rec_id == rec_id
+                        )
+                    ).one()
                 if seen.state != "open":
                     continue
                 try:
@@ -143,16 +173,31 @@ def _check(engine, mode, writers, per_writer, seconds, logged, refused) -> Resul
     with engine.connect() as conn:
         decisions = conn.execute(select(func.count()).select_from(decision)).scalar_one()
         decided = conn.execute(select(func.count(func.distinct(d.rec_id)))).scalar_one()
-        duplicates = conn.execute(select(func.count()).select_from(
-            select(d.rec_id).group_by(d.rec_id).having(func.count() > 1).subquery())).scalar_one()
+        duplicates = conn.execute(
+            select(func.count()).select_from(select(d.rec_id).group_by(d.rec_id).having(func.count() > 1).subquery())
+        ).scalar_one()
         outbox_rows = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
-        still_open = conn.execute(select(func.count()).select_from(recommendation)
-                                  .where(recommendation.c.state != "approved")).scalar_one()
+        still_open = conn.execute(
+            select(func.count()).select_from(recommendation).where(recommendation.c.state != "approved")
+        ).scalar_one()
         audit_rows = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
     chain = audit.verify(engine)
     total = writers * per_writer
-    result = Result(engine.dialect.name, mode, writers, per_writer, seconds, logged, refused, decisions, decided,
-                    duplicates, outbox_rows, chain.rows_checked, chain.ok)
+    result = Result(
+        engine.dialect.name,
+        mode,
+        writers,
+        per_writer,
+        seconds,
+        logged,
+        refused,
+        decisions,
+        decided,
+        duplicates,
+        outbox_rows,
+        chain.rows_checked,
+        chain.ok,
+    )
     expected_audit = 2 + total + refused  # policy seeding, bench seeding, one per decision and refusal
     for ok, problem in (
         (logged == [per_writer] * writers, f"writers logged {logged}, not {per_writer} each"),
@@ -186,8 +231,9 @@ def postgresql_result(admin_url, writers, per_writer, shared) -> Result | None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure here means "no usable server"
         admin.dispose()
-        print(f"  postgresql: skipped, {make_url(admin_url).render_as_string()} unreachable: "
-              f"{str(exc).splitlines()[0]}")
+        print(
+            f"  postgresql: skipped, {make_url(admin_url).render_as_string()} unreachable: {str(exc).splitlines()[0]}"
+        )
         return None
     engine = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
     try:
@@ -215,15 +261,21 @@ def main(argv=None) -> int:
         results.append(postgresql_result(args.pg_admin_url, args.writers, args.per_writer, shared))
     results = [r for r in results if r is not None]
     print(f"\nconcurrent decisions: {args.writers} writers x {args.per_writer} decisions each")
-    print(f"  {'backend':12}{'queues':8}{'decisions':>10}{'seconds':>9}{'decisions/s':>13}{'refused races':>15}"
-          f"{'duplicates':>12}{'audit rows':>12}  chain")
+    print(
+        f"  {'backend':12}{'queues':8}{'decisions':>10}{'seconds':>9}{'decisions/s':>13}{'refused races':>15}"
+        f"{'duplicates':>12}{'audit rows':>12}  chain"
+    )
     for r in results:
-        print(f"  {r.backend:12}{r.mode:8}{sum(r.logged):>10}{r.seconds:>9.1f}{r.per_second:>13.0f}{r.refused:>15}"
-              f"{r.duplicates:>12}{r.chain_rows:>12}  {'verifies' if r.chain_ok else 'BROKEN'}")
+        print(
+            f"  {r.backend:12}{r.mode:8}{sum(r.logged):>10}{r.seconds:>9.1f}{r.per_second:>13.0f}{r.refused:>15}"
+            f"{r.duplicates:>12}{r.chain_rows:>12}  {'verifies' if r.chain_ok else 'BROKEN'}"
+        )
     for mode in ("own", "shared"):
         pair = {r.backend: r for r in results if r.mode == mode}
         if len(pair) == 2:
-            print(f"  {mode} queues, postgresql / sqlite: {pair['postgresql'].per_second / pair['sqlite'].per_second:.2f}x")
+            print(
+                f"  {mode} queues, postgresql / sqlite: {pair['postgresql'].per_second / pair['sqlite'].per_second:.2f}x"
+            )
     failed = [f"{r.backend} ({r.mode} queues): {p}" for r in results for p in r.problems]
     for problem in failed:
         print(f"  FAILED {problem}")

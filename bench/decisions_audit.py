@@ -39,8 +39,15 @@ def appends_per_second(engine, writers: int, total: int) -> float:
                 start.wait()
                 for i in range(per_writer):
                     with conn.begin():
-                        audit.append(conn, f"bench{n}", "bench_append", plant_id="P01",
-                                     entity="recommendation", entity_id=i, detail={"writer": n, "i": i})
+                        audit.append(
+                            conn,
+                            f"bench{n}",
+                            "bench_append",
+                            plant_id="P01",
+                            entity="recommendation",
+                            entity_id=i,
+                            detail={"writer": n, "i": i},
+                        )
         except Exception as exc:  # noqa: BLE001 - re-raised below, in the main thread
             errors.append(exc)
             start.abort()
@@ -91,8 +98,9 @@ def postgresql_figures(admin_url, total, repeats):
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure here means "no usable server"
         admin.dispose()
-        print(f"  postgresql: skipped, {make_url(admin_url).render_as_string()} unreachable: "
-              f"{str(exc).splitlines()[0]}")
+        print(
+            f"  postgresql: skipped, {make_url(admin_url).render_as_string()} unreachable: {str(exc).splitlines()[0]}"
+        )
         return None
     engine = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
     try:
@@ -114,8 +122,10 @@ def main(argv=None):
     if args.appends % max(WRITER_COUNTS):
         parser.error(f"--appends must be a multiple of {max(WRITER_COUNTS)}")
 
-    figures = {"sqlite": sqlite_figures(args.appends, args.repeats),
-               "postgresql": postgresql_figures(args.pg_admin_url, args.appends, args.repeats)}
+    figures = {
+        "sqlite": sqlite_figures(args.appends, args.repeats),
+        "postgresql": postgresql_figures(args.pg_admin_url, args.appends, args.repeats),
+    }
     figures = {backend: values for backend, values in figures.items() if values}
 
     one, many = WRITER_COUNTS

@@ -47,9 +47,9 @@ from data_access.schema import forecast_series
 from data_access.scope import PlantScope
 from forecasting.executors import local_cluster
 from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig
-from jobs import pipeline
 from governance import model_serving
 from governance.users import User
+from jobs import pipeline
 from sample_data import generate
 
 END = date(2026, 6, 30)
@@ -95,24 +95,42 @@ def release_holds(engine) -> int:
 def timed_refresh(engine, name: str, config: RefreshConfig, workers: int, scope: PlantScope | None, **options):
     before = load()
     started = time.perf_counter()
-    report = pipeline.refresh_forecasts(engine, config, workers=workers, scope=scope, actor="bench",
-                                        own_sessions=options.pop("own_sessions", True), **options)
+    report = pipeline.refresh_forecasts(
+        engine,
+        config,
+        workers=workers,
+        scope=scope,
+        actor="bench",
+        own_sessions=options.pop("own_sessions", True),
+        **options,
+    )
     wall = time.perf_counter() - started
-    print(f"  {name:<40} {report.series:4d} series  {wall:7.1f} s wall  {report.fit_seconds:7.1f} s of fits  "
-          f"{report.reselected:3d} reselected  ({report.fallbacks} fallbacks, {report.failed} failed; "
-          f"{before} -> {load()})", flush=True)
+    print(
+        f"  {name:<40} {report.series:4d} series  {wall:7.1f} s wall  {report.fit_seconds:7.1f} s of fits  "
+        f"{report.reselected:3d} reselected  ({report.fallbacks} fallbacks, {report.failed} failed; "
+        f"{before} -> {load()})",
+        flush=True,
+    )
     return wall, report
 
 
-def measure(source: Path, directory: Path, label: str, config: RefreshConfig, workers: int,
-            scope: PlantScope | None, dask: bool) -> dict:
+def measure(
+    source: Path, directory: Path, label: str, config: RefreshConfig, workers: int, scope: PlantScope | None, dask: bool
+) -> dict:
     """Full reselection on the day before the last, then the daily refresh (pool, and Dask)."""
     selected = directory / f"{label}_selected.db"
     shutil.copyfile(source, selected)
     engine = make_engine(f"sqlite:///{selected}")
     approve(engine, config)
-    full, report = timed_refresh(engine, "full reselection (every backtest)", config, workers, scope,
-                                 as_of=END - timedelta(days=1), reselect="all")
+    full, report = timed_refresh(
+        engine,
+        "full reselection (every backtest)",
+        config,
+        workers,
+        scope,
+        as_of=END - timedelta(days=1),
+        reselect="all",
+    )
     print(f"  released {release_holds(engine)} plant hold(s) the run placed", flush=True)
     engine.dispose()
     out = {"series": report.series, "full": full}
@@ -122,14 +140,25 @@ def measure(source: Path, directory: Path, label: str, config: RefreshConfig, wo
     out["choices"] = {(p, m): c for p, m, c in zip(latest["plant_id"], latest["metric"], latest["chosen_model"])}
     engine.dispose()
     selected.unlink()
-    print(f"  full reselection / daily refresh = {out['full'] / out['pool']:.1f}x with warm starts, "
-          f"{out['full'] / out['searched']:.1f}x with forms searched (the previous refresh ran the full reselection "
-          f"every day)", flush=True)
+    print(
+        f"  full reselection / daily refresh = {out['full'] / out['pool']:.1f}x with warm starts, "
+        f"{out['full'] / out['searched']:.1f}x with forms searched (the previous refresh ran the full reselection "
+        f"every day)",
+        flush=True,
+    )
     return out
 
 
-def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfig, workers: int,
-               scope: PlantScope | None, dask: bool, forms_from_searched: bool = False) -> dict:
+def daily_runs(
+    selected: Path,
+    directory: Path,
+    label: str,
+    config: RefreshConfig,
+    workers: int,
+    scope: PlantScope | None,
+    dask: bool,
+    forms_from_searched: bool = False,
+) -> dict:
     """The daily refresh on copies of `selected`: the local pool, then (dask) one LocalCluster of
     `workers` processes twice: its first run pays the workers' start and imports (a cluster
     started for one job), the second does not (long-lived workers, as on a real cluster).
@@ -141,8 +170,9 @@ def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfi
     engine = make_engine(f"sqlite:///{copy}")
     with engine.begin() as conn:
         conn.execute(update(forecast_series).values(fitted_params=None))
-    walls["searched"], searched = timed_refresh(engine, "daily refresh (pool, forms searched)", config, workers,
-                                                scope, as_of=END, own_sessions=True)
+    walls["searched"], searched = timed_refresh(
+        engine, "daily refresh (pool, forms searched)", config, workers, scope, as_of=END, own_sessions=True
+    )
     if forms_from_searched:
         release_holds(engine)
         shutil.copyfile(copy, selected)
@@ -157,13 +187,18 @@ def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfi
             copy = directory / f"{label}_daily.db"
             shutil.copyfile(selected, copy)
             engine = make_engine(f"sqlite:///{copy}")
-            options = ({"executor": "dask", "scheduler": cluster.scheduler_address} if executor
-                       else {"own_sessions": True})
-            walls[name], report = timed_refresh(engine, f"daily refresh ({name})", config, workers, scope,
-                                                as_of=END, **options)
+            options = (
+                {"executor": "dask", "scheduler": cluster.scheduler_address} if executor else {"own_sessions": True}
+            )
+            walls[name], report = timed_refresh(
+                engine, f"daily refresh ({name})", config, workers, scope, as_of=END, **options
+            )
             if name == "pool":
-                print(f"  daily refresh searched / warm = {walls['searched'] / walls['pool']:.2f}x; "
-                      f"{warm_gap(searched, report)}", flush=True)
+                print(
+                    f"  daily refresh searched / warm = {walls['searched'] / walls['pool']:.2f}x; "
+                    f"{warm_gap(searched, report)}",
+                    flush=True,
+                )
                 print(f"  fits by served model, searched -> warm: {fits_by_model(searched, report)}", flush=True)
             engine.dispose()
             copy.unlink()
@@ -172,8 +207,11 @@ def daily_runs(selected: Path, directory: Path, label: str, config: RefreshConfi
             client.close()
             cluster.close()
     if dask:
-        print(f"  Dask LocalCluster / local pool (daily): cold workers {walls['dask, cold workers'] / walls['pool']:.2f}x, "
-              f"warm workers {walls['dask, warm workers'] / walls['pool']:.2f}x", flush=True)
+        print(
+            f"  Dask LocalCluster / local pool (daily): cold workers {walls['dask, cold workers'] / walls['pool']:.2f}x, "
+            f"warm workers {walls['dask, warm workers'] / walls['pool']:.2f}x",
+            flush=True,
+        )
     return walls
 
 
@@ -195,20 +233,28 @@ def warm_gap(searched, warm) -> str:
     text = f"{same} series refit the form the search picks again (forecasts equal)"
     if gaps:
         gaps.sort()
-        text += (f", {len(gaps)} another: mean |warm - searched| {100 * gaps[len(gaps) // 2][0]:.1f} % (median), "
-                 f"{100 * gaps[-1][0]:.1f} % (max, {gaps[-1][1]}) of the forecast level")
+        text += (
+            f", {len(gaps)} another: mean |warm - searched| {100 * gaps[len(gaps) // 2][0]:.1f} % (median), "
+            f"{100 * gaps[-1][0]:.1f} % (max, {gaps[-1][1]}) of the forecast level"
+        )
     return text
 
 
 def fits_by_model(searched, warm) -> str:
     """Seconds of fits per served model in two reports of the same series: where the time goes."""
+
     def sums(report):
-        frame = pd.DataFrame([(r.row["served_model"], r.row.get("seconds") or 0.0) for r in report.results],
-                             columns=["model", "seconds"])
+        frame = pd.DataFrame(
+            [(r.row["served_model"], r.row.get("seconds") or 0.0) for r in report.results], columns=["model", "seconds"]
+        )
         return frame.groupby("model")["seconds"].agg(["size", "sum"])
+
     before, after = sums(searched), sums(warm)
-    return "; ".join(f"{name} ({int(before.loc[name, 'size'])}) {before.loc[name, 'sum']:.1f} -> "
-                     f"{after['sum'].get(name, float('nan')):.1f} s" for name in before.index)
+    return "; ".join(
+        f"{name} ({int(before.loc[name, 'size'])}) {before.loc[name, 'sum']:.1f} -> "
+        f"{after['sum'].get(name, float('nan')):.1f} s"
+        for name in before.index
+    )
 
 
 def seed_selection(engine, config: RefreshConfig, choices: dict) -> int:
@@ -221,21 +267,50 @@ def seed_selection(engine, config: RefreshConfig, choices: dict) -> int:
     with engine.begin() as conn:
         model_id = model_serving.approved_version(conn, MODEL_NAME)["model_id"]
         run_id = f"{day:%Y%m%d}-seed"
-        store.upsert_forecast_run(conn, {
-            "run_id": run_id, "model_id": model_id, "data_end_day": day, "horizon_days": config.horizon,
-            "job": "seed", "actor": "bench", "status": "done", "workers": 1, "series": 0, "fallbacks": 0,
-            "failed": 0, "started_utc": now, "finished_utc": now, "seconds": None})
+        store.upsert_forecast_run(
+            conn,
+            {
+                "run_id": run_id,
+                "model_id": model_id,
+                "data_end_day": day,
+                "horizon_days": config.horizon,
+                "job": "seed",
+                "actor": "bench",
+                "status": "done",
+                "workers": 1,
+                "series": 0,
+                "fallbacks": 0,
+                "failed": 0,
+                "started_utc": now,
+                "finished_utc": now,
+                "seconds": None,
+            },
+        )
         seeded = 0
         for plant_id in plant_ids(engine, PlantScope.everything()):
             for metric in store.SERIES:
                 chosen = choices.get((re.sub(r"\d+$", "", plant_id), metric))
                 if chosen is None:
                     continue
-                store.replace_series(conn, run_id, plant_id, metric, {
-                    "unit": store.SERIES[metric][1], "served_model": chosen, "approved": True, "chosen_model": chosen,
-                    "history_end": day, "origins": config.origins, "reselected_day": day,
-                    "reselect_reason": "seeded by the benchmark from its template plant", "fitted_utc": now},
-                    pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]), [])
+                store.replace_series(
+                    conn,
+                    run_id,
+                    plant_id,
+                    metric,
+                    {
+                        "unit": store.SERIES[metric][1],
+                        "served_model": chosen,
+                        "approved": True,
+                        "chosen_model": chosen,
+                        "history_end": day,
+                        "origins": config.origins,
+                        "reselected_day": day,
+                        "reselect_reason": "seeded by the benchmark from its template plant",
+                        "fitted_utc": now,
+                    },
+                    pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
+                    [],
+                )
                 seeded += 1
     return seeded
 
@@ -244,25 +319,38 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.forecast_refresh", description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="directory to keep the generated warehouses in")
     parser.add_argument("--large-plants", type=int, default=100)
-    parser.add_argument("--large-sample", type=int, default=12,
-                        help="plants of the large network measured (0: all of them, measured, not extrapolated)")
+    parser.add_argument(
+        "--large-sample",
+        type=int,
+        default=12,
+        help="plants of the large network measured (0: all of them, measured, not extrapolated)",
+    )
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS)
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the pool and the local cluster")
     parser.add_argument("--skip-large", action="store_true", help="only the default 12-plant network")
     parser.add_argument("--skip-default", action="store_true", help="only the large network")
     parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask LocalCluster runs")
-    parser.add_argument("--large-seeded", action="store_true",
-                        help="large network: measure only the daily refresh of every series, from a selection "
-                             "seeded with the default network's choices (see seed_selection)")
-    parser.add_argument("--seed-from", type=Path,
-                        help="with --large-seeded and --skip-default: a default-network warehouse whose newest "
-                             "selection gives the choices (e.g. one kept from an earlier run)")
+    parser.add_argument(
+        "--large-seeded",
+        action="store_true",
+        help="large network: measure only the daily refresh of every series, from a selection "
+        "seeded with the default network's choices (see seed_selection)",
+    )
+    parser.add_argument(
+        "--seed-from",
+        type=Path,
+        help="with --large-seeded and --skip-default: a default-network warehouse whose newest "
+        "selection gives the choices (e.g. one kept from an earlier run)",
+    )
     args = parser.parse_args(argv)
     config = RefreshConfig(history_days=args.history_days)
     directory = args.keep or Path(tempfile.mkdtemp(prefix="forecast_bench_"))
     directory.mkdir(parents=True, exist_ok=True)
-    print(f"candidates {', '.join(config.candidates)}; history {config.history_days} days, {config.origins} "
-          f"origins of {config.horizon} days; {args.workers} workers; {load()}", flush=True)
+    print(
+        f"candidates {', '.join(config.candidates)}; history {config.history_days} days, {config.origins} "
+        f"origins of {config.horizon} days; {args.workers} workers; {load()}",
+        flush=True,
+    )
 
     default = None
     if not args.skip_default:
@@ -282,37 +370,48 @@ def main(argv=None) -> int:
                 engine.dispose()
                 default = {"choices": dict(zip(zip(latest["plant_id"], latest["metric"]), latest["chosen_model"]))}
             if default is None:
-                parser.error("--large-seeded needs the default network's choices: drop --skip-default or give "
-                             "--seed-from")
-            print(f"large network ({len(ids)} plants, {total_series} series), daily refresh from a seeded selection:",
-                  flush=True)
+                parser.error(
+                    "--large-seeded needs the default network's choices: drop --skip-default or give --seed-from"
+                )
+            print(
+                f"large network ({len(ids)} plants, {total_series} series), daily refresh from a seeded selection:",
+                flush=True,
+            )
             seeded = directory / "large_seeded.db"
             shutil.copyfile(large, seeded)
             engine = make_engine(f"sqlite:///{seeded}")
             approve(engine, config)
             print(f"  seeded {seed_selection(engine, config, default['choices'])} series", flush=True)
             engine.dispose()
-            walls = daily_runs(seeded, directory, "large", config, args.workers, None, not args.skip_dask,
-                               forms_from_searched=True)
+            walls = daily_runs(
+                seeded, directory, "large", config, args.workers, None, not args.skip_dask, forms_from_searched=True
+            )
             seeded.unlink()
-            print(f"  daily refresh of all {total_series} series: {walls['pool']:.0f} s with {args.workers} workers "
-                  f"(warm), {walls['searched']:.0f} s with forms searched"
-                  + (f"; default network: full reselection / daily = {default['full'] / default['pool']:.1f}x"
-                     if "full" in default else ""), flush=True)
+            print(
+                f"  daily refresh of all {total_series} series: {walls['pool']:.0f} s with {args.workers} workers "
+                f"(warm), {walls['searched']:.0f} s with forms searched"
+                + (
+                    f"; default network: full reselection / daily = {default['full'] / default['pool']:.1f}x"
+                    if "full" in default
+                    else ""
+                ),
+                flush=True,
+            )
         elif args.large_sample <= 0:
             print(f"large network ({len(ids)} plants, {total_series} series), all of it:", flush=True)
             measure(large, directory, "large", config, args.workers, None, not args.skip_dask)
         else:
             generation = {p: int(re.search(r"(\d+)$", p).group(1)) for p in ids if re.search(r"\d$", p)}
             # plants of the repeated templates, the second generation first: one plant of each template
-            sample = sorted(generation, key=lambda p: (generation[p], p))[:args.large_sample]
-            print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}",
-                  flush=True)
-            out = measure(large, directory, "large", config, args.workers, PlantScope.only(sample),
-                          not args.skip_dask)
+            sample = sorted(generation, key=lambda p: (generation[p], p))[: args.large_sample]
+            print(f"large network ({len(ids)} plants), sample of {len(sample)} plants: {', '.join(sample)}", flush=True)
+            out = measure(large, directory, "large", config, args.workers, PlantScope.only(sample), not args.skip_dask)
             scale = total_series / max(out["series"], 1)
-            print(f"  extrapolated to all {total_series} series: full reselection {out['full'] * scale / 60:.1f} min, "
-                  f"daily refresh {out['pool'] * scale:.0f} s with {args.workers} workers", flush=True)
+            print(
+                f"  extrapolated to all {total_series} series: full reselection {out['full'] * scale / 60:.1f} min, "
+                f"daily refresh {out['pool'] * scale:.0f} s with {args.workers} workers",
+                flush=True,
+            )
     if not args.keep:
         shutil.rmtree(directory, ignore_errors=True)
     return 0

@@ -28,12 +28,27 @@ from pathlib import Path
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PLANT = "BENCH"
 LINES, ASSETS_PER_LINE = 5, 8
-REASONS = {"Motorschaden": "ELEC_FAIL", "Kette gerissen": "MECH_FAIL", "Lagerschaden": "MECH_FAIL",
-           "Wartung": "PM", "Reinigung": "CLEAN", "Formatwechsel": "CO_FORMAT", "Materialmangel": "NO_MATERIAL"}
-CATEGORIES = {"ELEC_FAIL": ("failure", True), "MECH_FAIL": ("failure", True), "PM": ("planned", False),
-              "CLEAN": ("planned", False), "CO_FORMAT": ("changeover", False), "NO_MATERIAL": ("starved", False)}
+REASONS = {
+    "Motorschaden": "ELEC_FAIL",
+    "Kette gerissen": "MECH_FAIL",
+    "Lagerschaden": "MECH_FAIL",
+    "Wartung": "PM",
+    "Reinigung": "CLEAN",
+    "Formatwechsel": "CO_FORMAT",
+    "Materialmangel": "NO_MATERIAL",
+}
+CATEGORIES = {
+    "ELEC_FAIL": ("failure", True),
+    "MECH_FAIL": ("failure", True),
+    "PM": ("planned", False),
+    "CLEAN": ("planned", False),
+    "CO_FORMAT": ("changeover", False),
+    "NO_MATERIAL": ("starved", False),
+}
 MAPPING = {
-    "plant": PLANT, "source": "downtime", "file": {"delimiter": ";"},
+    "plant": PLANT,
+    "source": "downtime",
+    "file": {"delimiter": ";"},
     "datetime_format": "%d.%m.%Y %H:%M",
     "columns": {"asset": "Anlage", "start": "Beginn", "end": "Ende", "reason": "Grund"},
     "codes": {"reason": REASONS},
@@ -65,17 +80,53 @@ def setup(url: str) -> None:
     migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(region.insert().values(region_id="EU", name="Europe"))
-        conn.execute(plant.insert().values(plant_id=PLANT, name="Bench", region_id="EU", country="DE",
-                                           timezone="Europe/Berlin", lat=52.5, lon=13.4, data_maturity="mes",
-                                           maintenance_workflow="sap_pm", currency="EUR"))
-        conn.execute(line.insert(), [dict(line_id=f"{PLANT}-L{n}", plant_id=PLANT, name=f"Line {n}",
-                                          line_type="packaging", local_code=f"L{n}") for n in range(1, LINES + 1)])
-        conn.execute(asset.insert(), [dict(asset_id=f"{PLANT}-L{n}-A{a}", plant_id=PLANT, line_id=f"{PLANT}-L{n}",
-                                           asset_class="conveyor", criticality="B", local_code=f"L{n}-A{a}",
-                                           local_name=f"Asset {a}", install_year=2015)
-                                      for n in range(1, LINES + 1) for a in range(1, ASSETS_PER_LINE + 1)])
-        conn.execute(downtime_reason.insert(), [dict(reason_code=code, category=cat, is_failure=failure,
-                                                     description=code) for code, (cat, failure) in CATEGORIES.items()])
+        conn.execute(
+            plant.insert().values(
+                plant_id=PLANT,
+                name="Bench",
+                region_id="EU",
+                country="DE",
+                timezone="Europe/Berlin",
+                lat=52.5,
+                lon=13.4,
+                data_maturity="mes",
+                maintenance_workflow="sap_pm",
+                currency="EUR",
+            )
+        )
+        conn.execute(
+            line.insert(),
+            [
+                dict(
+                    line_id=f"{PLANT}-L{n}", plant_id=PLANT, name=f"Line {n}", line_type="packaging", local_code=f"L{n}"
+                )
+                for n in range(1, LINES + 1)
+            ],
+        )
+        conn.execute(
+            asset.insert(),
+            [
+                dict(
+                    asset_id=f"{PLANT}-L{n}-A{a}",
+                    plant_id=PLANT,
+                    line_id=f"{PLANT}-L{n}",
+                    asset_class="conveyor",
+                    criticality="B",
+                    local_code=f"L{n}-A{a}",
+                    local_name=f"Asset {a}",
+                    install_year=2015,
+                )
+                for n in range(1, LINES + 1)
+                for a in range(1, ASSETS_PER_LINE + 1)
+            ],
+        )
+        conn.execute(
+            downtime_reason.insert(),
+            [
+                dict(reason_code=code, category=cat, is_failure=failure, description=code)
+                for code, (cat, failure) in CATEGORIES.items()
+            ],
+        )
     engine.dispose()
 
 
@@ -91,17 +142,34 @@ def worker(url: str, csv_path: str) -> dict:
     mapping = parse_mapping(MAPPING)
     baseline = _maxrss_mb()
     started = time.perf_counter()
-    result = load_file(engine, PLANT, "downtime", mapping, csv_path, actor="bench",
-                       now=datetime(2026, 1, 1, tzinfo=timezone.utc), refresh_marts=False)
+    result = load_file(
+        engine,
+        PLANT,
+        "downtime",
+        mapping,
+        csv_path,
+        actor="bench",
+        now=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        refresh_marts=False,
+    )
     seconds = time.perf_counter() - started
     load_peak = _maxrss_mb()
     started = time.perf_counter()
     marts.refresh(engine, plant_ids=[PLANT])
     refresh_seconds = time.perf_counter() - started
     engine.dispose()
-    return {"seconds": seconds, "refresh_seconds": refresh_seconds, "rows_read": result.rows_read,
-            "inserted": result.inserted, "quarantined": result.quarantined, "status": result.status,
-            "error": result.error, "baseline_mb": baseline, "load_peak_mb": load_peak, "peak_mb": _maxrss_mb()}
+    return {
+        "seconds": seconds,
+        "refresh_seconds": refresh_seconds,
+        "rows_read": result.rows_read,
+        "inserted": result.inserted,
+        "quarantined": result.quarantined,
+        "status": result.status,
+        "error": result.error,
+        "baseline_mb": baseline,
+        "load_peak_mb": load_peak,
+        "peak_mb": _maxrss_mb(),
+    }
 
 
 def _maxrss_mb() -> float:
@@ -109,8 +177,12 @@ def _maxrss_mb() -> float:
 
 
 def _run(url: str, csv_path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bench.ingest", "--worker", url, str(csv_path)],
-                         capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.ingest", "--worker", url, str(csv_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "worker failed")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -148,8 +220,10 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         big_bytes = write_csv(big, args.rows)
         small_bytes = write_csv(small, args.rows // 4)
-        print(f"generated {args.rows:,}-row CSV ({big_bytes / 2**20:,.1f} MiB) and a {args.rows // 4:,}-row one "
-              f"({small_bytes / 2**20:,.1f} MiB) in {time.perf_counter() - t0:,.1f} s")
+        print(
+            f"generated {args.rows:,}-row CSV ({big_bytes / 2**20:,.1f} MiB) and a {args.rows // 4:,}-row one "
+            f"({small_bytes / 2**20:,.1f} MiB) in {time.perf_counter() - t0:,.1f} s"
+        )
         backends = [("sqlite", lambda name: (f"sqlite:///{tmp / name}.db", lambda: None))]
         if not args.skip_postgres:
             backends.append(("postgresql", lambda name: _pg_database()))
@@ -170,15 +244,19 @@ def main(argv=None) -> int:
                     continue
                 peaks[label] = run["load_peak_mb"] - run["baseline_mb"]
                 size = (big_bytes if label == "full" else small_bytes) / 2**20
-                print(f"{backend:>10} {label:>7}: {run['rows_read']:>9,} rows in {run['seconds']:6.1f} s = "
-                      f"{run['rows_read'] / run['seconds']:>7,.0f} rows/s through the ingest "
-                      f"({run['inserted']:,} loaded, {run['quarantined']:,} quarantined); memory +{peaks[label]:,.0f} MiB "
-                      f"during the load (file {size:,.0f} MiB); then the plant's marts refresh "
-                      f"{run['refresh_seconds']:.1f} s, peak +{run['peak_mb'] - run['baseline_mb']:,.0f} MiB; "
-                      f"with it {run['rows_read'] / (run['seconds'] + run['refresh_seconds']):,.0f} rows/s")
+                print(
+                    f"{backend:>10} {label:>7}: {run['rows_read']:>9,} rows in {run['seconds']:6.1f} s = "
+                    f"{run['rows_read'] / run['seconds']:>7,.0f} rows/s through the ingest "
+                    f"({run['inserted']:,} loaded, {run['quarantined']:,} quarantined); memory +{peaks[label]:,.0f} MiB "
+                    f"during the load (file {size:,.0f} MiB); then the plant's marts refresh "
+                    f"{run['refresh_seconds']:.1f} s, peak +{run['peak_mb'] - run['baseline_mb']:,.0f} MiB; "
+                    f"with it {run['rows_read'] / (run['seconds'] + run['refresh_seconds']):,.0f} rows/s"
+                )
             if len(peaks) == 2 and peaks["quarter"] > 0:
-                print(f"{backend:>10} ingest memory growth, full file / quarter file: "
-                      f"{peaks['full'] / peaks['quarter']:.2f} (1.0 = bounded by the chunk; 4.0 = grows with the file)")
+                print(
+                    f"{backend:>10} ingest memory growth, full file / quarter file: "
+                    f"{peaks['full'] / peaks['quarter']:.2f} (1.0 = bounded by the chunk; 4.0 = grows with the file)"
+                )
     return 0
 
 

@@ -54,9 +54,25 @@ class Counts:
 
 def _collector_process(url, broker_url, client_id, *options):
     """`python -m jobs.live` in a process of its own, as the worker runs it."""
-    return subprocess.Popen([sys.executable, "-m", "jobs.live", "--url", url, "--broker", broker_url, "--client-id",
-                             client_id, "--lease-s", "2", *options], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jobs.live",
+            "--url",
+            url,
+            "--broker",
+            broker_url,
+            "--client-id",
+            client_id,
+            "--lease-s",
+            "2",
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
 
 
 def _connected(engine, client_id, timeout=60.0) -> None:
@@ -95,15 +111,16 @@ def _publish_readings(publisher, base, messages, offset=0, pause_s=0.0, at=None)
         if at is not None:
             at(i)
         stamp = (base + timedelta(milliseconds=offset + i)).isoformat()
-        publisher.publish("pnct/v1/A/health/VP1-VS-01", [
-            {"asset": "VP1-VS-01", "metric": m, "value": v, "unit": u, "timestamp": stamp} for m, u, v in METRICS])
+        publisher.publish(
+            "pnct/v1/A/health/VP1-VS-01",
+            [{"asset": "VP1-VS-01", "metric": m, "value": v, "unit": u, "timestamp": stamp} for m, u, v in METRICS],
+        )
         if pause_s:
             time.sleep(pause_s)
     return messages * 4
 
 
-def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, workdir: Path,
-                           inflight: int) -> None:
+def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, workdir: Path, inflight: int) -> None:
     from sample_data.live import Publisher
     from tests import tiny_network
 
@@ -124,25 +141,30 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
         done = _wait_stored(engine, published)
         seconds = time.perf_counter() - started
         stored = _stored(engine)
-        print(f"  {label}: {stored:,} readings stored in {seconds:.1f} s = {stored / seconds:,.0f} readings/s "
-              f"({'all stored' if done else 'timed out waiting'})")
+        print(
+            f"  {label}: {stored:,} readings stored in {seconds:.1f} s = {stored / seconds:,.0f} readings/s "
+            f"({'all stored' if done else 'timed out waiting'})"
+        )
 
         latencies = []
         for i in range(50):
             stamp = (base + timedelta(hours=1, seconds=i)).isoformat()
             before = _stored(engine)
             sent = time.perf_counter()
-            publisher.publish("pnct/v1/A/health/VP1-VS-01",
-                              {"asset": "VP1-VS-01", "metric": "vibration", "value": 2.0, "unit": "mm/s",
-                               "timestamp": stamp})
+            publisher.publish(
+                "pnct/v1/A/health/VP1-VS-01",
+                {"asset": "VP1-VS-01", "metric": "vibration", "value": 2.0, "unit": "mm/s", "timestamp": stamp},
+            )
             while _stored(engine) <= before and time.perf_counter() - sent < 30:
                 time.sleep(0.002)
             latencies.append(time.perf_counter() - sent)
         published += 50
         latencies.sort()
         p95 = latencies[int(0.95 * len(latencies)) - 1]
-        print(f"  {label}: publish -> stored, one reading at a time (50): median "
-              f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+        print(
+            f"  {label}: publish -> stored, one reading at a time (50): median "
+            f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        )
     finally:
         publisher.close()
         _stop(collector)
@@ -166,9 +188,11 @@ def throughput_and_latency(url: str, label: str, readings: int, counts: Counts, 
         published += n
         left = publisher.wait(120)
         done = _wait_stored(engine, before + n, timeout=180)
-        print(f"  {label}: faults: {n:,} readings published with the broker restarted and the collector killed "
-              f"and restarted; {_stored(engine) - before:,} stored ({left} unacknowledged at the publisher; "
-              f"{'all stored' if done else 'timed out waiting'})")
+        print(
+            f"  {label}: faults: {n:,} readings published with the broker restarted and the collector killed "
+            f"and restarted; {_stored(engine) - before:,} stored ({left} unacknowledged at the publisher; "
+            f"{'all stored' if done else 'timed out waiting'})"
+        )
         _stop(state["collector"])
     finally:
         publisher.close()
@@ -192,21 +216,34 @@ def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) 
     score.score(engine, datetime.now(timezone.utc))
     subject, code = "NA-JOL-L2-A01", None
     with engine.connect() as conn:
-        code, baseline = conn.execute(text(
-            "SELECT a.local_code, AVG(h.vibration_mm_s) FROM asset a JOIN asset_health_daily h "
-            "ON h.asset_id = a.asset_id WHERE a.asset_id = :a GROUP BY a.local_code"), {"a": subject}).one()
+        code, baseline = conn.execute(
+            text(
+                "SELECT a.local_code, AVG(h.vibration_mm_s) FROM asset a JOIN asset_health_daily h "
+                "ON h.asset_id = a.asset_id WHERE a.asset_id = :a GROUP BY a.local_code"
+            ),
+            {"a": subject},
+        ).one()
     broker = mqtt_broker.Broker(workdir / f"broker-rec-{label}").start()
     collector = _collector_process(url, broker.url, f"bench-rec-{label}", "--rescore-every", "2")
     _connected(engine, f"bench-rec-{label}")
     publisher = Publisher(broker.url, client_id=f"bench-rec-publisher-{label}")
     try:
         publisher.connected.wait(10)
-        days = [datetime.combine(today - timedelta(days=k), datetime.min.time(), timezone.utc) + timedelta(hours=12)
-                for k in range(7, 0, -1)]
+        days = [
+            datetime.combine(today - timedelta(days=k), datetime.min.time(), timezone.utc) + timedelta(hours=12)
+            for k in range(7, 0, -1)
+        ]
         for i, when in enumerate(days):
-            publisher.publish(f"pnct/v1/NA-JOL/health/{code}", {
-                "asset": code, "metric": "vibration", "value": round(baseline * (1.5 + 0.5 * i), 3), "unit": "mm/s",
-                "timestamp": when.isoformat()})
+            publisher.publish(
+                f"pnct/v1/NA-JOL/health/{code}",
+                {
+                    "asset": code,
+                    "metric": "vibration",
+                    "value": round(baseline * (1.5 + 0.5 * i), 3),
+                    "unit": "mm/s",
+                    "timestamp": when.isoformat(),
+                },
+            )
         sent = time.perf_counter()
         publisher.wait(30)
         r = recommendation.c
@@ -218,8 +255,10 @@ def recommendation_latency(url: str, label: str, counts: Counts, workdir: Path) 
                 break
             time.sleep(0.2)
         took = time.perf_counter() - sent
-        print(f"  {label}: publish -> recommendation (rescoring every 2 s): "
-              + (f"{took:.1f} s" if found else f"no recommendation after {took:.0f} s"))
+        print(
+            f"  {label}: publish -> recommendation (rescoring every 2 s): "
+            + (f"{took:.1f} s" if found else f"no recommendation after {took:.0f} s")
+        )
         counts.published += len(days)
         counts.stored += _stored(engine)
     finally:
@@ -246,9 +285,13 @@ def _drop(admin, name):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--readings", type=int, default=8_000, help="readings in the throughput run (default 8,000)")
-    parser.add_argument("--inflight", type=int, default=1000,
-                        help="the broker's max_inflight_messages (default 1000, as docs/live-feeds.md advises; "
-                             "Mosquitto's own default is 20)")
+    parser.add_argument(
+        "--inflight",
+        type=int,
+        default=1000,
+        help="the broker's max_inflight_messages (default 1000, as docs/live-feeds.md advises; "
+        "Mosquitto's own default is 20)",
+    )
     parser.add_argument("--no-postgresql", action="store_true")
     parser.add_argument("--no-recommendation", action="store_true", help="skip the publish -> recommendation run")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
@@ -259,12 +302,19 @@ def main(argv=None) -> int:
     counts = Counts()
     workdir = Path(tempfile.mkdtemp(prefix="bench-live-"))
     try:
-        backends = [("sqlite", lambda: (None, None, f"sqlite:///{workdir / 'throughput.db'}"),
-                     lambda: (None, None, f"sqlite:///{workdir / 'network.db'}"))]
+        backends = [
+            (
+                "sqlite",
+                lambda: (None, None, f"sqlite:///{workdir / 'throughput.db'}"),
+                lambda: (None, None, f"sqlite:///{workdir / 'network.db'}"),
+            )
+        ]
         if not args.no_postgresql:
             backends.append(("postgresql", lambda: _postgres(args.pg_admin_url), lambda: _postgres(args.pg_admin_url)))
-        print(f"live feed: {args.readings:,} readings per backend, Mosquitto {mqtt_broker.MOSQUITTO} on a free port, "
-              f"max_inflight_messages {args.inflight}")
+        print(
+            f"live feed: {args.readings:,} readings per backend, Mosquitto {mqtt_broker.MOSQUITTO} on a free port, "
+            f"max_inflight_messages {args.inflight}"
+        )
         for label, first, second in backends:
             for run, make in ((throughput_and_latency, first), (recommendation_latency, second)):
                 if run is recommendation_latency and args.no_recommendation:
@@ -272,8 +322,10 @@ def main(argv=None) -> int:
                 try:
                     admin, name, url = make()
                 except Exception as exc:  # noqa: BLE001 - no server: say so and go on
-                    print(f"  {label}: skipped, {make_url(args.pg_admin_url).render_as_string()} unreachable: "
-                          f"{str(exc).splitlines()[0]}")
+                    print(
+                        f"  {label}: skipped, {make_url(args.pg_admin_url).render_as_string()} unreachable: "
+                        f"{str(exc).splitlines()[0]}"
+                    )
                     break
                 try:
                     if run is throughput_and_latency:
@@ -285,8 +337,10 @@ def main(argv=None) -> int:
                         _drop(admin, name)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"published {counts.published:,}, stored {counts.stored:,}, lost {counts.published - counts.stored:,} "
-          f"(duplicate deliveries turned away by the key: {counts.duplicates:,})")
+    print(
+        f"published {counts.published:,}, stored {counts.stored:,}, lost {counts.published - counts.stored:,} "
+        f"(duplicate deliveries turned away by the key: {counts.duplicates:,})"
+    )
     return 0
 
 

@@ -36,14 +36,15 @@ class Broker:
             f"allow_anonymous {'true' if anonymous else 'false'}\n"
             f"persistence true\npersistence_location {self.directory}/\n"
             f"max_queued_messages {max_queued}\nmax_inflight_messages {max_inflight}\n"
-            f"log_dest file {self.directory}/mosquitto.log\n"
+            f"log_dest file {self.directory}/mosquitto.log\n" + ("user root\n" if os.geteuid() == 0 else "")
             # started as root, mosquitto drops to the `mosquitto` user, who cannot write here
-            + ("user root\n" if os.geteuid() == 0 else ""))
+        )
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Broker":
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -33,7 +33,12 @@ from data_access import kpis, marts
 from data_access import operations as ops
 from data_access.frames import read_frame
 from data_access.schema import (
-    OPERATIONS_MARTS, downtime_event, plant, production_daily, purchase_order, work_order,
+    OPERATIONS_MARTS,
+    downtime_event,
+    plant,
+    production_daily,
+    purchase_order,
+    work_order,
 )
 from data_access.scope import PlantScope
 
@@ -61,13 +66,16 @@ def with_operations_marts(engine):
 
 def cold(render):
     """One render with an empty query cache (what a page costs when its cache has expired)."""
+
     def run(engine):
         st.cache_data.clear()
         return render(engine)
+
     return run
 
 
 # --- the same answers from the marts and from the raw tables ----------------------------------
+
 
 def _read(engine, stmt):
     with engine.connect() as conn:
@@ -81,10 +89,17 @@ def pareto_mart(engine):
 
 def pareto_raw(engine):
     d = downtime_event.c
-    frame = _read(engine, select(
-        d.reason_code, func.count().label("events"), func.sum(d.duration_s).label("downtime_s"),
-        func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_s"),
-    ).where(d.day.between(START, END)).group_by(d.reason_code))
+    frame = _read(
+        engine,
+        select(
+            d.reason_code,
+            func.count().label("events"),
+            func.sum(d.duration_s).label("downtime_s"),
+            func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_s"),
+        )
+        .where(d.day.between(START, END))
+        .group_by(d.reason_code),
+    )
     return frame.set_index("reason_code").astype(float).sort_index()
 
 
@@ -95,10 +110,16 @@ def assets_mart(engine):
 
 def assets_raw(engine):
     d = downtime_event.c
-    frame = _read(engine, select(
-        d.asset_id, func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
-        func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_s"),
-    ).where(d.day.between(START, END)).group_by(d.asset_id))
+    frame = _read(
+        engine,
+        select(
+            d.asset_id,
+            func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
+            func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_s"),
+        )
+        .where(d.day.between(START, END))
+        .group_by(d.asset_id),
+    )
     return frame.set_index("asset_id").astype(float).sort_index()
 
 
@@ -112,12 +133,19 @@ def lines_mart(engine):
 
 def lines_raw(engine):
     p, d = production_daily.c, downtime_event.c
-    prod = _read(engine, select(p.line_id, func.sum(p.run_s).label("run_s"))
-                 .where(p.day.between(START, END)).group_by(p.line_id))
-    down = _read(engine, select(
-        d.line_id, func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_downtime_s"),
-        func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
-    ).where(d.day.between(START, END)).group_by(d.line_id))
+    prod = _read(
+        engine, select(p.line_id, func.sum(p.run_s).label("run_s")).where(p.day.between(START, END)).group_by(p.line_id)
+    )
+    down = _read(
+        engine,
+        select(
+            d.line_id,
+            func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_downtime_s"),
+            func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
+        )
+        .where(d.day.between(START, END))
+        .group_by(d.line_id),
+    )
     frame = prod.merge(down, on="line_id", how="outer").fillna(0.0).set_index("line_id")
     return frame[LINE_COLUMNS].astype(float).sort_index()
 
@@ -130,11 +158,17 @@ def backlog_mart(engine):
 def backlog_raw(engine):
     """Open at the end of END, plant-local: every work order read, the instant per plant's zone."""
     w, p = work_order.c, plant.c
-    rows = _read(engine, select(w.plant_id, w.created_utc, w.completed_utc, p.timezone)
-                 .join_from(work_order, plant, w.plant_id == p.plant_id))
+    rows = _read(
+        engine,
+        select(w.plant_id, w.created_utc, w.completed_utc, p.timezone).join_from(
+            work_order, plant, w.plant_id == p.plant_id
+        ),
+    )
     day_after = END + timedelta(days=1)
-    ends = {tz: pd.Timestamp(datetime(day_after.year, day_after.month, day_after.day, tzinfo=ZoneInfo(tz)))
-            for tz in rows["timezone"].unique()}
+    ends = {
+        tz: pd.Timestamp(datetime(day_after.year, day_after.month, day_after.day, tzinfo=ZoneInfo(tz)))
+        for tz in rows["timezone"].unique()
+    }
     cut = pd.to_datetime(rows["timezone"].map(ends), utc=True)
     created = pd.to_datetime(rows["created_utc"], utc=True)
     completed = pd.to_datetime(rows["completed_utc"], utc=True)
@@ -150,11 +184,17 @@ def lateness_mart(engine):
 def lateness_raw(engine):
     """Read raw, cut like every mart to each plant's days (first to last production day)."""
     po, p = purchase_order.c, production_daily.c
-    spans = select(p.plant_id, func.min(p.day).label("first"), func.max(p.day).label("last")).group_by(
-        p.plant_id).subquery()
-    rows = _read(engine, select(po.received_day, po.promised_day).join(
-        spans, spans.c.plant_id == po.plant_id).where(
-        po.received_day.between(START, END), po.received_day.between(spans.c.first, spans.c.last)))
+    spans = (
+        select(p.plant_id, func.min(p.day).label("first"), func.max(p.day).label("last"))
+        .group_by(p.plant_id)
+        .subquery()
+    )
+    rows = _read(
+        engine,
+        select(po.received_day, po.promised_day)
+        .join(spans, spans.c.plant_id == po.plant_id)
+        .where(po.received_day.between(START, END), po.received_day.between(spans.c.first, spans.c.last)),
+    )
     rows["lateness_days"] = kpis.delivery_lateness_days(rows["received_day"], rows["promised_day"]).values
     rows["on_time"] = (rows["lateness_days"] <= kpis.DELIVERY_TOLERANCE_DAYS).astype(float)
     frame = rows.groupby("lateness_days").agg(received=("on_time", "size"), on_time=("on_time", "sum"))
@@ -201,18 +241,22 @@ def main(argv=None):
         compared = {}
         for name, (mart, raw, how) in COMPARISONS.items():
             from_mart, from_raw = mart(large), raw(large)
-            pd.testing.assert_frame_equal(from_mart, from_raw, check_exact=False, rtol=1e-9,
-                                          check_names=False, check_index_type=False)
+            pd.testing.assert_frame_equal(
+                from_mart, from_raw, check_exact=False, rtol=1e-9, check_names=False, check_index_type=False
+            )
             compared[name] = (best_of(lambda: mart(large)), best_of(lambda: raw(large)), how)
         counts = row_counts(large)
 
-    print(f"One render of each operations page (last {WINDOW} days, cold cache), "
-          f"{args.plants} plants / 12 plants:")
+    print(f"One render of each operations page (last {WINDOW} days, cold cache), {args.plants} plants / 12 plants:")
     for (who, name), (t_default, t_large) in timed.items():
-        print(f"  {who + ', ' + name:<37} {t_large / t_default:6.2f}x  "
-              f"({t_large * 1000:,.0f} ms vs {t_default * 1000:,.0f} ms)")
-    print(f"\nOn the {args.plants}-plant network, {WINDOW}-day window: raw tables / operations marts "
-          "(the same answer both ways):")
+        print(
+            f"  {who + ', ' + name:<37} {t_large / t_default:6.2f}x  "
+            f"({t_large * 1000:,.0f} ms vs {t_default * 1000:,.0f} ms)"
+        )
+    print(
+        f"\nOn the {args.plants}-plant network, {WINDOW}-day window: raw tables / operations marts "
+        "(the same answer both ways):"
+    )
     for name, (t_mart, t_raw, how) in compared.items():
         print(f"  {name:<38} {t_raw / t_mart:6.2f}x  ({how}: {t_raw * 1000:,.0f} ms; mart: {t_mart * 1000:,.0f} ms)")
     print(f"\nRows on the {args.plants}-plant network: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

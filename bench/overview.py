@@ -77,28 +77,44 @@ def from_mart(engine, start, end):
 def from_raw_sql(engine, start, end):
     p, d = production_daily.c, downtime_event.c
     with engine.connect() as conn:
-        prod = read_frame(conn, select(
-            p.plant_id, func.sum(p.planned_busy_s).label("planned_busy_s"), func.sum(p.run_s).label("run_s"),
-            func.sum(p.ideal_cycle_s * p.good_qty).label("ideal_good_s"),
-        ).where(p.day.between(start, end)).group_by(p.plant_id))
-        down = read_frame(conn, select(
-            d.plant_id, func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_downtime_s"),
-            func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
-        ).where(d.day.between(start, end)).group_by(d.plant_id))
+        prod = read_frame(
+            conn,
+            select(
+                p.plant_id,
+                func.sum(p.planned_busy_s).label("planned_busy_s"),
+                func.sum(p.run_s).label("run_s"),
+                func.sum(p.ideal_cycle_s * p.good_qty).label("ideal_good_s"),
+            )
+            .where(p.day.between(start, end))
+            .group_by(p.plant_id),
+        )
+        down = read_frame(
+            conn,
+            select(
+                d.plant_id,
+                func.sum(case((d.is_failure, d.duration_s), else_=0.0)).label("unplanned_downtime_s"),
+                func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
+            )
+            .where(d.day.between(start, end))
+            .group_by(d.plant_id),
+        )
     return _combine(prod, down)
 
 
 def from_raw_pandas(engine, start, end):
     p, d = production_daily.c, downtime_event.c
     with engine.connect() as conn:
-        prod = read_frame(conn, select(p.plant_id, p.planned_busy_s, p.run_s, p.ideal_cycle_s, p.good_qty)
-                          .where(p.day.between(start, end)))
+        prod = read_frame(
+            conn,
+            select(p.plant_id, p.planned_busy_s, p.run_s, p.ideal_cycle_s, p.good_qty).where(p.day.between(start, end)),
+        )
         down = read_frame(conn, select(d.plant_id, d.is_failure, d.duration_s).where(d.day.between(start, end)))
     prod["ideal_good_s"] = prod["ideal_cycle_s"] * prod["good_qty"]
     prod = prod.groupby("plant_id", as_index=False)[["planned_busy_s", "run_s", "ideal_good_s"]].sum()
     failures = down[down["is_failure"].astype(bool)]
     down = failures.groupby("plant_id", as_index=False).agg(
-        unplanned_downtime_s=("duration_s", "sum"), failures=("duration_s", "size"))
+        unplanned_downtime_s=("duration_s", "sum"), failures=("duration_s", "size")
+    )
     return _combine(prod, down)
 
 
@@ -121,16 +137,21 @@ def main(argv=None):
         t_default = best_of(lambda: overview_queries(default))
         t_large = best_of(lambda: overview_queries(large))
         start = END - timedelta(days=WINDOW - 1)
-        mart, raw_sql, raw_pandas = (from_mart(large, start, END).astype(float).sort_index(),
-                                     from_raw_sql(large, start, END), from_raw_pandas(large, start, END))
+        mart, raw_sql, raw_pandas = (
+            from_mart(large, start, END).astype(float).sort_index(),
+            from_raw_sql(large, start, END),
+            from_raw_pandas(large, start, END),
+        )
         pd.testing.assert_frame_equal(mart, raw_sql, check_exact=False, rtol=1e-9)
         pd.testing.assert_frame_equal(raw_sql, raw_pandas, check_exact=False, rtol=1e-9)
         t_mart = best_of(lambda: from_mart(large, start, END))
         t_sql = best_of(lambda: from_raw_sql(large, start, END))
         t_pandas = best_of(lambda: from_raw_pandas(large, start, END))
 
-    print(f"overview queries, {args.plants} plants / 12 plants:      {t_large / t_default:6.2f}x "
-          f"({t_large * 1000:.0f} ms vs {t_default * 1000:.0f} ms)")
+    print(
+        f"overview queries, {args.plants} plants / 12 plants:      {t_large / t_default:6.2f}x "
+        f"({t_large * 1000:.0f} ms vs {t_default * 1000:.0f} ms)"
+    )
     print(f"{WINDOW}-day plant KPIs, raw rows into pandas / SQL on raw: {t_pandas / t_sql:6.2f}x")
     print(f"{WINDOW}-day plant KPIs, raw rows into pandas / mart:       {t_pandas / t_mart:6.2f}x")
     print(f"{WINDOW}-day plant KPIs, SQL on raw / mart:                 {t_sql / t_mart:6.2f}x")

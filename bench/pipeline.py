@@ -30,7 +30,14 @@ from sqlalchemy import func, select
 from data_access.engine import make_engine
 from data_access.ingest import load_file, parse_mapping
 from data_access.schema import (
-    asset, downtime_reason, forecast_series, job_request, job_run, line, recommendation, risk_score,
+    asset,
+    downtime_reason,
+    forecast_series,
+    job_request,
+    job_run,
+    line,
+    recommendation,
+    risk_score,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,18 +62,25 @@ def wait(condition, timeout: float, worker: subprocess.Popen) -> float:
 def request_done(engine, kind: str):
     def done() -> bool:
         with engine.connect() as conn:
-            return conn.execute(select(job_request.c.status).where(job_request.c.kind == kind)
-                                .order_by(job_request.c.request_id.desc())).scalar() in ("succeeded", "failed")
+            return conn.execute(
+                select(job_request.c.status).where(job_request.c.kind == kind).order_by(job_request.c.request_id.desc())
+            ).scalar() in ("succeeded", "failed")
+
     return done
 
 
 def failures_file(engine, folder: Path) -> tuple[str, dict, Path]:
     """A downtime file of five failures in the last days on one asset of a sensor plant's packaging line."""
     with engine.connect() as conn:
-        plant_id, local = conn.execute(select(asset.c.plant_id, asset.c.local_code).join(line, line.c.line_id == asset.c.line_id)
-                                       .order_by(asset.c.plant_id, asset.c.asset_id).limit(1)).one()
-        reason = conn.execute(select(downtime_reason.c.reason_code).where(downtime_reason.c.is_failure.is_(True))
-                              .limit(1)).scalar_one()
+        plant_id, local = conn.execute(
+            select(asset.c.plant_id, asset.c.local_code)
+            .join(line, line.c.line_id == asset.c.line_id)
+            .order_by(asset.c.plant_id, asset.c.asset_id)
+            .limit(1)
+        ).one()
+        reason = conn.execute(
+            select(downtime_reason.c.reason_code).where(downtime_reason.c.is_failure.is_(True)).limit(1)
+        ).scalar_one()
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     lines = ["asset,start,end,reason"]
     for hours in (60, 48, 36, 20, 8):
@@ -74,9 +88,12 @@ def failures_file(engine, folder: Path) -> tuple[str, dict, Path]:
         lines.append(f"{local},{start:%Y-%m-%d %H:%M},{start + timedelta(hours=3):%Y-%m-%d %H:%M},Ausfall")
     path = folder / "failures.csv"
     path.write_text("\n".join(lines) + "\n")
-    mapping = {"plant": plant_id, "source": "downtime",
-               "columns": {"asset": "asset", "start": "start", "end": "end", "reason": "reason"},
-               "codes": {"reason": {"Ausfall": reason}}}
+    mapping = {
+        "plant": plant_id,
+        "source": "downtime",
+        "columns": {"asset": "asset", "start": "start", "end": "end", "reason": "reason"},
+        "codes": {"reason": {"Ausfall": reason}},
+    }
     return plant_id, mapping, path
 
 
@@ -92,8 +109,9 @@ def main(argv=None) -> None:
     env.pop("PNCT_JOBS_FILE", None)
     log = (folder / "worker.log").open("w")
     began = time.perf_counter()
-    worker = subprocess.Popen([sys.executable, "-m", "jobs.worker", "--url", url], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs.worker", "--url", url], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         engine = None
 
@@ -110,17 +128,26 @@ def main(argv=None) -> None:
         t_generated = wait(generated, 900, worker)
         t_populated = wait(request_done(engine, "first_start"), 1800, worker)
         with engine.connect() as conn:
-            outcome = conn.execute(select(job_request.c.status, job_request.c.error)
-                                   .where(job_request.c.kind == "first_start")).one()
-            steps = conn.execute(select(job_run.c.job_name, job_run.c.seconds).where(job_run.c.trigger == "first_start")
-                                 .order_by(job_run.c.run_id)).all()
-        print(f"first start, {plants} plants on {os.cpu_count()} cores: network generated after "
-              f"{t_generated - began:.1f} s, every page populated after {t_populated - began:.1f} s "
-              f"(first-start pipeline {t_populated - t_generated:.1f} s: "
-              + ", ".join(f"{name} {seconds or 0:.1f} s" for name, seconds in steps) + f"); outcome {outcome[0]}"
-              + (f" ({outcome[1]})" if outcome[1] else ""))
-        print(f"  stored: {count(engine, forecast_series)} forecast series, {count(engine, risk_score)} risk scores, "
-              f"{count(engine, recommendation)} recommendations")
+            outcome = conn.execute(
+                select(job_request.c.status, job_request.c.error).where(job_request.c.kind == "first_start")
+            ).one()
+            steps = conn.execute(
+                select(job_run.c.job_name, job_run.c.seconds)
+                .where(job_run.c.trigger == "first_start")
+                .order_by(job_run.c.run_id)
+            ).all()
+        print(
+            f"first start, {plants} plants on {os.cpu_count()} cores: network generated after "
+            f"{t_generated - began:.1f} s, every page populated after {t_populated - began:.1f} s "
+            f"(first-start pipeline {t_populated - t_generated:.1f} s: "
+            + ", ".join(f"{name} {seconds or 0:.1f} s" for name, seconds in steps)
+            + f"); outcome {outcome[0]}"
+            + (f" ({outcome[1]})" if outcome[1] else "")
+        )
+        print(
+            f"  stored: {count(engine, forecast_series)} forecast series, {count(engine, risk_score)} risk scores, "
+            f"{count(engine, recommendation)} recommendations"
+        )
 
         plant_id, mapping, path = failures_file(engine, folder)
         fitted_before = count(engine, forecast_series)
@@ -128,15 +155,23 @@ def main(argv=None) -> None:
         loaded = time.perf_counter()
         done = wait(request_done(engine, "load"), 900, worker)
         with engine.connect() as conn:
-            refit = dict(conn.execute(select(forecast_series.c.plant_id == plant_id, func.count())
-                                      .where(forecast_series.c.fitted_utc >= datetime.now(timezone.utc)
-                                             - timedelta(seconds=done - loaded + 5))
-                                      .group_by(forecast_series.c.plant_id == plant_id)).all())
-        print(f"load to recommendation: {result.inserted} rows loaded for {plant_id} ({result.status}); its pipeline "
-              f"(marts, forecasts, risk, recommendations) done {done - loaded:.1f} s after the load committed; "
-              f"series refitted: {refit.get(True, 0)} of {plant_id}, {refit.get(False, 0)} of other plants; "
-              f"forecast series stored {fitted_before} -> {count(engine, forecast_series)}; "
-              f"recommendations now {count(engine, recommendation)}")
+            refit = dict(
+                conn.execute(
+                    select(forecast_series.c.plant_id == plant_id, func.count())
+                    .where(
+                        forecast_series.c.fitted_utc
+                        >= datetime.now(timezone.utc) - timedelta(seconds=done - loaded + 5)
+                    )
+                    .group_by(forecast_series.c.plant_id == plant_id)
+                ).all()
+            )
+        print(
+            f"load to recommendation: {result.inserted} rows loaded for {plant_id} ({result.status}); its pipeline "
+            f"(marts, forecasts, risk, recommendations) done {done - loaded:.1f} s after the load committed; "
+            f"series refitted: {refit.get(True, 0)} of {plant_id}, {refit.get(False, 0)} of other plants; "
+            f"forecast series stored {fitted_before} -> {count(engine, forecast_series)}; "
+            f"recommendations now {count(engine, recommendation)}"
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=60)

@@ -37,8 +37,8 @@ from data_access.engine import make_engine
 from data_access.scope import PlantScope
 from forecasting import scenario as sc
 from forecasting import scenario_inputs
-from governance import policies
 from forecasting.refresh import RefreshConfig
+from governance import policies
 from jobs import pipeline
 from sample_data import generate
 
@@ -63,7 +63,9 @@ def build(directory: Path, plants: int, days: int) -> Path:
     migrate.upgrade(engine)
     if q.latest_series(engine, EVERY).query("metric == 'demand'").empty:
         started = time.perf_counter()
-        report = pipeline.refresh_forecasts(engine, RefreshConfig(candidates=("seasonal_naive",)), workers=1, actor="bench")
+        report = pipeline.refresh_forecasts(
+            engine, RefreshConfig(candidates=("seasonal_naive",)), workers=1, actor="bench"
+        )
         print(f"forecast refresh (seasonal naive): {report.series} series in {time.perf_counter() - started:.0f} s")
     engine.dispose()
     return path
@@ -88,8 +90,11 @@ def plant_levers(basis: sc.PlantBasis) -> sc.Levers:
     """Demand +15 %, the plant's main supplier 5 days later, its busiest line down 4 days next month."""
     supplier = Counter(s for s in basis.suppliers if s).most_common(1)[0][0]
     busiest = basis.lines[int(np.argmax(basis.line_rate))]
-    return sc.Levers(demand_change_pct=15.0, supplier_delay_days={supplier: 5.0},
-                     line_outages=(sc.LineOutage(busiest, basis.start + timedelta(days=30), 4),))
+    return sc.Levers(
+        demand_change_pct=15.0,
+        supplier_delay_days={supplier: 5.0},
+        line_outages=(sc.LineOutage(busiest, basis.start + timedelta(days=30), 4),),
+    )
 
 
 def main(argv=None) -> int:
@@ -108,7 +113,9 @@ def main(argv=None) -> int:
         engine = make_engine(f"sqlite:///{path}")
         plants = q.plant_ids(engine, EVERY)
         started = time.perf_counter()
-        bases, version = scenario_inputs.bases(engine, EVERY, plants, horizon=args.horizon, labour_rates=policies.labour_rates(engine))
+        bases, version = scenario_inputs.bases(
+            engine, EVERY, plants, horizon=args.horizon, labour_rates=policies.labour_rates(engine)
+        )
         read_s = time.perf_counter() - started
         engine.dispose()
         started = time.perf_counter()
@@ -122,30 +129,42 @@ def main(argv=None) -> int:
         basis = bases[plant_id]
         levers = plant_levers(basis)
         before = load()
-        one_s, result = median_time(lambda: sc.run({plant_id: basis}, levers, args.paths, sc.SEED,
-                                                    baseline={plant_id: baseline[plant_id]}), args.repeats)
-        sim_s, _ = median_time(lambda: sc.simulate(basis, levers, draws=sc.Draws.for_basis(basis, args.paths, sc.SEED)),
-                               args.repeats)
+        one_s, result = median_time(
+            lambda: sc.run({plant_id: basis}, levers, args.paths, sc.SEED, baseline={plant_id: baseline[plant_id]}),
+            args.repeats,
+        )
+        sim_s, _ = median_time(
+            lambda: sc.simulate(basis, levers, draws=sc.Draws.for_basis(basis, args.paths, sc.SEED)), args.repeats
+        )
         change = sc.comparison(result, plant_id).set_index("metric")
-        print(f"one plant ({plant_id}: {len(basis.lines)} lines, {len(basis.materials)} materials), lever change "
-              f"[{levers.describe()}]:")
-        print(f"  run with kept baseline   {one_s:7.3f} s  ({verdict(one_s, TARGET_ONE)}; simulate alone "
-              f"{sim_s:.3f} s; {before} -> {load()})")
-        print(f"  fill rate {change.loc['fill_rate', 'baseline']:.1%} -> {change.loc['fill_rate', 'scenario']:.1%}, "
-              f"stockout days {change.loc['stockout_days', 'baseline']:.1f} -> "
-              f"{change.loc['stockout_days', 'scenario']:.1f}")
+        print(
+            f"one plant ({plant_id}: {len(basis.lines)} lines, {len(basis.materials)} materials), lever change "
+            f"[{levers.describe()}]:"
+        )
+        print(
+            f"  run with kept baseline   {one_s:7.3f} s  ({verdict(one_s, TARGET_ONE)}; simulate alone "
+            f"{sim_s:.3f} s; {before} -> {load()})"
+        )
+        print(
+            f"  fill rate {change.loc['fill_rate', 'baseline']:.1%} -> {change.loc['fill_rate', 'scenario']:.1%}, "
+            f"stockout days {change.loc['stockout_days', 'baseline']:.1f} -> "
+            f"{change.loc['stockout_days', 'scenario']:.1f}"
+        )
 
         # 2. the network
         supplier = Counter(s for b in bases.values() for s in set(b.suppliers) if s).most_common(1)[0][0]
         network_levers = sc.Levers(demand_change_pct=15.0, supplier_delay_days={supplier: 5.0})
         before = load()
-        net_s, net = median_time(lambda: sc.run(bases, network_levers, args.paths, sc.SEED, baseline=baseline),
-                                 args.repeats)
+        net_s, net = median_time(
+            lambda: sc.run(bases, network_levers, args.paths, sc.SEED, baseline=baseline), args.repeats
+        )
         fill = net.network["summary"]["fill_rate"]
         print(f"all {len(bases)} plants, lever change [{network_levers.describe()}]:")
         print(f"  run with kept baselines  {net_s:7.3f} s  ({verdict(net_s, TARGET_NETWORK)}; {before} -> {load()})")
-        print(f"  network fill rate {net.network['baseline']['fill_rate']['mean']:.1%} -> {fill['mean']:.1%} "
-              f"(p10 {fill['p10']:.1%}, p90 {fill['p90']:.1%})")
+        print(
+            f"  network fill rate {net.network['baseline']['fill_rate']['mean']:.1%} -> {fill['mean']:.1%} "
+            f"(p10 {fill['p10']:.1%}, p90 {fill['p90']:.1%})"
+        )
 
         # 3. the same engine one path at a time, on the same draws
         draws = sc.Draws.for_basis(basis, args.paths, sc.SEED)
@@ -159,9 +178,13 @@ def main(argv=None) -> int:
         loop_s, looped = median_time(loop, max(1, args.repeats // 3))
         for key in sc.DAILY:
             assert np.allclose(looped[key], vectorized[key], rtol=1e-9, atol=1e-6), key
-        print(f"one plant, per-path Python loop ({args.paths} x simulate of 1 path): {loop_s:.2f} s "
-              f"({before} -> {load()}); same daily numbers as the vectorized run")
-        print(f"  loop / vectorized simulate = {loop_s / sim_s:.0f}x; loop / whole lever change = {loop_s / one_s:.0f}x")
+        print(
+            f"one plant, per-path Python loop ({args.paths} x simulate of 1 path): {loop_s:.2f} s "
+            f"({before} -> {load()}); same daily numbers as the vectorized run"
+        )
+        print(
+            f"  loop / vectorized simulate = {loop_s / sim_s:.0f}x; loop / whole lever change = {loop_s / one_s:.0f}x"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)

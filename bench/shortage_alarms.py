@@ -44,9 +44,17 @@ def main(argv=None) -> None:
         sample_data.generate(engine, plants=args.plants, days=args.days, seed=args.seed, end_day=END)
         print(f"generated {args.plants} plants x {args.days} days in {time.perf_counter() - started:.0f} s")
         with engine.connect() as conn:
-            counts = pd.DataFrame(conn.execute(select(inventory_snapshot.c.plant_id, inventory_snapshot.c.material_id,
-                                                      inventory_snapshot.c.day, inventory_snapshot.c.on_hand)).all(),
-                                  columns=["plant_id", "material_id", "day", "on_hand"])
+            counts = pd.DataFrame(
+                conn.execute(
+                    select(
+                        inventory_snapshot.c.plant_id,
+                        inventory_snapshot.c.material_id,
+                        inventory_snapshot.c.day,
+                        inventory_snapshot.c.on_hand,
+                    )
+                ).all(),
+                columns=["plant_id", "material_id", "day", "on_hand"],
+            )
         counts["day"] = pd.to_datetime(counts["day"]).dt.date
         alarms = true = 0
         for k in range(args.checks):
@@ -55,21 +63,32 @@ def main(argv=None) -> None:
             found = signals.risk_signals(engine, PlantScope.everything(), as_of, kinds=("shortage",))
             for s in found[found["risk"] >= THRESHOLD].itertuples(index=False):
                 lead = float(s.evidence["lead_time_days"])
-                later = counts[(counts["plant_id"] == s.plant_id) & (counts["material_id"] == s.subject_id)
-                               & (counts["day"] > day) & (counts["day"] <= day + timedelta(days=lead))]
+                later = counts[
+                    (counts["plant_id"] == s.plant_id)
+                    & (counts["material_id"] == s.subject_id)
+                    & (counts["day"] > day)
+                    & (counts["day"] <= day + timedelta(days=lead))
+                ]
                 alarms += 1
                 true += bool((later["on_hand"] <= 0).any())
         # as the nightly orchestration sees it: the morning after the last data day, when the
         # stock counts of spreadsheet plants and of plants with a feed outage are days old
-        now = signals.risk_signals(engine, PlantScope.everything(),
-                                   datetime.combine(END + timedelta(days=1), datetime.min.time(), timezone.utc)
-                                   + timedelta(hours=6), kinds=("shortage",))
+        now = signals.risk_signals(
+            engine,
+            PlantScope.everything(),
+            datetime.combine(END + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=6),
+            kinds=("shortage",),
+        )
         engine.dispose()
     precision = true / alarms if alarms else float("nan")
-    print(f"past days: shortage alarms {alarms}, followed by a zero stock count within the lead time {true} "
-          f"(precision {precision:.0%}, false alarms {alarms - true})")
-    print(f"the morning after the data: shortage alarms {int((now['risk'] >= THRESHOLD).sum())} "
-          f"of {len(now)} materials scored")
+    print(
+        f"past days: shortage alarms {alarms}, followed by a zero stock count within the lead time {true} "
+        f"(precision {precision:.0%}, false alarms {alarms - true})"
+    )
+    print(
+        f"the morning after the data: shortage alarms {int((now['risk'] >= THRESHOLD).sum())} "
+        f"of {len(now)} materials scored"
+    )
 
 
 if __name__ == "__main__":

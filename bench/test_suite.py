@@ -69,6 +69,7 @@ def postgres_costs(repeat: int) -> tuple[float, float] | None:
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
     try:
+
         def migrate_and_drop(_):
             migrate.upgrade(engine)
             metadata.drop_all(engine)
@@ -110,12 +111,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as directory:
         migrate_s, copy_s = sqlite_costs(Path(directory), args.repeat)
-    print(f"SQLite, per test:     migrate a fresh file {migrate_s * 1000:7.1f} ms   copy the template "
-          f"{copy_s * 1000:6.1f} ms   ({migrate_s / copy_s:.0f}x)")
+    print(
+        f"SQLite, per test:     migrate a fresh file {migrate_s * 1000:7.1f} ms   copy the template "
+        f"{copy_s * 1000:6.1f} ms   ({migrate_s / copy_s:.0f}x)"
+    )
     pg = postgres_costs(args.repeat)
     if pg:
-        print(f"PostgreSQL, per test: migrate + drop all {pg[0] * 1000:7.1f} ms   empty it again    "
-              f"{pg[1] * 1000:6.1f} ms   ({pg[0] / pg[1]:.1f}x)")
+        print(
+            f"PostgreSQL, per test: migrate + drop all {pg[0] * 1000:7.1f} ms   empty it again    "
+            f"{pg[1] * 1000:6.1f} ms   ({pg[0] / pg[1]:.1f}x)"
+        )
     files = [f.strip() for f in args.files.split(",") if f.strip()]
     one = pytest_seconds(files, 1)
     two = pytest_seconds(files, 2)

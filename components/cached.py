@@ -22,8 +22,7 @@ def _warehouse_key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-cache_query = partial(st.cache_data, ttl=STATIC_TTL_S, show_spinner=False,
-                      hash_funcs={Engine: _warehouse_key})
+cache_query = partial(st.cache_data, ttl=STATIC_TTL_S, show_spinner=False, hash_funcs={Engine: _warehouse_key})
 
 
 @cache_query()
@@ -58,6 +57,7 @@ def feeds_ending_before(engine, scope, end):
 
 # --- drill-down dimensions (issue 3) ---------------------------------------------------------
 
+
 @cache_query(ttl=60)
 def failing_jobs(engine):
     return jobs.failing_jobs(engine)
@@ -79,6 +79,7 @@ def stocked_materials(engine, scope):
 
 
 # --- beside each plant on the overview: data quality (onboarding) and decisions -----------
+
 
 @cache_query(ttl=LIVE_TTL_S)
 def plant_quality(engine, scope):

@@ -21,16 +21,32 @@ from data_access.kpis import REFERENCE_CURRENCY
 from forecasting.scenario import METRICS, Levers
 from governance import policies, workflow
 
-
-KIND_LABELS = {"maintenance": "Maintenance", "shortage": "Shortage", "quality": "Quality", "schedule": "Reschedule",
-               "scenario": "Scenario plan"}
-STATE_LABELS = {"open": "Open", "escalated": "Escalated", "approved": "Approved", "rejected": "Rejected",
-                "overridden": "Overridden", "expired": "Expired"}
-ACTION_LABELS = {"approve": "Approve", "reject": "Reject", "override": "Override (change the action)",
-                 "comment": "Comment", "escalate": "Escalate"}
+KIND_LABELS = {
+    "maintenance": "Maintenance",
+    "shortage": "Shortage",
+    "quality": "Quality",
+    "schedule": "Reschedule",
+    "scenario": "Scenario plan",
+}
+STATE_LABELS = {
+    "open": "Open",
+    "escalated": "Escalated",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "overridden": "Overridden",
+    "expired": "Expired",
+}
+ACTION_LABELS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "override": "Override (change the action)",
+    "comment": "Comment",
+    "escalate": "Escalate",
+}
 
 
 # --- cached reads --------------------------------------------------------------------------------
+
 
 @cache_query(ttl=QUEUE_TTL_S)
 def action_queue(engine, scope, roles, kinds, only_mine):
@@ -75,8 +91,16 @@ def audit_facets(engine, scope):
 
 def clear() -> None:
     """Forget cached decision reads after this session wrote something."""
-    for fn in (action_queue, recommendations, outbox_rows, decision_kpis, overview_decision_kpis, overrides,
-               audit_rows, audit_facets):
+    for fn in (
+        action_queue,
+        recommendations,
+        outbox_rows,
+        decision_kpis,
+        overview_decision_kpis,
+        overrides,
+        audit_rows,
+        audit_facets,
+    ):
         fn.clear()
 
 
@@ -92,10 +116,13 @@ def detail(engine, scope, rec_id):
 
 # --- formatting ----------------------------------------------------------------------------------
 
+
 def utc_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """start 00:00 UTC .. the day after end 00:00 UTC."""
-    return (datetime.combine(start, time(), timezone.utc),
-            datetime.combine(end + timedelta(days=1), time(), timezone.utc))
+    return (
+        datetime.combine(start, time(), timezone.utc),
+        datetime.combine(end + timedelta(days=1), time(), timezone.utc),
+    )
 
 
 def cost_metric(rec: dict) -> tuple[str, str, str]:
@@ -104,12 +131,18 @@ def cost_metric(rec: dict) -> tuple[str, str, str]:
     if rec["kind"] == "scenario":
         ev = rec.get("evidence") or {}
         change, net = ev.get("spend_change", rec["estimated_cost"]), ev.get("cost_change")
-        return ("Plan spend change", format_money(change, signed=True),
-                "What the plan spends at this plant against its baseline (overtime, inventory holding, maintenance "
-                "windows; mean over the simulated paths); approvals are routed on it, a saving like 0. Net cost "
-                f"change including lost sales: {format_money(net, signed=True)}.")
-    return ("Estimated cost", format_money(rec["estimated_cost"]),
-            f"Enterprise reference currency {REFERENCE_CURRENCY} (material unit costs and labour rate)")
+        return (
+            "Plan spend change",
+            format_money(change, signed=True),
+            "What the plan spends at this plant against its baseline (overtime, inventory holding, maintenance "
+            "windows; mean over the simulated paths); approvals are routed on it, a saving like 0. Net cost "
+            f"change including lost sales: {format_money(net, signed=True)}.",
+        )
+    return (
+        "Estimated cost",
+        format_money(rec["estimated_cost"]),
+        f"Enterprise reference currency {REFERENCE_CURRENCY} (material unit costs and labour rate)",
+    )
 
 
 def _plain(text) -> str:
@@ -122,15 +155,19 @@ def scenario_note(rec: dict) -> str:
     ev = rec.get("evidence") or {}
     others = int(ev.get("plants_in_scenario") or 1) - 1
     plants = rec["plant_id"] + (f" (one of {others + 1} plants in the scenario)" if others else "")
-    return (f"Scenario plan **{_plain(ev.get('name', ''))}** (#{ev.get('scenario_id', '?')}) submitted by "
-            f"{_plain(ev.get('submitted_by', '?'))} for {_plain(plants)}, on data "
-            f"{_plain(ev.get('data_version') or 'n/a')}. Note: {_plain(ev.get('note', ''))}  \n"
-            "Its submitter may not approve or override it (four-eyes rule).")
+    return (
+        f"Scenario plan **{_plain(ev.get('name', ''))}** (#{ev.get('scenario_id', '?')}) submitted by "
+        f"{_plain(ev.get('submitted_by', '?'))} for {_plain(plants)}, on data "
+        f"{_plain(ev.get('data_version') or 'n/a')}. Note: {_plain(ev.get('note', ''))}  \n"
+        "Its submitter may not approve or override it (four-eyes rule)."
+    )
 
 
 def rec_label(row) -> str:
-    return (f"#{row['rec_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · {row['plant_id']} · "
-            f"{STATE_LABELS.get(row['state'], row['state'])} · {row['title'][:80]}")
+    return (
+        f"#{row['rec_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · {row['plant_id']} · "
+        f"{STATE_LABELS.get(row['state'], row['state'])} · {row['title'][:80]}"
+    )
 
 
 def queue_column_config() -> dict:
@@ -139,8 +176,9 @@ def queue_column_config() -> dict:
         "plant_name": st.column_config.TextColumn("Plant"),
         "kind": st.column_config.TextColumn("Kind"),
         "title": st.column_config.TextColumn("Recommendation", width="large"),
-        "risk": st.column_config.ProgressColumn("Risk", min_value=0.0, max_value=1.0, format="percent",
-                                                help="Risk score that raised it (0-1)"),
+        "risk": st.column_config.ProgressColumn(
+            "Risk", min_value=0.0, max_value=1.0, format="percent", help="Risk score that raised it (0-1)"
+        ),
         "source": st.column_config.TextColumn("Source", help="model, or fallback_rule (threshold rules)"),
         "estimated_cost": money_column("Est. cost"),
         "state": st.column_config.TextColumn("State"),
@@ -187,11 +225,13 @@ def kpi_column_config() -> dict:
         "overridden": st.column_config.NumberColumn("Overridden", format="%d"),
         "expired": st.column_config.NumberColumn("Expired", format="%d"),
         "auto_approved": st.column_config.NumberColumn("Auto", format="%d", help="Approved by the policy's automation"),
-        "latency_median_h": st.column_config.NumberColumn("Latency median (h)", format="%.1f h",
-                                                          help="Raised to a person's final decision"),
+        "latency_median_h": st.column_config.NumberColumn(
+            "Latency median (h)", format="%.1f h", help="Raised to a person's final decision"
+        ),
         "latency_p90_h": st.column_config.NumberColumn("Latency p90 (h)", format="%.1f h"),
-        "adoption": st.column_config.NumberColumn("Adoption", format="percent",
-                                                  help="Acted on before expiry / outcome known"),
+        "adoption": st.column_config.NumberColumn(
+            "Adoption", format="percent", help="Acted on before expiry / outcome known"
+        ),
     }
 
 
@@ -224,8 +264,9 @@ def scenario_summary_frame(evidence: dict) -> pd.DataFrame:
     baseline, scenario (means), change, scenario_p10, scenario_p90."""
     columns = ["metric", "baseline", "scenario", "change", "scenario_p10", "scenario_p90"]
     frame = pd.DataFrame(evidence.get("summary") or [], columns=columns)
-    frame["metric"] = [f"{METRICS[m][0]} ({METRICS[m][1]})" if m in METRICS else str(m).replace("_", " ")
-                       for m in frame["metric"]]
+    frame["metric"] = [
+        f"{METRICS[m][0]} ({METRICS[m][1]})" if m in METRICS else str(m).replace("_", " ") for m in frame["metric"]
+    ]
     return frame
 
 
@@ -243,16 +284,23 @@ def scenario_summary_column_config() -> dict:
 def lever_frame(levers: dict) -> pd.DataFrame:
     """A scenario plan's levers that differ from the baseline, as (lever, value) rows (lists and
     mappings as JSON)."""
-    rows = [(k.replace("_", " "), json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
-            for k, v in Levers.from_dict(levers or {}).changes().items()]
+    rows = [
+        (k.replace("_", " "), json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
+        for k, v in Levers.from_dict(levers or {}).changes().items()
+    ]
     return pd.DataFrame(rows, columns=["lever", "value"])
 
 
 def action_frame(evidence: dict) -> pd.DataFrame:
     """The proposed action (what goes to the outbox on approval) as (field, value) rows."""
     action = evidence.get("action") or {}
-    return pd.DataFrame([(k, json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else
-                          ("" if v is None else str(v))) for k, v in action.items()], columns=["field", "value"])
+    return pd.DataFrame(
+        [
+            (k, json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else str(v)))
+            for k, v in action.items()
+        ],
+        columns=["field", "value"],
+    )
 
 
 def records_frame(evidence: dict, key: str) -> pd.DataFrame:
@@ -260,11 +308,20 @@ def records_frame(evidence: dict, key: str) -> pd.DataFrame:
 
 
 def download_json(data: bytes, file_name: str, key: str, label: str = "Download JSON") -> None:
-    st.download_button(label, data, file_name=file_name, mime="application/json", key=key, on_click="ignore",
-                       icon=":material/data_object:", help="Every row, payloads nested, timestamps ISO 8601 UTC.")
+    st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime="application/json",
+        key=key,
+        on_click="ignore",
+        icon=":material/data_object:",
+        help="Every row, payloads nested, timestamps ISO 8601 UTC.",
+    )
 
 
 # --- writes ---------------------------------------------------------------------------------------
+
 
 def policy_table(engine, scope, plant_id: str | None) -> pd.DataFrame:
     """Every policy key for the enterprise (plant_id None) or a plant: enterprise value, plant
@@ -280,15 +337,19 @@ def policy_table(engine, scope, plant_id: str | None) -> pd.DataFrame:
     rows = []
     for key, spec in policies.SPECS.items():
         source = local if key in local.index else enterprise if key in enterprise.index else None
-        rows.append({
-            "key": key, "description": spec.description,
-            "enterprise_value": _show(enterprise["value"].get(key, spec.default)),
-            "plant_value": _show(local["value"][key]) if key in local.index else "",
-            "effective_value": _show(policy[key]), "origin": policy.origin[key],
-            "localized": key in local.index,
-            "updated_by": source["updated_by"][key] if source is not None else "",
-            "updated_utc": source["updated_utc"][key] if source is not None else pd.NaT,
-        })
+        rows.append(
+            {
+                "key": key,
+                "description": spec.description,
+                "enterprise_value": _show(enterprise["value"].get(key, spec.default)),
+                "plant_value": _show(local["value"][key]) if key in local.index else "",
+                "effective_value": _show(policy[key]),
+                "origin": policy.origin[key],
+                "localized": key in local.index,
+                "updated_by": source["updated_by"][key] if source is not None else "",
+                "updated_utc": source["updated_utc"][key] if source is not None else pd.NaT,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -297,8 +358,9 @@ def localized_by_plant(engine, scope) -> pd.DataFrame:
     stored = dq.policy_rows(engine, scope)
     local = stored[stored["plant_id"].notna()]
     grouped = local.groupby("plant_id")["key"].agg(lambda k: ", ".join(sorted(k)))
-    return pd.DataFrame({"plant_id": grouped.index, "localized": local.groupby("plant_id").size().values,
-                         "keys": grouped.values})
+    return pd.DataFrame(
+        {"plant_id": grouped.index, "localized": local.groupby("plant_id").size().values, "keys": grouped.values}
+    )
 
 
 def _show(value) -> str:

@@ -75,8 +75,10 @@ def filter_bar(engine, user, drill: tuple[str, ...] = ()) -> Selection | None:
     plants = cached.plants(engine, user.scope)
     window = cached.data_window(engine, user.scope)
     if plants.empty or window is None:
-        st.info("There is no plant data in your scope yet. Once a plant's production data is "
-                "loaded, its KPIs appear here.", icon=":material/factory:")
+        st.info(
+            "There is no plant data in your scope yet. Once a plant's production data is loaded, its KPIs appear here.",
+            icon=":material/factory:",
+        )
         return None
     first, last = window
     names = dict(zip(plants["plant_id"], plants["name"]))
@@ -84,22 +86,42 @@ def filter_bar(engine, user, drill: tuple[str, ...] = ()) -> Selection | None:
 
     region_col, plant_col, date_col = st.columns([1, 2, 1])
     chosen_regions = region_col.multiselect(
-        "Region", list(regions), format_func=regions.get, key="filters_regions",
-        placeholder="All regions", bind="query-params", persist_state="session")
+        "Region",
+        list(regions),
+        format_func=regions.get,
+        key="filters_regions",
+        placeholder="All regions",
+        bind="query-params",
+        persist_state="session",
+    )
     chosen_plants = plant_col.multiselect(
-        "Plants", list(names), format_func=lambda p: f"{names[p]} ({p})", key="filters_plants",
-        placeholder="All plants in scope", bind="query-params", persist_state="session")
+        "Plants",
+        list(names),
+        format_func=lambda p: f"{names[p]} ({p})",
+        key="filters_plants",
+        placeholder="All plants in scope",
+        bind="query-params",
+        persist_state="session",
+    )
     dates = date_col.date_input(
-        "Plant-local days", value=(max(first, last - timedelta(days=DEFAULT_WINDOW_DAYS - 1)), last),
-        min_value=first, max_value=max(last, latest_local_today()), key="filters_dates", bind="query-params",
-        persist_state="session", help="Each plant's own calendar days, in its time zone. Up to today, so "
-        "recommendations raised today count in the decision KPIs; feeds end at their last data day.")
+        "Plant-local days",
+        value=(max(first, last - timedelta(days=DEFAULT_WINDOW_DAYS - 1)), last),
+        min_value=first,
+        max_value=max(last, latest_local_today()),
+        key="filters_dates",
+        bind="query-params",
+        persist_state="session",
+        help="Each plant's own calendar days, in its time zone. Up to today, so "
+        "recommendations raised today count in the decision KPIs; feeds end at their last data day.",
+    )
 
     in_regions = plants[plants["region_id"].isin(chosen_regions or regions)]["plant_id"]
     selected = set(in_regions) & set(chosen_plants or names)
     if not selected:
-        st.info("No plant matches this region and plant selection. Widen the filters above.",
-                icon=":material/filter_alt_off:")
+        st.info(
+            "No plant matches this region and plant selection. Widen the filters above.",
+            icon=":material/filter_alt_off:",
+        )
         return None
     start, end = (dates[0], dates[-1]) if dates else (first, last)
     scope = user.scope.narrowed(selected)
@@ -117,27 +139,53 @@ def _drill_down(engine, selection: Selection, drill) -> Selection:
         lines = cached.lines(engine, scope)
         labels = {r.line_id: f"{r.name} · {r.plant_name} ({r.line_id})" for r in lines.itertuples()}
         line_id = columns["line"].selectbox(
-            "Line", list(labels), index=None, format_func=labels.get, key="filters_line",
-            placeholder="All lines", bind="query-params", persist_state="session",
-            help="Drill down from the plants to one of their lines.")
+            "Line",
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            key="filters_line",
+            placeholder="All lines",
+            bind="query-params",
+            persist_state="session",
+            help="Drill down from the plants to one of their lines.",
+        )
         if line_id is not None:
             plant_id = lines.loc[lines["line_id"] == line_id, "plant_id"].iloc[0]
             scope = scope.narrowed({plant_id})
     if "asset" in columns:
         assets = cached.assets(engine, scope, line_id) if line_id else None
-        labels = ({} if assets is None else
-                  {r.asset_id: f"{r.local_name} · {r.asset_class} ({r.asset_id})" for r in assets.itertuples()})
+        labels = (
+            {}
+            if assets is None
+            else {r.asset_id: f"{r.local_name} · {r.asset_class} ({r.asset_id})" for r in assets.itertuples()}
+        )
         asset_id = columns["asset"].selectbox(
-            "Asset", list(labels), index=None, format_func=labels.get, key="filters_asset",
+            "Asset",
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            key="filters_asset",
             placeholder="All assets of the line" if line_id else "Pick a line first",
-            disabled=line_id is None, bind="query-params", persist_state="session",
-            help="Drill down from a line to one of its assets.")
+            disabled=line_id is None,
+            bind="query-params",
+            persist_state="session",
+            help="Drill down from a line to one of its assets.",
+        )
     if "material" in columns:
         materials = cached.stocked_materials(engine, scope)
-        labels = {r.material_id: f"{r.name} · {r.material_type.replace('_', ' ')} ({r.material_id})"
-                  for r in materials.itertuples()}
+        labels = {
+            r.material_id: f"{r.name} · {r.material_type.replace('_', ' ')} ({r.material_id})"
+            for r in materials.itertuples()
+        }
         material_id = columns["material"].selectbox(
-            "Material", list(labels), index=None, format_func=labels.get, key="filters_material",
-            placeholder="All materials", bind="query-params", persist_state="session",
-            help="Drill down from the plants to one material they stock.")
+            "Material",
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            key="filters_material",
+            placeholder="All materials",
+            bind="query-params",
+            persist_state="session",
+            help="Drill down from the plants to one material they stock.",
+        )
     return replace(selection, scope=scope, line_id=line_id, asset_id=asset_id, material_id=material_id)

@@ -14,8 +14,7 @@ def _missing(value) -> bool:
 
 
 # What an undefined value of an operations KPI means, in words (see explain_missing).
-MISSING_WORDS = {"material_dos": "no demand", "mean_close_h": "none closed",
-                 "preventive_share": "none created"}
+MISSING_WORDS = {"material_dos": "no demand", "mean_close_h": "none closed", "preventive_share": "none created"}
 
 
 def format_money(value, signed: bool = False) -> str:
@@ -27,8 +26,11 @@ def format_money(value, signed: bool = False) -> str:
 
 def money_column(label: str, help: str | None = None, decimals: int = 0):
     """A st.dataframe column of amounts in the reference currency, the currency in label and cells."""
-    return st.column_config.NumberColumn(f"{label} ({REFERENCE_CURRENCY})", format=f"%.{decimals}f {REFERENCE_CURRENCY}",
-                                         help=help or f"Enterprise reference currency ({REFERENCE_CURRENCY})")
+    return st.column_config.NumberColumn(
+        f"{label} ({REFERENCE_CURRENCY})",
+        format=f"%.{decimals}f {REFERENCE_CURRENCY}",
+        help=help or f"Enterprise reference currency ({REFERENCE_CURRENCY})",
+    )
 
 
 def format_kpi(key: str, value, days: int) -> str:
@@ -75,17 +77,23 @@ def kpi_column_config(keys=None) -> dict:
     """st.dataframe column settings for every KPI (or those of `keys`, from either catalog):
     label with unit, number format, definition."""
     config = {}
-    for key in (KPI_CATALOG if keys is None else keys):
+    for key in KPI_CATALOG if keys is None else keys:
         label, unit, definition, _better = kpi_info(key)
         fmt = "percent" if unit == "%" else "%d" if unit == "#" else f"%.1f {unit}"
         config[key] = st.column_config.NumberColumn(f"{label} ({unit})", format=fmt, help=definition)
     return config
 
 
-QUALITY_COLUMN = {"data_quality_score": st.column_config.ProgressColumn(
-    "Data quality", min_value=0, max_value=100, format="%.0f",
-    help="0-100 per plant: freshness against cadence, completeness, quarantine rate and unmapped "
-         "share of its feeds (Data quality page).")}
+QUALITY_COLUMN = {
+    "data_quality_score": st.column_config.ProgressColumn(
+        "Data quality",
+        min_value=0,
+        max_value=100,
+        format="%.0f",
+        help="0-100 per plant: freshness against cadence, completeness, quarantine rate and unmapped "
+        "share of its feeds (Data quality page).",
+    )
+}
 
 DECISION_COLUMNS = {
     "name": st.column_config.TextColumn("Plant"),
@@ -94,9 +102,9 @@ DECISION_COLUMNS = {
     "decided": st.column_config.NumberColumn("Decided", help="decided by a person"),
     "overridden": st.column_config.NumberColumn("Overridden"),
     "expired": st.column_config.NumberColumn("Expired"),
-    "latency_median_h": st.column_config.NumberColumn("Latency median (h)", format="%.1f h",
-                                                      help="hours from recommendation to decision"),
+    "latency_median_h": st.column_config.NumberColumn(
+        "Latency median (h)", format="%.1f h", help="hours from recommendation to decision"
+    ),
     "latency_p90_h": st.column_config.NumberColumn("Latency p90 (h)", format="%.1f h"),
-    "adoption": st.column_config.NumberColumn("Adoption (%)", format="percent",
-                                              help="share acted on before expiry"),
+    "adoption": st.column_config.NumberColumn("Adoption (%)", format="percent", help="share acted on before expiry"),
 }

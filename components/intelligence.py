@@ -15,9 +15,8 @@ import streamlit as st
 
 from components.cached import LIVE_TTL_S, RESULTS_TTL_S, cache_query
 from data_access import intelligence as q
-from data_access import model_holds
+from data_access import model_holds, queries
 from data_access import model_registry as registry
-from data_access import queries
 from data_access.scope import PlantScope
 from forecasting import failure_risk, refresh
 from governance import model_serving
@@ -29,31 +28,43 @@ REFIT_PERMISSIONS = ("refit_forecast",)
 and admins. Refitting writes a new forecast for the series; it trains one series' candidates."""
 
 CANDIDATE_LABELS = {
-    "seasonal_naive": "Seasonal naive (baseline)", "naive": "Naive (last value)", "theta": "Theta",
-    "ets": "ETS (damped)", "arima": "ARIMA", "prophet": "Prophet", "ensemble": "Mean of ETS, Theta, ARIMA",
+    "seasonal_naive": "Seasonal naive (baseline)",
+    "naive": "Naive (last value)",
+    "theta": "Theta",
+    "ets": "ETS (damped)",
+    "arima": "ARIMA",
+    "prophet": "Prophet",
+    "ensemble": "Mean of ETS, Theta, ARIMA",
 }
 METRIC_HELP = {
     "mase": "Mean absolute scaled error over the backtest origins: the forecast's mean absolute error divided "
-            "by the in-sample error of the seasonal naive forecast. Below 1 beats repeating last week.",
+    "by the in-sample error of the seasonal naive forecast. Below 1 beats repeating last week.",
     "wape": "Weighted absolute percentage error: sum of |actual - forecast| / sum of |actual| over the "
-            "backtest origins.",
+    "backtest origins.",
 }
 MODEL_METRICS = {
     "auc": ("AUC (test)", "Ranking quality on the time-ordered test block: 0.5 is chance, 1 is perfect."),
     "brier": ("Brier (test)", "Mean squared error of the calibrated probability on the test block (lower is better)."),
-    "precision_at_alert": ("Precision at alert", f"Share of assets alerted (probability >= "
-                                                 f"{failure_risk.ALERT_THRESHOLD:g}) that failed within "
-                                                 f"{failure_risk.HORIZON_DAYS} days, on the test block."),
+    "precision_at_alert": (
+        "Precision at alert",
+        f"Share of assets alerted (probability >= "
+        f"{failure_risk.ALERT_THRESHOLD:g}) that failed within "
+        f"{failure_risk.HORIZON_DAYS} days, on the test block.",
+    ),
     "recall_at_alert": ("Recall at alert", "Share of failures within the horizon that were alerted, test block."),
     "base_rate": ("Base rate", "Share of asset-days followed by a failure within the horizon, test block."),
     "test_rows": ("Test asset-days", "Labelled asset-days in the test block."),
     "test_failures": ("Test positives", "Asset-days of the test block followed by a failure within the horizon."),
-    "own_calibration": ("Own calibration", "1: the plant has its own calibration; 0: it uses the global one "
-                                           f"(fewer than {failure_risk.MIN_CAL_POSITIVES} positives)."),
+    "own_calibration": (
+        "Own calibration",
+        "1: the plant has its own calibration; 0: it uses the global one "
+        f"(fewer than {failure_risk.MIN_CAL_POSITIVES} positives).",
+    ),
 }
 
 
 # --- cached reads ------------------------------------------------------------------------------
+
 
 @cache_query(ttl=RESULTS_TTL_S)
 def latest_series(engine, scope: PlantScope) -> pd.DataFrame:
@@ -127,12 +138,25 @@ def holds(engine, scope) -> pd.DataFrame:
 
 
 def clear_caches() -> None:
-    for function in (latest_series, forecast_points, candidate_scores, latest_candidate_scores, history, versions,
-                     model_metrics, forecast_runs, score_runs, risk_scores, risk_summary, holds):
+    for function in (
+        latest_series,
+        forecast_points,
+        candidate_scores,
+        latest_candidate_scores,
+        history,
+        versions,
+        model_metrics,
+        forecast_runs,
+        score_runs,
+        risk_scores,
+        risk_summary,
+        holds,
+    ):
         function.clear()
 
 
 # --- forecasts -----------------------------------------------------------------------------------
+
 
 def series_label(metric: str) -> str:
     label, unit, _ = q.SERIES[metric]
@@ -145,18 +169,38 @@ def fan_chart(past: pd.DataFrame, points: pd.DataFrame, metric: str, served_mode
     figure = go.Figure()
     if len(points):
         days = list(points["day"]) + list(points["day"])[::-1]
-        figure.add_trace(go.Scatter(
-            x=days, y=list(points["yhat_upper"]) + list(points["yhat_lower"])[::-1], fill="toself",
-            fillcolor="rgba(31, 119, 180, 0.18)", line={"width": 0}, hoverinfo="skip", name="80 % interval"))
-    figure.add_trace(go.Scatter(x=past["day"], y=past["y"], mode="lines", name="Actual",
-                                line={"color": "#333", "width": 1.4}))
+        figure.add_trace(
+            go.Scatter(
+                x=days,
+                y=list(points["yhat_upper"]) + list(points["yhat_lower"])[::-1],
+                fill="toself",
+                fillcolor="rgba(31, 119, 180, 0.18)",
+                line={"width": 0},
+                hoverinfo="skip",
+                name="80 % interval",
+            )
+        )
+    figure.add_trace(
+        go.Scatter(x=past["day"], y=past["y"], mode="lines", name="Actual", line={"color": "#333", "width": 1.4})
+    )
     if len(points):
-        figure.add_trace(go.Scatter(x=points["day"], y=points["yhat"], mode="lines",
-                                    name=f"Forecast ({CANDIDATE_LABELS.get(served_model, served_model)})",
-                                    line={"color": "#1f77b4", "width": 2.4}))
-    figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=380, hovermode="x unified",
-                         xaxis_title="Plant-local day", yaxis_title=f"{label} ({unit})",
-                         legend={"orientation": "h", "y": -0.2})
+        figure.add_trace(
+            go.Scatter(
+                x=points["day"],
+                y=points["yhat"],
+                mode="lines",
+                name=f"Forecast ({CANDIDATE_LABELS.get(served_model, served_model)})",
+                line={"color": "#1f77b4", "width": 2.4},
+            )
+        )
+    figure.update_layout(
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        height=380,
+        hovermode="x unified",
+        xaxis_title="Plant-local day",
+        yaxis_title=f"{label} ({unit})",
+        legend={"orientation": "h", "y": -0.2},
+    )
     return figure
 
 
@@ -169,18 +213,37 @@ def series_detail(engine, scope, row) -> dict:
         past = history(engine, scope, row.plant_id, row.metric, end - timedelta(days=HISTORY_SHOWN_DAYS - 1), end)
         if row.metric in q.ZERO_FILLED and not past.empty:
             grid = pd.date_range(past["day"].min(), end, freq="D").date
-            past = (past.set_index("day").reindex(grid).rename_axis("day").reset_index()
-                    .assign(plant_id=row.plant_id).fillna({"y": 0.0}))
+            past = (
+                past.set_index("day")
+                .reindex(grid)
+                .rename_axis("day")
+                .reset_index()
+                .assign(plant_id=row.plant_id)
+                .fillna({"y": 0.0})
+            )
     scores = candidate_scores(engine, scope, row.run_id, row.plant_id, row.metric).copy()
     scores["label"] = scores["candidate"].map(lambda c: CANDIDATE_LABELS.get(c, c))
-    scores["role"] = [("chosen by backtest" if c == row.chosen_model else "")
-                      + (", served" if c == row.served_model and c == row.chosen_model else
-                         "served (fallback)" if c == row.served_model else "") for c in scores["candidate"]]
+    scores["role"] = [
+        ("chosen by backtest" if c == row.chosen_model else "")
+        + (
+            ", served"
+            if c == row.served_model and c == row.chosen_model
+            else "served (fallback)"
+            if c == row.served_model
+            else ""
+        )
+        for c in scores["candidate"]
+    ]
     scores = scores.sort_values(["mase"], na_position="last", ignore_index=True)
-    chart_data = pd.concat([
-        past.assign(kind="actual").rename(columns={"y": "value"})[["day", "kind", "value"]],
-        points.assign(kind="forecast")[["day", "kind", "yhat", "yhat_lower", "yhat_upper", "model"]]
-        .rename(columns={"yhat": "value"})], ignore_index=True)
+    chart_data = pd.concat(
+        [
+            past.assign(kind="actual").rename(columns={"y": "value"})[["day", "kind", "value"]],
+            points.assign(kind="forecast")[["day", "kind", "yhat", "yhat_lower", "yhat_upper", "model"]].rename(
+                columns={"yhat": "value"}
+            ),
+        ],
+        ignore_index=True,
+    )
     return {"past": past, "points": points, "scores": scores, "chart_data": chart_data}
 
 
@@ -194,8 +257,14 @@ def refit_series(engine, user, plant_id: str, metric: str) -> str:
         raise refresh.RefreshError("your role may not refit forecasts")
     bar = st.progress(0.0, text=f"Backtesting the candidates on {plant_id} {series_label(metric)}")
     try:
-        result = pipeline.refit_one(engine, plant_id, metric, user.scope, actor=user.username,
-                                   progress=lambda done, total, label: bar.progress(done / max(total, 1), text=label))
+        result = pipeline.refit_one(
+            engine,
+            plant_id,
+            metric,
+            user.scope,
+            actor=user.username,
+            progress=lambda done, total, label: bar.progress(done / max(total, 1), text=label),
+        )
     finally:
         bar.empty()
     clear_caches()
@@ -203,8 +272,11 @@ def refit_series(engine, user, plant_id: str, metric: str) -> str:
     if row["error"]:
         return f"No forecast could be made: {row['error']}"
     served = CANDIDATE_LABELS.get(row["served_model"], row["served_model"])
-    return (f"Refitted: serving {served}" + (f" (fallback: {row['fallback_reason']})" if row["fallback_reason"] else
-                                             " (chosen by the backtest)") + ".")
+    return (
+        f"Refitted: serving {served}"
+        + (f" (fallback: {row['fallback_reason']})" if row["fallback_reason"] else " (chosen by the backtest)")
+        + "."
+    )
 
 
 def reselection_label(row) -> str:
@@ -216,6 +288,7 @@ def reselection_label(row) -> str:
 
 
 # --- models & data --------------------------------------------------------------------------------
+
 
 def metrics_pivot(metrics: pd.DataFrame, model_id: int, names: dict[str, str]) -> pd.DataFrame:
     """One row per plant: each metric's newest value of a version (plants in the frame only)."""
@@ -239,10 +312,13 @@ def feed_status(engine, scope) -> pd.DataFrame:
     names = dict(zip(*plants(engine, scope)[["plant_id", "name"]].to_numpy().T)) if len(fresh) else {}
     fresh["plant"] = fresh["plant_id"].map(names)
     fresh = model_serving.feed_limits(engine, fresh)
-    fresh["status"] = ["stale: fallback" if beyond else "late" if age > cadence else "fresh" for age, cadence, beyond
-                       in zip(fresh["age_h"], fresh["expected_cadence_h"], fresh["beyond_limit"])]
-    return fresh[["plant", "plant_id", "source", "last_received_utc", "age_h", "expected_cadence_h", "limit_h",
-                  "status"]]
+    fresh["status"] = [
+        "stale: fallback" if beyond else "late" if age > cadence else "fresh"
+        for age, cadence, beyond in zip(fresh["age_h"], fresh["expected_cadence_h"], fresh["beyond_limit"])
+    ]
+    return fresh[
+        ["plant", "plant_id", "source", "last_received_utc", "age_h", "expected_cadence_h", "limit_h", "status"]
+    ]
 
 
 def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
@@ -262,7 +338,9 @@ def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
                 out[kind], out[f"{kind}_reason"] = "not scored", ""
                 continue
             grouped = scores.groupby("plant_id")
-            served = grouped["source"].agg(lambda s: f"{(s == 'model').sum()} model, {(s == 'fallback').sum()} fallback")
+            served = grouped["source"].agg(
+                lambda s: f"{(s == 'model').sum()} model, {(s == 'fallback').sum()} fallback"
+            )
             reason = grouped["reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300])
             out[kind] = out["plant_id"].map(served).fillna("not scored")
             out[f"{kind}_reason"] = out["plant_id"].map(reason).fillna("")
@@ -272,14 +350,24 @@ def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
     series = latest_series(engine, scope)
     if len(series):
         g = series.groupby("plant_id")
-        out["forecasts"] = out["plant_id"].map(
-            g["fallback_reason"].agg(lambda r: f"{r.notna().sum()} of {len(r)} on a fallback")).fillna("none stored")
-        out["forecast_reason"] = out["plant_id"].map(
-            g["fallback_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300])).fillna("")
+        out["forecasts"] = (
+            out["plant_id"]
+            .map(g["fallback_reason"].agg(lambda r: f"{r.notna().sum()} of {len(r)} on a fallback"))
+            .fillna("none stored")
+        )
+        out["forecast_reason"] = (
+            out["plant_id"]
+            .map(g["fallback_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300]))
+            .fillna("")
+        )
         out["reselected"] = out["plant_id"].map(
-            g["reselected_day"].agg(lambda d: f"{min(d.dropna()):%Y-%m-%d}" if d.notna().any() else "never"))
-        out["reselect_reason"] = out["plant_id"].map(
-            g["reselect_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300])).fillna("")
+            g["reselected_day"].agg(lambda d: f"{min(d.dropna()):%Y-%m-%d}" if d.notna().any() else "never")
+        )
+        out["reselect_reason"] = (
+            out["plant_id"]
+            .map(g["reselect_reason"].agg(lambda r: "; ".join(sorted({x for x in r.dropna()}))[:300]))
+            .fillna("")
+        )
     else:
         out["forecasts"], out["forecast_reason"] = "none stored", ""
         out["reselected"], out["reselect_reason"] = "never", ""
@@ -287,6 +375,7 @@ def fallback_status(engine, scope, run_id: str | None) -> pd.DataFrame:
 
 
 # --- risk ----------------------------------------------------------------------------------------
+
 
 def latest_score_run(engine) -> pd.Series | None:
     runs = score_runs(engine)

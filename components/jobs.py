@@ -41,19 +41,22 @@ def board(engine, scope: PlantScope) -> pd.DataFrame:
     for name in schedule.JOB_NAMES:
         job = config.jobs.get(name)
         last = latest.loc[name] if name in latest.index else None
-        rows.append({
-            "job_name": name, "job": steps.JOBS[name][0],
-            "schedule": job.text if job else "on request only",
-            "next_run_utc": job.next_run(now) if job else None,
-            "status": None if last is None else last["status"],
-            "started_utc": None if last is None else last["started_utc"],
-            "seconds": None if last is None else last["seconds"],
-            "message": None if last is None else last["message"],
-            "error": None if last is None else last["error"],
-            "progress": None if last is None else last["progress"],
-            "trigger": None if last is None else last["trigger"],
-            "schedules_seen": 0 if last is None else int(last["schedules_seen"]),
-        })
+        rows.append(
+            {
+                "job_name": name,
+                "job": steps.JOBS[name][0],
+                "schedule": job.text if job else "on request only",
+                "next_run_utc": job.next_run(now) if job else None,
+                "status": None if last is None else last["status"],
+                "started_utc": None if last is None else last["started_utc"],
+                "seconds": None if last is None else last["seconds"],
+                "message": None if last is None else last["message"],
+                "error": None if last is None else last["error"],
+                "progress": None if last is None else last["progress"],
+                "trigger": None if last is None else last["trigger"],
+                "schedules_seen": 0 if last is None else int(last["schedules_seen"]),
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["next_run_utc"] = pd.to_datetime(frame["next_run_utc"], utc=True)
     frame["started_utc"] = pd.to_datetime(frame["started_utc"], utc=True)
@@ -88,24 +91,36 @@ def worker_progress(engine, scope: PlantScope, job_names: tuple, what: str, clea
         pending = pending[pending["status"].isin(["pending", "running"])]
         if len(active):
             for run in active.itertuples():
-                st.progress(float(run.progress or 0.0),
-                            text=f"The worker is computing {what}: {steps.JOBS[run.job_name][0]}, "
-                                 f"{run.message or 'starting'}")
+                st.progress(
+                    float(run.progress or 0.0),
+                    text=f"The worker is computing {what}: {steps.JOBS[run.job_name][0]}, {run.message or 'starting'}",
+                )
         elif len(pending):
-            st.info(f"The worker has {len(pending)} request(s) queued; {what} appear here once "
-                    f"{', '.join(steps.JOBS[n][0].lower() for n in job_names)} has run.", icon=":material/hourglass_top:")
+            st.info(
+                f"The worker has {len(pending)} request(s) queued; {what} appear here once "
+                f"{', '.join(steps.JOBS[n][0].lower() for n in job_names)} has run.",
+                icon=":material/hourglass_top:",
+            )
         elif len(mine) and mine.iloc[0]["status"] == "failed":
             last = mine.iloc[0]
-            st.error(f"{steps.JOBS[last['job_name']][0]} failed: {last['error']}. The worker tries again at its next "
-                     "scheduled run; the Jobs page shows every run.", icon=":material/error:")
+            st.error(
+                f"{steps.JOBS[last['job_name']][0]} failed: {last['error']}. The worker tries again at its next "
+                "scheduled run; the Jobs page shows every run.",
+                icon=":material/error:",
+            )
         elif len(mine):
             last = mine.iloc[0]
-            st.caption(f"{steps.JOBS[last['job_name']][0]} last ran at {last['started_utc']:%Y-%m-%d %H:%M} UTC: "
-                       f"{last['message']}")
+            st.caption(
+                f"{steps.JOBS[last['job_name']][0]} last ran at {last['started_utc']:%Y-%m-%d %H:%M} UTC: "
+                f"{last['message']}"
+            )
         else:
-            st.info(f"No {what} yet. The worker computes them on its schedule and after every data load "
-                    "(`python -m jobs.worker`, started with the app by `bash scripts/run.sh`); this page fills in "
-                    "by itself when it has run.", icon=":material/hourglass_empty:")
+            st.info(
+                f"No {what} yet. The worker computes them on its schedule and after every data load "
+                "(`python -m jobs.worker`, started with the app by `bash scripts/run.sh`); this page fills in "
+                "by itself when it has run.",
+                icon=":material/hourglass_empty:",
+            )
 
     status()
 
@@ -113,8 +128,10 @@ def worker_progress(engine, scope: PlantScope, job_names: tuple, what: str, clea
 def column_config() -> dict:
     return {
         "job": st.column_config.TextColumn("Job"),
-        "schedule": st.column_config.TextColumn("Schedule", help="cron (minute hour day month weekday, in the "
-                                                "worker's time zone) or an interval; config/jobs.toml"),
+        "schedule": st.column_config.TextColumn(
+            "Schedule",
+            help="cron (minute hour day month weekday, in the worker's time zone) or an interval; config/jobs.toml",
+        ),
         "next_run_utc": st.column_config.DatetimeColumn("Next run (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "status": st.column_config.TextColumn("Last outcome"),
         "started_utc": st.column_config.DatetimeColumn("Last start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
@@ -122,10 +139,12 @@ def column_config() -> dict:
         "message": st.column_config.TextColumn("What it did"),
         "error": st.column_config.TextColumn("Error"),
         "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0),
-        "trigger": st.column_config.TextColumn("Trigger", help="schedule, request (Run now), load (a data load's "
-                                               "pipeline), first_start, once (--once)"),
-        "schedules_seen": st.column_config.NumberColumn("Schedules seen (24 h)", help="More than one: workers "
-                                                        "run this job with different schedules"),
+        "trigger": st.column_config.TextColumn(
+            "Trigger", help="schedule, request (Run now), load (a data load's pipeline), first_start, once (--once)"
+        ),
+        "schedules_seen": st.column_config.NumberColumn(
+            "Schedules seen (24 h)", help="More than one: workers run this job with different schedules"
+        ),
         "job_name": None,
     }
 
@@ -142,8 +161,13 @@ def runs_column_config() -> dict:
         "counts": st.column_config.JsonColumn("Counts"),
         "message": st.column_config.TextColumn("What it did"),
         "error": st.column_config.TextColumn("Error"),
-        "attempt": st.column_config.NumberColumn("Attempts", help="More than 1: retried, or taken over after its "
-                                                 "worker stopped"),
+        "attempt": st.column_config.NumberColumn(
+            "Attempts", help="More than 1: retried, or taken over after its worker stopped"
+        ),
         "worker": st.column_config.TextColumn("Worker"),
-        "run_key": None, "request_id": None, "schedule": None, "finished_utc": None, "progress": None,
+        "run_key": None,
+        "request_id": None,
+        "schedule": None,
+        "finished_utc": None,
+        "progress": None,
     }

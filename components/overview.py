@@ -38,7 +38,8 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
 
     quality = cached.plant_quality(engine, scope)[["plant_id", "data_quality_score"]]
     per_plant = info.merge(kpis.with_kpis(current), on="plant_id", how="inner").merge(
-        quality, on="plant_id", how="left")
+        quality, on="plant_id", how="left"
+    )
     decided, decided_by_plant = decision_reads.overview_decision_kpis(engine, scope, start, end)
     return NetworkOverview(
         network=kpis.roll_up(current) if not current.empty else pd.Series(dtype=float),
@@ -53,8 +54,13 @@ def network_overview(engine, selection: Selection) -> NetworkOverview:
     )
 
 
-FEED_NAMES = {"production": "production", "downtime": "downtime", "purchase_orders": "purchase-order receipts",
-              "demand": "demand", "inventory": "stock counts"}
+FEED_NAMES = {
+    "production": "production",
+    "downtime": "downtime",
+    "purchase_orders": "purchase-order receipts",
+    "demand": "demand",
+    "inventory": "stock counts",
+}
 
 
 def feed_gap_notes(engine, selection: Selection) -> list[str]:
@@ -62,8 +68,10 @@ def feed_gap_notes(engine, selection: Selection) -> list[str]:
     gaps = cached.feeds_ending_before(engine, selection.scope, selection.end)
     notes = []
     for plant_name, rows in gaps.groupby("plant_name", sort=True):
-        parts = [f"{FEED_NAMES.get(r.feed, r.feed)} to {r.last_day:%d %b %Y} ({r.days_short} d short)"
-                 for r in rows.itertuples()]
+        parts = [
+            f"{FEED_NAMES.get(r.feed, r.feed)} to {r.last_day:%d %b %Y} ({r.days_short} d short)"
+            for r in rows.itertuples()
+        ]
         notes.append(f"{plant_name}: " + "; ".join(parts))
     return notes
 

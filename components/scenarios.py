@@ -12,7 +12,6 @@ from forecasting import scenario_inputs
 from governance import policies
 
 
-
 @cache_query()
 def plant_choices(engine, scope) -> pd.DataFrame:
     """Plants in scope with whether a demand forecast is stored (scenarios need one).
@@ -54,8 +53,14 @@ def saved(engine, scope) -> pd.DataFrame:
 def run(engine, scope, plant_ids: tuple, levers, paths: int, seed: int, progress=None):
     """The scenario against its (cached) baseline, and the data version it used."""
     plant_bases, version = bases(engine, scope, plant_ids)
-    result = engine_model.run(plant_bases, levers, paths, seed, progress=progress,
-                              baseline=baselines(engine, scope, plant_ids, paths, seed, version))
+    result = engine_model.run(
+        plant_bases,
+        levers,
+        paths,
+        seed,
+        progress=progress,
+        baseline=baselines(engine, scope, plant_ids, paths, seed, version),
+    )
     return result, version
 
 
@@ -75,6 +80,7 @@ def lines_and_suppliers(engine, scope, plant_ids: tuple) -> tuple[dict, dict, tu
 
 
 # --- frames ---------------------------------------------------------------------------------------
+
 
 def shown(metric: str, value) -> str:
     if value is None or pd.isna(value):
@@ -100,15 +106,20 @@ def comparison_table(result, plant_id: str | None) -> pd.DataFrame:
     Columns: label, unit, baseline, scenario, change, band (p10 to p90), definition.
     """
     frame = engine_model.comparison(result, plant_id)
-    return pd.DataFrame({
-        "label": frame["label"], "unit": frame["unit"],
-        "baseline": [shown(m, v) for m, v in zip(frame["metric"], frame["baseline"])],
-        "scenario": [shown(m, v) for m, v in zip(frame["metric"], frame["scenario"])],
-        "change": [shown_change(m, v) for m, v in zip(frame["metric"], frame["change"])],
-        "band": [f"{shown(m, lo)} to {shown(m, hi)}" for m, lo, hi in
-                 zip(frame["metric"], frame["scenario_p10"], frame["scenario_p90"])],
-        "definition": frame["definition"],
-    })
+    return pd.DataFrame(
+        {
+            "label": frame["label"],
+            "unit": frame["unit"],
+            "baseline": [shown(m, v) for m, v in zip(frame["metric"], frame["baseline"])],
+            "scenario": [shown(m, v) for m, v in zip(frame["metric"], frame["scenario"])],
+            "change": [shown_change(m, v) for m, v in zip(frame["metric"], frame["change"])],
+            "band": [
+                f"{shown(m, lo)} to {shown(m, hi)}"
+                for m, lo, hi in zip(frame["metric"], frame["scenario_p10"], frame["scenario_p90"])
+            ],
+            "definition": frame["definition"],
+        }
+    )
 
 
 def plant_table(result) -> pd.DataFrame:
@@ -134,17 +145,35 @@ def inputs_and_results(result, data_version: str, plant_ids) -> pd.DataFrame:
     """
     levers = result.levers.to_dict()
     rows = [dict(section="input", scope="scenario", item=k, scenario=str(v)) for k, v in levers.items()]
-    rows += [dict(section="input", scope="scenario", item=k, scenario=str(v)) for k, v in
-             (("plants", ", ".join(plant_ids)), ("paths", result.paths), ("seed", result.seed),
-              ("data_version", data_version))]
+    rows += [
+        dict(section="input", scope="scenario", item=k, scenario=str(v))
+        for k, v in (
+            ("plants", ", ".join(plant_ids)),
+            ("paths", result.paths),
+            ("seed", result.seed),
+            ("data_version", data_version),
+        )
+    ]
     for scope_id in (None, *result.plants):
         frame = engine_model.comparison(result, scope_id)
         for r in frame.itertuples(index=False):
-            rows.append(dict(section="result", scope=scope_id or "network", item=r.metric, baseline=r.baseline,
-                             scenario=r.scenario, change=r.change, scenario_p10=r.scenario_p10,
-                             scenario_p90=r.scenario_p90, unit=r.unit))
-    return pd.DataFrame(rows, columns=["section", "scope", "item", "baseline", "scenario", "change",
-                                       "scenario_p10", "scenario_p90", "unit"])
+            rows.append(
+                dict(
+                    section="result",
+                    scope=scope_id or "network",
+                    item=r.metric,
+                    baseline=r.baseline,
+                    scenario=r.scenario,
+                    change=r.change,
+                    scenario_p10=r.scenario_p10,
+                    scenario_p90=r.scenario_p90,
+                    unit=r.unit,
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["section", "scope", "item", "baseline", "scenario", "change", "scenario_p10", "scenario_p90", "unit"],
+    )
 
 
 def saved_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,14 +185,32 @@ def saved_table(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in frame.itertuples(index=False):
         network = engine_model.compare((r.results or {}).get("network") or {}).set_index("metric")
-        row = dict(scenario_id=int(r.scenario_id), name=r.name, owner=r.owner, plants=", ".join(r.plant_ids),
-                   levers=engine_model.Levers.from_dict(r.levers or {}).describe(), state=r.state,
-                   decision_state=r.decision_state or "", created_utc=r.created_utc, data_version=r.data_version)
+        row = dict(
+            scenario_id=int(r.scenario_id),
+            name=r.name,
+            owner=r.owner,
+            plants=", ".join(r.plant_ids),
+            levers=engine_model.Levers.from_dict(r.levers or {}).describe(),
+            state=r.state,
+            decision_state=r.decision_state or "",
+            created_utc=r.created_utc,
+            data_version=r.data_version,
+        )
         for metric in engine_model.METRICS:
             row[metric], row[f"{metric}_change"] = network.loc[metric, "scenario"], network.loc[metric, "change"]
         rows.append(row)
-    columns = ["scenario_id", "name", "owner", "plants", "levers", "state", "decision_state", "created_utc",
-               "data_version", *[c for m in engine_model.METRICS for c in (m, f"{m}_change")]]
+    columns = [
+        "scenario_id",
+        "name",
+        "owner",
+        "plants",
+        "levers",
+        "state",
+        "decision_state",
+        "created_utc",
+        "data_version",
+        *[c for m in engine_model.METRICS for c in (m, f"{m}_change")],
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -176,12 +223,13 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
     out = {"metric": [f"{label} ({unit})" for label, unit, _, _ in engine_model.METRICS.values()]}
     for r in table.itertuples(index=False):
         out[f"#{r.scenario_id} {r.name}"] = [
-            f"{shown(m, getattr(r, m))} ({shown_change(m, getattr(r, f'{m}_change'))})"
-            for m in engine_model.METRICS]
+            f"{shown(m, getattr(r, m))} ({shown_change(m, getattr(r, f'{m}_change'))})" for m in engine_model.METRICS
+        ]
     return pd.DataFrame(out)
 
 
 # --- calibration: how well the simulator tracked each plant's history ---------------------------
+
 
 @cache_query(ttl=RESULTS_TTL_S)
 def calibration(engine, scope) -> pd.DataFrame:
@@ -197,8 +245,9 @@ def calibration_text(frame: pd.DataFrame, plant_id: str, metric: str) -> str:
     if row.empty or not row["backtests"].iloc[0]:
         return "no back-test of this plant yet"
     r = row.iloc[0]
-    return (f"actual inside the band in {r.inside} of {r.backtests} back-tests, "
-            f"bias {backtest.shown_bias(metric, r.bias)}")
+    return (
+        f"actual inside the band in {r.inside} of {r.backtests} back-tests, bias {backtest.shown_bias(metric, r.bias)}"
+    )
 
 
 def calibration_table(frame: pd.DataFrame, plant_ids) -> pd.DataFrame:
@@ -208,13 +257,16 @@ def calibration_table(frame: pd.DataFrame, plant_ids) -> pd.DataFrame:
     bias (means over the origins, with units), run (run id and when it ran, UTC).
     """
     rows = frame[frame["plant_id"].isin(plant_ids) & frame["metric"].isin(list(backtest.METRICS))]
-    return pd.DataFrame({
-        "plant_id": rows["plant_id"],
-        "metric": [backtest.METRICS[m][0] for m in rows["metric"]],
-        "inside": [f"{i} of {n}" for i, n in zip(rows["inside"], rows["backtests"])],
-        "coverage": [i / n if n else None for i, n in zip(rows["inside"], rows["backtests"])],
-        "actual": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["actual"])],
-        "simulated": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["simulated"])],
-        "bias": [backtest.shown_bias(m, v) for m, v in zip(rows["metric"], rows["bias"])],
-        "run": [f"{r} ({t:%Y-%m-%d %H:%M})" for r, t in zip(rows["run_id"], rows["created_utc"])],
-    }, columns=["plant_id", "metric", "inside", "coverage", "actual", "simulated", "bias", "run"])
+    return pd.DataFrame(
+        {
+            "plant_id": rows["plant_id"],
+            "metric": [backtest.METRICS[m][0] for m in rows["metric"]],
+            "inside": [f"{i} of {n}" for i, n in zip(rows["inside"], rows["backtests"])],
+            "coverage": [i / n if n else None for i, n in zip(rows["inside"], rows["backtests"])],
+            "actual": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["actual"])],
+            "simulated": [backtest.shown(m, v) for m, v in zip(rows["metric"], rows["simulated"])],
+            "bias": [backtest.shown_bias(m, v) for m, v in zip(rows["metric"], rows["bias"])],
+            "run": [f"{r} ({t:%Y-%m-%d %H:%M})" for r, t in zip(rows["run_id"], rows["created_utc"])],
+        },
+        columns=["plant_id", "metric", "inside", "coverage", "actual", "simulated", "bias", "run"],
+    )

@@ -8,20 +8,32 @@ from components.export import to_csv_bytes
 
 def download_csv(frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV") -> None:
     st.download_button(
-        label, to_csv_bytes(frame), file_name=file_name, mime="text/csv", key=key,
-        on_click="ignore", icon=":material/download:",
+        label,
+        to_csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
         help=f"All {len(frame):,} rows, timestamps in ISO 8601 with offset.",
     )
 
 
-def table(frame: pd.DataFrame, key: str, file_name: str, column_config: dict,
-          export: pd.DataFrame | None = None, empty_message: str = "Nothing to show.") -> None:
+def table(
+    frame: pd.DataFrame,
+    key: str,
+    file_name: str,
+    column_config: dict,
+    export: pd.DataFrame | None = None,
+    empty_message: str = "Nothing to show.",
+) -> None:
     """A table with its column settings and a CSV of `export` (default: the frame itself)."""
     if frame.empty:
         st.info(empty_message, icon=":material/info:")
         return
-    st.dataframe(frame, key=key, hide_index=True, column_config=column_config,
-                 column_order=list(column_config), placeholder="—")
+    st.dataframe(
+        frame, key=key, hide_index=True, column_config=column_config, column_order=list(column_config), placeholder="—"
+    )
     download_csv(frame if export is None else export, file_name, key=f"{key}_csv")
 
 

@@ -58,10 +58,12 @@ def ensure_warehouse(engine: Engine) -> None:
             _stop(url, exc)
         if empty:
             if not _sample_data_wanted(engine):
-                st.info(f"The warehouse at {describe(url)} holds no plant yet. Load plant data "
-                        "with `python -m data_access.ingest`, or fill it with the sample network "
-                        "(`python -m sample_data --url ...`, or set PNCT_SAMPLE_DATA=1).",
-                        icon=":material/database:")
+                st.info(
+                    f"The warehouse at {describe(url)} holds no plant yet. Load plant data "
+                    "with `python -m data_access.ingest`, or fill it with the sample network "
+                    "(`python -m sample_data --url ...`, or set PNCT_SAMPLE_DATA=1).",
+                    icon=":material/database:",
+                )
                 st.stop()
             _generate_sample_network(engine, url)
         ready.add(url)
@@ -87,8 +89,11 @@ def _sample_data_wanted(engine: Engine) -> bool:
 
 def _generate_sample_network(engine: Engine, url: str) -> None:
     status = st.empty()
-    status.info(f"The warehouse at {describe(url)} holds no plant yet: generating the sample "
-                "network once; this takes about a minute.", icon=":material/factory:")
+    status.info(
+        f"The warehouse at {describe(url)} holds no plant yet: generating the sample "
+        "network once; this takes about a minute.",
+        icon=":material/factory:",
+    )
     bar = st.progress(0.0, text="Starting")
 
     def progress(fraction: float, message: str) -> None:
@@ -113,8 +118,7 @@ def _stop(url: str | None, cause: Exception):
     for secret in (url, _password(url)):  # a URL error may quote the URL, password and all
         if secret:
             message = message.replace(secret, where if secret == url else "***")
-    st.error(f"The warehouse at {where} cannot be used: {type(cause).__name__}: {message}",
-             icon=":material/database:")
+    st.error(f"The warehouse at {where} cannot be used: {type(cause).__name__}: {message}", icon=":material/database:")
     st.stop()
 
 

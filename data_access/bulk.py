@@ -44,7 +44,7 @@ def bulk_insert(conn, table, frame: pd.DataFrame) -> int:
     if not compiled.positional:
         rows = [dict(zip(columns, row)) for row in rows]
     for start in range(0, len(rows), INSERT_BATCH):
-        conn.exec_driver_sql(compiled.string, rows[start:start + INSERT_BATCH])
+        conn.exec_driver_sql(compiled.string, rows[start : start + INSERT_BATCH])
     return len(rows)
 
 

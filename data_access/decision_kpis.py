@@ -31,17 +31,33 @@ def decision_facts(engine: Engine, scope: PlantScope, start: date, end: date) ->
     known: acted on, auto-approved or expired), overridden (bool).
     """
     d = decision.c
-    final = (select(d.rec_id, d.username.label("final_by"), d.rec_version)
-             .where(d.action.in_(["approve", "reject", "override"])).subquery())
+    final = (
+        select(d.rec_id, d.username.label("final_by"), d.rec_version)
+        .where(d.action.in_(["approve", "reject", "override"]))
+        .subquery()
+    )
     # widen by a day on either side, then cut on the plant-local day of created_utc
-    stmt = (select(_R.rec_id, _R.plant_id, plant.c.timezone, _R.kind, _R.state, _R.created_utc, _R.decided_utc,
-                   _R.expires_utc, final.c.final_by)
-            .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
-            .outerjoin(final, and_(final.c.rec_id == _R.rec_id, final.c.rec_version == _R.version - 1))
-            .where(scope.clause(_R.plant_id),
-                   _R.created_utc >= datetime.combine(start - timedelta(days=1), datetime.min.time(), timezone.utc),
-                   _R.created_utc < datetime.combine(end + timedelta(days=2), datetime.min.time(), timezone.utc))
-            .order_by(_R.rec_id))
+    stmt = (
+        select(
+            _R.rec_id,
+            _R.plant_id,
+            plant.c.timezone,
+            _R.kind,
+            _R.state,
+            _R.created_utc,
+            _R.decided_utc,
+            _R.expires_utc,
+            final.c.final_by,
+        )
+        .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
+        .outerjoin(final, and_(final.c.rec_id == _R.rec_id, final.c.rec_version == _R.version - 1))
+        .where(
+            scope.clause(_R.plant_id),
+            _R.created_utc >= datetime.combine(start - timedelta(days=1), datetime.min.time(), timezone.utc),
+            _R.created_utc < datetime.combine(end + timedelta(days=2), datetime.min.time(), timezone.utc),
+        )
+        .order_by(_R.rec_id)
+    )
     frame = utc_columns(_read(engine, stmt), "created_utc", "decided_utc", "expires_utc")
     if not frame.empty:
         local_day = [ts.tz_convert(tz).date() for ts, tz in zip(frame["created_utc"], frame["timezone"])]
@@ -52,14 +68,27 @@ def decision_facts(engine: Engine, scope: PlantScope, start: date, end: date) ->
     human = acted & ~frame["auto"]
     latency = (frame["decided_utc"] - frame["created_utc"]).dt.total_seconds() / 3600.0
     frame["latency_h"] = latency.where(human)
-    frame["acted_before_expiry"] = human & (frame["expires_utc"].isna() | (frame["decided_utc"] <= frame["expires_utc"]))
+    frame["acted_before_expiry"] = human & (
+        frame["expires_utc"].isna() | (frame["decided_utc"] <= frame["expires_utc"])
+    )
     frame["closed"] = (human | (frame["state"] == "expired")) & ~frame["auto"]
     frame["overridden"] = frame["state"] == "overridden"
     return frame
 
 
-DECISION_KPI_COLUMNS = ["recommendations", "pending", "auto_approved", "decided", "approved", "rejected",
-                        "overridden", "expired", "latency_median_h", "latency_p90_h", "adoption"]
+DECISION_KPI_COLUMNS = [
+    "recommendations",
+    "pending",
+    "auto_approved",
+    "decided",
+    "approved",
+    "rejected",
+    "overridden",
+    "expired",
+    "latency_median_h",
+    "latency_p90_h",
+    "adoption",
+]
 
 
 def decision_kpis(engine: Engine, scope: PlantScope, start: date, end: date, by=("plant_id", "kind")) -> pd.DataFrame:
@@ -78,20 +107,39 @@ def decision_kpis(engine: Engine, scope: PlantScope, start: date, end: date, by=
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         median, p90 = kpis.decision_latency_hours(g["latency_h"])
-        rows.append({
-            **dict(zip(by, key)), "recommendations": len(g),
-            "pending": int(g["state"].isin(OPEN_STATES).sum()), "auto_approved": int(g["auto"].sum()),
-            "decided": int(g["latency_h"].notna().sum()),
-            "approved": int(((g["state"] == "approved") & ~g["auto"]).sum()),
-            "rejected": int((g["state"] == "rejected").sum()), "overridden": int(g["overridden"].sum()),
-            "expired": int((g["state"] == "expired").sum()), "latency_median_h": median, "latency_p90_h": p90,
-            "adoption": kpis.adoption(int(g["acted_before_expiry"].sum()), int(g["closed"].sum())),
-        })
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "recommendations": len(g),
+                "pending": int(g["state"].isin(OPEN_STATES).sum()),
+                "auto_approved": int(g["auto"].sum()),
+                "decided": int(g["latency_h"].notna().sum()),
+                "approved": int(((g["state"] == "approved") & ~g["auto"]).sum()),
+                "rejected": int((g["state"] == "rejected").sum()),
+                "overridden": int(g["overridden"].sum()),
+                "expired": int((g["state"] == "expired").sum()),
+                "latency_median_h": median,
+                "latency_p90_h": p90,
+                "adoption": kpis.adoption(int(g["acted_before_expiry"].sum()), int(g["closed"].sum())),
+            }
+        )
     if not rows and not by:
         median, p90 = kpis.decision_latency_hours([])
-        rows.append({"recommendations": 0, "pending": 0, "auto_approved": 0, "decided": 0, "approved": 0,
-                     "rejected": 0, "overridden": 0, "expired": 0, "latency_median_h": median,
-                     "latency_p90_h": p90, "adoption": float("nan")})
+        rows.append(
+            {
+                "recommendations": 0,
+                "pending": 0,
+                "auto_approved": 0,
+                "decided": 0,
+                "approved": 0,
+                "rejected": 0,
+                "overridden": 0,
+                "expired": 0,
+                "latency_median_h": median,
+                "latency_p90_h": p90,
+                "adoption": float("nan"),
+            }
+        )
     return pd.DataFrame(rows, columns=by + DECISION_KPI_COLUMNS)
 
 
@@ -104,8 +152,9 @@ def overview_decision_kpis(engine: Engine, scope: PlantScope, start: date, end: 
     """
     network = decision_kpis(engine, scope, start, end, by=()).iloc[0]
     per_plant = decision_kpis(engine, scope, start, end, by=("plant_id",))
-    names = _read(engine, select(plant.c.plant_id, plant.c.name).where(scope.clause(plant.c.plant_id))
-                  .order_by(plant.c.plant_id))
+    names = _read(
+        engine, select(plant.c.plant_id, plant.c.name).where(scope.clause(plant.c.plant_id)).order_by(plant.c.plant_id)
+    )
     per_plant = names.merge(per_plant, on="plant_id", how="left")
     counts = [c for c in DECISION_KPI_COLUMNS if c not in ("latency_median_h", "latency_p90_h", "adoption")]
     per_plant[counts] = per_plant[counts].astype(float).fillna(0).astype(int)
@@ -121,5 +170,6 @@ def overrides(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.D
     facts = decision_facts(engine, scope, start, end)
     history = decision_history(engine, scope, actions=["override"], limit=100_000)
     history = history[history["rec_id"].isin(facts["rec_id"])]
-    return history[["rec_id", "plant_id", "kind", "title", "username", "role", "reason", "override_value",
-                    "decided_utc"]].reset_index(drop=True)
+    return history[
+        ["rec_id", "plant_id", "kind", "title", "username", "role", "reason", "override_value", "decided_utc"]
+    ].reset_index(drop=True)

@@ -19,8 +19,12 @@ from sqlalchemy.engine import Engine
 
 from data_access.frames import as_utc, read_frame, utc_columns
 from data_access.schema import (
-    audit_log, decision, outbox, plant,
-    plant_policy, recommendation,
+    audit_log,
+    decision,
+    outbox,
+    plant,
+    plant_policy,
+    recommendation,
 )
 from data_access.scope import PlantScope
 
@@ -38,12 +42,13 @@ def _read(engine: Engine, stmt) -> pd.DataFrame:
 
 # --- the approval round (one definition, used by the workflow and the queue) ----------------
 
+
 def approval_round(decisions: list[dict]) -> list[dict]:
     """The approvals and overrides of the current round, oldest first: those since the latest
     override (an override starts a new round, earlier approvals were for something else)."""
     signing = [d for d in decisions if d["action"] in ("approve", "override")]
     starts = [i for i, d in enumerate(signing) if d["action"] == "override"]
-    return signing[starts[-1]:] if starts else signing
+    return signing[starts[-1] :] if starts else signing
 
 
 def missing_approvals(approvers: list[str], signed: list[dict]) -> list[str]:
@@ -57,9 +62,26 @@ def missing_approvals(approvers: list[str], signed: list[dict]) -> list[str]:
 
 _R = recommendation.c
 _QUEUE_COLUMNS = [
-    "rec_id", "plant_id", "plant_name", "kind", "subject_id", "title", "risk", "source", "estimated_cost",
-    "state", "version", "created_utc", "sla_due_utc", "expires_utc", "decided_utc", "approvers",
-    "escalate_to", "signed_by", "still_needed", "waiting_for_you",
+    "rec_id",
+    "plant_id",
+    "plant_name",
+    "kind",
+    "subject_id",
+    "title",
+    "risk",
+    "source",
+    "estimated_cost",
+    "state",
+    "version",
+    "created_utc",
+    "sla_due_utc",
+    "expires_utc",
+    "decided_utc",
+    "approvers",
+    "escalate_to",
+    "signed_by",
+    "still_needed",
+    "waiting_for_you",
 ]
 
 
@@ -67,18 +89,27 @@ def _decisions_of(conn, rec_ids) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
     ids = sorted(set(int(i) for i in rec_ids))
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        rows = conn.execute(select(decision.c.rec_id, decision.c.username, decision.c.role, decision.c.action,
-                                   decision.c.rec_version)
-                            .where(decision.c.rec_id.in_(chunk)).order_by(decision.c.decision_id)).mappings()
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(decision.c.rec_id, decision.c.username, decision.c.role, decision.c.action, decision.c.rec_version)
+            .where(decision.c.rec_id.in_(chunk))
+            .order_by(decision.c.decision_id)
+        ).mappings()
         for row in rows:
             out.setdefault(row["rec_id"], []).append(dict(row))
     return out
 
 
-def recommendations(engine: Engine, scope: PlantScope, roles=(), states=None, kinds=None,
-                    start_utc: datetime | None = None, end_utc: datetime | None = None,
-                    limit: int = 2000) -> pd.DataFrame:
+def recommendations(
+    engine: Engine,
+    scope: PlantScope,
+    roles=(),
+    states=None,
+    kinds=None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+    limit: int = 2000,
+) -> pd.DataFrame:
     """Recommendations in scope (newest first), with where their approval stands.
 
     Filters: states and kinds (None: all), raised in start_utc..end_utc. `roles` are the
@@ -89,11 +120,30 @@ def recommendations(engine: Engine, scope: PlantScope, roles=(), states=None, ki
     approvers (text), escalate_to (text), signed_by (text: who approved in this round),
     still_needed (text), waiting_for_you (bool).
     """
-    stmt = (select(_R.rec_id, _R.plant_id, plant.c.name.label("plant_name"), _R.kind, _R.subject_id, _R.title,
-                   _R.risk, _R.source, _R.estimated_cost, _R.state, _R.version, _R.created_utc, _R.sla_due_utc,
-                   _R.expires_utc, _R.decided_utc, _R.routing)
-            .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
-            .where(scope.clause(_R.plant_id)).order_by(_R.created_utc.desc(), _R.rec_id.desc()).limit(limit))
+    stmt = (
+        select(
+            _R.rec_id,
+            _R.plant_id,
+            plant.c.name.label("plant_name"),
+            _R.kind,
+            _R.subject_id,
+            _R.title,
+            _R.risk,
+            _R.source,
+            _R.estimated_cost,
+            _R.state,
+            _R.version,
+            _R.created_utc,
+            _R.sla_due_utc,
+            _R.expires_utc,
+            _R.decided_utc,
+            _R.routing,
+        )
+        .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
+        .where(scope.clause(_R.plant_id))
+        .order_by(_R.created_utc.desc(), _R.rec_id.desc())
+        .limit(limit)
+    )
     if states:
         stmt = stmt.where(_R.state.in_(list(states)))
     if kinds:
@@ -115,10 +165,13 @@ def recommendations(engine: Engine, scope: PlantScope, roles=(), states=None, ki
         escalate.append(", ".join(routing.get("escalate_to", [])))
         signed_by.append(", ".join(f"{d['username']} ({d['role']})" for d in signed))
         needed.append(", ".join(missing) if row.state in OPEN_STATES else "")
-        waiting.append(row.state in OPEN_STATES and bool(
-            roles & set(missing) or (row.state == "escalated" and roles & set(routing.get("escalate_to", [])))))
-    frame = frame.drop(columns="routing").assign(approvers=approvers, escalate_to=escalate, signed_by=signed_by,
-                                                 still_needed=needed, waiting_for_you=waiting)
+        waiting.append(
+            row.state in OPEN_STATES
+            and bool(roles & set(missing) or (row.state == "escalated" and roles & set(routing.get("escalate_to", []))))
+        )
+    frame = frame.drop(columns="routing").assign(
+        approvers=approvers, escalate_to=escalate, signed_by=signed_by, still_needed=needed, waiting_for_you=waiting
+    )
     frame = utc_columns(frame, "created_utc", "sla_due_utc", "expires_utc", "decided_utc")
     frame["waiting_for_you"] = frame["waiting_for_you"].astype(bool)
     return frame[_QUEUE_COLUMNS]
@@ -145,27 +198,47 @@ def recommendation_detail(engine: Engine, scope: PlantScope, rec_id: int) -> dic
     ("other plants, outside your scope") instead of being named.
     """
     with engine.connect() as conn:
-        row = conn.execute(select(recommendation, plant.c.name.label("plant_name"),
-                                  plant.c.currency.label("plant_currency"))
-                           .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
-                           .where(_R.rec_id == rec_id, scope.clause(_R.plant_id))).mappings().first()
+        row = (
+            conn.execute(
+                select(recommendation, plant.c.name.label("plant_name"), plant.c.currency.label("plant_currency"))
+                .join_from(recommendation, plant, _R.plant_id == plant.c.plant_id)
+                .where(_R.rec_id == rec_id, scope.clause(_R.plant_id))
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
-        history = read_frame(conn, select(decision.c.decision_id, decision.c.username, decision.c.role,
-                                          decision.c.action, decision.c.reason, decision.c.override_value,
-                                          decision.c.decided_utc, decision.c.rec_version)
-                             .where(decision.c.rec_id == rec_id).order_by(decision.c.decision_id))
+        history = read_frame(
+            conn,
+            select(
+                decision.c.decision_id,
+                decision.c.username,
+                decision.c.role,
+                decision.c.action,
+                decision.c.reason,
+                decision.c.override_value,
+                decision.c.decided_utc,
+                decision.c.rec_version,
+            )
+            .where(decision.c.rec_id == rec_id)
+            .order_by(decision.c.decision_id),
+        )
         sent = conn.execute(select(outbox).where(outbox.c.rec_id == rec_id)).mappings().first()
     detail = dict(row)
     for name in ("created_utc", "expires_utc", "decided_utc", "sla_due_utc"):
         detail[name] = as_utc(detail[name])
     detail["evidence"] = _scoped_evidence(dict(detail["evidence"] or {}), scope, detail["plant_id"])
     detail["routing"] = dict(detail["routing"] or {})
-    history["override_value"] = [None if v is None else json.dumps(v, ensure_ascii=False)
-                                 for v in history["override_value"]]
+    history["override_value"] = [
+        None if v is None else json.dumps(v, ensure_ascii=False) for v in history["override_value"]
+    ]
     detail["decisions"] = utc_columns(history, "decided_utc")
-    detail["outbox"] = None if sent is None else {**dict(sent), "created_utc": as_utc(sent["created_utc"]),
-                                                  "delivered_utc": as_utc(sent["delivered_utc"])}
+    detail["outbox"] = (
+        None
+        if sent is None
+        else {**dict(sent), "created_utc": as_utc(sent["created_utc"]), "delivered_utc": as_utc(sent["delivered_utc"])}
+    )
     return detail
 
 
@@ -179,27 +252,58 @@ def _scoped_evidence(evidence: dict, scope: PlantScope, own_plant: str) -> dict:
     for p in parts:
         if p in visible:
             continue
-        agg = hidden.setdefault(p["material_id"], {
-            "plant_id": None, "plant_name": "other plants (outside your scope)", "material_id": p["material_id"],
-            "name": p.get("name"), "unit_cost": p.get("unit_cost"), "on_hand": 0.0, "snapshot_day": None,
-            "lead_time_days": None})
+        agg = hidden.setdefault(
+            p["material_id"],
+            {
+                "plant_id": None,
+                "plant_name": "other plants (outside your scope)",
+                "material_id": p["material_id"],
+                "name": p.get("name"),
+                "unit_cost": p.get("unit_cost"),
+                "on_hand": 0.0,
+                "snapshot_day": None,
+                "lead_time_days": None,
+            },
+        )
         agg["on_hand"] += float(p.get("on_hand") or 0.0)
     evidence["spare_parts"] = visible + list(hidden.values())
     return evidence
 
 
-def decision_history(engine: Engine, scope: PlantScope, start_utc: datetime | None = None,
-                     end_utc: datetime | None = None, actions=None, limit: int = 5000) -> pd.DataFrame:
+def decision_history(
+    engine: Engine,
+    scope: PlantScope,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+    actions=None,
+    limit: int = 5000,
+) -> pd.DataFrame:
     """Decisions on recommendations in scope, newest first.
 
     Columns: decision_id, decided_utc, rec_id, plant_id, kind, title, username, role, action,
     reason, override_value (JSON text), rec_version.
     """
     d = decision.c
-    stmt = (select(d.decision_id, d.decided_utc, d.rec_id, _R.plant_id, _R.kind, _R.title, d.username, d.role,
-                   d.action, d.reason, d.override_value, d.rec_version)
-            .join_from(decision, recommendation, d.rec_id == _R.rec_id)
-            .where(scope.clause(_R.plant_id)).order_by(d.decision_id.desc()).limit(limit))
+    stmt = (
+        select(
+            d.decision_id,
+            d.decided_utc,
+            d.rec_id,
+            _R.plant_id,
+            _R.kind,
+            _R.title,
+            d.username,
+            d.role,
+            d.action,
+            d.reason,
+            d.override_value,
+            d.rec_version,
+        )
+        .join_from(decision, recommendation, d.rec_id == _R.rec_id)
+        .where(scope.clause(_R.plant_id))
+        .order_by(d.decision_id.desc())
+        .limit(limit)
+    )
     if start_utc is not None:
         stmt = stmt.where(d.decided_utc >= as_utc(start_utc))
     if end_utc is not None:
@@ -207,8 +311,9 @@ def decision_history(engine: Engine, scope: PlantScope, start_utc: datetime | No
     if actions:
         stmt = stmt.where(d.action.in_(list(actions)))
     frame = _read(engine, stmt)
-    frame["override_value"] = [None if v is None else json.dumps(v, ensure_ascii=False)
-                               for v in frame["override_value"]]
+    frame["override_value"] = [
+        None if v is None else json.dumps(v, ensure_ascii=False) for v in frame["override_value"]
+    ]
     return utc_columns(frame, "decided_utc")
 
 
@@ -220,8 +325,11 @@ def outbox_rows(engine: Engine, scope: PlantScope, targets=None, undelivered_onl
     reschedule_request), delivered_utc, payload (dict), payload_json (the same as JSON text).
     """
     o = outbox.c
-    stmt = (select(o.outbox_id, o.created_utc, o.rec_id, o.plant_id, o.target, o.request_type, o.delivered_utc,
-                   o.payload).where(scope.clause(o.plant_id)).order_by(o.outbox_id.desc()))
+    stmt = (
+        select(o.outbox_id, o.created_utc, o.rec_id, o.plant_id, o.target, o.request_type, o.delivered_utc, o.payload)
+        .where(scope.clause(o.plant_id))
+        .order_by(o.outbox_id.desc())
+    )
     if targets:
         stmt = stmt.where(o.target.in_(list(targets)))
     if undelivered_only:
@@ -237,8 +345,12 @@ def policy_rows(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     Columns: plant_id, key, value, updated_utc, updated_by.
     """
     p = plant_policy.c
-    frame = _read(engine, select(p.plant_id, p.key, p.value, p.updated_utc, p.updated_by)
-                  .where(or_(p.plant_id.is_(None), scope.clause(p.plant_id))).order_by(p.plant_id, p.key))
+    frame = _read(
+        engine,
+        select(p.plant_id, p.key, p.value, p.updated_utc, p.updated_by)
+        .where(or_(p.plant_id.is_(None), scope.clause(p.plant_id)))
+        .order_by(p.plant_id, p.key),
+    )
     return utc_columns(frame, "updated_utc")
 
 
@@ -247,6 +359,7 @@ def _like_patterns(text_value: str) -> list[str]:
     case variants, raw (for plain columns) and JSON-escaped (the detail is stored with non-ASCII
     characters escaped, and SQLite's lower() folds ASCII only)."""
     variants = {text_value, text_value.lower(), text_value.upper(), text_value.capitalize(), text_value.title()}
+
     def ascii_lower(value: str) -> str:
         return "".join(ch.lower() if ch.isascii() else ch for ch in value)
 
@@ -256,9 +369,16 @@ def _like_patterns(text_value: str) -> list[str]:
     return sorted("%" + f.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for f in forms)
 
 
-def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = None,
-               end_utc: datetime | None = None, actors=None, actions=None, search: str | None = None,
-               limit: int = 5000) -> pd.DataFrame:
+def audit_rows(
+    engine: Engine,
+    scope: PlantScope,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+    actors=None,
+    actions=None,
+    search: str | None = None,
+    limit: int = 5000,
+) -> pd.DataFrame:
     """Audit rows the scope may see, newest first: every row for a network-wide scope, else
     the rows of the scope's plants (rows without a plant, such as enterprise policy changes
     and login failures, are for network-wide roles).
@@ -268,9 +388,22 @@ def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = N
     text), prev_hash, row_hash.
     """
     a = audit_log.c
-    stmt = (select(a.seq, a.at_utc, a.actor, a.action, a.plant_id, a.entity, a.entity_id,
-                   type_coerce(a.detail, Text).label("detail"), a.prev_hash, a.row_hash)
-            .order_by(a.seq.desc()).limit(limit))
+    stmt = (
+        select(
+            a.seq,
+            a.at_utc,
+            a.actor,
+            a.action,
+            a.plant_id,
+            a.entity,
+            a.entity_id,
+            type_coerce(a.detail, Text).label("detail"),
+            a.prev_hash,
+            a.row_hash,
+        )
+        .order_by(a.seq.desc())
+        .limit(limit)
+    )
     if not scope.is_network:
         stmt = stmt.where(scope.clause(a.plant_id))
     if start_utc is not None:
@@ -283,8 +416,15 @@ def audit_rows(engine: Engine, scope: PlantScope, start_utc: datetime | None = N
         stmt = stmt.where(a.action.in_(list(actions)))
     if search and search.strip():
         columns = (a.actor, a.action, func.coalesce(a.entity_id, ""), cast(a.detail, Text))
-        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\")
-                                for pattern in _like_patterns(search.strip()) for col in columns)))
+        stmt = stmt.where(
+            or_(
+                *(
+                    func.lower(col).like(pattern, escape="\\")
+                    for pattern in _like_patterns(search.strip())
+                    for col in columns
+                )
+            )
+        )
     frame = _read(engine, stmt)
     frame["detail"] = [_compact_json(v) for v in frame["detail"]]
     return utc_columns(frame, "at_utc")
@@ -306,6 +446,13 @@ def audit_facets(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     where = [] if scope.is_network else [scope.clause(a.plant_id)]
     frames = []
     for name, col in (("actor", a.actor), ("action", a.action)):
-        frames.append(_read(engine, select(literal(name).label("facet"), col.label("value"),
-                                           func.count().label("rows")).where(*where).group_by(col).order_by(col)))
+        frames.append(
+            _read(
+                engine,
+                select(literal(name).label("facet"), col.label("value"), func.count().label("rows"))
+                .where(*where)
+                .group_by(col)
+                .order_by(col),
+            )
+        )
     return pd.concat(frames, ignore_index=True)

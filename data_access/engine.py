@@ -72,8 +72,11 @@ def open_warehouse(url: str | None = None, *, upgrade: bool = True, require_plan
         shown = describe(url)
     except (ArgumentError, ValueError) as exc:
         raise WarehouseError(f"not a usable warehouse URL: {exc}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not os.path.isfile(parsed.database):
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+        and not os.path.isfile(parsed.database)
+    ):
         raise WarehouseError(f"no SQLite warehouse at {parsed.database}")
     try:
         engine = make_engine(url)

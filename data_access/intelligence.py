@@ -21,9 +21,30 @@ from data_access import kpis
 from data_access import stock as stock_position
 from data_access.frames import as_date, as_utc, date_columns, read_frame, utc_columns
 from data_access.schema import (
-    asset, asset_health_daily, bom, demand_daily, downtime_event, forecast, forecast_run, forecast_score,
-    forecast_series, inventory_snapshot, line, mart_feed_reach, mart_line_daily, mart_plant_daily, material, model_version, plant,
-    plant_material, production_daily, production_order, purchase_order, risk_score, score_run, work_order,
+    asset,
+    asset_health_daily,
+    bom,
+    demand_daily,
+    downtime_event,
+    forecast,
+    forecast_run,
+    forecast_score,
+    forecast_series,
+    inventory_snapshot,
+    line,
+    mart_feed_reach,
+    mart_line_daily,
+    mart_plant_daily,
+    material,
+    model_version,
+    plant,
+    plant_material,
+    production_daily,
+    production_order,
+    purchase_order,
+    risk_score,
+    score_run,
+    work_order,
 )
 from data_access.scope import PlantScope
 
@@ -45,15 +66,8 @@ def _read(engine: Engine, stmt) -> pd.DataFrame:
         return read_frame(conn, stmt)
 
 
-
-
-
-
-
-
-
-
 # --- inputs: the forecast series -------------------------------------------------------------
+
 
 def series_history(engine: Engine, scope: PlantScope, metric: str, start: date, end: date) -> pd.DataFrame:
     """The daily values of one forecast series for every plant in scope, days start..end.
@@ -67,19 +81,30 @@ def series_history(engine: Engine, scope: PlantScope, metric: str, start: date, 
     m = mart_plant_daily.c
     if metric == "demand":
         d = demand_daily.c
-        stmt = (select(d.plant_id, d.day, func.sum(d.qty).label("y"))
-                .join_from(demand_daily, material, d.material_id == material.c.material_id)
-                .where(material.c.material_type == "finished", scope.clause(d.plant_id), d.day.between(start, end))
-                .group_by(d.plant_id, d.day).order_by(d.plant_id, d.day))
+        stmt = (
+            select(d.plant_id, d.day, func.sum(d.qty).label("y"))
+            .join_from(demand_daily, material, d.material_id == material.c.material_id)
+            .where(material.c.material_type == "finished", scope.clause(d.plant_id), d.day.between(start, end))
+            .group_by(d.plant_id, d.day)
+            .order_by(d.plant_id, d.day)
+        )
         frame = _read(engine, stmt)
     elif metric == "output":
-        frame = _read(engine, select(m.plant_id, m.day, m.good_qty.label("y"))
-                      .join_from(mart_plant_daily, *_reach_of("production"))
-                      .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
+        frame = _read(
+            engine,
+            select(m.plant_id, m.day, m.good_qty.label("y"))
+            .join_from(mart_plant_daily, *_reach_of("production"))
+            .where(scope.clause(m.plant_id), m.day.between(start, end))
+            .order_by(m.plant_id, m.day),
+        )
     else:
-        frame = _read(engine, select(m.plant_id, m.day, m.unplanned_downtime_s)
-                      .join_from(mart_plant_daily, *_reach_of("downtime"))
-                      .where(scope.clause(m.plant_id), m.day.between(start, end)).order_by(m.plant_id, m.day))
+        frame = _read(
+            engine,
+            select(m.plant_id, m.day, m.unplanned_downtime_s)
+            .join_from(mart_plant_daily, *_reach_of("downtime"))
+            .where(scope.clause(m.plant_id), m.day.between(start, end))
+            .order_by(m.plant_id, m.day),
+        )
         frame["y"] = kpis.unplanned_downtime_hours(frame.pop("unplanned_downtime_s").astype(float))
     frame["y"] = frame["y"].astype(float)
     return date_columns(frame, "day")[["plant_id", "day", "y"]]
@@ -96,13 +121,16 @@ def data_end_day(engine: Engine, scope: PlantScope) -> date | None:
     """The newest plant-local day of any forecast series in scope (None without data)."""
     m, d = mart_plant_daily.c, demand_daily.c
     with engine.connect() as conn:
-        ends = [conn.execute(select(func.max(m.day)).where(scope.clause(m.plant_id))).scalar(),
-                conn.execute(select(func.max(d.day)).where(scope.clause(d.plant_id))).scalar()]
+        ends = [
+            conn.execute(select(func.max(m.day)).where(scope.clause(m.plant_id))).scalar(),
+            conn.execute(select(func.max(d.day)).where(scope.clause(d.plant_id))).scalar(),
+        ]
     ends = [as_date(e) for e in ends if e is not None]
     return max(ends) if ends else None
 
 
 # --- inputs: assets ----------------------------------------------------------------------------
+
 
 def asset_register(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     """Every asset in scope with its line and its plant's data maturity.
@@ -111,11 +139,24 @@ def asset_register(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     install_year, local_name, data_maturity (iot | mes | spreadsheet).
     """
     a = asset.c
-    return _read(engine, select(a.asset_id, a.plant_id, a.line_id, line.c.name.label("line_name"), a.asset_class,
-                                a.criticality, a.install_year, a.local_name, plant.c.data_maturity)
-                 .join_from(asset, line, a.line_id == line.c.line_id)
-                 .join(plant, plant.c.plant_id == a.plant_id)
-                 .where(scope.clause(a.plant_id)).order_by(a.asset_id))
+    return _read(
+        engine,
+        select(
+            a.asset_id,
+            a.plant_id,
+            a.line_id,
+            line.c.name.label("line_name"),
+            a.asset_class,
+            a.criticality,
+            a.install_year,
+            a.local_name,
+            plant.c.data_maturity,
+        )
+        .join_from(asset, line, a.line_id == line.c.line_id)
+        .join(plant, plant.c.plant_id == a.plant_id)
+        .where(scope.clause(a.plant_id))
+        .order_by(a.asset_id),
+    )
 
 
 def health_readings(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.DataFrame:
@@ -124,9 +165,12 @@ def health_readings(engine: Engine, scope: PlantScope, start: date, end: date) -
     Columns: asset_id, plant_id, day, vibration_mm_s, temperature_c (deg C), current_a, run_hours.
     """
     h = asset_health_daily.c
-    frame = _read(engine, select(h.asset_id, h.plant_id, h.day, h.vibration_mm_s, h.temperature_c, h.current_a,
-                                 h.run_hours)
-                  .where(scope.clause(h.plant_id), h.day.between(start, end)).order_by(h.asset_id, h.day))
+    frame = _read(
+        engine,
+        select(h.asset_id, h.plant_id, h.day, h.vibration_mm_s, h.temperature_c, h.current_a, h.run_hours)
+        .where(scope.clause(h.plant_id), h.day.between(start, end))
+        .order_by(h.asset_id, h.day),
+    )
     return date_columns(frame, "day")
 
 
@@ -137,10 +181,17 @@ def failure_events(engine: Engine, scope: PlantScope, start_utc: datetime, end_u
     end_utc, duration_s.
     """
     d = downtime_event.c
-    frame = _read(engine, select(d.asset_id, d.plant_id, d.line_id, d.day, d.start_utc, d.end_utc, d.duration_s)
-                  .where(d.is_failure.is_(True), scope.clause(d.plant_id), d.start_utc >= as_utc(start_utc),
-                         d.start_utc < as_utc(end_utc))
-                  .order_by(d.asset_id, d.start_utc))
+    frame = _read(
+        engine,
+        select(d.asset_id, d.plant_id, d.line_id, d.day, d.start_utc, d.end_utc, d.duration_s)
+        .where(
+            d.is_failure.is_(True),
+            scope.clause(d.plant_id),
+            d.start_utc >= as_utc(start_utc),
+            d.start_utc < as_utc(end_utc),
+        )
+        .order_by(d.asset_id, d.start_utc),
+    )
     return utc_columns(date_columns(frame, "day"), "start_utc", "end_utc")
 
 
@@ -151,8 +202,13 @@ def downtime_coverage(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     Columns: plant_id, last_day.
     """
     d = downtime_event.c
-    frame = _read(engine, select(d.plant_id, func.max(d.day).label("last_day"))
-                  .where(scope.clause(d.plant_id)).group_by(d.plant_id).order_by(d.plant_id))
+    frame = _read(
+        engine,
+        select(d.plant_id, func.max(d.day).label("last_day"))
+        .where(scope.clause(d.plant_id))
+        .group_by(d.plant_id)
+        .order_by(d.plant_id),
+    )
     return date_columns(frame, "last_day")
 
 
@@ -162,10 +218,17 @@ def completed_repairs(engine: Engine, scope: PlantScope, before_utc: datetime) -
     Columns: asset_id, plant_id, wo_type (corrective | preventive), completed_utc.
     """
     w = work_order.c
-    frame = _read(engine, select(w.asset_id, w.plant_id, w.wo_type, w.completed_utc)
-                  .where(scope.clause(w.plant_id), w.wo_type.in_(["corrective", "preventive"]),
-                         w.completed_utc.is_not(None), w.completed_utc < as_utc(before_utc))
-                  .order_by(w.asset_id, w.completed_utc))
+    frame = _read(
+        engine,
+        select(w.asset_id, w.plant_id, w.wo_type, w.completed_utc)
+        .where(
+            scope.clause(w.plant_id),
+            w.wo_type.in_(["corrective", "preventive"]),
+            w.completed_utc.is_not(None),
+            w.completed_utc < as_utc(before_utc),
+        )
+        .order_by(w.asset_id, w.completed_utc),
+    )
     return utc_columns(frame, "completed_utc")
 
 
@@ -175,8 +238,12 @@ def line_run_daily(engine: Engine, scope: PlantScope, start: date, end: date) ->
     Columns: line_id, plant_id, day, run_s.
     """
     p = production_daily.c
-    frame = _read(engine, select(p.line_id, p.plant_id, p.day, p.run_s)
-                  .where(scope.clause(p.plant_id), p.day.between(start, end)).order_by(p.line_id, p.day))
+    frame = _read(
+        engine,
+        select(p.line_id, p.plant_id, p.day, p.run_s)
+        .where(scope.clause(p.plant_id), p.day.between(start, end))
+        .order_by(p.line_id, p.day),
+    )
     return date_columns(frame, "day")
 
 
@@ -190,14 +257,29 @@ def line_days(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.D
     orders_due, orders_on_time.
     """
     L = mart_line_daily.c
-    frame = _read(engine, select(L.line_id, L.plant_id, L.day, L.planned_busy_s, L.run_s, L.good_qty, L.failures,
-                                 L.restoration_s, L.orders_due, L.orders_on_time)
-                  .join_from(mart_line_daily, *_reach_of("production", mart_line_daily))
-                  .where(scope.clause(L.plant_id), L.day.between(start, end)).order_by(L.line_id, L.day))
+    frame = _read(
+        engine,
+        select(
+            L.line_id,
+            L.plant_id,
+            L.day,
+            L.planned_busy_s,
+            L.run_s,
+            L.good_qty,
+            L.failures,
+            L.restoration_s,
+            L.orders_due,
+            L.orders_on_time,
+        )
+        .join_from(mart_line_daily, *_reach_of("production", mart_line_daily))
+        .where(scope.clause(L.plant_id), L.day.between(start, end))
+        .order_by(L.line_id, L.day),
+    )
     return date_columns(frame, "day")
 
 
 # --- inputs: materials and orders --------------------------------------------------------------
+
 
 def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished: bool = False) -> pd.DataFrame:
     """Every material a plant in scope stocks with its newest count: the materials it buys and
@@ -210,21 +292,43 @@ def material_stock(engine: Engine, scope: PlantScope, as_of_day: date, finished:
     received_after_count, consumed_after_count.
     """
     pm, m, i = plant_material.c, material.c, inventory_snapshot.c
-    newest = (select(i.plant_id, i.material_id, func.max(i.day).label("day"))
-              .where(i.day <= as_of_day, scope.clause(i.plant_id))
-              .group_by(i.plant_id, i.material_id).subquery())
-    stock = (select(i.plant_id, i.material_id, i.day.label("snapshot_day"), i.on_hand)
-             .join_from(inventory_snapshot, newest, and_(i.plant_id == newest.c.plant_id,
-                                                         i.material_id == newest.c.material_id,
-                                                         i.day == newest.c.day)).subquery())
+    newest = (
+        select(i.plant_id, i.material_id, func.max(i.day).label("day"))
+        .where(i.day <= as_of_day, scope.clause(i.plant_id))
+        .group_by(i.plant_id, i.material_id)
+        .subquery()
+    )
+    stock = (
+        select(i.plant_id, i.material_id, i.day.label("snapshot_day"), i.on_hand)
+        .join_from(
+            inventory_snapshot,
+            newest,
+            and_(i.plant_id == newest.c.plant_id, i.material_id == newest.c.material_id, i.day == newest.c.day),
+        )
+        .subquery()
+    )
     kind = (m.material_type == "finished") if finished else (m.material_type != "finished")
-    frame = _read(engine, select(pm.plant_id, pm.material_id, m.name, m.material_type, m.unit, m.unit_cost,
-                                 pm.supplier_id, pm.lead_time_days, pm.safety_stock, pm.reorder_point,
-                                 stock.c.on_hand, stock.c.snapshot_day)
-                  .join_from(plant_material, material, pm.material_id == m.material_id)
-                  .outerjoin(stock, and_(stock.c.plant_id == pm.plant_id, stock.c.material_id == pm.material_id))
-                  .where(scope.clause(pm.plant_id), kind)
-                  .order_by(pm.plant_id, pm.material_id))
+    frame = _read(
+        engine,
+        select(
+            pm.plant_id,
+            pm.material_id,
+            m.name,
+            m.material_type,
+            m.unit,
+            m.unit_cost,
+            pm.supplier_id,
+            pm.lead_time_days,
+            pm.safety_stock,
+            pm.reorder_point,
+            stock.c.on_hand,
+            stock.c.snapshot_day,
+        )
+        .join_from(plant_material, material, pm.material_id == m.material_id)
+        .outerjoin(stock, and_(stock.c.plant_id == pm.plant_id, stock.c.material_id == pm.material_id))
+        .where(scope.clause(pm.plant_id), kind)
+        .order_by(pm.plant_id, pm.material_id),
+    )
     frame["lead_time_days"] = frame["lead_time_days"].astype(float)
     frame["on_hand"] = frame["on_hand"].astype(float)
     return stock_position.positions(engine, scope, date_columns(frame, "snapshot_day"), as_of_day)
@@ -238,10 +342,13 @@ def stock_counts(engine: Engine, scope: PlantScope, start: date, end: date, fini
     """
     i, m = inventory_snapshot.c, material.c
     kind = (m.material_type == "finished") if finished else (m.material_type != "finished")
-    frame = _read(engine, select(i.plant_id, i.material_id, i.day, i.on_hand, m.unit_cost)
-                  .join_from(inventory_snapshot, material, i.material_id == m.material_id)
-                  .where(scope.clause(i.plant_id), kind, i.day.between(start, end))
-                  .order_by(i.plant_id, i.material_id, i.day))
+    frame = _read(
+        engine,
+        select(i.plant_id, i.material_id, i.day, i.on_hand, m.unit_cost)
+        .join_from(inventory_snapshot, material, i.material_id == m.material_id)
+        .where(scope.clause(i.plant_id), kind, i.day.between(start, end))
+        .order_by(i.plant_id, i.material_id, i.day),
+    )
     frame["on_hand"] = frame["on_hand"].astype(float)
     return date_columns(frame, "day")
 
@@ -252,11 +359,13 @@ def material_consumption(engine: Engine, scope: PlantScope, start: date, end: da
     Columns: plant_id, material_id, day, qty. A day without a row consumed nothing.
     """
     d = demand_daily.c
-    frame = _read(engine, select(d.plant_id, d.material_id, d.day, d.qty)
-                  .join_from(demand_daily, material, d.material_id == material.c.material_id)
-                  .where(material.c.material_type != "finished", scope.clause(d.plant_id),
-                         d.day.between(start, end))
-                  .order_by(d.plant_id, d.material_id, d.day))
+    frame = _read(
+        engine,
+        select(d.plant_id, d.material_id, d.day, d.qty)
+        .join_from(demand_daily, material, d.material_id == material.c.material_id)
+        .where(material.c.material_type != "finished", scope.clause(d.plant_id), d.day.between(start, end))
+        .order_by(d.plant_id, d.material_id, d.day),
+    )
     return date_columns(frame, "day")
 
 
@@ -266,11 +375,17 @@ def open_purchase_orders(engine: Engine, scope: PlantScope, as_of_day: date) -> 
     Columns: po_id, plant_id, material_id, supplier_id, qty, ordered_day, promised_day.
     """
     po = purchase_order.c
-    frame = _read(engine, select(po.po_id, po.plant_id, po.material_id, po.supplier_id, po.qty, po.ordered_day,
-                                 po.promised_day)
-                  .where(scope.clause(po.plant_id), po.status != "cancelled", po.ordered_day <= as_of_day,
-                         or_(po.received_day.is_(None), po.received_day > as_of_day))
-                  .order_by(po.plant_id, po.material_id, po.promised_day))
+    frame = _read(
+        engine,
+        select(po.po_id, po.plant_id, po.material_id, po.supplier_id, po.qty, po.ordered_day, po.promised_day)
+        .where(
+            scope.clause(po.plant_id),
+            po.status != "cancelled",
+            po.ordered_day <= as_of_day,
+            or_(po.received_day.is_(None), po.received_day > as_of_day),
+        )
+        .order_by(po.plant_id, po.material_id, po.promised_day),
+    )
     return date_columns(frame, "ordered_day", "promised_day")
 
 
@@ -281,11 +396,12 @@ def deliveries(engine: Engine, scope: PlantScope, start: date, end: date) -> pd.
     (received minus promised, negative when early).
     """
     po = purchase_order.c
-    frame = _read(engine, select(po.supplier_id, po.plant_id, po.material_id, po.promised_day, po.received_day,
-                                 po.qty)
-                  .where(scope.clause(po.plant_id), po.status == "received",
-                         po.received_day.between(start, end))
-                  .order_by(po.supplier_id, po.received_day))
+    frame = _read(
+        engine,
+        select(po.supplier_id, po.plant_id, po.material_id, po.promised_day, po.received_day, po.qty)
+        .where(scope.clause(po.plant_id), po.status == "received", po.received_day.between(start, end))
+        .order_by(po.supplier_id, po.received_day),
+    )
     frame = date_columns(frame, "promised_day", "received_day")
     frame["delay_days"] = [(r - p).days for r, p in zip(frame["received_day"], frame["promised_day"])]
     return frame
@@ -298,13 +414,29 @@ def upcoming_orders(engine: Engine, scope: PlantScope, start_utc: datetime, end_
     planned_start_utc, planned_end_utc, due_utc.
     """
     o = production_order.c
-    frame = _read(engine, select(o.order_id, o.plant_id, o.line_id, o.product_id,
-                                 material.c.name.label("product_name"), o.qty, o.status, o.planned_start_utc,
-                                 o.planned_end_utc, o.due_utc)
-                  .join_from(production_order, material, o.product_id == material.c.material_id)
-                  .where(scope.clause(o.plant_id), o.status.in_(["planned", "released"]),
-                         o.planned_start_utc < as_utc(end_utc), o.planned_end_utc > as_utc(start_utc))
-                  .order_by(o.plant_id, o.planned_start_utc, o.order_id))
+    frame = _read(
+        engine,
+        select(
+            o.order_id,
+            o.plant_id,
+            o.line_id,
+            o.product_id,
+            material.c.name.label("product_name"),
+            o.qty,
+            o.status,
+            o.planned_start_utc,
+            o.planned_end_utc,
+            o.due_utc,
+        )
+        .join_from(production_order, material, o.product_id == material.c.material_id)
+        .where(
+            scope.clause(o.plant_id),
+            o.status.in_(["planned", "released"]),
+            o.planned_start_utc < as_utc(end_utc),
+            o.planned_end_utc > as_utc(start_utc),
+        )
+        .order_by(o.plant_id, o.planned_start_utc, o.order_id),
+    )
     return utc_columns(frame, "planned_start_utc", "planned_end_utc", "due_utc")
 
 
@@ -318,6 +450,7 @@ def bill_of_materials(engine: Engine) -> pd.DataFrame:
 
 
 # --- outputs: forecast runs ------------------------------------------------------------------------
+
 
 def upsert_forecast_run(conn: Connection, run: dict, keep_existing: bool = False) -> None:
     """Insert the run row, or reset it (a rerun on the same data replaces its own rows).
@@ -335,22 +468,29 @@ def upsert_forecast_run(conn: Connection, run: dict, keep_existing: bool = False
 def run_counts(conn: Connection, run_id: str) -> dict:
     """series, fallbacks (served a fallback) and failed (no forecast) of a run, from its series rows."""
     s = forecast_series.c
-    row = conn.execute(select(
-        func.count(), func.sum(case((s.fallback_reason.is_not(None), 1), else_=0)),
-        func.sum(case((s.error.is_not(None), 1), else_=0)),
-    ).where(s.run_id == run_id)).one()
+    row = conn.execute(
+        select(
+            func.count(),
+            func.sum(case((s.fallback_reason.is_not(None), 1), else_=0)),
+            func.sum(case((s.error.is_not(None), 1), else_=0)),
+        ).where(s.run_id == run_id)
+    ).one()
     return {"series": int(row[0] or 0), "fallbacks": int(row[1] or 0), "failed": int(row[2] or 0)}
 
 
 def plant_ids(engine: Engine, scope: PlantScope) -> list[str]:
     """The ids of the plants in scope."""
     with engine.connect() as conn:
-        return list(conn.execute(select(plant.c.plant_id).where(scope.clause(plant.c.plant_id))
-                                 .order_by(plant.c.plant_id)).scalars())
+        return list(
+            conn.execute(
+                select(plant.c.plant_id).where(scope.clause(plant.c.plant_id)).order_by(plant.c.plant_id)
+            ).scalars()
+        )
 
 
-def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date,
-                       through_day: date | None = None) -> pd.DataFrame:
+def previous_forecasts(
+    engine: Engine, scope: PlantScope, before_day: date, through_day: date | None = None
+) -> pd.DataFrame:
     """Per series, the points of its newest forecast made from data ending before `before_day`,
     its days up to `through_day` (default `before_day`).
 
@@ -358,17 +498,30 @@ def previous_forecasts(engine: Engine, scope: PlantScope, before_day: date,
     the actuals that have arrived since.
     """
     s, f = forecast_series.c, forecast.c
-    newest = (select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
-              .where(scope.clause(s.plant_id), s.history_end < before_day, s.error.is_(None))
-              .group_by(s.plant_id, s.metric).subquery())
-    runs = (select(s.run_id, s.plant_id, s.metric)
-            .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
-                                                     s.fitted_utc == newest.c.fitted_utc)).subquery())
-    frame = _read(engine, select(f.plant_id, f.metric, f.run_id, f.day, f.model, f.yhat)
-                  .join_from(forecast, runs, and_(f.run_id == runs.c.run_id, f.plant_id == runs.c.plant_id,
-                                                  f.metric == runs.c.metric))
-                  .where(scope.clause(f.plant_id), f.day <= (through_day or before_day))
-                  .order_by(f.plant_id, f.metric, f.day))
+    newest = (
+        select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
+        .where(scope.clause(s.plant_id), s.history_end < before_day, s.error.is_(None))
+        .group_by(s.plant_id, s.metric)
+        .subquery()
+    )
+    runs = (
+        select(s.run_id, s.plant_id, s.metric)
+        .join_from(
+            forecast_series,
+            newest,
+            and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric, s.fitted_utc == newest.c.fitted_utc),
+        )
+        .subquery()
+    )
+    frame = _read(
+        engine,
+        select(f.plant_id, f.metric, f.run_id, f.day, f.model, f.yhat)
+        .join_from(
+            forecast, runs, and_(f.run_id == runs.c.run_id, f.plant_id == runs.c.plant_id, f.metric == runs.c.metric)
+        )
+        .where(scope.clause(f.plant_id), f.day <= (through_day or before_day))
+        .order_by(f.plant_id, f.metric, f.day),
+    )
     return date_columns(frame, "day")
 
 
@@ -380,14 +533,19 @@ def demand_forecasts_before(engine: Engine, scope: PlantScope, before_day: date)
     Columns: plant_id, run_id, history_end, fitted_utc.
     """
     s = forecast_series.c
-    newest = (select(s.plant_id, func.max(s.fitted_utc).label("fitted_utc"))
-              .where(scope.clause(s.plant_id), s.metric == "demand", s.history_end < before_day, s.error.is_(None))
-              .group_by(s.plant_id).subquery())
-    frame = _read(engine, select(s.plant_id, s.run_id, s.history_end, s.fitted_utc)
-                  .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id,
-                                                           s.fitted_utc == newest.c.fitted_utc))
-                  .where(s.metric == "demand", s.history_end < before_day, s.error.is_(None))
-                  .order_by(s.plant_id))
+    newest = (
+        select(s.plant_id, func.max(s.fitted_utc).label("fitted_utc"))
+        .where(scope.clause(s.plant_id), s.metric == "demand", s.history_end < before_day, s.error.is_(None))
+        .group_by(s.plant_id)
+        .subquery()
+    )
+    frame = _read(
+        engine,
+        select(s.plant_id, s.run_id, s.history_end, s.fitted_utc)
+        .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.fitted_utc == newest.c.fitted_utc))
+        .where(s.metric == "demand", s.history_end < before_day, s.error.is_(None))
+        .order_by(s.plant_id),
+    )
     return utc_columns(date_columns(frame, "history_end"), "fitted_utc").drop_duplicates("plant_id", keep="last")
 
 
@@ -395,8 +553,15 @@ def finish_forecast_run(conn: Connection, run_id: str, **values) -> None:
     conn.execute(update(forecast_run).where(forecast_run.c.run_id == run_id).values(**values))
 
 
-def replace_series(conn: Connection, run_id: str, plant_id: str, metric: str, series_row: dict,
-                   points: pd.DataFrame, scores: list[dict]) -> None:
+def replace_series(
+    conn: Connection,
+    run_id: str,
+    plant_id: str,
+    metric: str,
+    series_row: dict,
+    points: pd.DataFrame,
+    scores: list[dict],
+) -> None:
     """Write one series' outcome in run `run_id`, replacing what the run held for it.
 
     `points`: ds, yhat, yhat_lower, yhat_upper of the served forecast; `scores`: one dict per
@@ -407,10 +572,20 @@ def replace_series(conn: Connection, run_id: str, plant_id: str, metric: str, se
         conn.execute(delete(table).where(*(table.c[k] == v for k, v in key.items())))
     conn.execute(insert(forecast_series).values(**key, **series_row))
     if len(points):
-        conn.execute(insert(forecast), [
-            {**key, "day": as_date(ds), "model": series_row["served_model"], "yhat": float(y),
-             "yhat_lower": _num(lo), "yhat_upper": _num(hi)}
-            for ds, y, lo, hi in zip(points["ds"], points["yhat"], points["yhat_lower"], points["yhat_upper"])])
+        conn.execute(
+            insert(forecast),
+            [
+                {
+                    **key,
+                    "day": as_date(ds),
+                    "model": series_row["served_model"],
+                    "yhat": float(y),
+                    "yhat_lower": _num(lo),
+                    "yhat_upper": _num(hi),
+                }
+                for ds, y, lo, hi in zip(points["ds"], points["yhat"], points["yhat_lower"], points["yhat_upper"])
+            ],
+        )
     if scores:
         conn.execute(insert(forecast_score), [{**key, **s} for s in scores])
 
@@ -426,11 +601,29 @@ def forecast_runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
     workers, series, fallbacks, failed, seconds, started_utc, finished_utc.
     """
     r = forecast_run.c
-    frame = _read(engine, select(r.run_id, r.model_id, model_version.c.version, r.data_end_day,
-                                 r.horizon_days, r.job, r.actor, r.status, r.workers, r.series, r.fallbacks,
-                                 r.failed, r.seconds, r.started_utc, r.finished_utc)
-                  .join_from(forecast_run, model_version, r.model_id == model_version.c.model_id)
-                  .order_by(r.started_utc.desc()).limit(limit))
+    frame = _read(
+        engine,
+        select(
+            r.run_id,
+            r.model_id,
+            model_version.c.version,
+            r.data_end_day,
+            r.horizon_days,
+            r.job,
+            r.actor,
+            r.status,
+            r.workers,
+            r.series,
+            r.fallbacks,
+            r.failed,
+            r.seconds,
+            r.started_utc,
+            r.finished_utc,
+        )
+        .join_from(forecast_run, model_version, r.model_id == model_version.c.model_id)
+        .order_by(r.started_utc.desc())
+        .limit(limit),
+    )
     return utc_columns(date_columns(frame, "data_end_day"), "started_utc", "finished_utc")
 
 
@@ -445,19 +638,51 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     fitted_params (the chosen model's searched form, JSON, that the daily refit reuses; None: none).
     """
     s, r = forecast_series.c, forecast_run.c
-    newest = (select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
-              .where(scope.clause(s.plant_id)).group_by(s.plant_id, s.metric).subquery())
-    frame = _read(engine, select(
-        s.run_id, s.plant_id, plant.c.name.label("plant_name"), plant.c.data_maturity, s.metric, s.unit,
-        s.served_model, s.chosen_model, s.fallback_reason, s.history_start, s.history_end, s.observed, s.missing,
-        s.origins, s.seconds, s.error, s.fitted_utc, s.approved, r.model_id, model_version.c.version, r.horizon_days,
-        s.reselected_day, s.reselect_reason, s.fitted_params,
-    ).join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
-                                              s.fitted_utc == newest.c.fitted_utc))
+    newest = (
+        select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
+        .where(scope.clause(s.plant_id))
+        .group_by(s.plant_id, s.metric)
+        .subquery()
+    )
+    frame = _read(
+        engine,
+        select(
+            s.run_id,
+            s.plant_id,
+            plant.c.name.label("plant_name"),
+            plant.c.data_maturity,
+            s.metric,
+            s.unit,
+            s.served_model,
+            s.chosen_model,
+            s.fallback_reason,
+            s.history_start,
+            s.history_end,
+            s.observed,
+            s.missing,
+            s.origins,
+            s.seconds,
+            s.error,
+            s.fitted_utc,
+            s.approved,
+            r.model_id,
+            model_version.c.version,
+            r.horizon_days,
+            s.reselected_day,
+            s.reselect_reason,
+            s.fitted_params,
+        )
+        .join_from(
+            forecast_series,
+            newest,
+            and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric, s.fitted_utc == newest.c.fitted_utc),
+        )
         .join(forecast_run, r.run_id == s.run_id)
         .join(model_version, model_version.c.model_id == r.model_id)
         .join(plant, plant.c.plant_id == s.plant_id)
-        .where(scope.clause(s.plant_id)).order_by(s.plant_id, s.metric))
+        .where(scope.clause(s.plant_id))
+        .order_by(s.plant_id, s.metric),
+    )
     return utc_columns(date_columns(frame, "history_start", "history_end", "reselected_day"), "fitted_utc")
 
 
@@ -467,21 +692,28 @@ def forecast_points(engine: Engine, scope: PlantScope, run_id: str, plant_id: st
     Columns: day, model, yhat, yhat_lower, yhat_upper.
     """
     f = forecast.c
-    frame = _read(engine, select(f.day, f.model, f.yhat, f.yhat_lower, f.yhat_upper)
-                  .where(scope.clause(f.plant_id), f.run_id == run_id, f.plant_id == plant_id, f.metric == metric)
-                  .order_by(f.day))
+    frame = _read(
+        engine,
+        select(f.day, f.model, f.yhat, f.yhat_lower, f.yhat_upper)
+        .where(scope.clause(f.plant_id), f.run_id == run_id, f.plant_id == plant_id, f.metric == metric)
+        .order_by(f.day),
+    )
     return date_columns(frame, "day")
 
 
-def candidate_scores(engine: Engine, scope: PlantScope, run_id: str, plant_id: str | None = None,
-                     metric: str | None = None) -> pd.DataFrame:
+def candidate_scores(
+    engine: Engine, scope: PlantScope, run_id: str, plant_id: str | None = None, metric: str | None = None
+) -> pd.DataFrame:
     """Every candidate's rolling-origin backtest in one run (optionally one series).
 
     Columns: plant_id, metric, candidate, mase, wape, fit_seconds, error.
     """
     c = forecast_score.c
-    stmt = (select(c.plant_id, c.metric, c.candidate, c.mase, c.wape, c.fit_seconds, c.error)
-            .where(scope.clause(c.plant_id), c.run_id == run_id).order_by(c.plant_id, c.metric, c.candidate))
+    stmt = (
+        select(c.plant_id, c.metric, c.candidate, c.mase, c.wape, c.fit_seconds, c.error)
+        .where(scope.clause(c.plant_id), c.run_id == run_id)
+        .order_by(c.plant_id, c.metric, c.candidate)
+    )
     if plant_id is not None:
         stmt = stmt.where(c.plant_id == plant_id)
     if metric is not None:
@@ -495,18 +727,36 @@ def latest_candidate_scores(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     Columns: plant_id, metric, candidate, mase, wape, fit_seconds, error.
     """
     s, c = forecast_series.c, forecast_score.c
-    newest = (select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
-              .where(scope.clause(s.plant_id)).group_by(s.plant_id, s.metric).subquery())
-    runs = (select(s.run_id, s.plant_id, s.metric)
-            .join_from(forecast_series, newest, and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric,
-                                                     s.fitted_utc == newest.c.fitted_utc)).subquery())
-    return _read(engine, select(c.plant_id, c.metric, c.candidate, c.mase, c.wape, c.fit_seconds, c.error)
-                 .join_from(forecast_score, runs, and_(c.run_id == runs.c.run_id, c.plant_id == runs.c.plant_id,
-                                                       c.metric == runs.c.metric))
-                 .where(scope.clause(c.plant_id)).order_by(c.plant_id, c.metric, c.candidate))
+    newest = (
+        select(s.plant_id, s.metric, func.max(s.fitted_utc).label("fitted_utc"))
+        .where(scope.clause(s.plant_id))
+        .group_by(s.plant_id, s.metric)
+        .subquery()
+    )
+    runs = (
+        select(s.run_id, s.plant_id, s.metric)
+        .join_from(
+            forecast_series,
+            newest,
+            and_(s.plant_id == newest.c.plant_id, s.metric == newest.c.metric, s.fitted_utc == newest.c.fitted_utc),
+        )
+        .subquery()
+    )
+    return _read(
+        engine,
+        select(c.plant_id, c.metric, c.candidate, c.mase, c.wape, c.fit_seconds, c.error)
+        .join_from(
+            forecast_score,
+            runs,
+            and_(c.run_id == runs.c.run_id, c.plant_id == runs.c.plant_id, c.metric == runs.c.metric),
+        )
+        .where(scope.clause(c.plant_id))
+        .order_by(c.plant_id, c.metric, c.candidate),
+    )
 
 
 # --- outputs: risk scores ----------------------------------------------------------------------
+
 
 def upsert_score_run(conn: Connection, run: dict) -> None:
     """Insert the scoring run, or reset it and delete its scores (a rerun at the same as_of)."""
@@ -538,13 +788,18 @@ def score_runs(engine: Engine, limit: int = 50) -> pd.DataFrame:
     Columns: run_id, as_of_utc, actor, status, summary (dict), started_utc, finished_utc.
     """
     r = score_run.c
-    frame = _read(engine, select(r.run_id, r.as_of_utc, r.actor, r.status, r.summary, r.started_utc,
-                                 r.finished_utc).order_by(r.started_utc.desc()).limit(limit))
+    frame = _read(
+        engine,
+        select(r.run_id, r.as_of_utc, r.actor, r.status, r.summary, r.started_utc, r.finished_utc)
+        .order_by(r.started_utc.desc())
+        .limit(limit),
+    )
     return utc_columns(frame, "as_of_utc", "started_utc", "finished_utc")
 
 
-def latest_score_run_id(engine: Engine, as_of: datetime | None = None,
-                        not_before: datetime | None = None) -> str | None:
+def latest_score_run_id(
+    engine: Engine, as_of: datetime | None = None, not_before: datetime | None = None
+) -> str | None:
     """The newest finished scoring run (by its as_of, optionally within [not_before, as_of]), None if none."""
     r = score_run.c
     stmt = select(r.run_id).where(r.status == "done").order_by(r.as_of_utc.desc(), r.started_utc.desc()).limit(1)
@@ -563,13 +818,27 @@ def risk_scores(engine: Engine, scope: PlantScope, run_id: str, kind: str) -> pd
     model_id, version, model_risk, fallback_risk, stale, detail (dict).
     """
     s = risk_score.c
-    frame = _read(engine, select(s.plant_id, plant.c.name.label("plant_name"), s.subject_id, s.risk, s.source,
-                                 s.reason, s.model_id, model_version.c.version, s.model_risk, s.fallback_risk,
-                                 s.stale, s.detail)
-                  .join_from(risk_score, plant, plant.c.plant_id == s.plant_id)
-                  .outerjoin(model_version, model_version.c.model_id == s.model_id)
-                  .where(scope.clause(s.plant_id), s.run_id == run_id, s.kind == kind)
-                  .order_by(s.risk.desc(), s.plant_id, s.subject_id))
+    frame = _read(
+        engine,
+        select(
+            s.plant_id,
+            plant.c.name.label("plant_name"),
+            s.subject_id,
+            s.risk,
+            s.source,
+            s.reason,
+            s.model_id,
+            model_version.c.version,
+            s.model_risk,
+            s.fallback_risk,
+            s.stale,
+            s.detail,
+        )
+        .join_from(risk_score, plant, plant.c.plant_id == s.plant_id)
+        .outerjoin(model_version, model_version.c.model_id == s.model_id)
+        .where(scope.clause(s.plant_id), s.run_id == run_id, s.kind == kind)
+        .order_by(s.risk.desc(), s.plant_id, s.subject_id),
+    )
     frame["stale"] = frame["stale"].astype(bool)
     return frame
 
@@ -580,10 +849,17 @@ def risk_summary(engine: Engine, scope: PlantScope, run_id: str) -> pd.DataFrame
     Columns: plant_id, kind, subjects, fallback, stale, max_risk.
     """
     s = risk_score.c
-    return _read(engine, select(
-        s.plant_id, s.kind, func.count().label("subjects"),
-        func.sum(case((s.source == "fallback", 1), else_=0)).label("fallback"),
-        func.sum(case((s.stale.is_(True), 1), else_=0)).label("stale"),
-        func.max(s.risk).label("max_risk"),
-    ).where(scope.clause(s.plant_id), s.run_id == run_id).group_by(s.plant_id, s.kind).order_by(s.plant_id, s.kind))
-
+    return _read(
+        engine,
+        select(
+            s.plant_id,
+            s.kind,
+            func.count().label("subjects"),
+            func.sum(case((s.source == "fallback", 1), else_=0)).label("fallback"),
+            func.sum(case((s.stale.is_(True), 1), else_=0)).label("stale"),
+            func.max(s.risk).label("max_risk"),
+        )
+        .where(scope.clause(s.plant_id), s.run_id == run_id)
+        .group_by(s.plant_id, s.kind)
+        .order_by(s.plant_id, s.kind),
+    )

@@ -35,27 +35,63 @@ def _utc(frame: pd.DataFrame, *names) -> pd.DataFrame:
 
 # --- leases ----------------------------------------------------------------------------------
 
-def claim_run(engine: Engine, job_name: str, run_key: str, worker: str, lease_s: float, *,
-              trigger: str, request_id: int | None = None, plant_id: str | None = None,
-              schedule: str | None = None, now: datetime | None = None) -> int | None:
+
+def claim_run(
+    engine: Engine,
+    job_name: str,
+    run_key: str,
+    worker: str,
+    lease_s: float,
+    *,
+    trigger: str,
+    request_id: int | None = None,
+    plant_id: str | None = None,
+    schedule: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
     """The run_id this worker now holds for (job_name, run_key), or None when another worker
     holds it or it has finished. A `running` row whose lease expired is taken over (attempt+1)."""
     now = _now(now)
     lease = now + timedelta(seconds=lease_s)
     try:
         with engine.begin() as conn:
-            return conn.execute(insert(job_run).values(
-                job_name=job_name, run_key=run_key, trigger=trigger, request_id=request_id, plant_id=plant_id,
-                schedule=schedule, status="running", worker=worker, attempt=1, started_utc=now,
-                lease_expires_utc=lease, progress=0.0)).inserted_primary_key[0]
+            return conn.execute(
+                insert(job_run).values(
+                    job_name=job_name,
+                    run_key=run_key,
+                    trigger=trigger,
+                    request_id=request_id,
+                    plant_id=plant_id,
+                    schedule=schedule,
+                    status="running",
+                    worker=worker,
+                    attempt=1,
+                    started_utc=now,
+                    lease_expires_utc=lease,
+                    progress=0.0,
+                )
+            ).inserted_primary_key[0]
     except IntegrityError:
         pass
     r = job_run.c
     with engine.begin() as conn:
-        taken = conn.execute(update(job_run).where(
-            r.job_name == job_name, r.run_key == run_key, r.status == "running", r.lease_expires_utc < now,
-        ).values(worker=worker, attempt=r.attempt + 1, started_utc=now, lease_expires_utc=lease,
-                 progress=0.0, message="taken over after its worker stopped")).rowcount
+        taken = conn.execute(
+            update(job_run)
+            .where(
+                r.job_name == job_name,
+                r.run_key == run_key,
+                r.status == "running",
+                r.lease_expires_utc < now,
+            )
+            .values(
+                worker=worker,
+                attempt=r.attempt + 1,
+                started_utc=now,
+                lease_expires_utc=lease,
+                progress=0.0,
+                message="taken over after its worker stopped",
+            )
+        ).rowcount
         if taken != 1:
             return None
         return conn.execute(select(r.run_id).where(r.job_name == job_name, r.run_key == run_key)).scalar_one()
@@ -68,14 +104,28 @@ def expired_runs(engine: Engine, now: datetime | None = None) -> list[dict]:
     """
     r = job_run.c
     with engine.connect() as conn:
-        rows = conn.execute(select(r.run_id, r.job_name, r.run_key, r.trigger, r.request_id, r.plant_id, r.schedule)
-                            .where(r.status == "running", r.lease_expires_utc < _now(now), r.request_id.is_(None))
-                            .order_by(r.run_id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(r.run_id, r.job_name, r.run_key, r.trigger, r.request_id, r.plant_id, r.schedule)
+                .where(r.status == "running", r.lease_expires_utc < _now(now), r.request_id.is_(None))
+                .order_by(r.run_id)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(row) for row in rows]
 
 
-def renew_run(engine: Engine, run_id: int, worker: str, lease_s: float, *, progress: float | None = None,
-              message: str | None = None, now: datetime | None = None) -> bool:
+def renew_run(
+    engine: Engine,
+    run_id: int,
+    worker: str,
+    lease_s: float,
+    *,
+    progress: float | None = None,
+    message: str | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Extend the lease (and record progress) of a run this worker holds; False if it lost it."""
     values = {"lease_expires_utc": _now(now) + timedelta(seconds=lease_s)}
     if progress is not None:
@@ -84,22 +134,47 @@ def renew_run(engine: Engine, run_id: int, worker: str, lease_s: float, *, progr
         values["message"] = message[:MAX_MESSAGE]
     r = job_run.c
     with engine.begin() as conn:
-        return conn.execute(update(job_run).where(r.run_id == run_id, r.worker == worker, r.status == "running")
-                            .values(**values)).rowcount == 1
+        return (
+            conn.execute(
+                update(job_run).where(r.run_id == run_id, r.worker == worker, r.status == "running").values(**values)
+            ).rowcount
+            == 1
+        )
 
 
-def finish_run(engine: Engine, run_id: int, worker: str, *, succeeded: bool, seconds: float,
-               counts: dict | None = None, message: str | None = None, error: str | None = None,
-               attempts: int = 0, now: datetime | None = None) -> bool:
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    worker: str,
+    *,
+    succeeded: bool,
+    seconds: float,
+    counts: dict | None = None,
+    message: str | None = None,
+    error: str | None = None,
+    attempts: int = 0,
+    now: datetime | None = None,
+) -> bool:
     """Record a run's outcome; False when this worker no longer held it (taken over)."""
     r = job_run.c
     with engine.begin() as conn:
-        return conn.execute(update(job_run).where(r.run_id == run_id, r.worker == worker, r.status == "running")
-                            .values(status="succeeded" if succeeded else "failed", finished_utc=_now(now),
-                                    seconds=round(seconds, 3), counts=counts, progress=1.0 if succeeded else None,
-                                    attempt=r.attempt + attempts,
-                                    message=(message or "")[:MAX_MESSAGE] or None,
-                                    error=(error or "")[:MAX_ERROR] or None)).rowcount == 1
+        return (
+            conn.execute(
+                update(job_run)
+                .where(r.run_id == run_id, r.worker == worker, r.status == "running")
+                .values(
+                    status="succeeded" if succeeded else "failed",
+                    finished_utc=_now(now),
+                    seconds=round(seconds, 3),
+                    counts=counts,
+                    progress=1.0 if succeeded else None,
+                    attempt=r.attempt + attempts,
+                    message=(message or "")[:MAX_MESSAGE] or None,
+                    error=(error or "")[:MAX_ERROR] or None,
+                )
+            ).rowcount
+            == 1
+        )
 
 
 def run_status(engine: Engine, job_name: str, run_key: str) -> str | None:
@@ -111,13 +186,30 @@ def run_status(engine: Engine, job_name: str, run_key: str) -> str | None:
 
 # --- requests --------------------------------------------------------------------------------
 
-def request(conn: Connection, kind: str, requested_by: str, *, job_name: str | None = None,
-            plant_id: str | None = None, load_id: int | None = None, now: datetime | None = None) -> int:
+
+def request(
+    conn: Connection,
+    kind: str,
+    requested_by: str,
+    *,
+    job_name: str | None = None,
+    plant_id: str | None = None,
+    load_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """Ask the worker for work in the caller's transaction (so a load and its request commit
     together). kind: job (one job, `job_name`) | load (the pipeline for `plant_id`) | first_start."""
-    return conn.execute(insert(job_request).values(
-        kind=kind, job_name=job_name, plant_id=plant_id, load_id=load_id, requested_by=requested_by[:64],
-        requested_utc=_now(now), status="pending")).inserted_primary_key[0]
+    return conn.execute(
+        insert(job_request).values(
+            kind=kind,
+            job_name=job_name,
+            plant_id=plant_id,
+            load_id=load_id,
+            requested_by=requested_by[:64],
+            requested_utc=_now(now),
+            status="pending",
+        )
+    ).inserted_primary_key[0]
 
 
 def claim_request(engine: Engine, worker: str, lease_s: float, now: datetime | None = None) -> dict | None:
@@ -133,11 +225,21 @@ def claim_request(engine: Engine, worker: str, lease_s: float, now: datetime | N
         candidates = conn.execute(select(q.request_id).where(claimable).order_by(q.request_id).limit(5)).scalars().all()
     for request_id in candidates:
         with engine.begin() as conn:
-            won = conn.execute(update(job_request).where(q.request_id == request_id, claimable).values(
-                status="running", worker=worker, lease_expires_utc=now + timedelta(seconds=lease_s))).rowcount
+            won = conn.execute(
+                update(job_request)
+                .where(q.request_id == request_id, claimable)
+                .values(status="running", worker=worker, lease_expires_utc=now + timedelta(seconds=lease_s))
+            ).rowcount
             if won == 1:
-                row = conn.execute(select(q.request_id, q.kind, q.job_name, q.plant_id, q.load_id, q.requested_by,
-                                          q.requested_utc).where(q.request_id == request_id)).mappings().one()
+                row = (
+                    conn.execute(
+                        select(
+                            q.request_id, q.kind, q.job_name, q.plant_id, q.load_id, q.requested_by, q.requested_utc
+                        ).where(q.request_id == request_id)
+                    )
+                    .mappings()
+                    .one()
+                )
                 return dict(row)
     return None
 
@@ -145,24 +247,59 @@ def claim_request(engine: Engine, worker: str, lease_s: float, now: datetime | N
 def renew_request(engine: Engine, request_id: int, worker: str, lease_s: float, now: datetime | None = None) -> bool:
     q = job_request.c
     with engine.begin() as conn:
-        return conn.execute(update(job_request).where(q.request_id == request_id, q.worker == worker,
-                                                      q.status == "running")
-                            .values(lease_expires_utc=_now(now) + timedelta(seconds=lease_s))).rowcount == 1
+        return (
+            conn.execute(
+                update(job_request)
+                .where(q.request_id == request_id, q.worker == worker, q.status == "running")
+                .values(lease_expires_utc=_now(now) + timedelta(seconds=lease_s))
+            ).rowcount
+            == 1
+        )
 
 
-def finish_request(engine: Engine, request_id: int, worker: str, *, succeeded: bool, error: str | None = None,
-                   now: datetime | None = None) -> None:
+def finish_request(
+    engine: Engine,
+    request_id: int,
+    worker: str,
+    *,
+    succeeded: bool,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
     q = job_request.c
     with engine.begin() as conn:
-        conn.execute(update(job_request).where(q.request_id == request_id, q.worker == worker).values(
-            status="succeeded" if succeeded else "failed", finished_utc=_now(now),
-            error=(error or "")[:MAX_ERROR] or None))
+        conn.execute(
+            update(job_request)
+            .where(q.request_id == request_id, q.worker == worker)
+            .values(
+                status="succeeded" if succeeded else "failed",
+                finished_utc=_now(now),
+                error=(error or "")[:MAX_ERROR] or None,
+            )
+        )
 
 
 # --- reads for the Jobs page and the overview -------------------------------------------------
 
-RUN_COLUMNS = ("run_id", "job_name", "run_key", "trigger", "request_id", "plant_id", "schedule", "status", "worker",
-               "attempt", "started_utc", "finished_utc", "seconds", "progress", "message", "counts", "error")
+RUN_COLUMNS = (
+    "run_id",
+    "job_name",
+    "run_key",
+    "trigger",
+    "request_id",
+    "plant_id",
+    "schedule",
+    "status",
+    "worker",
+    "attempt",
+    "started_utc",
+    "finished_utc",
+    "seconds",
+    "progress",
+    "message",
+    "counts",
+    "error",
+)
 
 
 def recent_runs(engine: Engine, scope: PlantScope, limit: int = 200, job_name: str | None = None) -> pd.DataFrame:
@@ -174,8 +311,12 @@ def recent_runs(engine: Engine, scope: PlantScope, limit: int = 200, job_name: s
     message, counts (dict), error.
     """
     r = job_run.c
-    stmt = (select(*(r[c] for c in RUN_COLUMNS))
-            .where(or_(r.plant_id.is_(None), scope.clause(r.plant_id))).order_by(r.run_id.desc()).limit(limit))
+    stmt = (
+        select(*(r[c] for c in RUN_COLUMNS))
+        .where(or_(r.plant_id.is_(None), scope.clause(r.plant_id)))
+        .order_by(r.run_id.desc())
+        .limit(limit)
+    )
     if job_name:
         stmt = stmt.where(r.job_name == job_name)
     with engine.connect() as conn:
@@ -190,12 +331,23 @@ def latest_runs(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     visible = or_(r.plant_id.is_(None), scope.clause(r.plant_id))
     newest = select(r.job_name, func.max(r.run_id).label("run_id")).where(visible).group_by(r.job_name).subquery()
     with engine.connect() as conn:
-        frame = _utc(read_frame(conn, select(*(r[c] for c in RUN_COLUMNS))
-                                .join_from(job_run, newest, r.run_id == newest.c.run_id)
-                                .order_by(r.job_name)), "started_utc", "finished_utc")
+        frame = _utc(
+            read_frame(
+                conn,
+                select(*(r[c] for c in RUN_COLUMNS))
+                .join_from(job_run, newest, r.run_id == newest.c.run_id)
+                .order_by(r.job_name),
+            ),
+            "started_utc",
+            "finished_utc",
+        )
         since = datetime.now(timezone.utc) - timedelta(days=1)
-        seen = read_frame(conn, select(r.job_name, func.count(func.distinct(r.schedule)).label("schedules_seen"))
-                          .where(visible, r.trigger == "schedule", r.started_utc >= since).group_by(r.job_name))
+        seen = read_frame(
+            conn,
+            select(r.job_name, func.count(func.distinct(r.schedule)).label("schedules_seen"))
+            .where(visible, r.trigger == "schedule", r.started_utc >= since)
+            .group_by(r.job_name),
+        )
     frame = frame.merge(seen, on="job_name", how="left")
     frame["schedules_seen"] = frame["schedules_seen"].fillna(0).astype(int)
     return frame
@@ -210,18 +362,43 @@ def requests(engine: Engine, scope: PlantScope, limit: int = 50) -> pd.DataFrame
     """
     q = job_request.c
     with engine.connect() as conn:
-        frame = read_frame(conn, select(q.request_id, q.kind, q.job_name, q.plant_id, q.load_id, q.requested_by,
-                                        q.requested_utc, q.status, q.worker, q.finished_utc, q.error)
-                           .where(or_(q.plant_id.is_(None), scope.clause(q.plant_id)))
-                           .order_by(q.request_id.desc()).limit(limit))
+        frame = read_frame(
+            conn,
+            select(
+                q.request_id,
+                q.kind,
+                q.job_name,
+                q.plant_id,
+                q.load_id,
+                q.requested_by,
+                q.requested_utc,
+                q.status,
+                q.worker,
+                q.finished_utc,
+                q.error,
+            )
+            .where(or_(q.plant_id.is_(None), scope.clause(q.plant_id)))
+            .order_by(q.request_id.desc())
+            .limit(limit),
+        )
     return _utc(frame, "requested_utc", "finished_utc")
 
 
 def failing_jobs(engine: Engine) -> list[str]:
     """Jobs whose newest network run (not one plant's) failed: what the overview flags red."""
     r = job_run.c
-    newest = (select(r.job_name, func.max(r.run_id).label("run_id")).where(r.plant_id.is_(None))
-              .group_by(r.job_name).subquery())
+    newest = (
+        select(r.job_name, func.max(r.run_id).label("run_id"))
+        .where(r.plant_id.is_(None))
+        .group_by(r.job_name)
+        .subquery()
+    )
     with engine.connect() as conn:
-        return list(conn.execute(select(r.job_name).join_from(job_run, newest, r.run_id == newest.c.run_id)
-                                 .where(r.status == "failed").order_by(r.job_name)).scalars())
+        return list(
+            conn.execute(
+                select(r.job_name)
+                .join_from(job_run, newest, r.run_id == newest.c.run_id)
+                .where(r.status == "failed")
+                .order_by(r.job_name)
+            ).scalars()
+        )

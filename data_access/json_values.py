@@ -10,6 +10,7 @@ def json_ready(value, strict: bool = True):
     booleans and null (NaN and infinities become null; tuples, numpy values and arrays become
     lists and numbers; dates ISO text). Anything else raises TypeError, or with `strict=False`
     becomes its text (for evidence and payloads that must be written whatever they hold)."""
+
     def fix(v):
         if v is None or isinstance(v, (bool, str, int)):
             return v
@@ -26,4 +27,5 @@ def json_ready(value, strict: bool = True):
         if not strict:
             return str(v)
         raise TypeError(f"{type(v).__name__} cannot be stored as JSON: {str(v)[:60]!r}")
+
     return json.loads(json.dumps(fix(value), allow_nan=False))

@@ -115,13 +115,24 @@ KPI_CATALOG = {
     "unplanned_downtime_h": ("Unplanned downtime", "h", "hours of failure downtime", False),
     "mtbf_h": ("MTBF", "h", "run hours / failures", True),
     "mttr_h": ("MTTR", "h", "restoration hours of failures / failures", False),
-    "schedule_adherence": ("Schedule adherence", "%",
-                           f"orders done by due + {SCHEDULE_TOLERANCE_HOURS:g} h / orders due", True),
-    "days_of_supply": ("Days of supply", "d",
-                       "average on-hand value / average daily consumption value (raw, packaging)",
-                       True),
-    "supplier_otd": ("Supplier on-time", "%",
-                     f"POs received by promise + {DELIVERY_TOLERANCE_DAYS} d / POs received", True),
+    "schedule_adherence": (
+        "Schedule adherence",
+        "%",
+        f"orders done by due + {SCHEDULE_TOLERANCE_HOURS:g} h / orders due",
+        True,
+    ),
+    "days_of_supply": (
+        "Days of supply",
+        "d",
+        "average on-hand value / average daily consumption value (raw, packaging)",
+        True,
+    ),
+    "supplier_otd": (
+        "Supplier on-time",
+        "%",
+        f"POs received by promise + {DELIVERY_TOLERANCE_DAYS} d / POs received",
+        True,
+    ),
 }
 """key -> (label, unit, definition, higher_is_better)."""
 
@@ -151,10 +162,25 @@ def roll_up(components: pd.DataFrame) -> pd.Series:
 
 
 COMPONENTS = (
-    "planned_busy_s", "run_s", "ideal_produced_s", "ideal_good_s", "produced_qty", "good_qty",
-    "unplanned_downtime_s", "planned_downtime_s", "failures", "restoration_s",
-    "orders_due", "orders_on_time", "scheduled_qty", "actual_qty",
-    "po_received", "po_on_time", "demand_value", "inventory_value", "covered_demand_value",
+    "planned_busy_s",
+    "run_s",
+    "ideal_produced_s",
+    "ideal_good_s",
+    "produced_qty",
+    "good_qty",
+    "unplanned_downtime_s",
+    "planned_downtime_s",
+    "failures",
+    "restoration_s",
+    "orders_due",
+    "orders_on_time",
+    "scheduled_qty",
+    "actual_qty",
+    "po_received",
+    "po_on_time",
+    "demand_value",
+    "inventory_value",
+    "covered_demand_value",
 )
 """Additive components stored per plant and day in mart_plant_daily."""
 
@@ -213,8 +239,6 @@ def is_stockout_exposed(days_of_supply_, lead_time_days):
     return (dos.notna() & lead.notna() & (dos < lead)).astype(bool)
 
 
-
-
 def spare_parts_availability(in_stock, stocked):
     """Spare parts (plant x part) with at least one unit on hand / spare parts stocked."""
     return _ratio(in_stock, stocked)
@@ -261,29 +285,66 @@ def expected_line_loss_hours(unplanned_downtime_s, window_days, order_span_h):
 OPERATIONS_KPI_CATALOG = {
     "planned_downtime_h": ("Planned downtime", "h", "hours of downtime events in the planned category", False),
     "failures": ("Failures", "#", "downtime events whose canonical category is failure", False),
-    "schedule_attainment": ("Schedule attainment", "%",
-                            "produced qty / scheduled qty of the orders due in the window", True),
-    "wo_backlog": ("Work-order backlog", "#",
-                   "work orders open at the end of the window (created up to it - completed up to it)",
-                   False),
-    "preventive_share": ("Preventive share", "%",
-                         "preventive / (preventive + corrective) work orders created in the window", True),
-    "mean_close_h": ("Time to close", "h",
-                     "hours from creation to completion / work orders completed in the window", False),
-    "inventory_turns": ("Inventory turns", "/yr",
-                        "consumption value x 365 / window days / average inventory value (raw, packaging)",
-                        True),
-    "material_dos": ("Material days of supply", "d",
-                     "on hand / (demand in the window / calendar days of the window)", True),
-    "stockout_exposed": ("Stockout exposure", "#",
-                         "materials whose days of supply is below their supplier lead time", False),
-    "spare_availability": ("Spare parts availability", "%",
-                           "spare parts with at least one unit on hand / spare parts stocked", True),
-    "late_orders": ("Late orders", "#",
-                    f"orders due in the window not finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h", False),
-    "orders_at_risk": ("Orders at risk", "#",
-                       "open orders due in the horizon that their line's failures or short materials "
-                       "threaten", False),
+    "schedule_attainment": (
+        "Schedule attainment",
+        "%",
+        "produced qty / scheduled qty of the orders due in the window",
+        True,
+    ),
+    "wo_backlog": (
+        "Work-order backlog",
+        "#",
+        "work orders open at the end of the window (created up to it - completed up to it)",
+        False,
+    ),
+    "preventive_share": (
+        "Preventive share",
+        "%",
+        "preventive / (preventive + corrective) work orders created in the window",
+        True,
+    ),
+    "mean_close_h": (
+        "Time to close",
+        "h",
+        "hours from creation to completion / work orders completed in the window",
+        False,
+    ),
+    "inventory_turns": (
+        "Inventory turns",
+        "/yr",
+        "consumption value x 365 / window days / average inventory value (raw, packaging)",
+        True,
+    ),
+    "material_dos": (
+        "Material days of supply",
+        "d",
+        "on hand / (demand in the window / calendar days of the window)",
+        True,
+    ),
+    "stockout_exposed": (
+        "Stockout exposure",
+        "#",
+        "materials whose days of supply is below their supplier lead time",
+        False,
+    ),
+    "spare_availability": (
+        "Spare parts availability",
+        "%",
+        "spare parts with at least one unit on hand / spare parts stocked",
+        True,
+    ),
+    "late_orders": (
+        "Late orders",
+        "#",
+        f"orders due in the window not finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h",
+        False,
+    ),
+    "orders_at_risk": (
+        "Orders at risk",
+        "#",
+        "open orders due in the horizon that their line's failures or short materials threaten",
+        False,
+    ),
 }
 
 
@@ -311,9 +372,20 @@ def with_line_kpis(components: pd.DataFrame) -> pd.DataFrame:
 
 
 LINE_COMPONENTS = (
-    "planned_busy_s", "run_s", "ideal_produced_s", "ideal_good_s", "produced_qty", "good_qty",
-    "unplanned_downtime_s", "planned_downtime_s", "failures", "restoration_s",
-    "orders_due", "orders_on_time", "scheduled_qty", "actual_qty",
+    "planned_busy_s",
+    "run_s",
+    "ideal_produced_s",
+    "ideal_good_s",
+    "produced_qty",
+    "good_qty",
+    "unplanned_downtime_s",
+    "planned_downtime_s",
+    "failures",
+    "restoration_s",
+    "orders_due",
+    "orders_on_time",
+    "scheduled_qty",
+    "actual_qty",
 )
 """Additive components stored per line and plant-local day in mart_line_daily."""
 
@@ -321,6 +393,7 @@ LINE_COMPONENTS = (
 # --- value KPIs (issue 14; see docs/kpis.md "Value KPIs") -------------------------------------
 # Service level, procurement responsiveness and value realized by approved recommendations.
 # Components are counts and sums (data_access.value), so they roll up by summing.
+
 
 def is_in_full(produced_qty, qty) -> pd.Series:
     """True where the produced quantity reaches the ordered quantity."""
@@ -398,29 +471,69 @@ def scrap_cost(scrap_qty, unit_cost):
 
 
 VALUE_KPI_CATALOG = {
-    "service_level": ("Service level (OTIF)", "%",
-                      f"orders finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h with their full quantity / "
-                      "orders due", True),
-    "order_to_receipt_d": ("Order to receipt", "d", "received day - ordered day, averaged over the purchase "
-                           "orders received in the window", False),
-    "signal_to_po_d": ("Shortage signal to order", "d", "day a shortage recommendation was raised to the plant's "
-                       "next purchase order of that material, averaged over those ordered", False),
-    "downtime_avoided_h": ("Downtime avoided", "h", "per approved maintenance recommendation: the asset's "
-                           "failure hours a day before x days after - failure hours after, summed", True),
-    "stockout_avoided": ("Stockouts avoided", "%", "approved shortage recommendations without a zero stock count "
-                         "within the lead time after / those with a count", True),
-    "working_capital": ("Working capital committed", REFERENCE_CURRENCY,
-                        "approved purchase quantity x unit cost of shortage recommendations", False),
-    "time_to_recover_d": ("Time to recover", "d",
-                          f"line failure day to the first day output is back at {RECOVERY_SHARE:.0%} of the "
-                          f"{RECOVERY_BASELINE_DAYS} production days before, averaged over those recovered", False),
-    "quality_cost": ("Quality cost (scrap)", REFERENCE_CURRENCY,
-                     "(produced - good qty) x unit cost of the line's products", False),
-    "plan_qty_change": ("Plan changes, quantity", "%",
-                        f"|quantity changed| within {FROZEN_HORIZON_DAYS} d of the planned start / planned quantity "
-                        "of the orders starting in the window", False),
-    "plan_date_change": ("Plan changes, dates", "%",
-                         f"orders re-dated within {FROZEN_HORIZON_DAYS} d of their planned start / orders starting "
-                         "in the window", False),
+    "service_level": (
+        "Service level (OTIF)",
+        "%",
+        f"orders finished by due + {SCHEDULE_TOLERANCE_HOURS:g} h with their full quantity / orders due",
+        True,
+    ),
+    "order_to_receipt_d": (
+        "Order to receipt",
+        "d",
+        "received day - ordered day, averaged over the purchase orders received in the window",
+        False,
+    ),
+    "signal_to_po_d": (
+        "Shortage signal to order",
+        "d",
+        "day a shortage recommendation was raised to the plant's "
+        "next purchase order of that material, averaged over those ordered",
+        False,
+    ),
+    "downtime_avoided_h": (
+        "Downtime avoided",
+        "h",
+        "per approved maintenance recommendation: the asset's "
+        "failure hours a day before x days after - failure hours after, summed",
+        True,
+    ),
+    "stockout_avoided": (
+        "Stockouts avoided",
+        "%",
+        "approved shortage recommendations without a zero stock count within the lead time after / those with a count",
+        True,
+    ),
+    "working_capital": (
+        "Working capital committed",
+        REFERENCE_CURRENCY,
+        "approved purchase quantity x unit cost of shortage recommendations",
+        False,
+    ),
+    "time_to_recover_d": (
+        "Time to recover",
+        "d",
+        f"line failure day to the first day output is back at {RECOVERY_SHARE:.0%} of the "
+        f"{RECOVERY_BASELINE_DAYS} production days before, averaged over those recovered",
+        False,
+    ),
+    "quality_cost": (
+        "Quality cost (scrap)",
+        REFERENCE_CURRENCY,
+        "(produced - good qty) x unit cost of the line's products",
+        False,
+    ),
+    "plan_qty_change": (
+        "Plan changes, quantity",
+        "%",
+        f"|quantity changed| within {FROZEN_HORIZON_DAYS} d of the planned start / planned quantity "
+        "of the orders starting in the window",
+        False,
+    ),
+    "plan_date_change": (
+        "Plan changes, dates",
+        "%",
+        f"orders re-dated within {FROZEN_HORIZON_DAYS} d of their planned start / orders starting in the window",
+        False,
+    ),
 }
 """key -> (label, unit, definition, higher_is_better), as KPI_CATALOG."""

@@ -34,8 +34,17 @@ from sqlalchemy.engine import Connection, Engine
 from data_access.ingest import mapping as mappings
 from data_access.ingest.sources import TEMPERATURE_UNITS, VIBRATION_UNITS
 from data_access.schema import (
-    asset, asset_health_daily, feed_status, health_reading, health_reading_day, live_collector, plant, quarantine,
-    risk_score, score_run, unmapped_code,
+    asset,
+    asset_health_daily,
+    feed_status,
+    health_reading,
+    health_reading_day,
+    live_collector,
+    plant,
+    quarantine,
+    risk_score,
+    score_run,
+    unmapped_code,
 )
 from data_access.scope import PlantScope
 
@@ -64,8 +73,9 @@ METRICS = {
     "vibration": Metric("vibration_mm_s", "mm/s", VIBRATION_UNITS, 0.0, 100.0),
     "temperature": Metric("temperature_c", "C", TEMPERATURE_UNITS, -60.0, 400.0),
     "current": Metric("current_a", "A", {"A": (1.0, 0.0), "mA": (0.001, 0.0)}, 0.0, 5000.0),
-    "run_hours": Metric("run_hours", "h", {"h": (1.0, 0.0), "min": (1 / 60, 0.0), "s": (1 / 3600, 0.0)},
-                        0.0, 1_000_000.0),
+    "run_hours": Metric(
+        "run_hours", "h", {"h": (1.0, 0.0), "min": (1 / 60, 0.0), "s": (1 / 3600, 0.0)}, 0.0, 1_000_000.0
+    ),
 }
 """Metrics a reading may carry. run_hours is the asset's operating-hours counter; a day's run
 hours are its newest counter value that day less the newest one before (a reset counts from
@@ -107,6 +117,7 @@ class Parsed:
 
 # --- the broker ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Broker:
     host: str
@@ -132,12 +143,13 @@ def parse_broker(url: str) -> Broker:
     except ValueError:
         raise ValueError(f"broker URL {url.split('@')[-1]!r} has no valid port") from None
     password = unquote(parts.password) if parts.password else os.environ.get("PNCT_MQTT_PASSWORD")
-    return Broker(parts.hostname, port, parts.scheme == "mqtts",
-                  unquote(parts.username) if parts.username else None, password)
-
+    return Broker(
+        parts.hostname, port, parts.scheme == "mqtts", unquote(parts.username) if parts.username else None, password
+    )
 
 
 # --- where readings go: plants and their asset mapping ---------------------------------------
+
 
 @dataclass
 class Directory:
@@ -181,6 +193,7 @@ def directory(engine: Engine) -> Directory:
 
 
 # --- one message ------------------------------------------------------------------------------
+
 
 def topic_plant(topic: str) -> str | None:
     """The plant a topic names (pnct/v1/<plant>/health/...), None for any other topic."""
@@ -237,8 +250,14 @@ def _cut(value: str) -> str:
 def _reading(plant_id, topic, position, item, where: Directory, now: datetime):
     if not isinstance(item, dict):
         raw = {"topic": topic, "reading": _cut(json.dumps(item, default=str))}
-        return None, Reject(plant_id, topic, position, raw, "a reading must be a JSON object with asset, metric, "
-                                                            "value, unit and timestamp", "invalid")
+        return None, Reject(
+            plant_id,
+            topic,
+            position,
+            raw,
+            "a reading must be a JSON object with asset, metric, value, unit and timestamp",
+            "invalid",
+        )
     raw = {"topic": topic, **{str(k): (_cut(v) if isinstance(v, str) else v) for k, v in list(item.items())[:20]}}
     problems = []
     missing = [k for k in ("asset", "metric", "value", "unit", "timestamp") if item.get(k) in (None, "")]
@@ -261,8 +280,10 @@ def _reading(plant_id, topic, position, item, where: Directory, now: datetime):
         factor, offset = metric.units[unit]
         number = number * factor + offset
         if not metric.low <= number <= metric.high:
-            problems.append(f"{item['metric']} {number:g} {metric.unit} is impossible "
-                            f"(possible: {metric.low:g} to {metric.high:g} {metric.unit})")
+            problems.append(
+                f"{item['metric']} {number:g} {metric.unit} is impossible "
+                f"(possible: {metric.low:g} to {metric.high:g} {metric.unit})"
+            )
     stamp = _timestamp(item.get("timestamp"), now, problems) if item.get("timestamp") not in (None, "") else None
     asset_id, category, local = None, "invalid", None
     code = item.get("asset")
@@ -306,14 +327,17 @@ def _timestamp(text, now: datetime, problems: list) -> datetime | None:
         return None
     stamp = stamp.astimezone(timezone.utc)
     if stamp > now + FUTURE_SLACK:
-        problems.append(f"timestamp {text!r} is in the future (more than {FUTURE_SLACK.seconds // 60} min "
-                        f"after the collector's clock, {now:%Y-%m-%d %H:%M:%S} UTC)")
+        problems.append(
+            f"timestamp {text!r} is in the future (more than {FUTURE_SLACK.seconds // 60} min "
+            f"after the collector's clock, {now:%Y-%m-%d %H:%M:%S} UTC)"
+        )
     elif stamp < EARLIEST:
         problems.append(f"timestamp {text!r} is before 1990")
     return stamp
 
 
 # --- one batch --------------------------------------------------------------------------------
+
 
 @dataclass
 class BatchResult:
@@ -327,11 +351,20 @@ class BatchResult:
 
 
 def _insert(conn: Connection, table):
-    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
-def store_batch(engine: Engine, readings: Iterable[Reading], rejects: Iterable[Reject], *, collector_id: str,
-                now: datetime, cadence_h: float, dropped: int = 0, message: str | None = None) -> BatchResult:
+def store_batch(
+    engine: Engine,
+    readings: Iterable[Reading],
+    rejects: Iterable[Reject],
+    *,
+    collector_id: str,
+    now: datetime,
+    cadence_h: float,
+    dropped: int = 0,
+    message: str | None = None,
+) -> BatchResult:
     """Write one batch in one transaction (see the module docstring); a failure writes nothing."""
     readings, rejects = list(readings), list(rejects)
     result = BatchResult(received=len(readings), rejected=len(rejects))
@@ -339,9 +372,21 @@ def store_batch(engine: Engine, readings: Iterable[Reading], rejects: Iterable[R
         new = _new_readings(conn, readings)
         result.duplicates = len(readings) - len(new)
         if new:
-            conn.execute(_insert(conn, health_reading).on_conflict_do_nothing(), [
-                dict(asset_id=r.asset_id, metric=r.metric, reading_utc=r.reading_utc, plant_id=r.plant_id,
-                     day=r.day, value=r.value, received_utc=now) for r in new])
+            conn.execute(
+                _insert(conn, health_reading).on_conflict_do_nothing(),
+                [
+                    dict(
+                        asset_id=r.asset_id,
+                        metric=r.metric,
+                        reading_utc=r.reading_utc,
+                        plant_id=r.plant_id,
+                        day=r.day,
+                        value=r.value,
+                        received_utc=now,
+                    )
+                    for r in new
+                ],
+            )
             result.stored = len(new)
             result.assets = {r.asset_id for r in new}
             result.newest = max(r.reading_utc for r in new)
@@ -367,12 +412,20 @@ def _new_readings(conn, readings: list) -> list:
     keys = sorted(unique)
     for start in range(0, len(keys), 300):
         groups = {}
-        for asset_id, metric, when in keys[start:start + 300]:
+        for asset_id, metric, when in keys[start : start + 300]:
             groups.setdefault((asset_id, metric), []).append(when)
         # one (asset, metric) prefix of the key per group: both backends look each time up in the
         # primary key (SQLite scans the whole index for a row-value IN list)
-        rows = conn.execute(select(h.asset_id, h.metric, h.reading_utc).where(or_(*(
-            and_(h.asset_id == a, h.metric == m, h.reading_utc.in_(times)) for (a, m), times in groups.items())))).all()
+        rows = conn.execute(
+            select(h.asset_id, h.metric, h.reading_utc).where(
+                or_(
+                    *(
+                        and_(h.asset_id == a, h.metric == m, h.reading_utc.in_(times))
+                        for (a, m), times in groups.items()
+                    )
+                )
+            )
+        ).all()
         known.update((a, m, _aware(t)) for a, m, t in rows)
     return [r for k, r in unique.items() if k not in known]
 
@@ -391,11 +444,22 @@ def _sum_days(conn, readings: list) -> None:
     stmt = _insert(conn, health_reading_day)
     d = health_reading_day.c
     least, greatest = (func.min, func.max) if conn.dialect.name == "sqlite" else (func.least, func.greatest)
-    stmt = stmt.on_conflict_do_update(index_elements=[d.asset_id, d.metric, d.day], set_={
-        "n": d.n + stmt.excluded.n, "total": d.total + stmt.excluded.total,
-        "low": least(d.low, stmt.excluded.low), "high": greatest(d.high, stmt.excluded.high)})
-    conn.execute(stmt, [dict(asset_id=a, metric=m, day=day, plant_id=p, n=n, total=t, low=lo, high=hi)
-                        for (a, m, day), (n, t, lo, hi, p) in sums.items()])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[d.asset_id, d.metric, d.day],
+        set_={
+            "n": d.n + stmt.excluded.n,
+            "total": d.total + stmt.excluded.total,
+            "low": least(d.low, stmt.excluded.low),
+            "high": greatest(d.high, stmt.excluded.high),
+        },
+    )
+    conn.execute(
+        stmt,
+        [
+            dict(asset_id=a, metric=m, day=day, plant_id=p, n=n, total=t, low=lo, high=hi)
+            for (a, m, day), (n, t, lo, hi, p) in sums.items()
+        ],
+    )
 
 
 def roll_up(conn: Connection, keys: set) -> int:
@@ -407,14 +471,22 @@ def roll_up(conn: Connection, keys: set) -> int:
     d = health_reading_day.c
     assets = sorted({a for a, _ in keys})
     first = min(day for _, day in keys)
-    rows = conn.execute(select(d.asset_id, d.plant_id, d.day, d.metric, d.total / d.n, d.low, d.high)
-                        .where(d.asset_id.in_(assets), d.day >= first)).all()
+    rows = conn.execute(
+        select(d.asset_id, d.plant_id, d.day, d.metric, d.total / d.n, d.low, d.high).where(
+            d.asset_id.in_(assets), d.day >= first
+        )
+    ).all()
     frame = pd.DataFrame(rows, columns=["asset_id", "plant_id", "day", "metric", "mean", "low", "high"])
     if frame.empty:
         return 0
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
-    before = dict(conn.execute(select(d.asset_id, func.max(d.high)).where(
-        d.asset_id.in_(assets), d.metric == "run_hours", d.day < first).group_by(d.asset_id)).all())
+    before = dict(
+        conn.execute(
+            select(d.asset_id, func.max(d.high))
+            .where(d.asset_id.in_(assets), d.metric == "run_hours", d.day < first)
+            .group_by(d.asset_id)
+        ).all()
+    )
     wanted = set(keys)
     for asset_id, day in keys:  # the next day with readings depends on this one's counter
         later = frame[(frame["asset_id"] == asset_id) & (frame["day"] > day)]["day"]
@@ -442,8 +514,9 @@ def roll_up(conn: Connection, keys: set) -> int:
     values = [{c: r.get(c) for c in ("asset_id", "day", "plant_id", *columns)} for r in out.values()]
     stmt = _insert(conn, asset_health_daily)
     t = asset_health_daily.c
-    stmt = stmt.on_conflict_do_update(index_elements=[t.asset_id, t.day], set_={
-        c: func.coalesce(stmt.excluded[c], t[c]) for c in columns})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.asset_id, t.day], set_={c: func.coalesce(stmt.excluded[c], t[c]) for c in columns}
+    )
     conn.execute(stmt, values)
     return len(values)
 
@@ -459,14 +532,33 @@ def _quarantine(conn, rejects: list, now: datetime) -> list:
     waiting = set()
     hashes = sorted({h for _, h in fresh})
     for start in range(0, len(hashes), 300):
-        waiting.update(tuple(x) for x in conn.execute(select(q.plant_id, q.raw_hash).where(
-            q.source == SOURCE, q.raw_hash.in_(hashes[start:start + 300]))).all())
+        waiting.update(
+            tuple(x)
+            for x in conn.execute(
+                select(q.plant_id, q.raw_hash).where(q.source == SOURCE, q.raw_hash.in_(hashes[start : start + 300]))
+            ).all()
+        )
     new = {key: r for key, r in fresh.items() if key not in waiting}
     if new:
-        conn.execute(quarantine.insert(), [
-            dict(plant_id=r.plant_id, source=SOURCE, file_name=r.topic[:260], row_number=r.position, raw=r.raw,
-                 reason=r.reason, created_utc=now, resolved=False, load_id=None, category=r.category, raw_hash=h)
-            for (_, h), r in new.items()])
+        conn.execute(
+            quarantine.insert(),
+            [
+                dict(
+                    plant_id=r.plant_id,
+                    source=SOURCE,
+                    file_name=r.topic[:260],
+                    row_number=r.position,
+                    raw=r.raw,
+                    reason=r.reason,
+                    created_utc=now,
+                    resolved=False,
+                    load_id=None,
+                    category=r.category,
+                    raw_hash=h,
+                )
+                for (_, h), r in new.items()
+            ],
+        )
     return list(new.values())
 
 
@@ -481,70 +573,127 @@ def _review_list(conn, rejects: list, now: datetime) -> None:
         where = (u.plant_id == plant_id, u.kind == "asset", u.local_code == code)
         row = conn.execute(select(u.status, u.occurrences).where(*where)).first()
         if row is None:
-            conn.execute(unmapped_code.insert().values(
-                plant_id=plant_id, kind="asset", local_code=code, source=SOURCE, occurrences=n,
-                first_seen_utc=now, last_seen_utc=now, status="open"))
+            conn.execute(
+                unmapped_code.insert().values(
+                    plant_id=plant_id,
+                    kind="asset",
+                    local_code=code,
+                    source=SOURCE,
+                    occurrences=n,
+                    first_seen_utc=now,
+                    last_seen_utc=now,
+                    status="open",
+                )
+            )
         elif row.status == "open":
-            conn.execute(update(unmapped_code).where(*where).values(
-                occurrences=row.occurrences + n, last_seen_utc=now, source=SOURCE))
+            conn.execute(
+                update(unmapped_code)
+                .where(*where)
+                .values(occurrences=row.occurrences + n, last_seen_utc=now, source=SOURCE)
+            )
 
 
 def _feed_status(conn, plants: set, now: datetime, cadence_h: float) -> None:
     f = feed_status.c
     for plant_id in sorted(plants):
         where = (f.plant_id == plant_id, f.source == FEED)
-        done = conn.execute(update(feed_status).where(*where, or_(f.last_received_utc.is_(None),
-                                                                  f.last_received_utc < now))
-                            .values(last_received_utc=now, expected_cadence_h=cadence_h))
+        done = conn.execute(
+            update(feed_status)
+            .where(*where, or_(f.last_received_utc.is_(None), f.last_received_utc < now))
+            .values(last_received_utc=now, expected_cadence_h=cadence_h)
+        )
         if done.rowcount == 0 and conn.execute(select(f.source).where(*where)).first() is None:
-            conn.execute(feed_status.insert().values(plant_id=plant_id, source=FEED, last_received_utc=now,
-                                                     expected_cadence_h=cadence_h))
+            conn.execute(
+                feed_status.insert().values(
+                    plant_id=plant_id, source=FEED, last_received_utc=now, expected_cadence_h=cadence_h
+                )
+            )
 
 
 # --- the collector's status -------------------------------------------------------------------
 
+
 def _count(conn, collector_id: str, now: datetime, result: BatchResult, dropped: int, message: str | None) -> None:
     c = live_collector.c
-    values = dict(updated_utc=now, last_message_utc=now, received=c.received + result.received + result.rejected,
-                  stored=c.stored + result.stored, duplicates=c.duplicates + result.duplicates,
-                  quarantined=c.quarantined + result.quarantined, dropped=c.dropped + dropped)
+    values = dict(
+        updated_utc=now,
+        last_message_utc=now,
+        received=c.received + result.received + result.rejected,
+        stored=c.stored + result.stored,
+        duplicates=c.duplicates + result.duplicates,
+        quarantined=c.quarantined + result.quarantined,
+        dropped=c.dropped + dropped,
+    )
     if result.newest is not None:
         values["last_reading_utc"] = func.coalesce(
-            func.max(c.last_reading_utc, result.newest) if conn.dialect.name == "sqlite"
-            else func.greatest(c.last_reading_utc, result.newest), result.newest)
+            func.max(c.last_reading_utc, result.newest)
+            if conn.dialect.name == "sqlite"
+            else func.greatest(c.last_reading_utc, result.newest),
+            result.newest,
+        )
     if message:
         values.update(message=message, last_error_utc=now)
     conn.execute(update(live_collector).where(c.collector_id == collector_id).values(**values))
 
 
-def claim_collector(engine: Engine, collector_id: str, owner: str, broker: str, now: datetime,
-                    lease: timedelta) -> bool:
+def claim_collector(
+    engine: Engine, collector_id: str, owner: str, broker: str, now: datetime, lease: timedelta
+) -> bool:
     """Take (or renew) the lease on a client id: free, ours, or not renewed within `lease`.
     Renewing stamps updated_utc (the page tells a stopped process from a quiet feed by it)."""
     c = live_collector.c
     with engine.begin() as conn:
-        done = conn.execute(update(live_collector).where(
-            c.collector_id == collector_id, or_(c.owner.is_(None), c.owner == owner, c.updated_utc < now - lease))
-            .values(owner=owner[:100], broker=broker[:200], updated_utc=now))
+        done = conn.execute(
+            update(live_collector)
+            .where(
+                c.collector_id == collector_id, or_(c.owner.is_(None), c.owner == owner, c.updated_utc < now - lease)
+            )
+            .values(owner=owner[:100], broker=broker[:200], updated_utc=now)
+        )
         if done.rowcount:
             return True
         if conn.execute(select(c.collector_id).where(c.collector_id == collector_id)).first() is not None:
             return False
-        conn.execute(_insert(conn, live_collector).on_conflict_do_nothing().values(
-            collector_id=collector_id, owner=owner[:100], broker=broker[:200], state="starting", updated_utc=now,
-            received=0, stored=0, duplicates=0, quarantined=0, dropped=0))
+        conn.execute(
+            _insert(conn, live_collector)
+            .on_conflict_do_nothing()
+            .values(
+                collector_id=collector_id,
+                owner=owner[:100],
+                broker=broker[:200],
+                state="starting",
+                updated_utc=now,
+                received=0,
+                stored=0,
+                duplicates=0,
+                quarantined=0,
+                dropped=0,
+            )
+        )
         return conn.execute(select(c.owner).where(c.collector_id == collector_id)).scalar() == owner[:100]
 
 
 def release_collector(engine: Engine, collector_id: str, owner: str, now: datetime) -> None:
     c = live_collector.c
     with engine.begin() as conn:
-        conn.execute(update(live_collector).where(c.collector_id == collector_id, c.owner == owner[:100])
-                     .values(owner=None, updated_utc=now))
+        conn.execute(
+            update(live_collector)
+            .where(c.collector_id == collector_id, c.owner == owner[:100])
+            .values(owner=None, updated_utc=now)
+        )
 
 
-def set_collector_state(engine: Engine, collector_id: str, owner: str, state: str, message: str | None,
-                        now: datetime, *, error: bool = False, connected: bool | None = None) -> None:
+def set_collector_state(
+    engine: Engine,
+    collector_id: str,
+    owner: str,
+    state: str,
+    message: str | None,
+    now: datetime,
+    *,
+    error: bool = False,
+    connected: bool | None = None,
+) -> None:
     """Record a state change of the collector holding the lease (`owner`); `error` stamps
     last_error_utc, `connected` True sets connected_utc to now, False clears it."""
     c = live_collector.c
@@ -554,21 +703,26 @@ def set_collector_state(engine: Engine, collector_id: str, owner: str, state: st
     if connected is not None:
         values["connected_utc"] = now if connected else None
     with engine.begin() as conn:
-        conn.execute(update(live_collector).where(c.collector_id == collector_id, c.owner == owner[:100])
-                     .values(**values))
+        conn.execute(
+            update(live_collector).where(c.collector_id == collector_id, c.owner == owner[:100]).values(**values)
+        )
 
 
 def plants_of(engine: Engine, asset_ids: Iterable[str]) -> list[str]:
     """The plants these assets belong to, sorted."""
     with engine.connect() as conn:
-        return sorted(set(conn.execute(select(asset.c.plant_id).where(asset.c.asset_id.in_(list(asset_ids))))
-                          .scalars()))
+        return sorted(
+            set(conn.execute(select(asset.c.plant_id).where(asset.c.asset_id.in_(list(asset_ids)))).scalars())
+        )
 
 
 def record_rescore(engine: Engine, collector_id: str, now: datetime, message: str) -> None:
     with engine.begin() as conn:
-        conn.execute(update(live_collector).where(live_collector.c.collector_id == collector_id)
-                     .values(rescored_utc=now, rescore_message=message[:4000]))
+        conn.execute(
+            update(live_collector)
+            .where(live_collector.c.collector_id == collector_id)
+            .values(rescored_utc=now, rescore_message=message[:4000])
+        )
 
 
 def collectors(engine: Engine) -> pd.DataFrame:
@@ -581,10 +735,18 @@ def collectors(engine: Engine) -> pd.DataFrame:
     """
     c = live_collector.c
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(select(*live_collector.columns).order_by(c.collector_id)).mappings().all(),
-                             columns=[col.name for col in live_collector.columns])
-    for name in ("updated_utc", "connected_utc", "last_error_utc", "last_message_utc", "last_reading_utc",
-                 "rescored_utc"):
+        frame = pd.DataFrame(
+            conn.execute(select(*live_collector.columns).order_by(c.collector_id)).mappings().all(),
+            columns=[col.name for col in live_collector.columns],
+        )
+    for name in (
+        "updated_utc",
+        "connected_utc",
+        "last_error_utc",
+        "last_message_utc",
+        "last_reading_utc",
+        "rescored_utc",
+    ):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     return frame
 
@@ -596,10 +758,12 @@ def live_quarantine(engine: Engine, scope: PlantScope, limit: int = 200) -> pd.D
     """
     q = quarantine.c
     with engine.connect() as conn:
-        rows = conn.execute(select(q.plant_id, q.created_utc, q.file_name.label("topic"), q.reason, q.category,
-                                   q.raw).where(scope.clause(q.plant_id), q.source == SOURCE,
-                                                q.resolved.is_(False))
-                            .order_by(q.created_utc.desc(), q.quarantine_id.desc()).limit(limit)).all()
+        rows = conn.execute(
+            select(q.plant_id, q.created_utc, q.file_name.label("topic"), q.reason, q.category, q.raw)
+            .where(scope.clause(q.plant_id), q.source == SOURCE, q.resolved.is_(False))
+            .order_by(q.created_utc.desc(), q.quarantine_id.desc())
+            .limit(limit)
+        ).all()
     frame = pd.DataFrame(rows, columns=["plant_id", "created_utc", "topic", "reason", "category", "raw"])
     frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True)
     frame["raw"] = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in frame["raw"]]
@@ -613,13 +777,15 @@ def readings(engine: Engine, scope: PlantScope, asset_id: str | None = None) -> 
     """
     h = health_reading.c
     stmt = select(h.asset_id, h.plant_id, h.metric, h.reading_utc, h.day, h.value, h.received_utc).where(
-        scope.clause(h.plant_id))
+        scope.clause(h.plant_id)
+    )
     if asset_id is not None:
         stmt = stmt.where(h.asset_id == asset_id)
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(h.asset_id, h.metric, h.reading_utc)).all()
-    frame = pd.DataFrame(rows, columns=["asset_id", "plant_id", "metric", "reading_utc", "day", "value",
-                                        "received_utc"])
+    frame = pd.DataFrame(
+        rows, columns=["asset_id", "plant_id", "metric", "reading_utc", "day", "value", "received_utc"]
+    )
     frame["reading_utc"] = pd.to_datetime(frame["reading_utc"], utc=True)
     frame["received_utc"] = pd.to_datetime(frame["received_utc"], utc=True)
     return frame
@@ -649,8 +815,13 @@ def prune_live_runs(conn: Connection, keep: int = KEEP_LIVE_RUNS) -> int:
     """Delete all but the newest `keep` live runs (run ids ending in LIVE_RUN_SUFFIX): each
     carries the whole picture forward, so older ones are superseded. Returns runs deleted."""
     r = score_run.c
-    live = conn.execute(select(r.run_id).where(r.run_id.like(f"%{LIVE_RUN_SUFFIX}"))
-                        .order_by(r.as_of_utc.desc(), r.run_id.desc())).scalars().all()
+    live = (
+        conn.execute(
+            select(r.run_id).where(r.run_id.like(f"%{LIVE_RUN_SUFFIX}")).order_by(r.as_of_utc.desc(), r.run_id.desc())
+        )
+        .scalars()
+        .all()
+    )
     old = live[keep:]
     if old:
         conn.execute(delete(risk_score).where(risk_score.c.run_id.in_(old)))

@@ -61,7 +61,7 @@ def refresh(engine: Engine, plant_ids=None, progress=None) -> int:
         plant_ids = list(plant_ids)
         written = 0
         for start in range(0, len(plant_ids), PLANTS_PER_BATCH):
-            batch = plant_ids[start:start + PLANTS_PER_BATCH]
+            batch = plant_ids[start : start + PLANTS_PER_BATCH]
             reach = feed_reach(conn, batch)
             rows = _mart_rows(conn, batch, reach)
             conn.execute(delete(mart_plant_daily).where(mart_plant_daily.c.plant_id.in_(batch)))
@@ -70,7 +70,7 @@ def refresh(engine: Engine, plant_ids=None, progress=None) -> int:
                 conn.execute(mart_feed_reach.insert(), reach.to_dict("records"))
             records = rows.to_dict("records")
             for chunk in range(0, len(records), 20_000):
-                conn.execute(mart_plant_daily.insert(), records[chunk:chunk + 20_000])
+                conn.execute(mart_plant_daily.insert(), records[chunk : chunk + 20_000])
             written += len(records)
             _refresh_operations(conn, batch, _spans(rows))
             if progress:
@@ -94,8 +94,11 @@ def update_statistics(engine: Engine) -> None:
 def _mart_rows(conn, plant_ids, reach: pd.DataFrame) -> pd.DataFrame:
     keys = ["plant_id", "day"]
     parts = [
-        _production(conn, plant_ids), _downtime(conn, plant_ids), _orders(conn, plant_ids),
-        _deliveries(conn, plant_ids), _demand(conn, plant_ids),
+        _production(conn, plant_ids),
+        _downtime(conn, plant_ids),
+        _orders(conn, plant_ids),
+        _deliveries(conn, plant_ids),
+        _demand(conn, plant_ids),
     ]
     calendar = _calendar(reach)
     mart = calendar
@@ -129,9 +132,16 @@ def feed_reach(conn, plant_ids) -> pd.DataFrame:
     """
     parts = []
     for feed, (table, day) in FEEDS.items():
-        frame = read_frame(conn, select(
-            table.c.plant_id, func.min(day).label("first_day"), func.max(day).label("last_day"),
-        ).where(table.c.plant_id.in_(plant_ids), day.is_not(None)).group_by(table.c.plant_id))
+        frame = read_frame(
+            conn,
+            select(
+                table.c.plant_id,
+                func.min(day).label("first_day"),
+                func.max(day).label("last_day"),
+            )
+            .where(table.c.plant_id.in_(plant_ids), day.is_not(None))
+            .group_by(table.c.plant_id),
+        )
         parts.append(frame.assign(feed=feed))
     reach = pd.concat(parts, ignore_index=True)[["plant_id", "feed", "first_day", "last_day"]]
     for col in ("first_day", "last_day"):
@@ -146,8 +156,10 @@ def _calendar(reach: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"plant_id": pd.Series(dtype=str), "day": pd.Series(dtype=object)})
     spans = reach.groupby("plant_id").agg(min=("first_day", "min"), max=("last_day", "max"))
     return pd.concat(
-        [pd.DataFrame({"plant_id": pid, "day": pd.date_range(lo, hi, freq="D").date})
-         for pid, (lo, hi) in spans.iterrows()],
+        [
+            pd.DataFrame({"plant_id": pid, "day": pd.date_range(lo, hi, freq="D").date})
+            for pid, (lo, hi) in spans.iterrows()
+        ],
         ignore_index=True,
     )
 
@@ -155,35 +167,54 @@ def _calendar(reach: pd.DataFrame) -> pd.DataFrame:
 def _production(conn, plant_ids, by_line=False):
     p = production_daily.c
     keys = [p.plant_id, p.day, *([p.line_id] if by_line else [])]
-    return read_frame(conn, select(
-        *keys,
-        func.sum(p.planned_busy_s).label("planned_busy_s"),
-        func.sum(p.run_s).label("run_s"),
-        func.sum(p.ideal_cycle_s * p.produced_qty).label("ideal_produced_s"),
-        func.sum(p.ideal_cycle_s * p.good_qty).label("ideal_good_s"),
-        func.sum(p.produced_qty).label("produced_qty"),
-        func.sum(p.good_qty).label("good_qty"),
-    ).where(p.plant_id.in_(plant_ids)).group_by(*keys))
+    return read_frame(
+        conn,
+        select(
+            *keys,
+            func.sum(p.planned_busy_s).label("planned_busy_s"),
+            func.sum(p.run_s).label("run_s"),
+            func.sum(p.ideal_cycle_s * p.produced_qty).label("ideal_produced_s"),
+            func.sum(p.ideal_cycle_s * p.good_qty).label("ideal_good_s"),
+            func.sum(p.produced_qty).label("produced_qty"),
+            func.sum(p.good_qty).label("good_qty"),
+        )
+        .where(p.plant_id.in_(plant_ids))
+        .group_by(*keys),
+    )
 
 
 def _downtime(conn, plant_ids, by_line=False):
     d = downtime_event.c
     failure_s = case((d.is_failure, d.duration_s), else_=0.0)
     keys = [d.plant_id, d.day, *([d.line_id] if by_line else [])]
-    return read_frame(conn, select(
-        *keys,
-        func.sum(failure_s).label("unplanned_downtime_s"),
-        func.sum(case((d.category == "planned", d.duration_s), else_=0.0)).label("planned_downtime_s"),
-        func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
-        func.sum(failure_s).label("restoration_s"),
-    ).where(d.plant_id.in_(plant_ids)).group_by(*keys))
+    return read_frame(
+        conn,
+        select(
+            *keys,
+            func.sum(failure_s).label("unplanned_downtime_s"),
+            func.sum(case((d.category == "planned", d.duration_s), else_=0.0)).label("planned_downtime_s"),
+            func.sum(case((d.is_failure, 1), else_=0)).label("failures"),
+            func.sum(failure_s).label("restoration_s"),
+        )
+        .where(d.plant_id.in_(plant_ids))
+        .group_by(*keys),
+    )
 
 
 def _orders(conn, plant_ids, by_line=False):
     o = production_order.c
-    orders = read_frame(conn, select(
-        o.plant_id, o.line_id, o.due_day.label("day"), o.due_utc, o.actual_end_utc, o.qty, o.produced_qty,
-    ).where(o.plant_id.in_(plant_ids), o.due_day.is_not(None), o.status != "cancelled"))
+    orders = read_frame(
+        conn,
+        select(
+            o.plant_id,
+            o.line_id,
+            o.due_day.label("day"),
+            o.due_utc,
+            o.actual_end_utc,
+            o.qty,
+            o.produced_qty,
+        ).where(o.plant_id.in_(plant_ids), o.due_day.is_not(None), o.status != "cancelled"),
+    )
     orders["on_time"] = kpis.is_on_time(
         pd.to_datetime(orders["actual_end_utc"], utc=True),
         pd.to_datetime(orders["due_utc"], utc=True),
@@ -191,30 +222,47 @@ def _orders(conn, plant_ids, by_line=False):
     ).values
     keys = ["plant_id", "day", *(["line_id"] if by_line else [])]
     return orders.groupby(keys, as_index=False).agg(
-        orders_due=("on_time", "size"), orders_on_time=("on_time", "sum"),
-        scheduled_qty=("qty", "sum"), actual_qty=("produced_qty", "sum"),
+        orders_due=("on_time", "size"),
+        orders_on_time=("on_time", "sum"),
+        scheduled_qty=("qty", "sum"),
+        actual_qty=("produced_qty", "sum"),
     )
 
 
 def _deliveries(conn, plant_ids):
     po = purchase_order.c
-    received = read_frame(conn, select(po.plant_id, po.received_day.label("day"), po.promised_day).where(
-        po.plant_id.in_(plant_ids), po.received_day.is_not(None)))
+    received = read_frame(
+        conn,
+        select(po.plant_id, po.received_day.label("day"), po.promised_day).where(
+            po.plant_id.in_(plant_ids), po.received_day.is_not(None)
+        ),
+    )
     received["on_time"] = kpis.is_on_time(
-        pd.to_datetime(received["day"]), pd.to_datetime(received["promised_day"]),
+        pd.to_datetime(received["day"]),
+        pd.to_datetime(received["promised_day"]),
         timedelta(days=kpis.DELIVERY_TOLERANCE_DAYS),
     ).values
     return received.groupby(["plant_id", "day"], as_index=False).agg(
-        po_received=("on_time", "size"), po_on_time=("on_time", "sum"))
+        po_received=("on_time", "size"), po_on_time=("on_time", "sum")
+    )
 
 
 def _demand(conn, plant_ids):
     d, m = demand_daily.c, material.c
-    return read_frame(conn, select(
-        d.plant_id, d.day, func.sum(d.qty * m.unit_cost).label("demand_value"),
-    ).join_from(demand_daily, material, d.material_id == m.material_id).where(
-        d.plant_id.in_(plant_ids), m.material_type.in_(PRODUCTION_MATERIALS),
-    ).group_by(d.plant_id, d.day))
+    return read_frame(
+        conn,
+        select(
+            d.plant_id,
+            d.day,
+            func.sum(d.qty * m.unit_cost).label("demand_value"),
+        )
+        .join_from(demand_daily, material, d.material_id == m.material_id)
+        .where(
+            d.plant_id.in_(plant_ids),
+            m.material_type.in_(PRODUCTION_MATERIALS),
+        )
+        .group_by(d.plant_id, d.day),
+    )
 
 
 def _inventory_carried_forward(conn, plant_ids, calendar):
@@ -224,11 +272,20 @@ def _inventory_carried_forward(conn, plant_ids, calendar):
     plant's first production day) never drops the others' stock from the sum.
     """
     s, m = inventory_snapshot.c, material.c
-    snapshots = read_frame(conn, select(
-        s.plant_id, s.material_id, s.day, (s.on_hand * m.unit_cost).label("value"),
-    ).join_from(inventory_snapshot, material, s.material_id == m.material_id).where(
-        s.plant_id.in_(plant_ids), m.material_type.in_(PRODUCTION_MATERIALS),
-    ))
+    snapshots = read_frame(
+        conn,
+        select(
+            s.plant_id,
+            s.material_id,
+            s.day,
+            (s.on_hand * m.unit_cost).label("value"),
+        )
+        .join_from(inventory_snapshot, material, s.material_id == m.material_id)
+        .where(
+            s.plant_id.in_(plant_ids),
+            m.material_type.in_(PRODUCTION_MATERIALS),
+        ),
+    )
     parts = []
     for plant_id, days in calendar.groupby("plant_id")["day"]:
         counts = snapshots[snapshots["plant_id"] == plant_id]
@@ -239,14 +296,12 @@ def _inventory_carried_forward(conn, plant_ids, calendar):
             wide = wide.reindex(wide.index.union(days.to_numpy()).sort_values()).ffill()
             value = wide.sum(axis=1, min_count=1).reindex(days.to_numpy())
         parts.append(pd.DataFrame({"plant_id": plant_id, "day": days.to_numpy(), "inventory_value": value.to_numpy()}))
-    daily = (pd.concat(parts, ignore_index=True) if parts
-             else calendar.assign(inventory_value=pd.Series(dtype=float)))
+    daily = pd.concat(parts, ignore_index=True) if parts else calendar.assign(inventory_value=pd.Series(dtype=float))
     daily["inventory_known"] = daily["inventory_value"].notna()
     return daily
 
 
 # --- operations marts (issue 3) --------------------------------------------------------------
-
 
 
 def _refresh_operations(conn, plant_ids, spans: pd.DataFrame) -> None:
@@ -264,8 +319,11 @@ def _refresh_operations(conn, plant_ids, spans: pd.DataFrame) -> None:
 
 def _spans(plant_mart: pd.DataFrame) -> pd.DataFrame:
     """Each plant's first and last mart day: the days every mart covers."""
-    return (plant_mart.groupby("plant_id")["day"].agg(first="min", last="max").reset_index()
-            if not plant_mart.empty else pd.DataFrame(columns=["plant_id", "first", "last"]))
+    return (
+        plant_mart.groupby("plant_id")["day"].agg(first="min", last="max").reset_index()
+        if not plant_mart.empty
+        else pd.DataFrame(columns=["plant_id", "first", "last"])
+    )
 
 
 def _within(frame: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
@@ -286,8 +344,11 @@ def _with_periods(frame: pd.DataFrame) -> pd.DataFrame:
 def _line_daily(conn, plant_ids, spans) -> pd.DataFrame:
     keys = ["plant_id", "line_id", "day"]
     line = None
-    for part in (_production(conn, plant_ids, by_line=True), _downtime(conn, plant_ids, by_line=True),
-                 _orders(conn, plant_ids, by_line=True)):
+    for part in (
+        _production(conn, plant_ids, by_line=True),
+        _downtime(conn, plant_ids, by_line=True),
+        _orders(conn, plant_ids, by_line=True),
+    ):
         line = part if line is None else line.merge(part, on=keys, how="outer")
     for col in kpis.LINE_COMPONENTS:
         line[col] = line[col].astype(float).fillna(0.0)
@@ -299,13 +360,18 @@ def _line_daily(conn, plant_ids, spans) -> pd.DataFrame:
 def _downtime_daily(conn, plant_ids, spans) -> pd.DataFrame:
     d = downtime_event.c
     keys = [d.asset_id, d.day, d.reason_code, d.local_reason, d.plant_id, d.line_id]
-    frame = read_frame(conn, select(
-        *keys,
-        func.max(d.category).label("category"),
-        func.max(case((d.is_failure, 1), else_=0)).label("is_failure"),
-        func.count().label("events"),
-        func.sum(d.duration_s).label("duration_s"),
-    ).where(d.plant_id.in_(plant_ids)).group_by(*keys))
+    frame = read_frame(
+        conn,
+        select(
+            *keys,
+            func.max(d.category).label("category"),
+            func.max(case((d.is_failure, 1), else_=0)).label("is_failure"),
+            func.count().label("events"),
+            func.sum(d.duration_s).label("duration_s"),
+        )
+        .where(d.plant_id.in_(plant_ids))
+        .group_by(*keys),
+    )
     frame["is_failure"] = frame["is_failure"].astype(int).astype(bool)
     frame["events"] = frame["events"].astype(int)
     return _with_periods(_within(frame, spans))
@@ -314,10 +380,21 @@ def _downtime_daily(conn, plant_ids, spans) -> pd.DataFrame:
 def _work_order_daily(conn, plant_ids) -> pd.DataFrame:
     """Created and completed work orders per asset and plant-local day (each plant's zone)."""
     w, a, p = work_order.c, asset.c, plant.c
-    rows = read_frame(conn, select(
-        w.asset_id, w.plant_id, a.line_id, w.wo_type, w.created_utc, w.completed_utc, p.timezone,
-    ).join_from(work_order, asset, w.asset_id == a.asset_id)
-        .join(plant, w.plant_id == p.plant_id).where(w.plant_id.in_(plant_ids)))
+    rows = read_frame(
+        conn,
+        select(
+            w.asset_id,
+            w.plant_id,
+            a.line_id,
+            w.wo_type,
+            w.created_utc,
+            w.completed_utc,
+            p.timezone,
+        )
+        .join_from(work_order, asset, w.asset_id == a.asset_id)
+        .join(plant, w.plant_id == p.plant_id)
+        .where(w.plant_id.in_(plant_ids)),
+    )
     keys = ["asset_id", "plant_id", "line_id", "day", "wo_type"]
     if rows.empty:
         return pd.DataFrame(columns=[*keys, "created", "completed", "close_s"])
@@ -329,7 +406,8 @@ def _work_order_daily(conn, plant_ids) -> pd.DataFrame:
     opened = rows.groupby(["asset_id", "plant_id", "line_id", "created_day", "wo_type"]).size().rename("created")
     done = rows[completed.notna().to_numpy()]
     closed = done.groupby(["asset_id", "plant_id", "line_id", "completed_day", "wo_type"]).agg(
-        completed=("close_s", "size"), close_s=("close_s", "sum"))
+        completed=("close_s", "size"), close_s=("close_s", "sum")
+    )
     opened.index = opened.index.set_names(keys)
     closed.index = closed.index.set_names(keys)
     frame = pd.concat([opened, closed], axis=1).fillna(0).reset_index()
@@ -349,16 +427,25 @@ def _local_days(stamps: pd.Series, zones: pd.Series) -> pd.Series:
 
 def _delivery_daily(conn, plant_ids, spans) -> pd.DataFrame:
     po = purchase_order.c
-    received = read_frame(conn, select(
-        po.plant_id, po.supplier_id, po.material_id, po.received_day.label("day"), po.promised_day,
-    ).where(po.plant_id.in_(plant_ids), po.received_day.is_not(None)))
+    received = read_frame(
+        conn,
+        select(
+            po.plant_id,
+            po.supplier_id,
+            po.material_id,
+            po.received_day.label("day"),
+            po.promised_day,
+        ).where(po.plant_id.in_(plant_ids), po.received_day.is_not(None)),
+    )
     received["lateness_days"] = kpis.delivery_lateness_days(received["day"], received["promised_day"]).values
     received["on_time"] = kpis.is_on_time(
-        pd.to_datetime(received["day"]), pd.to_datetime(received["promised_day"]),
+        pd.to_datetime(received["day"]),
+        pd.to_datetime(received["promised_day"]),
         timedelta(days=kpis.DELIVERY_TOLERANCE_DAYS),
     ).values
-    frame = received.groupby(["plant_id", "supplier_id", "material_id", "day", "lateness_days"],
-                             as_index=False).agg(received=("on_time", "size"), on_time=("on_time", "sum"))
+    frame = received.groupby(["plant_id", "supplier_id", "material_id", "day", "lateness_days"], as_index=False).agg(
+        received=("on_time", "size"), on_time=("on_time", "sum")
+    )
     for col in ("lateness_days", "received", "on_time"):
         frame[col] = frame[col].astype(int)
     return _within(frame, spans)
@@ -375,8 +462,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     url = warehouse_url()
     engine = make_engine(url)
-    rows = refresh(engine, plant_ids=args.plant,
-                   progress=lambda fraction, message: print(f"{fraction:6.1%}  {message}", flush=True))
+    rows = refresh(
+        engine,
+        plant_ids=args.plant,
+        progress=lambda fraction, message: print(f"{fraction:6.1%}  {message}", flush=True),
+    )
     print(f"{rows:,} plant-day rows refreshed in {describe(url)}")
 
 

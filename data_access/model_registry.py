@@ -22,25 +22,41 @@ STATUSES = ("candidate", "approved", "retired")
 
 _V = model_version.c
 _M = model_metric.c
-_VERSION_COLUMNS = [_V.model_id, _V.model_name, _V.version, _V.status, _V.trained_utc, _V.approved_by,
-                    _V.approved_utc, _V.approval_reason, _V.params]
-
-
-
-
+_VERSION_COLUMNS = [
+    _V.model_id,
+    _V.model_name,
+    _V.version,
+    _V.status,
+    _V.trained_utc,
+    _V.approved_by,
+    _V.approved_utc,
+    _V.approval_reason,
+    _V.params,
+]
 
 
 # --- writes (inside the caller's transaction) ----------------------------------------------------
 
-def get_or_create_version(conn: Connection, model_name: str, version: str, params: dict,
-                          artifact: str | None, trained_utc: datetime) -> tuple[int, bool]:
+
+def get_or_create_version(
+    conn: Connection, model_name: str, version: str, params: dict, artifact: str | None, trained_utc: datetime
+) -> tuple[int, bool]:
     """The model_id of (model_name, version), inserted as a candidate when new; (id, created)."""
     found = conn.execute(select(_V.model_id).where(_V.model_name == model_name, _V.version == version)).scalar()
     if found is not None:
         return int(found), False
-    model_id = conn.execute(insert(model_version).values(
-        model_name=model_name, version=version, params=params, artifact=artifact, status="candidate",
-        trained_utc=trained_utc).returning(_V.model_id)).scalar_one()
+    model_id = conn.execute(
+        insert(model_version)
+        .values(
+            model_name=model_name,
+            version=version,
+            params=params,
+            artifact=artifact,
+            status="candidate",
+            trained_utc=trained_utc,
+        )
+        .returning(_V.model_id)
+    ).scalar_one()
     return int(model_id), True
 
 
@@ -58,8 +74,15 @@ def lock_version(conn: Connection, model_id: int) -> dict | None:
     return dict(row) if row else None
 
 
-def set_status(conn: Connection, model_id: int, status: str, *, approved_by: str | None = None,
-               approved_utc: datetime | None = None, reason: str | None = None) -> None:
+def set_status(
+    conn: Connection,
+    model_id: int,
+    status: str,
+    *,
+    approved_by: str | None = None,
+    approved_utc: datetime | None = None,
+    reason: str | None = None,
+) -> None:
     """Change a version's status; approval fields are written only when given."""
     if status not in STATUSES:
         raise ValueError(f"unknown model status {status!r}; known: {', '.join(STATUSES)}")
@@ -71,9 +94,12 @@ def set_status(conn: Connection, model_id: int, status: str, *, approved_by: str
 
 def approved_ids(conn: Connection, model_name: str) -> list[int]:
     """The approved versions of `model_name`, newest first."""
-    return [int(v) for v in conn.execute(
-        select(_V.model_id).where(_V.model_name == model_name, _V.status == "approved")
-        .order_by(_V.model_id.desc())).scalars()]
+    return [
+        int(v)
+        for v in conn.execute(
+            select(_V.model_id).where(_V.model_name == model_name, _V.status == "approved").order_by(_V.model_id.desc())
+        ).scalars()
+    ]
 
 
 def record_metrics(conn: Connection, model_id: int, measured_utc: datetime, rows) -> int:
@@ -86,14 +112,20 @@ def record_metrics(conn: Connection, model_id: int, measured_utc: datetime, rows
     if not rows:
         return 0
     keys = sorted({(p, m) for p, m, _ in rows})
-    conn.execute(delete(model_metric).where(_M.model_id == model_id, _M.measured_utc == measured_utc,
-                                            tuple_(_M.plant_id, _M.metric).in_(keys)))
-    conn.execute(insert(model_metric), [dict(model_id=model_id, plant_id=p, metric=m, measured_utc=measured_utc,
-                                             value=v) for p, m, v in rows])
+    conn.execute(
+        delete(model_metric).where(
+            _M.model_id == model_id, _M.measured_utc == measured_utc, tuple_(_M.plant_id, _M.metric).in_(keys)
+        )
+    )
+    conn.execute(
+        insert(model_metric),
+        [dict(model_id=model_id, plant_id=p, metric=m, measured_utc=measured_utc, value=v) for p, m, v in rows],
+    )
     return len(rows)
 
 
 # --- reads ----------------------------------------------------------------------------------------
+
 
 def versions(engine: Engine, model_name: str | None = None) -> pd.DataFrame:
     """Registered versions, newest first (no artifact: see `artifact`).
@@ -142,18 +174,25 @@ def artifact(conn_or_engine, model_id: int) -> str | None:
     return conn_or_engine.execute(select(_V.artifact).where(_V.model_id == model_id)).scalar()
 
 
-def metrics(engine: Engine, scope: PlantScope, model_name: str | None = None, model_id: int | None = None,
-            metric_prefix: str | None = None, since: datetime | None = None) -> pd.DataFrame:
+def metrics(
+    engine: Engine,
+    scope: PlantScope,
+    model_name: str | None = None,
+    model_id: int | None = None,
+    metric_prefix: str | None = None,
+    since: datetime | None = None,
+) -> pd.DataFrame:
     """Metrics per plant of the versions, for the plants in scope, oldest first.
 
     Columns: model_id, model_name, version, status, plant_id, metric, measured_utc, value.
     `metric_prefix` keeps metrics whose name starts with it (e.g. "psi." or "auc").
     """
-    stmt = (select(_M.model_id, _V.model_name, _V.version, _V.status, _M.plant_id, _M.metric, _M.measured_utc,
-                   _M.value)
-            .join_from(model_metric, model_version, _M.model_id == _V.model_id)
-            .where(scope.clause(_M.plant_id))
-            .order_by(_M.measured_utc, _M.model_id, _M.plant_id, _M.metric))
+    stmt = (
+        select(_M.model_id, _V.model_name, _V.version, _V.status, _M.plant_id, _M.metric, _M.measured_utc, _M.value)
+        .join_from(model_metric, model_version, _M.model_id == _V.model_id)
+        .where(scope.clause(_M.plant_id))
+        .order_by(_M.measured_utc, _M.model_id, _M.plant_id, _M.metric)
+    )
     if model_name is not None:
         stmt = stmt.where(_V.model_name == model_name)
     if model_id is not None:
@@ -172,13 +211,24 @@ def latest_metrics(engine: Engine, scope: PlantScope, model_id: int) -> pd.DataF
 
     Columns: plant_id, metric, measured_utc, value.
     """
-    newest = (select(_M.plant_id, _M.metric, func.max(_M.measured_utc).label("measured_utc"))
-              .where(_M.model_id == model_id, scope.clause(_M.plant_id))
-              .group_by(_M.plant_id, _M.metric).subquery())
-    stmt = (select(_M.plant_id, _M.metric, _M.measured_utc, _M.value)
-            .join_from(model_metric, newest, and_(_M.plant_id == newest.c.plant_id, _M.metric == newest.c.metric,
-                                                  _M.measured_utc == newest.c.measured_utc))
-            .where(_M.model_id == model_id).order_by(_M.plant_id, _M.metric))
+    newest = (
+        select(_M.plant_id, _M.metric, func.max(_M.measured_utc).label("measured_utc"))
+        .where(_M.model_id == model_id, scope.clause(_M.plant_id))
+        .group_by(_M.plant_id, _M.metric)
+        .subquery()
+    )
+    stmt = (
+        select(_M.plant_id, _M.metric, _M.measured_utc, _M.value)
+        .join_from(
+            model_metric,
+            newest,
+            and_(
+                _M.plant_id == newest.c.plant_id, _M.metric == newest.c.metric, _M.measured_utc == newest.c.measured_utc
+            ),
+        )
+        .where(_M.model_id == model_id)
+        .order_by(_M.plant_id, _M.metric)
+    )
     with engine.connect() as conn:
         frame = read_frame(conn, stmt)
     return utc_columns(frame, "measured_utc")

@@ -66,20 +66,20 @@ def _of(columns):
     return lambda name: getattr(columns, name)
 
 
-
-
-
-
 # --- readiness ----------------------------------------------------------------------------
+
 
 def marts_ready(engine: Engine, scope: PlantScope) -> bool:
     """False when the scope has plant-day mart rows but no line-day mart rows: the operations
     marts of this warehouse were never built (a warehouse older than migration 0003)."""
     with engine.connect() as conn:
-        has_plant_rows = conn.execute(select(mart_plant_daily.c.plant_id).where(
-            scope.clause(mart_plant_daily.c.plant_id)).limit(1)).first() is not None
-        has_line_rows = conn.execute(select(_L.plant_id).where(
-            scope.clause(_L.plant_id)).limit(1)).first() is not None
+        has_plant_rows = (
+            conn.execute(
+                select(mart_plant_daily.c.plant_id).where(scope.clause(mart_plant_daily.c.plant_id)).limit(1)
+            ).first()
+            is not None
+        )
+        has_line_rows = conn.execute(select(_L.plant_id).where(scope.clause(_L.plant_id)).limit(1)).first() is not None
     return has_line_rows or not has_plant_rows
 
 
@@ -88,8 +88,9 @@ def marts_ready(engine: Engine, scope: PlantScope) -> bool:
 LINE_GROUPS = ("plant_id", "line_id", "week_start", "month_start")
 
 
-def line_components(engine: Engine, scope: PlantScope, start: date, end: date,
-                    by=("plant_id",), line_id: str | None = None) -> pd.DataFrame:
+def line_components(
+    engine: Engine, scope: PlantScope, start: date, end: date, by=("plant_id",), line_id: str | None = None
+) -> pd.DataFrame:
     """KPI components from mart_line_daily summed over the plant-local days start..end.
 
     `by`: any of plant_id, line_id, week_start, month_start (empty: one row for the scope).
@@ -100,9 +101,11 @@ def line_components(engine: Engine, scope: PlantScope, start: date, end: date,
     where = [scope.clause(_L.plant_id), _L.day.between(start, end)]
     if line_id is not None:
         where.append(_L.line_id == line_id)
-    stmt = select(*keys, func.count().label("line_days"),
-                  *[func.coalesce(func.sum(getattr(_L, c)), 0).label(c) for c in kpis.LINE_COMPONENTS]
-                  ).where(*where)
+    stmt = select(
+        *keys,
+        func.count().label("line_days"),
+        *[func.coalesce(func.sum(getattr(_L, c)), 0).label(c) for c in kpis.LINE_COMPONENTS],
+    ).where(*where)
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     frame = _read(engine, stmt)
@@ -113,12 +116,29 @@ def line_components(engine: Engine, scope: PlantScope, start: date, end: date,
 
 # --- downtime per asset, reason and day ----------------------------------------------------
 
-DOWNTIME_GROUPS = ("plant_id", "line_id", "asset_id", "asset_class", "reason_code", "category",
-                   "is_failure", "local_reason", "week_start", "month_start")
+DOWNTIME_GROUPS = (
+    "plant_id",
+    "line_id",
+    "asset_id",
+    "asset_class",
+    "reason_code",
+    "category",
+    "is_failure",
+    "local_reason",
+    "week_start",
+    "month_start",
+)
 
 
-def downtime_breakdown(engine: Engine, scope: PlantScope, start: date, end: date, by,
-                       line_id: str | None = None, asset_id: str | None = None) -> pd.DataFrame:
+def downtime_breakdown(
+    engine: Engine,
+    scope: PlantScope,
+    start: date,
+    end: date,
+    by,
+    line_id: str | None = None,
+    asset_id: str | None = None,
+) -> pd.DataFrame:
     """Downtime from mart_downtime_daily summed per group over the plant-local days start..end.
 
     `by`: any of plant_id, line_id, asset_id, asset_class, reason_code, category, is_failure,
@@ -126,6 +146,7 @@ def downtime_breakdown(engine: Engine, scope: PlantScope, start: date, end: date
     Columns: the `by` keys, events, failures (events whose category is a failure),
     downtime_s (all events), unplanned_s (failures), planned_s (category `planned`).
     """
+
     def column(name):
         return _A.asset_class if name == "asset_class" else getattr(_D, name)
 
@@ -160,21 +181,28 @@ def downtime_reasons(engine: Engine) -> pd.DataFrame:
     Columns: reason_code, category, is_failure, description.
     """
     r = downtime_reason.c
-    return _read(engine, select(r.reason_code, r.category, r.is_failure, r.description)
-                 .order_by(r.reason_code))
+    return _read(engine, select(r.reason_code, r.category, r.is_failure, r.description).order_by(r.reason_code))
 
 
 ASSET_GROUPS = ("plant_id", "line_id", "asset_id", "asset_class", "week_start", "month_start")
 
 
-def asset_operating(engine: Engine, scope: PlantScope, start: date, end: date, by=("asset_id",),
-                    line_id: str | None = None, asset_id: str | None = None) -> pd.DataFrame:
+def asset_operating(
+    engine: Engine,
+    scope: PlantScope,
+    start: date,
+    end: date,
+    by=("asset_id",),
+    line_id: str | None = None,
+    asset_id: str | None = None,
+) -> pd.DataFrame:
     """Operating hours of assets: an asset operates while its line runs, so its operating time
     is its line's run time (mart_line_daily), summed over its assets per group.
 
     `by`: any of plant_id, line_id, asset_id, asset_class, week_start, month_start.
     Columns: the `by` keys, assets (distinct assets), operating_s.
     """
+
     def column(name):
         return getattr(_L, name) if name in ("week_start", "month_start") else getattr(_A, name)
 
@@ -184,9 +212,15 @@ def asset_operating(engine: Engine, scope: PlantScope, start: date, end: date, b
         where.append(_A.line_id == line_id)
     if asset_id is not None:
         where.append(_A.asset_id == asset_id)
-    stmt = select(*keys, func.count(func.distinct(_A.asset_id)).label("assets"),
-                  func.sum(_L.run_s).label("operating_s"),
-                  ).select_from(asset.join(mart_line_daily, _L.line_id == _A.line_id)).where(*where)
+    stmt = (
+        select(
+            *keys,
+            func.count(func.distinct(_A.asset_id)).label("assets"),
+            func.sum(_L.run_s).label("operating_s"),
+        )
+        .select_from(asset.join(mart_line_daily, _L.line_id == _A.line_id))
+        .where(*where)
+    )
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     return _read(engine, stmt)
@@ -206,9 +240,15 @@ def _work_order_where(scope, line_id, asset_id):
     return where
 
 
-def work_order_flow(engine: Engine, scope: PlantScope, start: date, end: date,
-                    by=("plant_id", "wo_type"), line_id: str | None = None,
-                    asset_id: str | None = None) -> pd.DataFrame:
+def work_order_flow(
+    engine: Engine,
+    scope: PlantScope,
+    start: date,
+    end: date,
+    by=("plant_id", "wo_type"),
+    line_id: str | None = None,
+    asset_id: str | None = None,
+) -> pd.DataFrame:
     """Work orders created and completed on the plant-local days start..end, per group.
 
     `by`: any of plant_id, line_id, asset_id, wo_type.
@@ -216,38 +256,52 @@ def work_order_flow(engine: Engine, scope: PlantScope, start: date, end: date,
     completed, summed).
     """
     keys = _keys(_of(_W), by, WORK_ORDER_GROUPS)
-    stmt = select(*keys, func.sum(_W.created).label("created"), func.sum(_W.completed).label("completed"),
-                  func.sum(_W.close_s).label("close_s"),
-                  ).where(*_work_order_where(scope, line_id, asset_id), _W.day.between(start, end))
+    stmt = select(
+        *keys,
+        func.sum(_W.created).label("created"),
+        func.sum(_W.completed).label("completed"),
+        func.sum(_W.close_s).label("close_s"),
+    ).where(*_work_order_where(scope, line_id, asset_id), _W.day.between(start, end))
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     return _read(engine, stmt)
 
 
-def work_order_backlog(engine: Engine, scope: PlantScope, at_day: date, by=("plant_id", "wo_type"),
-                       line_id: str | None = None, asset_id: str | None = None) -> pd.DataFrame:
+def work_order_backlog(
+    engine: Engine,
+    scope: PlantScope,
+    at_day: date,
+    by=("plant_id", "wo_type"),
+    line_id: str | None = None,
+    asset_id: str | None = None,
+) -> pd.DataFrame:
     """Work orders open at the end of the plant-local day `at_day`, per group.
 
     `by`: any of plant_id, line_id, asset_id, wo_type.
     Columns: the `by` keys, created_to_date, completed_to_date, backlog (their difference).
     """
     keys = _keys(_of(_W), by, WORK_ORDER_GROUPS)
-    stmt = select(*keys, func.sum(_W.created).label("created_to_date"),
-                  func.sum(_W.completed).label("completed_to_date"),
-                  ).where(*_work_order_where(scope, line_id, asset_id), _W.day <= at_day)
+    stmt = select(
+        *keys,
+        func.sum(_W.created).label("created_to_date"),
+        func.sum(_W.completed).label("completed_to_date"),
+    ).where(*_work_order_where(scope, line_id, asset_id), _W.day <= at_day)
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     frame = _read(engine, stmt)
     frame[["created_to_date", "completed_to_date"]] = (
-        frame[["created_to_date", "completed_to_date"]].astype(float).fillna(0).astype(int))
+        frame[["created_to_date", "completed_to_date"]].astype(float).fillna(0).astype(int)
+    )
     frame["backlog"] = kpis.work_order_backlog(frame["created_to_date"], frame["completed_to_date"])
     return frame
 
 
 # --- inventory and supply ------------------------------------------------------------------
 
-def material_positions(engine: Engine, scope: PlantScope, start: date, end: date,
-                       material_id: str | None = None) -> pd.DataFrame:
+
+def material_positions(
+    engine: Engine, scope: PlantScope, start: date, end: date, material_id: str | None = None
+) -> pd.DataFrame:
     """Every material a plant in scope stocks, with its latest stock count and its demand.
 
     The count is the newest inventory snapshot on or before `end` within
@@ -266,32 +320,74 @@ def material_positions(engine: Engine, scope: PlantScope, start: date, end: date
     narrow = [scope.clause(pm.plant_id)]
     if material_id is not None:
         narrow.append(pm.material_id == material_id)
-    stocked = _read(engine, select(
-        pm.plant_id, pm.material_id, m.name.label("material_name"), m.material_type, m.unit, m.unit_cost,
-        m.asset_class, pm.local_code, pm.supplier_id, s.name.label("supplier_name"), pm.lead_time_days,
-        pm.safety_stock, pm.reorder_point,
-    ).select_from(plant_material.join(material, m.material_id == pm.material_id)
-                  .outerjoin(supplier, s.supplier_id == pm.supplier_id))
-        .where(*narrow).order_by(pm.plant_id, pm.material_id))
+    stocked = _read(
+        engine,
+        select(
+            pm.plant_id,
+            pm.material_id,
+            m.name.label("material_name"),
+            m.material_type,
+            m.unit,
+            m.unit_cost,
+            m.asset_class,
+            pm.local_code,
+            pm.supplier_id,
+            s.name.label("supplier_name"),
+            pm.lead_time_days,
+            pm.safety_stock,
+            pm.reorder_point,
+        )
+        .select_from(
+            plant_material.join(material, m.material_id == pm.material_id).outerjoin(
+                supplier, s.supplier_id == pm.supplier_id
+            )
+        )
+        .where(*narrow)
+        .order_by(pm.plant_id, pm.material_id),
+    )
 
-    snap_where = [scope.clause(snap.plant_id),
-                  snap.day.between(end - timedelta(days=kpis.STOCK_COUNT_LOOKBACK_DAYS), end)]
+    snap_where = [
+        scope.clause(snap.plant_id),
+        snap.day.between(end - timedelta(days=kpis.STOCK_COUNT_LOOKBACK_DAYS), end),
+    ]
     if material_id is not None:
         snap_where.append(snap.material_id == material_id)
-    latest = select(snap.plant_id, snap.material_id, func.max(snap.day).label("day")).where(
-        *snap_where).group_by(snap.plant_id, snap.material_id).subquery()
-    counts = _read(engine, select(
-        snap.plant_id, snap.material_id, snap.day.label("counted_day"), snap.on_hand,
-    ).join_from(inventory_snapshot, latest, and_(
-        snap.plant_id == latest.c.plant_id, snap.material_id == latest.c.material_id,
-        snap.day == latest.c.day)))
+    latest = (
+        select(snap.plant_id, snap.material_id, func.max(snap.day).label("day"))
+        .where(*snap_where)
+        .group_by(snap.plant_id, snap.material_id)
+        .subquery()
+    )
+    counts = _read(
+        engine,
+        select(
+            snap.plant_id,
+            snap.material_id,
+            snap.day.label("counted_day"),
+            snap.on_hand,
+        ).join_from(
+            inventory_snapshot,
+            latest,
+            and_(
+                snap.plant_id == latest.c.plant_id, snap.material_id == latest.c.material_id, snap.day == latest.c.day
+            ),
+        ),
+    )
 
     demand_where = [scope.clause(d.plant_id), d.day.between(start, end)]
     if material_id is not None:
         demand_where.append(d.material_id == material_id)
-    demand = _read(engine, select(
-        d.plant_id, d.material_id, func.sum(d.qty).label("demand_qty"), func.count().label("demand_days"),
-    ).where(*demand_where).group_by(d.plant_id, d.material_id))
+    demand = _read(
+        engine,
+        select(
+            d.plant_id,
+            d.material_id,
+            func.sum(d.qty).label("demand_qty"),
+            func.count().label("demand_days"),
+        )
+        .where(*demand_where)
+        .group_by(d.plant_id, d.material_id),
+    )
 
     keys = ["plant_id", "material_id"]
     frame = stocked.merge(counts, on=keys, how="left").merge(demand, on=keys, how="left")
@@ -303,18 +399,25 @@ def material_positions(engine: Engine, scope: PlantScope, start: date, end: date
     return stock_position.positions(engine, scope, frame, end, day_column="counted_day")
 
 
-def material_history(engine: Engine, scope: PlantScope, start: date, end: date,
-                     material_id: str) -> pd.DataFrame:
+def material_history(engine: Engine, scope: PlantScope, start: date, end: date, material_id: str) -> pd.DataFrame:
     """One material's stock counts and demand per plant and plant-local day start..end.
 
     Columns: plant_id, day, on_hand (NaN on days without a count), demand_qty (0 on days
     without demand). One row per day that has either.
     """
     snap, d = inventory_snapshot.c, demand_daily.c
-    counts = _read(engine, select(snap.plant_id, snap.day, snap.on_hand).where(
-        scope.clause(snap.plant_id), snap.material_id == material_id, snap.day.between(start, end)))
-    demand = _read(engine, select(d.plant_id, d.day, d.qty.label("demand_qty")).where(
-        scope.clause(d.plant_id), d.material_id == material_id, d.day.between(start, end)))
+    counts = _read(
+        engine,
+        select(snap.plant_id, snap.day, snap.on_hand).where(
+            scope.clause(snap.plant_id), snap.material_id == material_id, snap.day.between(start, end)
+        ),
+    )
+    demand = _read(
+        engine,
+        select(d.plant_id, d.day, d.qty.label("demand_qty")).where(
+            scope.clause(d.plant_id), d.material_id == material_id, d.day.between(start, end)
+        ),
+    )
     frame = counts.merge(demand, on=["plant_id", "day"], how="outer")
     frame["on_hand"] = frame["on_hand"].astype(float)
     frame["demand_qty"] = frame["demand_qty"].astype(float).fillna(0.0)
@@ -324,8 +427,14 @@ def material_history(engine: Engine, scope: PlantScope, start: date, end: date,
 DELIVERY_GROUPS = ("plant_id", "supplier_id", "material_id", "lateness_days")
 
 
-def deliveries(engine: Engine, scope: PlantScope, start: date, end: date, by=("plant_id", "supplier_id"),
-               material_id: str | None = None) -> pd.DataFrame:
+def deliveries(
+    engine: Engine,
+    scope: PlantScope,
+    start: date,
+    end: date,
+    by=("plant_id", "supplier_id"),
+    material_id: str | None = None,
+) -> pd.DataFrame:
     """Purchase orders received on the plant-local days start..end (mart_delivery_daily).
 
     `by`: any of plant_id, supplier_id, material_id, lateness_days (received - promised,
@@ -338,8 +447,13 @@ def deliveries(engine: Engine, scope: PlantScope, start: date, end: date, by=("p
     if material_id is not None:
         where.append(_V.material_id == material_id)
     extra = [supplier.c.name.label("supplier_name")] if "supplier_id" in by else []
-    stmt = select(*keys, *extra, func.sum(_V.received).label("received"), func.sum(_V.on_time).label("on_time"),
-                  func.sum(_V.lateness_days * _V.received).label("lateness_days_sum")).where(*where)
+    stmt = select(
+        *keys,
+        *extra,
+        func.sum(_V.received).label("received"),
+        func.sum(_V.on_time).label("on_time"),
+        func.sum(_V.lateness_days * _V.received).label("lateness_days_sum"),
+    ).where(*where)
     if extra:
         stmt = stmt.select_from(mart_delivery_daily.join(supplier, supplier.c.supplier_id == _V.supplier_id))
     if keys:
@@ -352,24 +466,39 @@ def deliveries(engine: Engine, scope: PlantScope, start: date, end: date, by=("p
 
 # --- schedule ------------------------------------------------------------------------------
 
+
 def _order_columns():
     o, m = production_order.c, material.c
-    return [o.order_id, o.plant_id, o.line_id, o.product_id, m.name.label("product_name"), o.qty,
-            o.produced_qty, o.due_utc, o.due_day, o.planned_start_utc, o.planned_end_utc, o.actual_end_utc,
-            o.status]
+    return [
+        o.order_id,
+        o.plant_id,
+        o.line_id,
+        o.product_id,
+        m.name.label("product_name"),
+        o.qty,
+        o.produced_qty,
+        o.due_utc,
+        o.due_day,
+        o.planned_start_utc,
+        o.planned_end_utc,
+        o.actual_end_utc,
+        o.status,
+    ]
 
 
 def _open_where(scope, through_day, line_id):
     o = production_order.c
-    where = [scope.clause(o.plant_id), o.status.in_(OPEN_ORDER_STATUSES),
-             or_(o.due_day.is_(None), o.due_day <= through_day)]
+    where = [
+        scope.clause(o.plant_id),
+        o.status.in_(OPEN_ORDER_STATUSES),
+        or_(o.due_day.is_(None), o.due_day <= through_day),
+    ]
     if line_id is not None:
         where.append(o.line_id == line_id)
     return where
 
 
-def open_orders(engine: Engine, scope: PlantScope, through_day: date,
-                line_id: str | None = None) -> pd.DataFrame:
+def open_orders(engine: Engine, scope: PlantScope, through_day: date, line_id: str | None = None) -> pd.DataFrame:
     """Production orders neither completed nor cancelled that are due up to the plant-local
     day `through_day` (overdue ones included) or have no due date at all.
 
@@ -378,9 +507,17 @@ def open_orders(engine: Engine, scope: PlantScope, through_day: date,
     planned_end_utc, actual_end_utc (NaT), status.
     """
     o, m = production_order.c, material.c
-    frame = _read(engine, select(*_order_columns()).join_from(
-        production_order, material, m.material_id == o.product_id,
-    ).where(*_open_where(scope, through_day, line_id)).order_by(o.due_utc, o.order_id))
+    frame = _read(
+        engine,
+        select(*_order_columns())
+        .join_from(
+            production_order,
+            material,
+            m.material_id == o.product_id,
+        )
+        .where(*_open_where(scope, through_day, line_id))
+        .order_by(o.due_utc, o.order_id),
+    )
     return _orders_frame(frame)
 
 
@@ -390,16 +527,22 @@ def _orders_frame(frame):
     return frame
 
 
-def order_inputs(engine: Engine, scope: PlantScope, through_day: date,
-                 line_id: str | None = None) -> pd.DataFrame:
+def order_inputs(engine: Engine, scope: PlantScope, through_day: date, line_id: str | None = None) -> pd.DataFrame:
     """The bill of material of the orders `open_orders` returns: what each one consumes.
 
     Columns: order_id, plant_id, material_id, qty_per_unit.
     """
     o, b = production_order.c, bom.c
-    frame = _read(engine, select(o.order_id, o.plant_id, b.material_id, b.qty_per_unit).join_from(
-        production_order, bom, b.product_id == o.product_id,
-    ).where(*_open_where(scope, through_day, line_id)))
+    frame = _read(
+        engine,
+        select(o.order_id, o.plant_id, b.material_id, b.qty_per_unit)
+        .join_from(
+            production_order,
+            bom,
+            b.product_id == o.product_id,
+        )
+        .where(*_open_where(scope, through_day, line_id)),
+    )
     # sorted here: an ORDER BY on the order id makes SQLite walk every order by its key
     return frame.sort_values(["order_id", "material_id"], ignore_index=True)
 
@@ -411,35 +554,56 @@ def open_purchase_orders(engine: Engine, scope: PlantScope, through_day: date) -
     Columns: po_id, plant_id, material_id, supplier_id, qty, promised_day.
     """
     po = purchase_order.c
-    return _read(engine, select(po.po_id, po.plant_id, po.material_id, po.supplier_id, po.qty, po.promised_day)
-                 .where(scope.clause(po.plant_id), po.status == "open", po.promised_day <= through_day)
-                 .order_by(po.plant_id, po.promised_day, po.po_id))
+    return _read(
+        engine,
+        select(po.po_id, po.plant_id, po.material_id, po.supplier_id, po.qty, po.promised_day)
+        .where(scope.clause(po.plant_id), po.status == "open", po.promised_day <= through_day)
+        .order_by(po.plant_id, po.promised_day, po.po_id),
+    )
 
 
-def late_orders(engine: Engine, scope: PlantScope, start: date, end: date,
-                line_id: str | None = None) -> pd.DataFrame:
+def late_orders(engine: Engine, scope: PlantScope, start: date, end: date, line_id: str | None = None) -> pd.DataFrame:
     """Orders due on the plant-local days start..end (not cancelled) that were not on time:
     finished after their due time + kpis.SCHEDULE_TOLERANCE_HOURS, or not finished.
 
     Columns: those of `open_orders`, then lateness_h (hours after due; NaN if unfinished).
     """
     o, m = production_order.c, material.c
-    where = [scope.clause(o.plant_id), o.due_day.between(start, end), o.status != "cancelled",
-             or_(o.actual_end_utc.is_(None), o.actual_end_utc > o.due_utc)]
+    where = [
+        scope.clause(o.plant_id),
+        o.due_day.between(start, end),
+        o.status != "cancelled",
+        or_(o.actual_end_utc.is_(None), o.actual_end_utc > o.due_utc),
+    ]
     if line_id is not None:
         where.append(o.line_id == line_id)
-    frame = _orders_frame(_read(engine, select(*_order_columns()).join_from(
-        production_order, material, m.material_id == o.product_id,
-    ).where(*where).order_by(o.due_utc, o.order_id)))
-    on_time = kpis.is_on_time(frame["actual_end_utc"], frame["due_utc"],
-                              timedelta(hours=kpis.SCHEDULE_TOLERANCE_HOURS))
+    frame = _orders_frame(
+        _read(
+            engine,
+            select(*_order_columns())
+            .join_from(
+                production_order,
+                material,
+                m.material_id == o.product_id,
+            )
+            .where(*where)
+            .order_by(o.due_utc, o.order_id),
+        )
+    )
+    on_time = kpis.is_on_time(frame["actual_end_utc"], frame["due_utc"], timedelta(hours=kpis.SCHEDULE_TOLERANCE_HOURS))
     frame = frame[~on_time.to_numpy()].reset_index(drop=True)
     frame["lateness_h"] = kpis.order_lateness_hours(frame["actual_end_utc"], frame["due_utc"]).to_numpy()
     return frame
 
 
-def assess_order_risk(orders: pd.DataFrame, inputs: pd.DataFrame, stock: pd.DataFrame,
-                      supply: pd.DataFrame, lines: pd.DataFrame, window_days: int) -> pd.DataFrame:
+def assess_order_risk(
+    orders: pd.DataFrame,
+    inputs: pd.DataFrame,
+    stock: pd.DataFrame,
+    supply: pd.DataFrame,
+    lines: pd.DataFrame,
+    window_days: int,
+) -> pd.DataFrame:
     """What threatens each open order (pure: frames in, frame out).
 
     orders: `open_orders`; inputs: `order_inputs`; stock: `material_positions` (plant_id,
@@ -471,8 +635,9 @@ def assess_order_risk(orders: pd.DataFrame, inputs: pd.DataFrame, stock: pd.Data
     out["line_unplanned_h"] = unplanned_s / 3600.0
     out["line_failures"] = failures
     out["expected_loss_h"] = kpis.expected_line_loss_hours(unplanned_s, window_days, out["span_h"].to_numpy())
-    out["line_threat"] = (dated & (out["expected_loss_h"] > 0)
-                          & (out["expected_loss_h"] > out["slack_h"].clip(lower=0))).to_numpy()
+    out["line_threat"] = (
+        dated & (out["expected_loss_h"] > 0) & (out["expected_loss_h"] > out["slack_h"].clip(lower=0))
+    ).to_numpy()
 
     short, unknown = _material_shortages(out[dated], inputs, stock, supply)
     out["short_materials"] = out["order_id"].map(short).fillna("")
@@ -490,18 +655,25 @@ def _material_shortages(orders, inputs, stock, supply):
         return {}, {}
     needs = inputs.merge(orders[["order_id", "qty", "produced_qty", "due_utc", "due_day"]], on="order_id")
     needs["need"] = (needs["qty"] - needs["produced_qty"]).clip(lower=0) * needs["qty_per_unit"]
-    needs = needs.merge(stock[["plant_id", "material_id", "material_name", "unit", "on_hand"]],
-                        on=["plant_id", "material_id"], how="left")
+    needs = needs.merge(
+        stock[["plant_id", "material_id", "material_name", "unit", "on_hand"]],
+        on=["plant_id", "material_id"],
+        how="left",
+    )
     needs = needs.sort_values(["plant_id", "material_id", "due_utc", "order_id"], kind="stable")
     needs["cumulative_need"] = needs.groupby(["plant_id", "material_id"])["need"].cumsum()
     needs["available"] = needs["on_hand"] + _incoming_by(needs, supply)
     needs["name"] = needs["material_name"].where(needs["material_name"].notna(), needs["material_id"])
     unknown = needs[needs["on_hand"].isna()]
     short = needs[needs["on_hand"].notna() & (needs["cumulative_need"] > needs["available"] + 1e-9)]
-    short_text = [f"{n} ({c:,.0f} {u} needed up to this order, {a:,.0f} {u} available by its due day)"
-                  for n, c, u, a in zip(short["name"], short["cumulative_need"], short["unit"], short["available"])]
-    return (pd.Series(short_text, index=short["order_id"], dtype=object).groupby(level=0).agg("; ".join).to_dict(),
-            unknown.groupby("order_id")["name"].agg(", ".join).to_dict())
+    short_text = [
+        f"{n} ({c:,.0f} {u} needed up to this order, {a:,.0f} {u} available by its due day)"
+        for n, c, u, a in zip(short["name"], short["cumulative_need"], short["unit"], short["available"])
+    ]
+    return (
+        pd.Series(short_text, index=short["order_id"], dtype=object).groupby(level=0).agg("; ".join).to_dict(),
+        unknown.groupby("order_id")["name"].agg(", ".join).to_dict(),
+    )
 
 
 def _incoming_by(needs, supply) -> np.ndarray:
@@ -510,10 +682,18 @@ def _incoming_by(needs, supply) -> np.ndarray:
         return np.zeros(len(needs))
     promised = supply.assign(day=pd.to_datetime(supply["promised_day"].map(as_date))).sort_values("day")
     promised["incoming"] = promised.groupby(["plant_id", "material_id"])["qty"].cumsum().astype(float)
-    wanted = needs[["plant_id", "material_id"]].assign(
-        day=pd.to_datetime(needs["due_day"].map(as_date)), position=np.arange(len(needs))).sort_values("day")
-    matched = pd.merge_asof(wanted, promised[["plant_id", "material_id", "day", "incoming"]], on="day",
-                            by=["plant_id", "material_id"], direction="backward")
+    wanted = (
+        needs[["plant_id", "material_id"]]
+        .assign(day=pd.to_datetime(needs["due_day"].map(as_date)), position=np.arange(len(needs)))
+        .sort_values("day")
+    )
+    matched = pd.merge_asof(
+        wanted,
+        promised[["plant_id", "material_id", "day", "incoming"]],
+        on="day",
+        by=["plant_id", "material_id"],
+        direction="backward",
+    )
     return matched.sort_values("position")["incoming"].fillna(0.0).to_numpy()
 
 
@@ -522,12 +702,13 @@ def _threat_sentence(row) -> str:
         return "no due date: not scheduled against a due time"
     parts = []
     if row.line_threat:
-        parts.append(f"line failures: about {row.expected_loss_h:.1f} h expected during its run "
-                     f"({row.line_unplanned_h:.1f} h lost in {row.line_failures} failures in the window) "
-                     f"against {max(row.slack_h, 0):.1f} h slack")
+        parts.append(
+            f"line failures: about {row.expected_loss_h:.1f} h expected during its run "
+            f"({row.line_unplanned_h:.1f} h lost in {row.line_failures} failures in the window) "
+            f"against {max(row.slack_h, 0):.1f} h slack"
+        )
     if row.material_threat:
         parts.append(f"short: {row.short_materials}")
     if row.unknown_stock:
         parts.append(f"no recent stock count: {row.unknown_stock}")
     return "; ".join(parts) if parts else "no threat found"
-

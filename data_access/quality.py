@@ -27,8 +27,18 @@ from sqlalchemy.engine import Engine
 from data_access.frames import read_frame
 from data_access.ingest.sources import SOURCES
 from data_access.schema import (
-    asset_health_daily, downtime_event, feed_status, ingest_load, inventory_snapshot, line, plant,
-    production_daily, purchase_order, quarantine, unmapped_code, work_order,
+    asset_health_daily,
+    downtime_event,
+    feed_status,
+    ingest_load,
+    inventory_snapshot,
+    line,
+    plant,
+    production_daily,
+    purchase_order,
+    quarantine,
+    unmapped_code,
+    work_order,
 )
 from data_access.scope import PlantScope
 
@@ -37,16 +47,37 @@ WEIGHTS = {"freshness": 0.4, "completeness": 0.3, "quarantine_rate": 0.15, "unma
 STALE_FACTOR = 3.0  # freshness reaches 0 at this many cadences
 _FEED_TO_SOURCE = {s.feed: s.name for s in SOURCES.values()}
 _DAILY_TABLES = {
-    "downtime": (downtime_event, "day"), "production": (production_daily, "day"),
-    "inventory": (inventory_snapshot, "day"), "purchase_orders": (purchase_order, "ordered_day"),
+    "downtime": (downtime_event, "day"),
+    "production": (production_daily, "day"),
+    "inventory": (inventory_snapshot, "day"),
+    "purchase_orders": (purchase_order, "ordered_day"),
     "asset_health": (asset_health_daily, "day"),
 }
 
-FEED_COLUMNS = ["plant_id", "source", "feed", "last_received_utc", "expected_cadence_h", "age_h",
-                "freshness", "completeness", "rows_read", "quarantine_rate", "unmapped_share",
-                "open_quarantine", "score"]
-PLANT_COLUMNS = ["plant_id", "data_quality_score", "worst_source", "worst_score", "stale_feeds",
-                 "open_quarantine", "open_unmapped_codes"]
+FEED_COLUMNS = [
+    "plant_id",
+    "source",
+    "feed",
+    "last_received_utc",
+    "expected_cadence_h",
+    "age_h",
+    "freshness",
+    "completeness",
+    "rows_read",
+    "quarantine_rate",
+    "unmapped_share",
+    "open_quarantine",
+    "score",
+]
+PLANT_COLUMNS = [
+    "plant_id",
+    "data_quality_score",
+    "worst_source",
+    "worst_score",
+    "stale_feeds",
+    "open_quarantine",
+    "open_unmapped_codes",
+]
 
 
 def feed_quality(engine: Engine, scope: PlantScope, now: datetime | None = None) -> pd.DataFrame:
@@ -62,20 +93,38 @@ def feed_quality(engine: Engine, scope: PlantScope, now: datetime | None = None)
     since = now - timedelta(days=WINDOW_DAYS)
     with engine.connect() as conn:
         f = feed_status.c
-        feeds = read_frame(conn, select(f.plant_id, f.source.label("feed"), f.last_received_utc, f.expected_cadence_h)
-                           .where(scope.clause(f.plant_id)))
+        feeds = read_frame(
+            conn,
+            select(f.plant_id, f.source.label("feed"), f.last_received_utc, f.expected_cadence_h).where(
+                scope.clause(f.plant_id)
+            ),
+        )
         feeds["source"] = feeds["feed"].map(lambda s: _FEED_TO_SOURCE.get(s, s))
         loads = _loads(conn, scope, since)
         held = _held(conn, scope, since)
-        zones = dict(conn.execute(select(plant.c.plant_id, plant.c.timezone).where(scope.clause(plant.c.plant_id))).all())
+        zones = dict(
+            conn.execute(select(plant.c.plant_id, plant.c.timezone).where(scope.clause(plant.c.plant_id))).all()
+        )
         completeness = _completeness(conn, scope, zones, feeds)
     extra = loads[~loads.set_index(["plant_id", "source"]).index.isin(feeds.set_index(["plant_id", "source"]).index)]
     if len(extra):
-        feeds = pd.concat([feeds, pd.DataFrame({
-            "plant_id": extra["plant_id"], "source": extra["source"],
-            "feed": extra["source"].map(lambda s: SOURCES[s].feed if s in SOURCES else s),
-            "last_received_utc": pd.NaT, "expected_cadence_h": extra["source"].map(
-                lambda s: SOURCES[s].default_cadence_h if s in SOURCES else 24.0)})], ignore_index=True)
+        feeds = pd.concat(
+            [
+                feeds,
+                pd.DataFrame(
+                    {
+                        "plant_id": extra["plant_id"],
+                        "source": extra["source"],
+                        "feed": extra["source"].map(lambda s: SOURCES[s].feed if s in SOURCES else s),
+                        "last_received_utc": pd.NaT,
+                        "expected_cadence_h": extra["source"].map(
+                            lambda s: SOURCES[s].default_cadence_h if s in SOURCES else 24.0
+                        ),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     if feeds.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FEED_COLUMNS})
     feeds["last_received_utc"] = pd.to_datetime(feeds["last_received_utc"], utc=True)
@@ -103,18 +152,27 @@ def plant_quality(engine: Engine, scope: PlantScope, now: datetime | None = None
     """
     feeds = feed_quality(engine, scope, now)
     with engine.connect() as conn:
-        plants = read_frame(conn, select(plant.c.plant_id).where(scope.clause(plant.c.plant_id)).order_by(plant.c.plant_id))
+        plants = read_frame(
+            conn, select(plant.c.plant_id).where(scope.clause(plant.c.plant_id)).order_by(plant.c.plant_id)
+        )
         u = unmapped_code.c
-        codes = read_frame(conn, select(u.plant_id, func.count().label("open_unmapped_codes")).where(
-            scope.clause(u.plant_id), u.status == "open").group_by(u.plant_id))
+        codes = read_frame(
+            conn,
+            select(u.plant_id, func.count().label("open_unmapped_codes"))
+            .where(scope.clause(u.plant_id), u.status == "open")
+            .group_by(u.plant_id),
+        )
     if feeds.empty:
-        out = plants.assign(data_quality_score=np.nan, worst_source=None, worst_score=np.nan, stale_feeds=0,
-                            open_quarantine=0)
+        out = plants.assign(
+            data_quality_score=np.nan, worst_source=None, worst_score=np.nan, stale_feeds=0, open_quarantine=0
+        )
     else:
         worst = feeds.sort_values("score").groupby("plant_id").first()
         summary = feeds.groupby("plant_id").agg(
-            data_quality_score=("score", lambda s: round(s.mean(), 1)), stale_feeds=("freshness", lambda s: int((s < 1).sum())),
-            open_quarantine=("open_quarantine", "sum"))
+            data_quality_score=("score", lambda s: round(s.mean(), 1)),
+            stale_feeds=("freshness", lambda s: int((s < 1).sum())),
+            open_quarantine=("open_quarantine", "sum"),
+        )
         summary["worst_source"] = worst["source"]
         summary["worst_score"] = worst["score"]
         out = plants.merge(summary.reset_index(), on="plant_id", how="left")
@@ -148,21 +206,35 @@ def score(frame: pd.DataFrame) -> pd.Series:
 
 def _loads(conn, scope, since) -> pd.DataFrame:
     l = ingest_load.c
-    return read_frame(conn, select(l.plant_id, l.source, func.sum(l.rows_read).label("rows_read")).where(
-        scope.clause(l.plant_id), l.started_utc >= since, l.status != "failed").group_by(l.plant_id, l.source))
+    return read_frame(
+        conn,
+        select(l.plant_id, l.source, func.sum(l.rows_read).label("rows_read"))
+        .where(scope.clause(l.plant_id), l.started_utc >= since, l.status != "failed")
+        .group_by(l.plant_id, l.source),
+    )
 
 
 def _held(conn, scope, since) -> pd.DataFrame:
     q = quarantine.c
-    frame = read_frame(conn, select(q.plant_id, q.source, q.category, func.count().label("n")).where(
-        scope.clause(q.plant_id), q.resolved.is_(False), q.created_utc >= since)
-        .group_by(q.plant_id, q.source, q.category))
+    frame = read_frame(
+        conn,
+        select(q.plant_id, q.source, q.category, func.count().label("n"))
+        .where(scope.clause(q.plant_id), q.resolved.is_(False), q.created_utc >= since)
+        .group_by(q.plant_id, q.source, q.category),
+    )
     if frame.empty:
         return pd.DataFrame(columns=["plant_id", "source", "open_invalid", "open_unmapped", "open_quarantine"])
     frame["unmapped"] = frame["category"] == "unmapped"
-    out = frame.groupby(["plant_id", "source"]).apply(lambda g: pd.Series({
-        "open_invalid": int(g.loc[~g["unmapped"], "n"].sum()), "open_unmapped": int(g.loc[g["unmapped"], "n"].sum()),
-        "open_quarantine": int(g["n"].sum())}), include_groups=False)
+    out = frame.groupby(["plant_id", "source"]).apply(
+        lambda g: pd.Series(
+            {
+                "open_invalid": int(g.loc[~g["unmapped"], "n"].sum()),
+                "open_unmapped": int(g.loc[g["unmapped"], "n"].sum()),
+                "open_quarantine": int(g["n"].sum()),
+            }
+        ),
+        include_groups=False,
+    )
     return out.reset_index()
 
 
@@ -172,13 +244,21 @@ def _completeness(conn, scope, zones, feeds) -> pd.DataFrame:
     daily = {}
     for source, (table, column) in _DAILY_TABLES.items():
         day = table.c[column]
-        latest = read_frame(conn, select(table.c.plant_id, func.max(day).label("last")).where(
-            scope.clause(table.c.plant_id)).group_by(table.c.plant_id))
+        latest = read_frame(
+            conn,
+            select(table.c.plant_id, func.max(day).label("last"))
+            .where(scope.clause(table.c.plant_id))
+            .group_by(table.c.plant_id),
+        )
         if latest.empty:
             continue
         first = min(pd.to_datetime(latest["last"])) - pd.Timedelta(days=WINDOW_DAYS + 7)
-        counts = read_frame(conn, select(table.c.plant_id, day.label("day"), func.count().label("n")).where(
-            scope.clause(table.c.plant_id), day > first.date()).group_by(table.c.plant_id, day))
+        counts = read_frame(
+            conn,
+            select(table.c.plant_id, day.label("day"), func.count().label("n"))
+            .where(scope.clause(table.c.plant_id), day > first.date())
+            .group_by(table.c.plant_id, day),
+        )
         counts["day"] = pd.to_datetime(counts["day"])
         daily[source] = counts
     w = work_order.c
@@ -187,15 +267,22 @@ def _completeness(conn, scope, zones, feeds) -> pd.DataFrame:
         newest = pd.Timestamp(newest)
         newest = newest.tz_localize("UTC") if newest.tzinfo is None else newest  # SQLite: naive UTC
         since = newest - pd.Timedelta(days=WINDOW_DAYS + 2)
-        created = read_frame(conn, select(w.plant_id, w.created_utc).where(
-            scope.clause(w.plant_id), w.created_utc >= since.to_pydatetime()))
+        created = read_frame(
+            conn,
+            select(w.plant_id, w.created_utc).where(scope.clause(w.plant_id), w.created_utc >= since.to_pydatetime()),
+        )
         if len(created):
             created["created_utc"] = pd.to_datetime(created["created_utc"], utc=True)
-            created["day"] = [ts.tz_convert(zones.get(p, "UTC")).tz_localize(None).normalize()
-                              for p, ts in zip(created["plant_id"], created["created_utc"])]
+            created["day"] = [
+                ts.tz_convert(zones.get(p, "UTC")).tz_localize(None).normalize()
+                for p, ts in zip(created["plant_id"], created["created_utc"])
+            ]
             daily["work_orders"] = created.groupby(["plant_id", "day"]).size().rename("n").reset_index()
-    lines = dict(conn.execute(select(line.c.plant_id, func.count()).where(scope.clause(line.c.plant_id))
-                              .group_by(line.c.plant_id)).all())
+    lines = dict(
+        conn.execute(
+            select(line.c.plant_id, func.count()).where(scope.clause(line.c.plant_id)).group_by(line.c.plant_id)
+        ).all()
+    )
     production = daily.get("production", pd.DataFrame(columns=["plant_id", "day", "n"]))
     rows = []
     for source, counts in daily.items():
@@ -219,7 +306,11 @@ def _completeness(conn, scope, zones, feeds) -> pd.DataFrame:
                     per_day = max(int(window["n"].max()), 1)
                 else:
                     per_day = 1
-                value = min(1.0, present["n"].clip(upper=per_day).sum() / (per_day * len(expected))) if len(expected) else np.nan
+                value = (
+                    min(1.0, present["n"].clip(upper=per_day).sum() / (per_day * len(expected)))
+                    if len(expected)
+                    else np.nan
+                )
             rows.append({"plant_id": plant_id, "source": source, "completeness": value})
     return pd.DataFrame(rows, columns=["plant_id", "source", "completeness"])
 

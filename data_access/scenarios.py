@@ -44,8 +44,19 @@ STATES = ("draft", "submitted")
 """`scenario.state`: draft until submitted for approval, then submitted (for good)."""
 DECISION_STATES = ("pending", "rejected", "expired", "approved")
 """`decision_state` of a submitted scenario (None while it is a draft)."""
-COLUMNS = ["scenario_id", "name", "owner", "plant_ids", "levers", "results", "data_version", "state",
-           "created_utc", "decision_state", "rec_ids"]
+COLUMNS = [
+    "scenario_id",
+    "name",
+    "owner",
+    "plant_ids",
+    "levers",
+    "results",
+    "data_version",
+    "state",
+    "created_utc",
+    "decision_state",
+    "rec_ids",
+]
 """Columns of `scenarios` (and keys of `scenario`, which adds `recommendations`)."""
 
 _S = scenario_table.c
@@ -60,26 +71,47 @@ def subject_id(scenario_id: int) -> str:
 
 # --- writing (inside the caller's transaction) -------------------------------------------------
 
-def save(conn: Connection, *, name: str, owner: str, plant_ids, levers: dict, results: dict,
-         data_version: str | None, now: datetime) -> int:
+
+def save(
+    conn: Connection,
+    *,
+    name: str,
+    owner: str,
+    plant_ids,
+    levers: dict,
+    results: dict,
+    data_version: str | None,
+    now: datetime,
+) -> int:
     """Insert a draft scenario and return its id. The caller has checked the user's permission
     and scope and appends the audit row in the same transaction."""
-    result = conn.execute(scenario_table.insert(), {
-        "name": name, "owner": owner, "plant_ids": [str(p) for p in plant_ids], "levers": json_ready(levers),
-        "results": json_ready(results), "data_version": data_version, "state": "draft",
-        "created_utc": as_utc(now)})
+    result = conn.execute(
+        scenario_table.insert(),
+        {
+            "name": name,
+            "owner": owner,
+            "plant_ids": [str(p) for p in plant_ids],
+            "levers": json_ready(levers),
+            "results": json_ready(results),
+            "data_version": data_version,
+            "state": "draft",
+            "created_utc": as_utc(now),
+        },
+    )
     return result.inserted_primary_key[0]
 
 
 def mark_submitted(conn: Connection, scenario_id: int) -> bool:
     """Move a draft scenario to `submitted`; False when it is not a draft (any more). Guarded by
     the state, so of two concurrent submissions exactly one succeeds."""
-    done = conn.execute(update(scenario_table).where(_S.scenario_id == scenario_id, _S.state == "draft")
-                        .values(state="submitted"))
+    done = conn.execute(
+        update(scenario_table).where(_S.scenario_id == scenario_id, _S.state == "draft").values(state="submitted")
+    )
     return done.rowcount == 1
 
 
 # --- reading -------------------------------------------------------------------------------------
+
 
 def _within(scope: PlantScope, plant_ids) -> bool:
     plant_ids = plant_ids or []
@@ -110,12 +142,15 @@ def _linked(conn: Connection, scenario_ids) -> dict[int, list[dict]]:
     keys = sorted(subjects)
     out: dict[int, list[dict]] = {}
     for start in range(0, len(keys), _CHUNK):
-        rows = conn.execute(select(_R.rec_id, _R.plant_id, _R.state, _R.subject_id)
-                            .where(_R.kind == KIND, _R.subject_id.in_(keys[start:start + _CHUNK]))
-                            .order_by(_R.rec_id)).mappings()
+        rows = conn.execute(
+            select(_R.rec_id, _R.plant_id, _R.state, _R.subject_id)
+            .where(_R.kind == KIND, _R.subject_id.in_(keys[start : start + _CHUNK]))
+            .order_by(_R.rec_id)
+        ).mappings()
         for row in rows:
             out.setdefault(subjects[row["subject_id"]], []).append(
-                {"rec_id": row["rec_id"], "plant_id": row["plant_id"], "state": row["state"]})
+                {"rec_id": row["rec_id"], "plant_id": row["plant_id"], "state": row["state"]}
+            )
     return out
 
 
@@ -128,20 +163,29 @@ def _read(conn: Connection, scope: PlantScope, scenario_id: int | None = None) -
     ids = [r.scenario_id for r in conn.execute(heads) if _within(scope, r.plant_ids)]
     rows = []
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
+        chunk = ids[start : start + _CHUNK]
         rows += conn.execute(select(scenario_table).where(_S.scenario_id.in_(chunk))).mappings().all()
     linked = _linked(conn, ids) if ids else {}
     position = {sid: i for i, sid in enumerate(ids)}
     out = []
     for row in sorted(rows, key=lambda r: position[r["scenario_id"]]):
         recs = linked.get(row["scenario_id"], [])
-        out.append({
-            "scenario_id": row["scenario_id"], "name": row["name"], "owner": row["owner"],
-            "plant_ids": list(row["plant_ids"] or []), "levers": row["levers"] or {}, "results": row["results"],
-            "data_version": row["data_version"], "state": row["state"], "created_utc": as_utc(row["created_utc"]),
-            "decision_state": decision_state(r["state"] for r in recs), "rec_ids": [r["rec_id"] for r in recs],
-            "recommendations": recs,
-        })
+        out.append(
+            {
+                "scenario_id": row["scenario_id"],
+                "name": row["name"],
+                "owner": row["owner"],
+                "plant_ids": list(row["plant_ids"] or []),
+                "levers": row["levers"] or {},
+                "results": row["results"],
+                "data_version": row["data_version"],
+                "state": row["state"],
+                "created_utc": as_utc(row["created_utc"]),
+                "decision_state": decision_state(r["state"] for r in recs),
+                "rec_ids": [r["rec_id"] for r in recs],
+                "recommendations": recs,
+            }
+        )
     return out
 
 
@@ -181,14 +225,18 @@ def plan_context(conn: Connection, scope: PlantScope, plant_ids) -> dict[str, di
     lines (set of line ids), suppliers (set of the supplier ids of its materials)}. Plants that
     do not exist (or are outside the scope) are missing from the answer."""
     wanted = scope.narrowed(plant_ids)
-    out = {r.plant_id: {"name": r.name, "lines": set(), "suppliers": set()} for r in conn.execute(
-        select(plant.c.plant_id, plant.c.name).where(wanted.clause(plant.c.plant_id)))}
+    out = {
+        r.plant_id: {"name": r.name, "lines": set(), "suppliers": set()}
+        for r in conn.execute(select(plant.c.plant_id, plant.c.name).where(wanted.clause(plant.c.plant_id)))
+    }
     if not out:
         return out
     for r in conn.execute(select(line.c.line_id, line.c.plant_id).where(line.c.plant_id.in_(sorted(out)))):
         out[r.plant_id]["lines"].add(r.line_id)
-    for r in conn.execute(select(plant_material.c.plant_id, plant_material.c.supplier_id)
-                          .where(plant_material.c.plant_id.in_(sorted(out)), plant_material.c.supplier_id.is_not(None))
-                          .distinct()):
+    for r in conn.execute(
+        select(plant_material.c.plant_id, plant_material.c.supplier_id)
+        .where(plant_material.c.plant_id.in_(sorted(out)), plant_material.c.supplier_id.is_not(None))
+        .distinct()
+    ):
         out[r.plant_id]["suppliers"].add(r.supplier_id)
     return out

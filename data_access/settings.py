@@ -45,8 +45,12 @@ ENVIRONMENT = {
     "sample_days": "PNCT_SAMPLE_DAYS",
     "jobs_file": "PNCT_JOBS_FILE",
 }
-SECRETS = {"warehouse_url": ("connections", "warehouse", "url"), "users_file": ("auth", "users_file"),
-           "cookie_key": ("auth", "cookie_key"), "jobs_file": ("jobs", "schedules_file")}
+SECRETS = {
+    "warehouse_url": ("connections", "warehouse", "url"),
+    "users_file": ("auth", "users_file"),
+    "cookie_key": ("auth", "cookie_key"),
+    "jobs_file": ("jobs", "schedules_file"),
+}
 
 
 @functools.cache

@@ -31,8 +31,9 @@ from data_access.scope import PlantScope
 KEYS = ["plant_id", "material_id"]
 
 
-def movements_after(engine: Engine, scope: PlantScope, first_day: date, last_day: date,
-                    material_ids=None) -> pd.DataFrame:
+def movements_after(
+    engine: Engine, scope: PlantScope, first_day: date, last_day: date, material_ids=None
+) -> pd.DataFrame:
     """Net movement per plant, material and plant-local day after first_day up to last_day.
 
     Columns: plant_id, material_id, day, received (qty of purchase orders received that
@@ -40,20 +41,40 @@ def movements_after(engine: Engine, scope: PlantScope, first_day: date, last_day
     """
     po, d, m = purchase_order.c, demand_daily.c, material.c
     bought = m.material_type != "finished"
-    received_where = [scope.clause(po.plant_id), po.status == "received",
-                      po.received_day > first_day, po.received_day <= last_day]
+    received_where = [
+        scope.clause(po.plant_id),
+        po.status == "received",
+        po.received_day > first_day,
+        po.received_day <= last_day,
+    ]
     consumed_where = [scope.clause(d.plant_id), d.day > first_day, d.day <= last_day, bought]
     if material_ids is not None:
         received_where.append(po.material_id.in_(list(material_ids)))
         consumed_where.append(d.material_id.in_(list(material_ids)))
     with engine.connect() as conn:
-        received = read_frame(conn, select(
-            po.plant_id, po.material_id, po.received_day.label("day"), func.sum(po.qty).label("received"),
-        ).where(*received_where).group_by(po.plant_id, po.material_id, po.received_day))
-        consumed = read_frame(conn, select(
-            d.plant_id, d.material_id, d.day, func.sum(d.qty).label("consumed"),
-        ).join_from(demand_daily, material, d.material_id == m.material_id)
-            .where(*consumed_where).group_by(d.plant_id, d.material_id, d.day))
+        received = read_frame(
+            conn,
+            select(
+                po.plant_id,
+                po.material_id,
+                po.received_day.label("day"),
+                func.sum(po.qty).label("received"),
+            )
+            .where(*received_where)
+            .group_by(po.plant_id, po.material_id, po.received_day),
+        )
+        consumed = read_frame(
+            conn,
+            select(
+                d.plant_id,
+                d.material_id,
+                d.day,
+                func.sum(d.qty).label("consumed"),
+            )
+            .join_from(demand_daily, material, d.material_id == m.material_id)
+            .where(*consumed_where)
+            .group_by(d.plant_id, d.material_id, d.day),
+        )
     for frame in (received, consumed):
         frame["day"] = [v if isinstance(v, date) else date.fromisoformat(str(v)) for v in frame["day"]]
     moves = received.merge(consumed, on=[*KEYS, "day"], how="outer")
@@ -86,8 +107,11 @@ def roll_forward(counts: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     level = joined["counted_on_hand"] + net.groupby([joined["plant_id"], joined["material_id"]]).cumsum()
     joined = joined.assign(level=level)
     per = joined.groupby(KEYS, sort=False).agg(
-        last_level=("level", "last"), lowest=("level", "min"),
-        received=("received", "sum"), consumed=("consumed", "sum"))
+        last_level=("level", "last"),
+        lowest=("level", "min"),
+        received=("received", "sum"),
+        consumed=("consumed", "sum"),
+    )
     # Lindley recursion with a floor at zero: the stock lost below zero is added back.
     per["position"] = per["last_level"] - np.minimum(per["lowest"], 0.0)
     index = pd.MultiIndex.from_frame(out[KEYS])
@@ -98,14 +122,16 @@ def roll_forward(counts: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def positions(engine: Engine, scope: PlantScope, counts: pd.DataFrame, as_of_day: date,
-              day_column: str = "snapshot_day") -> pd.DataFrame:
+def positions(
+    engine: Engine, scope: PlantScope, counts: pd.DataFrame, as_of_day: date, day_column: str = "snapshot_day"
+) -> pd.DataFrame:
     """`roll_forward` of `counts` (whose count day is `day_column`) up to as_of_day, reading
     the movements after the oldest count in the frame."""
     days = counts[day_column].dropna() if day_column in counts else pd.Series(dtype=object)
     if counts.empty or days.empty:
         return roll_forward(counts.rename(columns={day_column: "snapshot_day"}), pd.DataFrame()).rename(
-            columns={"snapshot_day": day_column})
+            columns={"snapshot_day": day_column}
+        )
     first = min(days)
     materials = counts["material_id"].unique() if counts["material_id"].nunique() <= 50 else None
     moves = movements_after(engine, scope, first, as_of_day, materials)

@@ -68,12 +68,14 @@ def load(path, freq, horizon):
         raise SeriesError("y is all zeros: MASE and WAPE are undefined, nothing to backtest")
     share = prepared.missing / len(series)
     if share > MAX_MISSING_SHARE:
-        raise SeriesError(f"{share:.0%} of the {prepared.freq} periods between the first and last date are missing: "
-                          "check --freq")
+        raise SeriesError(
+            f"{share:.0%} of the {prepared.freq} periods between the first and last date are missing: check --freq"
+        )
     needed = 2 * m + horizon
     if len(series) < needed:
-        raise SeriesError(f"too short: {len(series)} periods, "
-                          f"need 2 seasons ({2 * m}) + horizon ({horizon}) = {needed}")
+        raise SeriesError(
+            f"too short: {len(series)} periods, need 2 seasons ({2 * m}) + horizon ({horizon}) = {needed}"
+        )
     if series.iloc[-horizon:].isna().all():
         raise SeriesError(f"the last {horizon} periods have no values to score")
     return prepared, horizon
@@ -96,8 +98,13 @@ def run(path, freq, horizon):
     _, m_used = naive_scale(train, m)
     report = {}
     for name, (frame, seconds) in forecast_all(models, train, horizon).items():
-        entry = {"mase": None, "wape": None, "fit_seconds": round(seconds, 3),
-                 "backtest_mase": selection.scores.get(name), "error": selection.errors.get(name)}
+        entry = {
+            "mase": None,
+            "wape": None,
+            "fit_seconds": round(seconds, 3),
+            "backtest_mase": selection.scores.get(name),
+            "error": selection.errors.get(name),
+        }
         if isinstance(frame, Exception):
             entry["error"] = f"{type(frame).__name__}: {frame}"
         else:
@@ -108,15 +115,26 @@ def run(path, freq, horizon):
     return {
         "file": str(path),
         "series": {
-            "n": len(series), "observed": prepared.rows, "missing": prepared.missing,
-            "start": series.index[0].date().isoformat(), "end": series.index[-1].date().isoformat(),
-            "freq": prepared.freq, "season_length": m, "mase_period": m_used, "horizon": horizon,
-            "train_n": len(train), "holdout_n": int(test.notna().sum()),
-            "fallback_reason": selection.fallback_reason, "notes": prepared.notes,
+            "n": len(series),
+            "observed": prepared.rows,
+            "missing": prepared.missing,
+            "start": series.index[0].date().isoformat(),
+            "end": series.index[-1].date().isoformat(),
+            "freq": prepared.freq,
+            "season_length": m,
+            "mase_period": m_used,
+            "horizon": horizon,
+            "train_n": len(train),
+            "holdout_n": int(test.notna().sum()),
+            "fallback_reason": selection.fallback_reason,
+            "notes": prepared.notes,
         },
         "selected": selection.chosen,
-        "selection": {"origins": selection.origins, "seconds": round(selected_at - started, 3),
-                      "rule": "lowest mean MASE over rolling origins, ties to the simpler"},
+        "selection": {
+            "origins": selection.origins,
+            "seconds": round(selected_at - started, 3),
+            "rule": "lowest mean MASE over rolling origins, ties to the simpler",
+        },
         "candidates": report,
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -55,12 +55,14 @@ class Forecaster(BaseEstimator):
         if int(horizon) < 1:
             raise ValueError("horizon must be at least 1")
         yhat, lower, upper = self._predict(int(horizon))
-        return pd.DataFrame({
-            "ds": pd.date_range(self.last_ds_ + self.freq_, periods=int(horizon), freq=self.freq_),
-            "yhat": np.asarray(yhat, dtype=float),
-            "yhat_lower": np.asarray(lower, dtype=float),
-            "yhat_upper": np.asarray(upper, dtype=float),
-        })
+        return pd.DataFrame(
+            {
+                "ds": pd.date_range(self.last_ds_ + self.freq_, periods=int(horizon), freq=self.freq_),
+                "yhat": np.asarray(yhat, dtype=float),
+                "yhat_lower": np.asarray(lower, dtype=float),
+                "yhat_upper": np.asarray(upper, dtype=float),
+            }
+        )
 
     def _season(self):
         return self.season_length or season_length(self.freq_.freqstr)
@@ -93,8 +95,9 @@ class SeasonalNaive(Forecaster):
         tail = (100 - self.level) / 200
         self.season_length_ = m
         self.last_season_ = _filled(series)[-m:]
-        self.residual_quantiles_ = (np.quantile(residuals, [tail, 1 - tail]) if residuals.size
-                                    else np.array([np.nan, np.nan]))
+        self.residual_quantiles_ = (
+            np.quantile(residuals, [tail, 1 - tail]) if residuals.size else np.array([np.nan, np.nan])
+        )
 
     def _predict(self, horizon):
         steps = np.arange(horizon)
@@ -120,7 +123,7 @@ class _StatsForecastModel(Forecaster):
         self.season_length_ = self._season()
         y = _filled(series)
         if self.max_history:
-            y = y[-self.max_history:]
+            y = y[-self.max_history :]
         model = self._make_fixed(self.season_length_, init) if init else self._make(self.season_length_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # optimizer convergence chatter, one per candidate model
@@ -202,16 +205,25 @@ class ARIMAForecaster(_StatsForecastModel):
         return AutoARIMA(season_length=m, approximation=self.approximation, max_p=self.max_p, max_q=self.max_q)
 
     def _make_fixed(self, m, form):
-        return ARIMA(order=tuple(form["order"]), seasonal_order=tuple(form["seasonal_order"]),
-                     season_length=form["season_length"], include_mean=form["include_mean"],
-                     include_drift=form["include_drift"])
+        return ARIMA(
+            order=tuple(form["order"]),
+            seasonal_order=tuple(form["seasonal_order"]),
+            season_length=form["season_length"],
+            include_mean=form["include_mean"],
+            include_drift=form["include_drift"],
+        )
 
     @staticmethod
     def _form(model):
         p, q, P, Q, m, d, D = (int(v) for v in model.model_["arma"])
         coef = model.model_["coef"]
-        return {"order": [p, d, q], "seasonal_order": [P, D, Q], "season_length": m,
-                "include_mean": "intercept" in coef, "include_drift": "drift" in coef}
+        return {
+            "order": [p, d, q],
+            "seasonal_order": [P, D, Q],
+            "season_length": m,
+            "include_mean": "intercept" in coef,
+            "include_drift": "drift" in coef,
+        }
 
 
 class MeanEnsemble(Forecaster):
@@ -231,9 +243,11 @@ class MeanEnsemble(Forecaster):
         """Unfitted copies of the members this ensemble averages."""
         if self.members is not None:
             return [clone(m) for m in self.members]
-        return [ETSForecaster(self.season_length, level=self.level),
-                ThetaForecaster(self.season_length, level=self.level),
-                ARIMAForecaster(self.season_length, level=self.level)]
+        return [
+            ETSForecaster(self.season_length, level=self.level),
+            ThetaForecaster(self.season_length, level=self.level),
+            ARIMAForecaster(self.season_length, level=self.level),
+        ]
 
     @staticmethod
     def combine(frames):
@@ -292,8 +306,14 @@ class ProphetForecaster(Forecaster):
     def to_json(self):
         """Fitted model as JSON text (prophet.serialize inside), safe to store, unlike a pickle."""
         check_is_fitted(self)
-        return json.dumps({"params": self.get_params(), "freq": self.freq_.freqstr,
-                           "last_ds": self.last_ds_.isoformat(), "prophet": model_to_json(self.model_)})
+        return json.dumps(
+            {
+                "params": self.get_params(),
+                "freq": self.freq_.freqstr,
+                "last_ds": self.last_ds_.isoformat(),
+                "prophet": model_to_json(self.model_),
+            }
+        )
 
     @classmethod
     def from_json(cls, text):

@@ -31,8 +31,14 @@ Runner = Callable[[Callable, Iterable], Iterator]
 
 
 @contextmanager
-def open_executor(kind: str, workers: int, scheduler: str | None = None, initializer: Callable | None = None,
-                  initargs: tuple = (), own_sessions: bool = False) -> Iterator[Runner]:
+def open_executor(
+    kind: str,
+    workers: int,
+    scheduler: str | None = None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    own_sessions: bool = False,
+) -> Iterator[Runner]:
     """A `run(function, items)` that yields function(item) for every item, in completion order.
 
     `initializer(*initargs)` runs once in each worker process (pool) or before each task on a
@@ -61,8 +67,9 @@ def _run_pool(function, items, workers, initializer, initargs):
     # The refresh runs the pool from the command line, the benchmark and tests; a page's refit
     # of one series runs without a pool (workers=1), so no Streamlit server threads are forked.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
-                             initargs=initargs) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs
+    ) as pool:
         futures = [pool.submit(function, item) for item in items]
         try:
             for future in as_completed(futures):
@@ -83,8 +90,14 @@ def local_cluster(workers: int, own_sessions: bool = False):
     """
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
     client = Client(cluster)
     if own_sessions:
         client.register_plugin(_OwnSession())
@@ -127,8 +140,9 @@ def _dask_client(workers: int, scheduler: str | None, own_sessions: bool = False
 def _run_dask(client, function, items, initializer, initargs):
     from distributed import as_completed as dask_completed
 
-    futures = client.map(_initialized, [function] * len(items), items, pure=False,
-                         initializer=initializer, initargs=initargs)
+    futures = client.map(
+        _initialized, [function] * len(items), items, pure=False, initializer=initializer, initargs=initargs
+    )
     try:
         for future in dask_completed(futures):
             yield future.result()

@@ -63,8 +63,20 @@ WEIBULL_SHAPE = 2.0
 BASELINE = (8, 60)  # readings before the day that make the sensor baseline
 RECENT = 7  # readings that make the recent mean and slope
 
-NUMERIC = ["vib_ratio", "vib_slope", "temp_rise", "temp_slope", "cur_ratio", "cur_slope", "vib_last_ratio",
-           "days_since_repair", "days_since_failure", "failures_365", "age_years", "run_hours_7"]
+NUMERIC = [
+    "vib_ratio",
+    "vib_slope",
+    "temp_rise",
+    "temp_slope",
+    "cur_ratio",
+    "cur_slope",
+    "vib_last_ratio",
+    "days_since_repair",
+    "days_since_failure",
+    "failures_365",
+    "age_years",
+    "run_hours_7",
+]
 CATEGORICAL = ["asset_class", "criticality"]
 FEATURES = NUMERIC + CATEGORICAL
 DRIFT_FEATURES = ["vib_ratio", "temp_rise", "cur_ratio", "days_since_repair"]
@@ -73,11 +85,12 @@ DRIFT_FEATURES = ["vib_ratio", "temp_rise", "cur_ratio", "days_since_repair"]
 
 # --- features ------------------------------------------------------------------------------------
 
+
 def _slope(values: pd.Series) -> pd.Series:
     """Least-squares slope per reading over the last RECENT readings (NaN until there are RECENT)."""
     x = np.arange(RECENT, dtype=float)
     x -= x.mean()
-    weights = x / np.sum(x ** 2)
+    weights = x / np.sum(x**2)
     return values.rolling(RECENT, min_periods=RECENT).apply(lambda w: float(np.dot(w, weights)), raw=True)
 
 
@@ -88,13 +101,19 @@ def _last_event_day(days: pd.DataFrame, events: pd.DataFrame, column: str) -> pd
     left = days[["asset_id", "day"]].assign(_order=np.arange(len(days)), day=pd.to_datetime(days["day"]))
     right = events[["asset_id", column]].rename(columns={column: "event_day"}).dropna()
     right = right.assign(event_day=pd.to_datetime(right["event_day"]), day=pd.to_datetime(right["event_day"]))
-    merged = pd.merge_asof(left.sort_values("day"), right.sort_values("day"), on="day", by="asset_id",
-                           direction="backward")
+    merged = pd.merge_asof(
+        left.sort_values("day"), right.sort_values("day"), on="day", by="asset_id", direction="backward"
+    )
     return merged.sort_values("_order")["event_day"].set_axis(days.index)
 
 
-def features(health: pd.DataFrame, assets: pd.DataFrame, failures: pd.DataFrame, repairs: pd.DataFrame,
-             label_until: dict | None = None) -> pd.DataFrame:
+def features(
+    health: pd.DataFrame,
+    assets: pd.DataFrame,
+    failures: pd.DataFrame,
+    repairs: pd.DataFrame,
+    label_until: dict | None = None,
+) -> pd.DataFrame:
     """One row per asset and reading day, with FEATURES, `failed_within` (the label: 1, 0, or
     NaN where the downtime feed does not cover the label window yet) and plant_id, asset_id, day.
 
@@ -109,8 +128,11 @@ def features(health: pd.DataFrame, assets: pd.DataFrame, failures: pd.DataFrame,
     g = h.groupby("asset_id", sort=False)
     out = h[["plant_id", "asset_id", "day"]].copy()
     lo, hi = BASELINE
-    for col, name, ratio in (("vibration_mm_s", "vib", True), ("temperature_c", "temp", False),
-                             ("current_a", "cur", True)):
+    for col, name, ratio in (
+        ("vibration_mm_s", "vib", True),
+        ("temperature_c", "temp", False),
+        ("current_a", "cur", True),
+    ):
         recent = g[col].transform(lambda s: s.rolling(RECENT, min_periods=3).mean())
         base = g[col].transform(lambda s: s.shift(lo).rolling(hi - lo, min_periods=20).median())
         slope = g[col].transform(_slope)
@@ -124,12 +146,19 @@ def features(health: pd.DataFrame, assets: pd.DataFrame, failures: pd.DataFrame,
             out["vib_last_ratio"] = h[col] / base
     out["run_hours_7"] = g["run_hours"].transform(lambda s: s.rolling(RECENT, min_periods=1).sum())
 
-    fail = failures.assign(start_day=pd.to_datetime(failures["day"]),
-                           end_day=pd.to_datetime(failures["end_utc"].dt.date if len(failures) else []))
+    fail = failures.assign(
+        start_day=pd.to_datetime(failures["day"]),
+        end_day=pd.to_datetime(failures["end_utc"].dt.date if len(failures) else []),
+    )
     pm = repairs[repairs["wo_type"] == "preventive"]
     pm = pm.assign(done_day=pd.to_datetime(pm["completed_utc"].dt.date if len(pm) else []))
-    repair_events = pd.concat([fail[["asset_id", "end_day"]].rename(columns={"end_day": "d"}),
-                               pm[["asset_id", "done_day"]].rename(columns={"done_day": "d"})], ignore_index=True)
+    repair_events = pd.concat(
+        [
+            fail[["asset_id", "end_day"]].rename(columns={"end_day": "d"}),
+            pm[["asset_id", "done_day"]].rename(columns={"done_day": "d"}),
+        ],
+        ignore_index=True,
+    )
     last_repair = _last_event_day(out, repair_events, "d")
     last_failure = _last_event_day(out, fail, "start_day")
     out["days_since_repair"] = (out["day"] - last_repair).dt.days.astype(float)
@@ -163,8 +192,14 @@ def _next_event_day(days: pd.DataFrame, events: pd.DataFrame, column: str) -> pd
     left = days[["asset_id", "day"]].assign(_order=np.arange(len(days)))
     right = events[["asset_id", column]].rename(columns={column: "event_day"}).dropna()
     right = right.assign(day=right["event_day"])
-    merged = pd.merge_asof(left.sort_values("day"), right.sort_values("day"), on="day", by="asset_id",
-                           direction="forward", allow_exact_matches=False)
+    merged = pd.merge_asof(
+        left.sort_values("day"),
+        right.sort_values("day"),
+        on="day",
+        by="asset_id",
+        direction="forward",
+        allow_exact_matches=False,
+    )
     return merged.sort_values("_order")["event_day"].set_axis(days.index)
 
 
@@ -180,12 +215,14 @@ def _count_before(days: pd.DataFrame, events: pd.DataFrame, window_days: int) ->
         if starts is None:
             continue
         d = day[idx]
-        counts[idx] = (np.searchsorted(starts, d, side="right")
-                       - np.searchsorted(starts, d - np.timedelta64(window_days, "D"), side="right"))
+        counts[idx] = np.searchsorted(starts, d, side="right") - np.searchsorted(
+            starts, d - np.timedelta64(window_days, "D"), side="right"
+        )
     return pd.Series(counts, index=days.index)
 
 
 # --- the model -----------------------------------------------------------------------------------
+
 
 def _logit(p):
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
@@ -201,8 +238,17 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
     one fitted on all calibration rows. predict_proba(X, plants) applies the plant's sigmoid.
     """
 
-    def __init__(self, max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-                 l2_regularization=1.0, min_cal_positives=MIN_CAL_POSITIVES, n_threads=1, random_state=0):
+    def __init__(
+        self,
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        min_cal_positives=MIN_CAL_POSITIVES,
+        n_threads=1,
+        random_state=0,
+    ):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -227,9 +273,14 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
         if len(np.unique(y_cal)) < 2:
             raise ValueError("the calibration rows hold no failure (or only failures): cannot calibrate")
         self.classifier_ = HistGradientBoostingClassifier(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-            categorical_features="from_dtype", random_state=self.random_state)
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            categorical_features="from_dtype",
+            random_state=self.random_state,
+        )
         self.classifier_.fit(X[FEATURES], y)
         self.categories_ = {c: list(X[c].cat.categories) for c in CATEGORICAL}
         raw = _logit(self.raw_proba(X_cal)).reshape(-1, 1)
@@ -284,6 +335,7 @@ def _sigmoid(raw, y):
 
 # --- training and evaluation ---------------------------------------------------------------------
 
+
 @dataclass
 class Split:
     train_end: date  # last day of the train block
@@ -327,20 +379,39 @@ def evaluate(model: FailureRiskModel, rows: pd.DataFrame, threshold: float = ALE
     """
     out = []
     if rows.empty:
-        return pd.DataFrame(columns=["plant_id", "n", "positives", "base_rate", "auc", "brier", "alerts",
-                                     "precision", "recall", "calibration"])
+        return pd.DataFrame(
+            columns=[
+                "plant_id",
+                "n",
+                "positives",
+                "base_rate",
+                "auc",
+                "brier",
+                "alerts",
+                "precision",
+                "recall",
+                "calibration",
+            ]
+        )
     proba = model.predict_proba(rows, rows["plant_id"].to_numpy())[:, 1]
     for plant, idx in rows.groupby("plant_id").indices.items():
         y, p = rows["failed_within"].to_numpy()[idx].astype(int), proba[idx]
         alerts = p >= threshold
         tp = int(np.sum(alerts & (y == 1)))
-        out.append(dict(
-            plant_id=plant, n=len(y), positives=int(y.sum()), base_rate=float(y.mean()),
-            auc=float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None,
-            brier=float(brier_score_loss(y, p)), alerts=int(alerts.sum()),
-            precision=tp / int(alerts.sum()) if alerts.any() else None,
-            recall=tp / int(y.sum()) if y.sum() else None,
-            calibration=model.calibration_of(plant)))
+        out.append(
+            dict(
+                plant_id=plant,
+                n=len(y),
+                positives=int(y.sum()),
+                base_rate=float(y.mean()),
+                auc=float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None,
+                brier=float(brier_score_loss(y, p)),
+                alerts=int(alerts.sum()),
+                precision=tp / int(alerts.sum()) if alerts.any() else None,
+                recall=tp / int(y.sum()) if y.sum() else None,
+                calibration=model.calibration_of(plant),
+            )
+        )
     return pd.DataFrame(out)
 
 
@@ -366,8 +437,11 @@ def train(frame: pd.DataFrame, **params) -> Trained:
         if parts[name].empty:
             raise ValueError(f"the {name} block is empty")
     model = FailureRiskModel(**params).fit(
-        parts["train"], parts["train"]["failed_within"], parts["train"]["plant_id"],
-        calibration=(parts["cal"], parts["cal"]["failed_within"], parts["cal"]["plant_id"]))
+        parts["train"],
+        parts["train"]["failed_within"],
+        parts["train"]["plant_id"],
+        calibration=(parts["cal"], parts["cal"]["failed_within"], parts["cal"]["plant_id"]),
+    )
     return Trained(model, split, evaluate(model, parts["test"]), {k: len(v) for k, v in parts.items()})
 
 
@@ -393,6 +467,7 @@ def load(text: str, sha256: str) -> FailureRiskModel:
 
 # --- fallback ----------------------------------------------------------------------------------
 
+
 def weibull_probability(t_h: float, h_h: float, mtbf_h: float, shape: float = WEIBULL_SHAPE) -> float:
     """P(failure within the next h | running t since the last repair), Weibull life with mean mtbf."""
     if not (mtbf_h and mtbf_h > 0 and math.isfinite(mtbf_h)) or h_h <= 0:
@@ -402,8 +477,9 @@ def weibull_probability(t_h: float, h_h: float, mtbf_h: float, shape: float = WE
     return float(min(max(1.0 - math.exp(-(((t + h_h) / eta) ** shape - (t / eta) ** shape)), 0.0), 1.0))
 
 
-def fallback_hazard(assets: pd.DataFrame, failures: pd.DataFrame, repairs: pd.DataFrame, line_run: pd.DataFrame,
-                    as_of: datetime) -> pd.DataFrame:
+def fallback_hazard(
+    assets: pd.DataFrame, failures: pd.DataFrame, repairs: pd.DataFrame, line_run: pd.DataFrame, as_of: datetime
+) -> pd.DataFrame:
     """The rule-based failure probability within HORIZON_DAYS of every asset (see module docstring).
 
     assets: asset_register; failures: failure_events of the last LOOKBACK_DAYS (at least);
@@ -455,5 +531,16 @@ def fallback_hazard(assets: pd.DataFrame, failures: pd.DataFrame, repairs: pd.Da
     a["horizon_run_h"] = a["line_id"].map(weekly_h).fillna(0.0)
     a["risk"] = risks
     a["failures_lookback"] = a["failures"]
-    return a[["asset_id", "plant_id", "risk", "mtbf_h", "mtbf_basis", "failures_lookback", "hours_since_repair",
-              "horizon_run_h", "last_repair_day"]]
+    return a[
+        [
+            "asset_id",
+            "plant_id",
+            "risk",
+            "mtbf_h",
+            "mtbf_basis",
+            "failures_lookback",
+            "hours_since_repair",
+            "horizon_run_h",
+            "last_repair_day",
+        ]
+    ]

@@ -34,8 +34,11 @@ def naive_scale(y_train, m):
     """
     y = np.asarray(y_train, dtype=float)
     if m > 1 and y.size <= m:
-        warnings.warn(f"training part of {y.size} points is too short for period {m}: MASE scaled with m=1",
-                      MetricWarning, stacklevel=2)
+        warnings.warn(
+            f"training part of {y.size} points is too short for period {m}: MASE scaled with m=1",
+            MetricWarning,
+            stacklevel=2,
+        )
         m = 1
     diffs = np.abs(y[m:] - y[:-m]) if y.size > m else np.array([])
     diffs = diffs[~np.isnan(diffs)]

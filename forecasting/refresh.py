@@ -41,7 +41,8 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,10 @@ class RefreshConfig:
 
     def params(self) -> dict:
         return {
-            "freq": FREQ, "horizon": self.horizon, "history_days": self.history_days, "origins": self.origins,
+            "freq": FREQ,
+            "horizon": self.horizon,
+            "history_days": self.history_days,
+            "origins": self.origins,
             "selection": "lowest mean MASE over rolling origins, ties to the simpler",
             "candidates": {name: _jsonable(model.get_params()) for name, model in self.models().items()},
         }
@@ -106,11 +110,16 @@ class RefreshConfig:
     @classmethod
     def from_params(cls, params: dict) -> "RefreshConfig":
         """The configuration a forecaster version was registered with (see `params`)."""
-        config = cls(horizon=int(params["horizon"]), history_days=int(params["history_days"]),
-                     origins=int(params["origins"]), candidates=tuple(params["candidates"]))
+        config = cls(
+            horizon=int(params["horizon"]),
+            history_days=int(params["history_days"]),
+            origins=int(params["origins"]),
+            candidates=tuple(params["candidates"]),
+        )
         if config.params() != params:
-            raise RefreshError("the forecaster version's parameters differ from what this code builds: "
-                               "refit with a full refresh")
+            raise RefreshError(
+                "the forecaster version's parameters differ from what this code builds: refit with a full refresh"
+            )
         return config
 
     def version(self) -> str:
@@ -123,6 +132,7 @@ def _jsonable(params: dict) -> dict:
 
 
 # --- one series (runs in a worker process: no database) -----------------------------------------
+
 
 @dataclass
 class SeriesTask:
@@ -163,8 +173,15 @@ class ReselectPlan:
             raise ValueError("the reselection cadence must be at least 1 day")
 
 
-def reselect_reason(series: pd.Series, selected: dict | None, judged: pd.DataFrame | None, end: date,
-                    config: "RefreshConfig", version: str, plan: ReselectPlan) -> str | None:
+def reselect_reason(
+    series: pd.Series,
+    selected: dict | None,
+    judged: pd.DataFrame | None,
+    end: date,
+    config: "RefreshConfig",
+    version: str,
+    plan: ReselectPlan,
+) -> str | None:
     """Why this series runs the candidate backtest now, or None to refit its chosen model.
 
     `selected`: the series' newest stored row (chosen_model, version, origins, history_end,
@@ -173,8 +190,11 @@ def reselect_reason(series: pd.Series, selected: dict | None, judged: pd.DataFra
     if selected is None or not selected.get("chosen_model"):
         return "new series"
     if not selected.get("origins"):  # a fallback, chosen without a backtest
-        return "first backtest: the history now supports one" if not fallback_reason(series, config.horizon) \
+        return (
+            "first backtest: the history now supports one"
+            if not fallback_reason(series, config.horizon)
             else "no backtest possible"
+        )
     if plan.mode == "all":
         return plan.requested
     if selected["chosen_model"] not in config.candidates:
@@ -195,14 +215,17 @@ def reselect_reason(series: pd.Series, selected: dict | None, judged: pd.DataFra
         if not (drifted_before and last > origin):
             served, naive, days = recent_accuracy(series, judged, origin)
             if days >= RECENT_MIN_DAYS and served > naive * (1 + 1e-9):
-                return (f"drift: {selected['chosen_model']} MAE {served:.3g} worse than seasonal naive {naive:.3g} "
-                        f"over the last {days} days")
+                return (
+                    f"drift: {selected['chosen_model']} MAE {served:.3g} worse than seasonal naive {naive:.3g} "
+                    f"over the last {days} days"
+                )
     value = series_psi(series)
     if value is not None and value > plan.psi_limit:  # only a shift since the choice: it has not seen it
         then = series_psi(series[series.index <= pd.Timestamp(last)])
         if then is None or then <= plan.psi_limit:
-            return (f"drift: input PSI {value:.2f} over the limit {plan.psi_limit:g}"
-                    + (f" (was {then:.2f} when last reselected)" if then is not None else ""))
+            return f"drift: input PSI {value:.2f} over the limit {plan.psi_limit:g}" + (
+                f" (was {then:.2f} when last reselected)" if then is not None else ""
+            )
     return None
 
 
@@ -226,7 +249,7 @@ def series_psi(series: pd.Series) -> float | None:
     weekday a year earlier (see `_record_monitoring`); None with less than a year and 8 weeks."""
     if len(series) < YEAR_DAYS + DRIFT_REFERENCE_DAYS:
         return None
-    return psi(series.iloc[-YEAR_DAYS - DRIFT_REFERENCE_DAYS:-YEAR_DAYS], series.iloc[-HORIZON_DAYS:])
+    return psi(series.iloc[-YEAR_DAYS - DRIFT_REFERENCE_DAYS : -YEAR_DAYS], series.iloc[-HORIZON_DAYS:])
 
 
 @dataclass
@@ -268,7 +291,7 @@ def backtest(series: pd.Series, horizon: int, models: dict, origins: int):
     errors = {}
     for k in range(origins, 0, -1):
         cut = len(series) - k * horizon
-        train, test = series.iloc[:cut], series.iloc[cut:cut + horizon]
+        train, test = series.iloc[:cut], series.iloc[cut : cut + horizon]
         for name, (frame, spent) in forecast_all(models, train, horizon).items():
             seconds[name] += spent
             if isinstance(frame, Exception):
@@ -286,12 +309,25 @@ def backtest(series: pd.Series, horizon: int, models: dict, origins: int):
     valid = {name: s for name, s in scores.items() if s is not None}
     if not valid:
         name, model = fallback_model(series)
-        return (Selection(chosen=name, estimator=model, fallback_reason="no backtest origin could be scored",
-                          origins=origins, scores=scores, errors=errors), wapes, seconds)
+        return (
+            Selection(
+                chosen=name,
+                estimator=model,
+                fallback_reason="no backtest origin could be scored",
+                origins=origins,
+                scores=scores,
+                errors=errors,
+            ),
+            wapes,
+            seconds,
+        )
     best = min(valid.values())
     chosen = next(name for name, s in valid.items() if s <= best * (1 + 1e-9))
-    return (Selection(chosen=chosen, estimator=models[chosen], origins=origins, scores=scores, errors=errors),
-            wapes, seconds)
+    return (
+        Selection(chosen=chosen, estimator=models[chosen], origins=origins, scores=scores, errors=errors),
+        wapes,
+        seconds,
+    )
 
 
 def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, dict | None]:
@@ -299,7 +335,7 @@ def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, d
     as is (no search); if that fit fails on the new data, the search runs instead."""
     try:
         fitted = clone(model).fit(series, init)
-    except Exception:  # noqa: BLE001 - a stored form the new data no longer supports: search again
+    except Exception:
         if init is None:
             raise
         fitted = clone(model).fit(series)
@@ -311,23 +347,46 @@ def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, d
     return frame, fitted.fitted_params_
 
 
-def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version: str,
-               plan: ReselectPlan = ReselectPlan(mode="all"), end: date | None = None) -> SeriesResult:
+def fit_series(
+    task: SeriesTask,
+    config: RefreshConfig,
+    approved: bool,
+    version: str,
+    plan: ReselectPlan = ReselectPlan(mode="all"),
+    end: date | None = None,
+) -> SeriesResult:
     """Refit one series' chosen model (its stored form), or select it first when due (a fresh
     search, whose form is stored); never raises (a failure is recorded in the row). `end`: the
     refresh's data day (default: the series' last day)."""
     started = time.perf_counter()
-    row = {"unit": store.SERIES[task.metric][1], "served_model": "none", "approved": approved, "chosen_model": None,
-           "fallback_reason": None, "history_start": None, "history_end": None, "observed": 0, "missing": 0,
-           "origins": 0, "error": None, "reselected_day": None, "reselect_reason": None, "fitted_params": None}
+    row = {
+        "unit": store.SERIES[task.metric][1],
+        "served_model": "none",
+        "approved": approved,
+        "chosen_model": None,
+        "fallback_reason": None,
+        "history_start": None,
+        "history_end": None,
+        "observed": 0,
+        "missing": 0,
+        "origins": 0,
+        "error": None,
+        "reselected_day": None,
+        "reselect_reason": None,
+        "fitted_params": None,
+    }
     empty = pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"])
     try:
         series, observed = build_series(task)
     except SeriesError as exc:
         row.update(error=f"no usable history: {exc}", seconds=time.perf_counter() - started)
         return SeriesResult(task.plant_id, task.metric, row, empty)
-    row.update(history_start=series.index[0].date(), history_end=series.index[-1].date(), observed=observed,
-               missing=int(len(series) - observed))
+    row.update(
+        history_start=series.index[0].date(),
+        history_end=series.index[-1].date(),
+        observed=observed,
+        missing=int(len(series) - observed),
+    )
     end = end or row["history_end"]
     why = reselect_reason(series, task.selected, task.judged, end, config, version, plan)
     models = config.models()
@@ -337,13 +396,22 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
         init = init if isinstance(init, dict) else None  # a null read back through pandas may be NaN
         chosen = task.selected["chosen_model"]
         sel, scores = Selection(chosen=chosen, estimator=models[chosen], origins=task.selected["origins"]), []
-        row.update(reselected_day=task.selected.get("reselected_day") or task.selected.get("history_end"),
-                   reselect_reason=task.selected.get("reselect_reason"))
+        row.update(
+            reselected_day=task.selected.get("reselected_day") or task.selected.get("history_end"),
+            reselect_reason=task.selected.get("reselect_reason"),
+        )
     else:
         sel, wapes, seconds = backtest(series, config.horizon, models, config.origins)
-        scores = [{"candidate": name, "mase": sel.scores.get(name), "wape": wapes.get(name),
-                   "fit_seconds": round(seconds.get(name, 0.0), 4), "error": sel.errors.get(name)}
-                  for name in sel.scores]
+        scores = [
+            {
+                "candidate": name,
+                "mase": sel.scores.get(name),
+                "wape": wapes.get(name),
+                "fit_seconds": round(seconds.get(name, 0.0), 4),
+                "error": sel.errors.get(name),
+            }
+            for name in sel.scores
+        ]
         if sel.origins:
             row.update(reselected_day=end, reselect_reason=why)
     row.update(chosen_model=sel.chosen, origins=sel.origins)
@@ -365,11 +433,17 @@ def fit_series(task: SeriesTask, config: RefreshConfig, approved: bool, version:
         try:
             points, _ = _served_forecast(served_model, series, config.horizon)
         except Exception as exc2:  # noqa: BLE001 - nothing can be served: say why
-            row.update(error=f"no forecast: {type(exc2).__name__}: {exc2}", fallback_reason="; ".join(reasons),
-                       seconds=time.perf_counter() - started)
+            row.update(
+                error=f"no forecast: {type(exc2).__name__}: {exc2}",
+                fallback_reason="; ".join(reasons),
+                seconds=time.perf_counter() - started,
+            )
             return SeriesResult(task.plant_id, task.metric, row, empty, scores, series, why is not None)
-    row.update(served_model=served_name, fallback_reason="; ".join(reasons) or None,
-               seconds=round(time.perf_counter() - started, 3))
+    row.update(
+        served_model=served_name,
+        fallback_reason="; ".join(reasons) or None,
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return SeriesResult(task.plant_id, task.metric, row, points, scores, series, why is not None)
 
 
@@ -408,6 +482,7 @@ def _plain(value):
 
 # --- a refresh (main process: reads, writes, progress) -------------------------------------------
 
+
 @dataclass
 class RefreshReport:
     run_id: str
@@ -426,11 +501,13 @@ class RefreshReport:
 
     def summary(self) -> str:
         served = "selected models" if self.approved else "fallbacks (version not approved)"
-        return (f"run {self.run_id}: {self.series} series in {self.seconds:.1f} s with {self.workers} "
-                f"worker(s) (fits alone {self.fit_seconds:.1f} s); {self.reselected} reselected by backtest, "
-                f"{self.series - self.reselected} refitted; {self.fallbacks} served a fallback, "
-                f"{self.failed} without forecast; forecaster {self.version} "
-                f"{'approved' if self.approved else 'NOT approved'}: pages show {served}")
+        return (
+            f"run {self.run_id}: {self.series} series in {self.seconds:.1f} s with {self.workers} "
+            f"worker(s) (fits alone {self.fit_seconds:.1f} s); {self.reselected} reselected by backtest, "
+            f"{self.series - self.reselected} refitted; {self.fallbacks} served a fallback, "
+            f"{self.failed} without forecast; forecaster {self.version} "
+            f"{'approved' if self.approved else 'NOT approved'}: pages show {served}"
+        )
 
 
 def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metrics=None) -> list[SeriesTask]:
@@ -440,23 +517,46 @@ def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metr
     latest = store.latest_series(engine, scope)
     selected = {(r["plant_id"], r["metric"]): r for r in latest.to_dict("records")}
     judged = store.previous_forecasts(engine, scope, end - timedelta(days=RECENT_DAYS - 1), through_day=end)
-    judged = {key: rows[["day", "model", "yhat"]].reset_index(drop=True)
-              for key, rows in judged.groupby(["plant_id", "metric"], sort=False)}
+    judged = {
+        key: rows[["day", "model", "yhat"]].reset_index(drop=True)
+        for key, rows in judged.groupby(["plant_id", "metric"], sort=False)
+    }
     tasks = []
     for metric in metrics or store.SERIES:
         frame = store.series_history(engine, scope, metric, start, end)
         for plant_id, rows in frame.groupby("plant_id", sort=True):
-            tasks.append(SeriesTask(plant_id, metric, list(rows["day"]), rows["y"].tolist(),
-                                    metric in store.ZERO_FILLED, selected=selected.get((plant_id, metric)),
-                                    judged=judged.get((plant_id, metric))))
+            tasks.append(
+                SeriesTask(
+                    plant_id,
+                    metric,
+                    list(rows["day"]),
+                    rows["y"].tolist(),
+                    metric in store.ZERO_FILLED,
+                    selected=selected.get((plant_id, metric)),
+                    judged=judged.get((plant_id, metric)),
+                )
+            )
     return tasks
 
 
-def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelServing, workers: int = 2,
-            scope: PlantScope | None = None,
-            metrics=None, as_of: date | None = None, actor: str = "forecast-refresh", job: str = "refresh",
-            progress=None, own_sessions: bool = False, reselect: str = "due", reselect_days: int = RESELECT_DAYS,
-            executor: str = "pool", scheduler: str | None = None) -> RefreshReport:
+def refresh(
+    engine,
+    config: RefreshConfig = RefreshConfig(),
+    *,
+    serving: ModelServing,
+    workers: int = 2,
+    scope: PlantScope | None = None,
+    metrics=None,
+    as_of: date | None = None,
+    actor: str = "forecast-refresh",
+    job: str = "refresh",
+    progress=None,
+    own_sessions: bool = False,
+    reselect: str = "due",
+    reselect_days: int = RESELECT_DAYS,
+    executor: str = "pool",
+    scheduler: str | None = None,
+) -> RefreshReport:
     """Refit the series in `scope` (default: every plant) and store them; see the module docstring.
 
     `serving`: the model registry's rules (governance.model_serving, passed in by jobs).
@@ -473,13 +573,24 @@ def refresh(engine, config: RefreshConfig = RefreshConfig(), *, serving: ModelSe
     if end is None:
         raise RefreshError("the warehouse holds no daily data to forecast (load or generate data first)")
     config.models()  # validates the candidates before anything is written
-    plan = ReselectPlan(reselect, reselect_days, getattr(serving, "PSI_MAJOR", float("inf")),
-                        **({"requested": f"requested by {actor}"} if job == "refit" else {}))
+    plan = ReselectPlan(
+        reselect,
+        reselect_days,
+        getattr(serving, "PSI_MAJOR", float("inf")),
+        **({"requested": f"requested by {actor}"} if job == "refit" else {}),
+    )
     try:
-        with open_executor(executor, workers, scheduler, _init_worker, (own_sessions and executor == "pool",),
-                           own_sessions=own_sessions) as run:
-            return _refresh(engine, config, serving, run, plan, scope, end, started, workers, metrics, actor, job,
-                            progress)
+        with open_executor(
+            executor,
+            workers,
+            scheduler,
+            _init_worker,
+            (own_sessions and executor == "pool",),
+            own_sessions=own_sessions,
+        ) as run:
+            return _refresh(
+                engine, config, serving, run, plan, scope, end, started, workers, metrics, actor, job, progress
+            )
     except ExecutorError as exc:
         raise RefreshError(str(exc)) from None
 
@@ -489,37 +600,62 @@ def _refresh(engine, config, serving, run, plan, scope, end, started, workers, m
     run_id = f"{end:%Y%m%d}-{version}"
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        model_id, _ = serving.register(conn, actor, MODEL_NAME, version, config.params(), None,
-                                          trained_utc=now)
+        model_id, _ = serving.register(conn, actor, MODEL_NAME, version, config.params(), None, trained_utc=now)
         approved = serving.approved_version(conn, MODEL_NAME)
         approved = approved is not None and approved["model_id"] == model_id
-        store.upsert_forecast_run(conn, dict(
-            run_id=run_id, model_id=model_id, data_end_day=end, horizon_days=config.horizon, job=job, actor=actor,
-            status="running", workers=workers, series=0, fallbacks=0, failed=0, started_utc=now,
-            finished_utc=None, seconds=None), keep_existing=job == "refit")
+        store.upsert_forecast_run(
+            conn,
+            dict(
+                run_id=run_id,
+                model_id=model_id,
+                data_end_day=end,
+                horizon_days=config.horizon,
+                job=job,
+                actor=actor,
+                status="running",
+                workers=workers,
+                series=0,
+                fallbacks=0,
+                failed=0,
+                started_utc=now,
+                finished_utc=None,
+                seconds=None,
+            ),
+            keep_existing=job == "refit",
+        )
     held = model_holds.open_holds(engine, model_id) if approved else {}
     tasks = [replace(t, held=held.get(t.plant_id)) for t in load_tasks(engine, scope, end, config, metrics)]
     evidence = store.latest_candidate_scores(engine, scope)
-    evidence = {key: rows.drop(columns=["plant_id", "metric"]).to_dict("records")
-                for key, rows in evidence.groupby(["plant_id", "metric"], sort=False)}
+    evidence = {
+        key: rows.drop(columns=["plant_id", "metric"]).to_dict("records")
+        for key, rows in evidence.groupby(["plant_id", "metric"], sort=False)
+    }
     results = []
     try:
         _quiet()
         for result in run(_run_task, [(task, config, approved, version, plan, end) for task in tasks]):
             if not result.reselected:  # the backtest that chose the model stays its evidence
-                result.scores = [{k: _plain(v) for k, v in s.items()}
-                                 for s in evidence.get((result.plant_id, result.metric), [])]
+                result.scores = [
+                    {k: _plain(v) for k, v in s.items()} for s in evidence.get((result.plant_id, result.metric), [])
+                ]
             with engine.begin() as conn:
-                store.replace_series(conn, run_id, result.plant_id, result.metric,
-                                     {**result.row, "fitted_utc": datetime.now(timezone.utc)},
-                                     result.points, result.scores)
+                store.replace_series(
+                    conn,
+                    run_id,
+                    result.plant_id,
+                    result.metric,
+                    {**result.row, "fitted_utc": datetime.now(timezone.utc)},
+                    result.points,
+                    result.scores,
+                )
             results.append(result)
             if progress:
                 progress(len(results), len(tasks), f"{result.plant_id} {result.metric}")
     except BaseException:
         with engine.begin() as conn:
-            store.finish_forecast_run(conn, run_id, status="failed", finished_utc=datetime.now(timezone.utc),
-                                      **store.run_counts(conn, run_id))
+            store.finish_forecast_run(
+                conn, run_id, status="failed", finished_utc=datetime.now(timezone.utc), **store.run_counts(conn, run_id)
+            )
         raise
     _record_monitoring(engine, model_id, end, results)
     if approved:  # drift or lost accuracy holds the plant from the next run on, until an admin acts
@@ -532,15 +668,25 @@ def _refresh(engine, config, serving, run, plan, scope, end, started, workers, m
             values["seconds"] = round(seconds, 3)
         store.finish_forecast_run(conn, run_id, **values)
     return RefreshReport(
-        run_id=run_id, model_id=model_id, version=version, approved=approved, data_end_day=end,
-        series=len(results), fallbacks=sum(1 for r in results if r.row["fallback_reason"]),
-        failed=sum(1 for r in results if r.row["error"]), workers=workers, seconds=seconds,
+        run_id=run_id,
+        model_id=model_id,
+        version=version,
+        approved=approved,
+        data_end_day=end,
+        series=len(results),
+        fallbacks=sum(1 for r in results if r.row["fallback_reason"]),
+        failed=sum(1 for r in results if r.row["error"]),
+        workers=workers,
+        seconds=seconds,
         fit_seconds=sum(r.row.get("seconds") or 0.0 for r in results),
-        reselected=sum(1 for r in results if r.reselected and r.row["origins"]), results=results)
+        reselected=sum(1 for r in results if r.reselected and r.row["origins"]),
+        results=results,
+    )
 
 
-def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str, *, serving: ModelServing,
-              progress=None) -> SeriesResult:
+def refit_one(
+    engine, plant_id: str, metric: str, scope: PlantScope, actor: str, *, serving: ModelServing, progress=None
+) -> SeriesResult:
     """Reselect and refit one series on demand (a page's button): the full candidate backtest,
     same configuration, same run id rules.
 
@@ -556,8 +702,18 @@ def refit_one(engine, plant_id: str, metric: str, scope: PlantScope, actor: str,
     if len(latest):  # the configuration the series was last fitted with
         version = registry.version(engine, int(latest["model_id"].iloc[0]))
         config = RefreshConfig.from_params(version["params"])
-    report = refresh(engine, config, serving=serving, workers=1, scope=scope.narrowed([plant_id]), metrics=[metric],
-                     actor=actor, job="refit", progress=progress, reselect="all")
+    report = refresh(
+        engine,
+        config,
+        serving=serving,
+        workers=1,
+        scope=scope.narrowed([plant_id]),
+        metrics=[metric],
+        actor=actor,
+        job="refit",
+        progress=progress,
+        reselect="all",
+    )
     if not report.results:
         raise RefreshError(f"{plant_id} has no {store.SERIES[metric][0].lower()} data to forecast")
     return report.results[0]
@@ -583,9 +739,11 @@ def _record_monitoring(engine, model_id: int, end: date, results: list[SeriesRes
         scores = {s["candidate"]: s for s in r.scores}
         chosen = scores.get(r.row["chosen_model"] or "", {})
         naive = scores.get("seasonal_naive", {})
-        rows += [(r.plant_id, f"mase.{r.metric}", chosen.get("mase")),
-                 (r.plant_id, f"wape.{r.metric}", chosen.get("wape")),
-                 (r.plant_id, f"mase_sn.{r.metric}", naive.get("mase"))]
+        rows += [
+            (r.plant_id, f"mase.{r.metric}", chosen.get("mase")),
+            (r.plant_id, f"wape.{r.metric}", chosen.get("wape")),
+            (r.plant_id, f"mase_sn.{r.metric}", naive.get("mase")),
+        ]
         drift = series_psi(r.series) if r.series is not None else None
         if drift is not None:
             rows.append((r.plant_id, f"psi.{r.metric}", drift))
@@ -594,13 +752,15 @@ def _record_monitoring(engine, model_id: int, end: date, results: list[SeriesRes
             actual = r.series.reindex(pd.to_datetime(past["day"]))
             keep = actual.notna().to_numpy()
             if keep.any():
-                rows.append((r.plant_id, f"wape_live.{r.metric}",
-                             wape(actual.to_numpy()[keep], past["yhat"].to_numpy()[keep])))
+                rows.append(
+                    (r.plant_id, f"wape_live.{r.metric}", wape(actual.to_numpy()[keep], past["yhat"].to_numpy()[keep]))
+                )
     with engine.begin() as conn:
         registry.record_metrics(conn, model_id, measured, rows)
 
 
 # --- command line ------------------------------------------------------------------------------
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
@@ -631,30 +791,60 @@ def _names(text):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m forecasting.refresh", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, data/warehouse.db)")
-    p.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
-                   help="worker processes (default: 2, or 1 on a single core)")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: 2, or 1 on a single core)",
+    )
     p.add_argument("--as-of", type=_day, help="use data up to this day (default: the newest day)")
     p.add_argument("--plants", type=_names, help="comma-separated plant ids (default: every plant)")
     p.add_argument("--metrics", type=_names, help=f"comma-separated series (default: {','.join(store.SERIES)})")
-    p.add_argument("--candidates", type=_names, default=DEFAULT_CANDIDATES,
-                   help=f"comma-separated candidates (default: {','.join(DEFAULT_CANDIDATES)})")
-    p.add_argument("--history-days", type=_positive, default=HISTORY_DAYS,
-                   help=f"days of history each series is fitted on (default {HISTORY_DAYS})")
+    p.add_argument(
+        "--candidates",
+        type=_names,
+        default=DEFAULT_CANDIDATES,
+        help=f"comma-separated candidates (default: {','.join(DEFAULT_CANDIDATES)})",
+    )
+    p.add_argument(
+        "--history-days",
+        type=_positive,
+        default=HISTORY_DAYS,
+        help=f"days of history each series is fitted on (default {HISTORY_DAYS})",
+    )
     p.add_argument("--horizon", type=_positive, default=HORIZON_DAYS, help=f"days ahead (default {HORIZON_DAYS})")
     p.add_argument("--origins", type=_positive, default=ORIGINS, help=f"backtest origins (default {ORIGINS})")
-    p.add_argument("--reselect", choices=RESELECT_MODES, default="due",
-                   help="run the candidate backtest for: due = new series, a changed forecaster version, every "
-                        "--reselect-days, or drift of the served model (default); all = every series; none = only "
-                        "series never selected (the others refit their chosen model)")
-    p.add_argument("--reselect-days", type=_positive, default=RESELECT_DAYS,
-                   help=f"days between a series' scheduled backtests (default {RESELECT_DAYS})")
-    p.add_argument("--executor", choices=EXECUTORS, default="pool",
-                   help="pool: local worker processes (default); dask: a Dask distributed cluster")
-    p.add_argument("--scheduler", help="with --executor dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
-                                       "(default: a local cluster of --workers processes on 127.0.0.1)")
-    p.add_argument("--own-sessions", action="store_true",
-                   help="run each worker in its own session: on a Linux machine busy with other sessions "
-                        "(autogroup scheduling) the workers then each get a fair share instead of splitting one")
+    p.add_argument(
+        "--reselect",
+        choices=RESELECT_MODES,
+        default="due",
+        help="run the candidate backtest for: due = new series, a changed forecaster version, every "
+        "--reselect-days, or drift of the served model (default); all = every series; none = only "
+        "series never selected (the others refit their chosen model)",
+    )
+    p.add_argument(
+        "--reselect-days",
+        type=_positive,
+        default=RESELECT_DAYS,
+        help=f"days between a series' scheduled backtests (default {RESELECT_DAYS})",
+    )
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="pool",
+        help="pool: local worker processes (default); dask: a Dask distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="with --executor dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 "
+        "(default: a local cluster of --workers processes on 127.0.0.1)",
+    )
+    p.add_argument(
+        "--own-sessions",
+        action="store_true",
+        help="run each worker in its own session: on a Linux machine busy with other sessions "
+        "(autogroup scheduling) the workers then each get a fair share instead of splitting one",
+    )
     return p
 
 

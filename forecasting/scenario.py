@@ -30,9 +30,9 @@ Importable without Streamlit.
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,8 +60,17 @@ LIMITS = {
 }
 """Accepted range of each lever (inclusive)."""
 
-DAILY = ("demand", "served", "produced", "planned", "overtime_hours", "inventory_value", "unmet", "lines_scheduled",
-         "lines_on_time")
+DAILY = (
+    "demand",
+    "served",
+    "produced",
+    "planned",
+    "overtime_hours",
+    "inventory_value",
+    "unmet",
+    "lines_scheduled",
+    "lines_on_time",
+)
 """Components recorded per path and day."""
 
 
@@ -70,6 +79,7 @@ class ScenarioError(ValueError):
 
 
 # --- levers ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LineOutage:
@@ -104,8 +114,9 @@ class Levers:
         out = asdict(self)
         out["supplier_delay_days"] = dict(self.supplier_delay_days)
         for key in ("line_outages", "maintenance_windows"):
-            out[key] = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items()}
-                        for item in out[key]]
+            out[key] = [
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in item.items()} for item in out[key]
+            ]
         return out
 
     @classmethod
@@ -118,10 +129,14 @@ class Levers:
                 overtime_hours_per_day=float(raw.get("overtime_hours_per_day", 0.0)),
                 safety_stock_multiplier=float(raw.get("safety_stock_multiplier", 1.0)),
                 supplier_delay_days={str(k): float(v) for k, v in (raw.get("supplier_delay_days") or {}).items()},
-                line_outages=tuple(LineOutage(str(o["line_id"]), _as_day(o["start"]), int(o["days"]))
-                                   for o in raw.get("line_outages") or ()),
-                maintenance_windows=tuple(MaintenanceWindow(str(w["line_id"]), _as_day(w["day"]), float(w["hours"]))
-                                          for w in raw.get("maintenance_windows") or ()),
+                line_outages=tuple(
+                    LineOutage(str(o["line_id"]), _as_day(o["start"]), int(o["days"]))
+                    for o in raw.get("line_outages") or ()
+                ),
+                maintenance_windows=tuple(
+                    MaintenanceWindow(str(w["line_id"]), _as_day(w["day"]), float(w["hours"]))
+                    for w in raw.get("maintenance_windows") or ()
+                ),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ScenarioError(f"A lever is malformed ({type(exc).__name__}: {exc}).") from exc
@@ -147,11 +162,14 @@ class Levers:
         and maintenance windows of its lines (what its approvers are asked to decide)."""
         lines, suppliers = set(lines), set(suppliers)
         return Levers(
-            demand_change_pct=self.demand_change_pct, capacity_change_pct=self.capacity_change_pct,
-            overtime_hours_per_day=self.overtime_hours_per_day, safety_stock_multiplier=self.safety_stock_multiplier,
+            demand_change_pct=self.demand_change_pct,
+            capacity_change_pct=self.capacity_change_pct,
+            overtime_hours_per_day=self.overtime_hours_per_day,
+            safety_stock_multiplier=self.safety_stock_multiplier,
             supplier_delay_days={s: d for s, d in self.supplier_delay_days.items() if s in suppliers and d},
             line_outages=tuple(o for o in self.line_outages if o.line_id in lines),
-            maintenance_windows=tuple(w for w in self.maintenance_windows if w.line_id in lines))
+            maintenance_windows=tuple(w for w in self.maintenance_windows if w.line_id in lines),
+        )
 
     def describe(self) -> str:
         """One line for titles and tables."""
@@ -179,6 +197,7 @@ def _as_day(value) -> date:
 
 
 # --- inputs ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PlantBasis:
@@ -230,8 +249,12 @@ def validate(levers: Levers, bases: Mapping[str, PlantBasis]) -> None:
     """ScenarioError naming the first lever out of range or not about these plants."""
     start = min(b.start for b in bases.values())
     end = max(b.start + timedelta(days=b.horizon - 1) for b in bases.values())
-    check(levers, {line for b in bases.values() for line in b.lines},
-          {s for b in bases.values() for s in b.suppliers if s}, (start, end))
+    check(
+        levers,
+        {line for b in bases.values() for line in b.lines},
+        {s for b in bases.values() for s in b.suppliers if s},
+        (start, end),
+    )
 
 
 def check(levers: Levers, lines, suppliers, window: tuple[date, date] | None = None) -> None:
@@ -265,6 +288,7 @@ def _check_range(name, value, bounds) -> None:
 
 # --- simulation ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Draws:
     """A plant's random numbers, drawn before the levers are known (common random numbers)."""
@@ -285,21 +309,40 @@ class Draws:
         rng = np.random.default_rng([seed, _stable_hash(basis.plant_id)])
         h, lines, mats = basis.horizon, len(basis.lines), len(basis.materials)
         longest = max((len(r) for r in basis.run_ratios), default=1)
-        return cls(rng.standard_normal((paths, h)), rng.random((paths, h, lines)),
-                   rng.standard_exponential((paths, h, lines)), rng.random((paths, 2 * h, mats)),
-                   rng.random((paths, h, lines)), rng.random((paths, longest, lines)), rng.random(paths))
+        return cls(
+            rng.standard_normal((paths, h)),
+            rng.random((paths, h, lines)),
+            rng.standard_exponential((paths, h, lines)),
+            rng.random((paths, 2 * h, mats)),
+            rng.random((paths, h, lines)),
+            rng.random((paths, longest, lines)),
+            rng.random(paths),
+        )
 
     def path(self, i: int) -> "Draws":
-        return Draws(*(None if a is None else a[i:i + 1] for a in (
-            self.demand, self.failure, self.repair, self.lateness, self.availability, self.record, self.kept)))
+        return Draws(
+            *(
+                None if a is None else a[i : i + 1]
+                for a in (
+                    self.demand,
+                    self.failure,
+                    self.repair,
+                    self.lateness,
+                    self.availability,
+                    self.record,
+                    self.kept,
+                )
+            )
+        )
 
 
 def _stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
-def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, seed: int = SEED,
-             draws: Draws | None = None) -> dict[str, np.ndarray]:
+def simulate(
+    basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, seed: int = SEED, draws: Draws | None = None
+) -> dict[str, np.ndarray]:
     """One plant under `levers`: each component of DAILY as a (paths, H) array (see the module
     docstring). Levers about other plants' lines or suppliers are ignored here."""
     draws = draws or Draws.for_basis(basis, paths, seed)
@@ -373,8 +416,9 @@ def simulate(basis: PlantBasis, levers: Levers = Levers(), paths: int = PATHS, s
         rows, mats = np.nonzero(position <= reorder_point)
         if len(rows):  # each (path, material) orders at most once a day: plain fancy indexing adds
             qty = np.maximum(basis.mat_order_qty[mats], reorder_point[mats] - position[rows, mats])
-            wait = np.rint(basis.mat_lead_days[mats] + late_draw[rows, h + reorders[rows, mats], mats]
-                           + delay[mats]).astype(int)
+            wait = np.rint(
+                basis.mat_lead_days[mats] + late_draw[rows, h + reorders[rows, mats], mats] + delay[mats]
+            ).astype(int)
             reorders[rows, mats] += 1
             pipeline[rows, mats, np.clip(t + wait, t + 1, h)] += qty
             on_order[rows, mats] += qty
@@ -401,7 +445,7 @@ def _hours_after_levers(basis: PlantBasis, levers: Levers) -> tuple[np.ndarray, 
     for outage in levers.line_outages:
         if outage.line_id in index:
             first = (outage.start - basis.start).days
-            down[index[outage.line_id], max(first, 0):max(first + outage.days, 0)] = True
+            down[index[outage.line_id], max(first, 0) : max(first + outage.days, 0)] = True
     hours[down] = 0.0
     for window in levers.maintenance_windows:
         if window.line_id not in index:
@@ -432,10 +476,13 @@ def _availability(basis: PlantBasis, uniform: np.ndarray | None, record: np.ndar
         return np.broadcast_to(basis.line_availability, (1, basis.horizon, len(basis.lines)))
     out = np.empty(uniform.shape)
     for line, ratios in enumerate(basis.run_ratios):
-        ratios = np.sort(np.asarray(ratios, dtype=float)) if len(ratios) else basis.line_availability[line:line + 1]
+        ratios = np.sort(np.asarray(ratios, dtype=float)) if len(ratios) else basis.line_availability[line : line + 1]
         n = len(ratios)
-        own = ratios[np.minimum((record[:, :n, line] * n).astype(int), n - 1)] if record is not None else \
-            np.broadcast_to(ratios, (len(uniform), n))
+        own = (
+            ratios[np.minimum((record[:, :n, line] * n).astype(int), n - 1)]
+            if record is not None
+            else np.broadcast_to(ratios, (len(uniform), n))
+        )
         out[:, :, line] = np.take_along_axis(own, np.minimum((uniform[:, :, line] * n).astype(int), n - 1), axis=1)
     return out
 
@@ -458,8 +505,10 @@ def _lateness_days(basis: PlantBasis, uniform: np.ndarray) -> np.ndarray:
 
 # --- results ---------------------------------------------------------------------------------------
 
-def costs(daily: Mapping[str, np.ndarray], basis_labour_rate: float, fg_unit_value: float,
-          window_hours: float = 0.0) -> dict[str, np.ndarray]:
+
+def costs(
+    daily: Mapping[str, np.ndarray], basis_labour_rate: float, fg_unit_value: float, window_hours: float = 0.0
+) -> dict[str, np.ndarray]:
     """Estimated costs per path (docs/scenarios.md): overtime, inventory holding and the crew
     hours of maintenance windows (what the plan spends), and lost sales at finished-goods value."""
     return {
@@ -489,13 +538,23 @@ def components(daily: Mapping[str, np.ndarray], cost: Mapping[str, np.ndarray]) 
 METRICS = {
     "fill_rate": ("Fill rate", "%", "demand served from stock and production / demand", True),
     "stockout_days": ("Stockout days", "days", "days (plant-days for a network) with demand not served in full", False),
-    "schedule_adherence": ("Schedule adherence (line-days)", "%", "scheduled line-days that ran their usual hours "
-                           f"less at most {kpis.SCHEDULE_TOLERANCE_HOURS:g} h (the orders' tolerance) with the "
-                           "materials to run / scheduled line-days (a line-day counts as one order)", True),
+    "schedule_adherence": (
+        "Schedule adherence (line-days)",
+        "%",
+        "scheduled line-days that ran their usual hours "
+        f"less at most {kpis.SCHEDULE_TOLERANCE_HOURS:g} h (the orders' tolerance) with the "
+        "materials to run / scheduled line-days (a line-day counts as one order)",
+        True,
+    ),
     "overtime_hours": ("Overtime", "line-h", "overtime line-hours used over the horizon", False),
     "inventory_value": ("Inventory value", MONEY, "average value of finished goods and materials on hand", False),
-    "plan_spend": ("Plan spend", MONEY, "overtime + inventory holding + maintenance windows: what the plan "
-                   "itself costs (approvals are routed on its change)", False),
+    "plan_spend": (
+        "Plan spend",
+        MONEY,
+        "overtime + inventory holding + maintenance windows: what the plan "
+        "itself costs (approvals are routed on its change)",
+        False,
+    ),
     "cost": ("Estimated cost", MONEY, "plan spend + lost sales at finished-goods unit cost", False),
 }
 """metric -> (label, unit, definition, higher_is_better): what a scenario reports, per plant and network."""
@@ -535,16 +594,27 @@ def daily_bands(days: list[date], daily: Mapping[str, np.ndarray]) -> pd.DataFra
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         series = {
-            "demand": daily["demand"], "produced": daily["produced"],
-            "fill_rate": np.where(daily["demand"] > 0, daily["served"] / np.where(daily["demand"] > 0,
-                                                                                daily["demand"], 1.0), 1.0),
-            "overtime_hours": daily["overtime_hours"], "inventory_value": daily["inventory_value"],
+            "demand": daily["demand"],
+            "produced": daily["produced"],
+            "fill_rate": np.where(
+                daily["demand"] > 0, daily["served"] / np.where(daily["demand"] > 0, daily["demand"], 1.0), 1.0
+            ),
+            "overtime_hours": daily["overtime_hours"],
+            "inventory_value": daily["inventory_value"],
         }
     rows = []
     for metric, values in series.items():
         bands = np.percentile(values, BANDS, axis=0)
-        rows.append(pd.DataFrame({"day": days, "metric": metric, **{f"p{b}": bands[i] for i, b in enumerate(BANDS)},
-                                  "mean": values.mean(axis=0)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "day": days,
+                    "metric": metric,
+                    **{f"p{b}": bands[i] for i, b in enumerate(BANDS)},
+                    "mean": values.mean(axis=0),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -560,11 +630,22 @@ class ScenarioResult:
 
     def to_json(self) -> dict:
         """What is saved with the scenario: summaries and daily bands of each plant and the network."""
+
         def part(entry):
-            return {"summary": entry["summary"], "baseline": entry["baseline"],
-                    "daily": _records(entry["daily"]), "baseline_daily": _records(entry["baseline_daily"])}
-        return {"paths": self.paths, "seed": self.seed, "levers": self.levers.to_dict(),
-                "plants": {p: part(e) for p, e in self.plants.items()}, "network": part(self.network)}
+            return {
+                "summary": entry["summary"],
+                "baseline": entry["baseline"],
+                "daily": _records(entry["daily"]),
+                "baseline_daily": _records(entry["baseline_daily"]),
+            }
+
+        return {
+            "paths": self.paths,
+            "seed": self.seed,
+            "levers": self.levers.to_dict(),
+            "plants": {p: part(e) for p, e in self.plants.items()},
+            "network": part(self.network),
+        }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -583,8 +664,14 @@ def baselines(bases: Mapping[str, PlantBasis], paths: int = PATHS, seed: int = S
     return out
 
 
-def run(bases: Mapping[str, PlantBasis], levers: Levers, paths: int = PATHS, seed: int = SEED,
-        baseline: Mapping[str, tuple] | None = None, progress=None) -> ScenarioResult:
+def run(
+    bases: Mapping[str, PlantBasis],
+    levers: Levers,
+    paths: int = PATHS,
+    seed: int = SEED,
+    baseline: Mapping[str, tuple] | None = None,
+    progress=None,
+) -> ScenarioResult:
     """Simulate `levers` for every plant against its baseline (`baselines`, computed here unless
     given for the same paths and seed), then the network: paths summed across plants, so the
     network's band is that of the sum, not a sum of bands."""
@@ -607,14 +694,22 @@ def run(bases: Mapping[str, PlantBasis], levers: Levers, paths: int = PATHS, see
             daily = simulate(basis, levers, draws=Draws.for_basis(basis, paths, seed))
             window_h = sum(w.hours for w in levers.maintenance_windows if w.line_id in basis.lines)
             parts = components(daily, costs(daily, basis.labour_rate, basis.fg_unit_value, window_h))
-        plants[plant_id] = {"summary": summarize(parts), "baseline": summarize(base_parts),
-                            "daily": daily_bands(basis.days, daily), "baseline_daily": daily_bands(basis.days, base_daily)}
+        plants[plant_id] = {
+            "summary": summarize(parts),
+            "baseline": summarize(base_parts),
+            "daily": daily_bands(basis.days, daily),
+            "baseline_daily": daily_bands(basis.days, base_daily),
+        }
         days = days or basis.days
         _accumulate(network, daily, parts)
         _accumulate(network_base, base_daily, base_parts)
     tell(1.0, "Done")
-    net = {"summary": summarize(network["parts"]), "baseline": summarize(network_base["parts"]),
-           "daily": daily_bands(days, network["daily"]), "baseline_daily": daily_bands(days, network_base["daily"])}
+    net = {
+        "summary": summarize(network["parts"]),
+        "baseline": summarize(network_base["parts"]),
+        "daily": daily_bands(days, network["daily"]),
+        "baseline_daily": daily_bands(days, network_base["daily"]),
+    }
     return ScenarioResult(levers, paths, seed, plants, net)
 
 
@@ -641,6 +736,7 @@ def compare(entry: Mapping) -> pd.DataFrame:
     Columns: metric, label, unit, definition, baseline, scenario (means), change, scenario_p10,
     scenario_p90.
     """
+
     def value(part, metric, key):
         stat = ((entry.get(part) or {}).get(metric) or {}) if isinstance(entry, Mapping) else {}
         number = stat.get(key) if isinstance(stat, Mapping) else None
@@ -650,7 +746,17 @@ def compare(entry: Mapping) -> pd.DataFrame:
     rows = []
     for metric, (label, unit, definition, _) in METRICS.items():
         base, scen = value("baseline", metric, "mean"), value("summary", metric, "mean")
-        rows.append(dict(metric=metric, label=label, unit=unit, definition=definition, baseline=base, scenario=scen,
-                         change=None if base is None or scen is None else scen - base,
-                         scenario_p10=value("summary", metric, "p10"), scenario_p90=value("summary", metric, "p90")))
+        rows.append(
+            dict(
+                metric=metric,
+                label=label,
+                unit=unit,
+                definition=definition,
+                baseline=base,
+                scenario=scen,
+                change=None if base is None or scen is None else scen - base,
+                scenario_p10=value("summary", metric, "p10"),
+                scenario_p90=value("summary", metric, "p90"),
+            )
+        )
     return pd.DataFrame(rows).astype(object)

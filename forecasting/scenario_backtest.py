@@ -344,8 +344,11 @@ def _material_values(basis: sc.PlantBasis, window: dict, index: dict, h: int) ->
     flow, counted = np.zeros((h, len(position))), np.full((h, len(position)), np.nan)
     for frame, day, sign in ((window["received"], "received_day", 1.0), (window["consumption"], "day", -1.0)):
         mine = frame[frame["material_id"].isin(position) & frame[day].isin(index)]
-        np.add.at(flow, ([index[d] for d in mine[day]], [position[m] for m in mine["material_id"]]),
-                  sign * mine["qty"].to_numpy(dtype=float))
+        np.add.at(
+            flow,
+            ([index[d] for d in mine[day]], [position[m] for m in mine["material_id"]]),
+            sign * mine["qty"].to_numpy(dtype=float),
+        )
     counts = window["stock"]
     counts = counts[counts["material_id"].isin(position) & counts["day"].isin(index)]
     counted[[index[d] for d in counts["day"]], [position[m] for m in counts["material_id"]]] = counts["on_hand"]

@@ -43,8 +43,9 @@ SCORE_MAX_AGE_DAYS = 7  # older failure-risk scores say nothing about the coming
 USED_TYPES = ("raw", "packaging")
 
 
-def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_DAYS, *,
-          labour_rates: Mapping[str, float]) -> tuple[dict, str]:
+def bases(
+    engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_DAYS, *, labour_rates: Mapping[str, float]
+) -> tuple[dict, str]:
     """(plant_id -> PlantBasis, data version) for the chosen plants, all within `scope`.
 
     `labour_rates`: plant_id -> the plant policy's labour rate per hour (governance.policies
@@ -61,8 +62,10 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     demand_series = series[series["metric"] == "demand"].set_index("plant_id")
     missing = [p for p in plant_ids if p not in demand_series.index]
     if missing:
-        raise ScenarioError(f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no demand forecast yet: "
-                            "a forecast refresh (python -m forecasting.refresh) must run first.")
+        raise ScenarioError(
+            f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no demand forecast yet: "
+            "a forecast refresh (python -m forecasting.refresh) must run first."
+        )
     end = q.data_end_day(engine, chosen)
     forecasts = {p: q.forecast_points(engine, chosen, demand_series.loc[p, "run_id"], p, "demand") for p in plant_ids}
     empty = [p for p, f in forecasts.items() if f.empty]
@@ -77,8 +80,14 @@ def bases(engine: Engine, scope: PlantScope, plant_ids, horizon: int = HORIZON_D
     return out, f"data to {end}; forecast {runs[-1]}{older}"  # fits scenario.data_version (64 characters)
 
 
-def bases_at(engine: Engine, scope: PlantScope, forecasts: dict, start: date, horizon: int = HORIZON_DAYS,
-             labour_rates: dict | None = None) -> dict:
+def bases_at(
+    engine: Engine,
+    scope: PlantScope,
+    forecasts: dict,
+    start: date,
+    horizon: int = HORIZON_DAYS,
+    labour_rates: dict | None = None,
+) -> dict:
     """plant_id -> PlantBasis from `start` on, from the given demand forecasts (plant_id -> frame
     of day, yhat, yhat_lower, yhat_upper) and only the data of the days before `start`: what the
     simulator knew that day (forecasting.scenario_backtest starts it at past days)."""
@@ -90,14 +99,17 @@ def bases_at(engine: Engine, scope: PlantScope, forecasts: dict, start: date, ho
 def _read(engine, scope, start: date) -> dict:
     last = start - timedelta(days=1)
     # a scoring run of the first forecast day counts (the job runs the morning after the data ends)
-    score_run = q.latest_score_run_id(engine, pd.Timestamp(start + timedelta(days=1), tz="UTC").to_pydatetime(),
-                                      not_before=pd.Timestamp(start - timedelta(days=SCORE_MAX_AGE_DAYS),
-                                                              tz="UTC").to_pydatetime())
+    score_run = q.latest_score_run_id(
+        engine,
+        pd.Timestamp(start + timedelta(days=1), tz="UTC").to_pydatetime(),
+        not_before=pd.Timestamp(start - timedelta(days=SCORE_MAX_AGE_DAYS), tz="UTC").to_pydatetime(),
+    )
     return {
         "lines": q.line_days(engine, scope, start - timedelta(days=FAILURE_DAYS), last),
         "assets": q.asset_register(engine, scope),
-        "risk": q.risk_scores(engine, scope, score_run, "failure") if score_run else pd.DataFrame(
-            columns=["plant_id", "subject_id", "risk"]),
+        "risk": q.risk_scores(engine, scope, score_run, "failure")
+        if score_run
+        else pd.DataFrame(columns=["plant_id", "subject_id", "risk"]),
         "demand": q.series_history(engine, scope, "demand", start - timedelta(days=USAGE_DAYS), last),
         "output": q.series_history(engine, scope, "output", start - timedelta(days=USAGE_DAYS), last),
         "finished": q.material_stock(engine, scope, last, finished=True),
@@ -121,21 +133,37 @@ def _basis(plant_id, start, horizon, forecast, frames, labour_rate) -> PlantBasi
     made = _of(frames["output"], plant_id)["y"].sum()
     wanted = _of(frames["demand"], plant_id)["y"].sum()
     to_demand_units = wanted / made if made > 0 and wanted > 0 else 1.0
-    line_inputs = _lines(_of(frames["lines"], plant_id), _of(frames["assets"], plant_id),
-                         _of(frames["risk"], plant_id), start, days, to_demand_units)
+    line_inputs = _lines(
+        _of(frames["lines"], plant_id),
+        _of(frames["assets"], plant_id),
+        _of(frames["risk"], plant_id),
+        start,
+        days,
+        to_demand_units,
+    )
     finished = _of(frames["finished"], plant_id)
     kept_year = _kept_stock(_of(frames["finished_counts"], plant_id))  # the record's spread, the recent level
     kept = kept_year[kept_year.index >= start - timedelta(days=USAGE_DAYS)].to_numpy()
     kept_year = kept_year.to_numpy()
     mats = _materials(plant_id, frames, days, made * to_demand_units)
     return PlantBasis(
-        plant_id=plant_id, start=start, demand=demand, demand_sd=sd, **line_inputs,
-        fg_on_hand=_finished_since_count(finished, _of(frames["output"], plant_id), _of(frames["demand"], plant_id),
-                                         to_demand_units),
-        fg_safety_stock=max(float(finished["safety_stock"].fillna(0).sum()), float(np.median(kept)) if len(kept) else 0.0),
+        plant_id=plant_id,
+        start=start,
+        demand=demand,
+        demand_sd=sd,
+        **line_inputs,
+        fg_on_hand=_finished_since_count(
+            finished, _of(frames["output"], plant_id), _of(frames["demand"], plant_id), to_demand_units
+        ),
+        fg_safety_stock=max(
+            float(finished["safety_stock"].fillna(0).sum()), float(np.median(kept)) if len(kept) else 0.0
+        ),
         fg_kept=kept_year / np.median(kept_year) if len(kept) and np.median(kept_year) > 0 else np.ones(1),
         fg_unit_value=float(finished["unit_cost"].mean()) if len(finished) else 0.0,
-        labour_rate=labour_rate, demand_per_output=to_demand_units, **mats)
+        labour_rate=labour_rate,
+        demand_per_output=to_demand_units,
+        **mats,
+    )
 
 
 def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +172,7 @@ def _demand(forecast: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.nd
     spread = (f["yhat_upper"].astype(float) - f["yhat_lower"].astype(float)) / (2 * DEMAND_Z)
     spread = spread.where(spread.notna(), yhat * 0.1).clip(lower=0)  # no band: 10 %; a zero band is certain
     stored = len(f)
-    tail = f.index[-min(28, stored):]
+    tail = f.index[-min(28, stored) :]
     by_weekday = {d.weekday(): (yhat[d], spread[d]) for d in tail}
     demand, sd = np.zeros(len(days)), np.zeros(len(days))
     for i, day in enumerate(days):
@@ -183,10 +211,16 @@ def _lines(history, assets, risk, start, days, to_demand_units) -> dict:
         for i, line_id in enumerate(lines):
             p7 = by_line.loc[by_line["line_id"] == line_id, "risk"].astype(float).clip(0, 0.999)
             elevated[i] = float(-np.log1p(-p7).sum() / 7.0)  # daily hazard of any asset failing
-    return dict(lines=lines, line_hours=np.array(hours, dtype=float).reshape(len(lines), len(days)),
-                line_availability=np.array(availability), run_ratios=tuple(ratios), line_rate=np.array(rate),
-                failure_rate=np.array(failure_rate, dtype=float), elevated_rate=elevated,
-                repair_hours=np.array(repair, dtype=float))
+    return dict(
+        lines=lines,
+        line_hours=np.array(hours, dtype=float).reshape(len(lines), len(days)),
+        line_availability=np.array(availability),
+        run_ratios=tuple(ratios),
+        line_rate=np.array(rate),
+        failure_rate=np.array(failure_rate, dtype=float),
+        elevated_rate=elevated,
+        repair_hours=np.array(repair, dtype=float),
+    )
 
 
 def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
@@ -207,26 +241,37 @@ def _materials(plant_id, frames, days, made_in_demand_units) -> dict:
     lead = stock["lead_time_days"].fillna(DEFAULT_LEAD_DAYS).to_numpy(dtype=float)
     daily_use = np.array([use[m] / USAGE_DAYS for m in materials])
     lateness = tuple(
-        (lambda own: own if len(own) else pooled)(record.loc[record["supplier_id"] == s, "delay_days"]
-                                                   .to_numpy(dtype=float))
-        for s in stock["supplier_id"])
+        (lambda own: own if len(own) else pooled)(
+            record.loc[record["supplier_id"] == s, "delay_days"].to_numpy(dtype=float)
+        )
+        for s in stock["supplier_id"]
+    )
     return dict(
-        materials=materials, suppliers=tuple(None if pd.isna(s) else s for s in stock["supplier_id"]),
-        usage_per_unit=np.array([use[m] / made_in_demand_units if made_in_demand_units > 0 else 0.0
-                                 for m in materials]),
-        mat_on_hand=_since_count(stock, record, _of(frames["consumption"], plant_id)), mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
-        mat_order_qty=_order_qty(record, materials, np.maximum(2 * lead * daily_use, 1.0)), mat_lead_days=lead,
-        mat_binding=_binding(_of(frames["counts"], plant_id), _of(frames["consumption_record"], plant_id), record,
-                             materials),
-        mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float), lateness=lateness, arrivals=arrivals)
+        materials=materials,
+        suppliers=tuple(None if pd.isna(s) else s for s in stock["supplier_id"]),
+        usage_per_unit=np.array(
+            [use[m] / made_in_demand_units if made_in_demand_units > 0 else 0.0 for m in materials]
+        ),
+        mat_on_hand=_since_count(stock, record, _of(frames["consumption"], plant_id)),
+        mat_reorder_point=stock["reorder_point"].to_numpy(dtype=float),
+        mat_order_qty=_order_qty(record, materials, np.maximum(2 * lead * daily_use, 1.0)),
+        mat_lead_days=lead,
+        mat_binding=_binding(
+            _of(frames["counts"], plant_id), _of(frames["consumption_record"], plant_id), record, materials
+        ),
+        mat_unit_cost=stock["unit_cost"].to_numpy(dtype=float),
+        lateness=lateness,
+        arrivals=arrivals,
+    )
 
 
 def _order_qty(record: pd.DataFrame, materials: tuple, fallback: np.ndarray) -> np.ndarray:
     """Each material's reorder quantity as the plant orders it: the median quantity of its
     purchase orders received in the record; two lead times of use where it has none."""
     median = record.groupby("material_id")["qty"].median() if len(record) else pd.Series(dtype=float)
-    return np.array([float(median[m]) if m in median.index and median[m] > 0 else float(f)
-                     for m, f in zip(materials, fallback)])
+    return np.array(
+        [float(median[m]) if m in median.index and median[m] > 0 else float(f) for m, f in zip(materials, fallback)]
+    )
 
 
 def _binding(counts: pd.DataFrame, consumption: pd.DataFrame, record: pd.DataFrame, materials: tuple) -> np.ndarray:
@@ -276,8 +321,9 @@ def _since_count(stock: pd.DataFrame, record: pd.DataFrame, consumption: pd.Data
     return np.array(out, dtype=float)
 
 
-def _finished_since_count(finished: pd.DataFrame, output: pd.DataFrame, demand: pd.DataFrame,
-                          to_demand_units: float) -> float:
+def _finished_since_count(
+    finished: pd.DataFrame, output: pd.DataFrame, demand: pd.DataFrame, to_demand_units: float
+) -> float:
     """The finished-goods pool the day before the start: the newest counts plus good output (in
     demand units) and less demand after them, when all were counted the same day; at least 0."""
     counted = finished[finished["on_hand"].notna()]

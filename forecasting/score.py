@@ -29,9 +29,8 @@ import numpy as np
 import pandas as pd
 
 from data_access import intelligence as q
-from data_access import live, model_holds
+from data_access import live, model_holds, queries
 from data_access import model_registry as registry
-from data_access import queries
 from data_access.scope import PlantScope
 from forecasting import failure_risk as fr
 from forecasting import shortage as sh
@@ -56,21 +55,39 @@ class ScoreReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        served = (f"{MODEL_NAME} {self.version['version']} ({self.version['status']})" if self.version
-                  else f"no {MODEL_NAME} version")
-        parts = [f"{kind}: {c['scored']} scored, {c['model']} by model, {c['fallback']} by fallback rules"
-                 f"{', ' + str(c['stale']) + ' stale' if c['stale'] else ''}" for kind, c in self.counts.items()]
+        served = (
+            f"{MODEL_NAME} {self.version['version']} ({self.version['status']})"
+            if self.version
+            else f"no {MODEL_NAME} version"
+        )
+        parts = [
+            f"{kind}: {c['scored']} scored, {c['model']} by model, {c['fallback']} by fallback rules"
+            f"{', ' + str(c['stale']) + ' stale' if c['stale'] else ''}"
+            for kind, c in self.counts.items()
+        ]
         trained = ""
         if self.trained:
-            trained = (f"; trained {self.trained['version']}" if "version" in self.trained
-                       else f"; training failed: {self.trained['error']}")
-        return f"run {self.run_id} as of {self.as_of:%Y-%m-%d %H:%M} UTC with {served}{trained} ({self.seconds:.1f} s)\n" \
+            trained = (
+                f"; trained {self.trained['version']}"
+                if "version" in self.trained
+                else f"; training failed: {self.trained['error']}"
+            )
+        return (
+            f"run {self.run_id} as of {self.as_of:%Y-%m-%d %H:%M} UTC with {served}{trained} ({self.seconds:.1f} s)\n"
             + "\n".join(parts)
+        )
 
 
-def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train: bool = False,
-          scope: PlantScope | None = None,
-          actor: str = "risk-score", progress=None) -> ScoreReport:
+def score(
+    engine,
+    as_of: datetime | None = None,
+    *,
+    serving: ModelServing,
+    train: bool = False,
+    scope: PlantScope | None = None,
+    actor: str = "risk-score",
+    progress=None,
+) -> ScoreReport:
     """Score everything in `scope` as of `as_of` (default now) and store it; see the module docstring."""
     started = time.perf_counter()
     scope = scope or PlantScope.everything()
@@ -96,26 +113,48 @@ def score(engine, as_of: datetime | None = None, *, serving: ModelServing, train
     held = _holds(engine, scope, version, metric_rows, serving)
     report(0.4, "Scoring failure risk")
     stale_failure = serving.stale_feeds(freshness, MODEL_NAME)
-    failure_rows, served_failure = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
-                                                 version, load_error, stale_failure, held, serving)
+    failure_rows, served_failure = _failure_rows(
+        engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error, stale_failure, held, serving
+    )
 
     report(0.6, "Simulating material shortages")
     stale_shortage = serving.stale_feeds(freshness, "shortage")
     shortage_rows, curves = _shortage_rows(engine, scope, day, stale_shortage, serving)
     report(0.85, "Scoring production order disruption")
-    disruption_rows = _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows, shortage_rows,
-                                       curves)
+    disruption_rows = _disruption_rows(
+        engine, scope, as_of, assets, served_failure, failure_rows, shortage_rows, curves
+    )
 
-    counts = {kind: _count(rows) for kind, rows in
-              (("failure", failure_rows), ("shortage", shortage_rows), ("disruption", disruption_rows))}
-    summary = {"counts": counts, "model": None if version is None else
-               {"model_id": version["model_id"], "version": version["version"], "status": version["status"]},
-               "trained": trained, "shortage": {"simulations": sh.SIMULATIONS, "consumption_days": sh.CONSUMPTION_DAYS,
-                                                "record_days": sh.RECORD_DAYS},
-               "disruption_days": sh.DISRUPTION_DAYS}
+    counts = {
+        kind: _count(rows)
+        for kind, rows in (("failure", failure_rows), ("shortage", shortage_rows), ("disruption", disruption_rows))
+    }
+    summary = {
+        "counts": counts,
+        "model": None
+        if version is None
+        else {"model_id": version["model_id"], "version": version["version"], "status": version["status"]},
+        "trained": trained,
+        "shortage": {
+            "simulations": sh.SIMULATIONS,
+            "consumption_days": sh.CONSUMPTION_DAYS,
+            "record_days": sh.RECORD_DAYS,
+        },
+        "disruption_days": sh.DISRUPTION_DAYS,
+    }
     with engine.begin() as conn:
-        q.upsert_score_run(conn, dict(run_id=run_id, as_of_utc=as_of, actor=actor, status="running", summary=None,
-                                      started_utc=datetime.now(timezone.utc), finished_utc=None))
+        q.upsert_score_run(
+            conn,
+            dict(
+                run_id=run_id,
+                as_of_utc=as_of,
+                actor=actor,
+                status="running",
+                summary=None,
+                started_utc=datetime.now(timezone.utc),
+                finished_utc=None,
+            ),
+        )
         q.write_risk_scores(conn, run_id, "failure", failure_rows)
         q.write_risk_scores(conn, run_id, "shortage", shortage_rows)
         q.write_risk_scores(conn, run_id, "disruption", disruption_rows)
@@ -138,11 +177,16 @@ def _inputs(engine, scope, assets, health_start, as_of: datetime):
 
 
 def _count(rows):
-    return {"scored": len(rows), "model": sum(r["source"] == "model" for r in rows),
-            "fallback": sum(r["source"] == "fallback" for r in rows), "stale": sum(bool(r["stale"]) for r in rows)}
+    return {
+        "scored": len(rows),
+        "model": sum(r["source"] == "model" for r in rows),
+        "fallback": sum(r["source"] == "fallback" for r in rows),
+        "stale": sum(bool(r["stale"]) for r in rows),
+    }
 
 
 # --- failure risk ------------------------------------------------------------------------------
+
 
 def _train(engine, feats, as_of, actor, serving: ModelServing) -> dict:
     """Train, evaluate and register a candidate version; returns what happened."""
@@ -153,27 +197,43 @@ def _train(engine, feats, as_of, actor, serving: ModelServing) -> dict:
     artifact, sha = fr.dump(result.model)
     trained_utc = datetime.now(timezone.utc)
     params = {
-        **result.model.get_params(), "features": fr.FEATURES, "horizon_days": fr.HORIZON_DAYS,
-        "alert_threshold": fr.ALERT_THRESHOLD, "data_until": as_of.isoformat(),
-        "train_end": str(result.split.train_end), "cal_start": str(result.split.cal_start),
-        "cal_end": str(result.split.cal_end), "test_start": str(result.split.test_start),
-        "test_end": str(result.split.test_end), "rows": result.rows,
+        **result.model.get_params(),
+        "features": fr.FEATURES,
+        "horizon_days": fr.HORIZON_DAYS,
+        "alert_threshold": fr.ALERT_THRESHOLD,
+        "data_until": as_of.isoformat(),
+        "train_end": str(result.split.train_end),
+        "cal_start": str(result.split.cal_start),
+        "cal_end": str(result.split.cal_end),
+        "test_start": str(result.split.test_start),
+        "test_end": str(result.split.test_end),
+        "rows": result.rows,
         "train_start": str(feats.loc[feats["failed_within"].notna(), "day"].min()),
-        "calibrated_plants": sorted(result.model.calibrators_), "artifact_sha256": sha,
+        "calibrated_plants": sorted(result.model.calibrators_),
+        "artifact_sha256": sha,
     }
     metrics = []
     for m in result.metrics.itertuples(index=False):
-        metrics += [(m.plant_id, "auc", m.auc), (m.plant_id, "brier", m.brier),
-                    (m.plant_id, "precision_at_alert", m.precision), (m.plant_id, "recall_at_alert", m.recall),
-                    (m.plant_id, "base_rate", m.base_rate), (m.plant_id, "test_rows", m.n),
-                    (m.plant_id, "test_failures", m.positives),
-                    (m.plant_id, "own_calibration", 1.0 if m.calibration == "plant" else 0.0)]
+        metrics += [
+            (m.plant_id, "auc", m.auc),
+            (m.plant_id, "brier", m.brier),
+            (m.plant_id, "precision_at_alert", m.precision),
+            (m.plant_id, "recall_at_alert", m.recall),
+            (m.plant_id, "base_rate", m.base_rate),
+            (m.plant_id, "test_rows", m.n),
+            (m.plant_id, "test_failures", m.positives),
+            (m.plant_id, "own_calibration", 1.0 if m.calibration == "plant" else 0.0),
+        ]
     with engine.begin() as conn:
         number = registry.next_version_number(conn, MODEL_NAME)
-        model_id, _ = serving.register(conn, actor, MODEL_NAME, f"v{number}", params, artifact, metrics,
-                                          trained_utc=trained_utc)
-    return {"model_id": model_id, "version": f"v{number}",
-            "metrics": result.metrics.replace({np.nan: None}).to_dict("records")}
+        model_id, _ = serving.register(
+            conn, actor, MODEL_NAME, f"v{number}", params, artifact, metrics, trained_utc=trained_utc
+        )
+    return {
+        "model_id": model_id,
+        "version": f"v{number}",
+        "metrics": result.metrics.replace({np.nan: None}).to_dict("records"),
+    }
 
 
 def _load(engine, version):
@@ -200,13 +260,27 @@ def _holds(engine, scope, version, metric_rows, serving: ModelServing) -> dict[s
     stored = registry.latest_metrics(engine, scope, version["model_id"])[["plant_id", "metric", "value"]]
     fresh = pd.DataFrame(metric_rows, columns=["plant_id", "metric", "value"]).dropna()
     frames = [f for f in (stored, fresh) if not f.empty]
-    latest = (pd.concat(frames, ignore_index=True).drop_duplicates(["plant_id", "metric"], keep="last")
-              if frames else stored)
+    latest = (
+        pd.concat(frames, ignore_index=True).drop_duplicates(["plant_id", "metric"], keep="last") if frames else stored
+    )
     return serving.hold_degraded(engine, version["model_id"], latest)
 
 
-def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error, stale,
-                  held, serving: ModelServing):
+def _failure_rows(
+    engine,
+    assets,
+    feats,
+    failures,
+    repairs,
+    scope,
+    as_of,
+    model,
+    version,
+    load_error,
+    stale,
+    held,
+    serving: ModelServing,
+):
     day = as_of.date()
     runs = q.line_run_daily(engine, scope, day - timedelta(days=fr.LOOKBACK_DAYS + 1), day)
     rules = fr.fallback_hazard(assets, failures, repairs, runs, as_of).set_index("asset_id")
@@ -230,13 +304,19 @@ def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
         p_model = model_risk.get(a.asset_id)
         risk = p_model if reason is None else float(rule["risk"])
         detail = {
-            "asset_class": a.asset_class, "criticality": a.criticality, "line_id": a.line_id,
-            "line_name": a.line_name, "asset_name": a.local_name,
-            "rule": {"mtbf_h": _round(rule["mtbf_h"], 1), "mtbf_basis": rule["mtbf_basis"],
-                     "failures_last_365d": int(rule["failures_lookback"]),
-                     "run_hours_since_repair": _round(rule["hours_since_repair"], 1),
-                     "run_hours_next_7d": _round(rule["horizon_run_h"], 1),
-                     "last_repair_day": None if rule["last_repair_day"] is None else str(rule["last_repair_day"])},
+            "asset_class": a.asset_class,
+            "criticality": a.criticality,
+            "line_id": a.line_id,
+            "line_name": a.line_name,
+            "asset_name": a.local_name,
+            "rule": {
+                "mtbf_h": _round(rule["mtbf_h"], 1),
+                "mtbf_basis": rule["mtbf_basis"],
+                "failures_last_365d": int(rule["failures_lookback"]),
+                "run_hours_since_repair": _round(rule["hours_since_repair"], 1),
+                "run_hours_next_7d": _round(rule["horizon_run_h"], 1),
+                "last_repair_day": None if rule["last_repair_day"] is None else str(rule["last_repair_day"]),
+            },
         }
         if a.asset_id in latest.index:
             f = latest.loc[a.asset_id]
@@ -245,11 +325,20 @@ def _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model,
             if model is not None:
                 detail["calibration"] = model.calibration_of(a.plant_id)
         served[a.asset_id] = risk
-        rows.append(dict(plant_id=a.plant_id, subject_id=a.asset_id, risk=_round(risk, 6),
-                         source="model" if reason is None else "fallback", reason=reason,
-                         model_id=None if version is None or p_model is None else version["model_id"],
-                         model_risk=_round(p_model, 6), fallback_risk=_round(rule["risk"], 6),
-                         stale=bool(stale.get(a.plant_id)), detail=detail))
+        rows.append(
+            dict(
+                plant_id=a.plant_id,
+                subject_id=a.asset_id,
+                risk=_round(risk, 6),
+                source="model" if reason is None else "fallback",
+                reason=reason,
+                model_id=None if version is None or p_model is None else version["model_id"],
+                model_risk=_round(p_model, 6),
+                fallback_risk=_round(rule["risk"], 6),
+                stale=bool(stale.get(a.plant_id)),
+                detail=detail,
+            )
+        )
     return rows, served
 
 
@@ -260,8 +349,12 @@ def _monitoring(feats, model, version, day) -> list:
     live = feats[(feats["failed_within"].notna()) & (feats["day"] > day - timedelta(days=LIVE_DAYS + fr.HORIZON_DAYS))]
     if not live.empty:
         for m in fr.evaluate(model, live).itertuples(index=False):
-            rows += [(m.plant_id, "auc_live", m.auc), (m.plant_id, "brier_live", m.brier),
-                     (m.plant_id, "precision_live", m.precision), (m.plant_id, "base_rate_live", m.base_rate)]
+            rows += [
+                (m.plant_id, "auc_live", m.auc),
+                (m.plant_id, "brier_live", m.brier),
+                (m.plant_id, "precision_live", m.precision),
+                (m.plant_id, "base_rate_live", m.base_rate),
+            ]
     start = date.fromisoformat(params["train_start"]) if params.get("train_start") else None
     end = date.fromisoformat(params["train_end"]) if params.get("train_end") else None
     if start and end:
@@ -276,6 +369,7 @@ def _monitoring(feats, model, version, day) -> list:
 
 # --- shortage and disruption -------------------------------------------------------------------
 
+
 def _factors(engine, scope, day) -> dict:
     """plant_id -> forecast factor from the newest served output forecast made by `day`."""
     series = q.latest_series(engine, scope)
@@ -285,8 +379,13 @@ def _factors(engine, scope, day) -> dict:
         if s.history_end is None or s.history_end > day:
             continue
         points = q.forecast_points(engine, scope, s.run_id, s.plant_id, "output")
-        history = q.series_history(engine, scope.narrowed([s.plant_id]), "output",
-                                   s.history_end - timedelta(days=sh.FACTOR_DAYS - 1), s.history_end)
+        history = q.series_history(
+            engine,
+            scope.narrowed([s.plant_id]),
+            "output",
+            s.history_end - timedelta(days=sh.FACTOR_DAYS - 1),
+            s.history_end,
+        )
         factors[s.plant_id] = sh.forecast_factor(history["y"], points["yhat"].head(sh.FACTOR_DAYS))
     return factors
 
@@ -298,7 +397,8 @@ def _shortage_rows(engine, scope, day, stale, serving: ModelServing):
     record = q.deliveries(engine, scope, day - timedelta(days=sh.RECORD_DAYS), day)
     factors = _factors(engine, scope, day)
     sim = sh.shortage_probability(stock, consumption, open_pos, record, factors, day).set_index(
-        ["plant_id", "material_id"])
+        ["plant_id", "material_id"]
+    )
     rule = sh.shortage_rule(stock, consumption, open_pos, day).set_index(["plant_id", "material_id"])
     names = stock.set_index(["plant_id", "material_id"])
     rows, curves = [], {}
@@ -314,21 +414,40 @@ def _shortage_rows(engine, scope, day, stale, serving: ModelServing):
         risk = float(s["risk"]) if reason is None else float(r["risk"] if r is not None else s["risk"])
         curves[key] = list(s["by_day"]) if reason is None else [risk]
         m = names.loc[key]
-        detail = {"material_name": m["name"], "material_type": m["material_type"], "unit": m["unit"],
-                  "supplier_id": m["supplier_id"]}
+        detail = {
+            "material_name": m["name"],
+            "material_type": m["material_type"],
+            "unit": m["unit"],
+            "supplier_id": m["supplier_id"],
+        }
         if s is not None:
-            detail.update(lead_time_days=_round(s["lead_time_days"], 1), on_hand=_round(s["on_hand"], 2),
-                          snapshot_day=str(s["snapshot_day"]), daily_mean=_round(s["daily_mean"], 3),
-                          forecast_factor=_round(s["factor"], 3), open_po_qty=_round(s["open_po_qty"], 2),
-                          open_pos=int(s["open_pos"]), supplier_on_time=_round(s["supplier_on_time"], 3),
-                          by_day=list(s["by_day"]))
+            detail.update(
+                lead_time_days=_round(s["lead_time_days"], 1),
+                on_hand=_round(s["on_hand"], 2),
+                snapshot_day=str(s["snapshot_day"]),
+                daily_mean=_round(s["daily_mean"], 3),
+                forecast_factor=_round(s["factor"], 3),
+                open_po_qty=_round(s["open_po_qty"], 2),
+                open_pos=int(s["open_pos"]),
+                supplier_on_time=_round(s["supplier_on_time"], 3),
+                by_day=list(s["by_day"]),
+            )
         if r is not None:
             detail.update(days_of_supply=_round(r["days_of_supply"], 1), lead_time_days=_round(r["lead_time_days"], 1))
-        rows.append(dict(plant_id=plant_id, subject_id=material_id, risk=_round(risk, 6),
-                         source="model" if reason is None else "fallback", reason=reason, model_id=None,
-                         model_risk=None if s is None else _round(s["risk"], 6),
-                         fallback_risk=None if r is None else _round(r["risk"], 6),
-                         stale=bool(stale.get(plant_id)), detail=detail))
+        rows.append(
+            dict(
+                plant_id=plant_id,
+                subject_id=material_id,
+                risk=_round(risk, 6),
+                source="model" if reason is None else "fallback",
+                reason=reason,
+                model_id=None,
+                model_risk=None if s is None else _round(s["risk"], 6),
+                fallback_risk=None if r is None else _round(r["risk"], 6),
+                stale=bool(stale.get(plant_id)),
+                detail=detail,
+            )
+        )
     return rows, curves
 
 
@@ -353,19 +472,35 @@ def _disruption_rows(engine, scope, as_of, assets, served_failure, failure_rows,
         if fallback_mats:
             reasons.append(f"material shortage: {fallback_mats} of {len(mats)} materials by fallback rules")
         o = orders.loc[d.order_id]
-        rows.append(dict(
-            plant_id=d.plant_id, subject_id=d.order_id, risk=_round(d.risk, 6),
-            source="fallback" if reasons else "model", reason="; ".join(reasons) or None, model_id=None,
-            model_risk=None, fallback_risk=None,
-            stale=any(r["stale"] for r in on_line + mats),
-            detail={"line_id": d.line_id, "product_id": d.product_id, "product_name": o["product_name"],
-                    "qty": float(o["qty"]), "status": o["status"],
+        rows.append(
+            dict(
+                plant_id=d.plant_id,
+                subject_id=d.order_id,
+                risk=_round(d.risk, 6),
+                source="fallback" if reasons else "model",
+                reason="; ".join(reasons) or None,
+                model_id=None,
+                model_risk=None,
+                fallback_risk=None,
+                stale=any(r["stale"] for r in on_line + mats),
+                detail={
+                    "line_id": d.line_id,
+                    "product_id": d.product_id,
+                    "product_name": o["product_name"],
+                    "qty": float(o["qty"]),
+                    "status": o["status"],
                     "planned_start_utc": o["planned_start_utc"].isoformat(),
                     "planned_end_utc": o["planned_end_utc"].isoformat(),
                     "due_utc": None if pd.isna(o["due_utc"]) else o["due_utc"].isoformat(),
-                    "line_risk": _round(d.line_risk), "material_risk": _round(d.material_risk),
-                    "window_days": d.window_days, "worst_material": d.worst_material,
-                    "assets_scored": int(d.assets_scored), "materials_scored": int(d.materials_scored)}))
+                    "line_risk": _round(d.line_risk),
+                    "material_risk": _round(d.material_risk),
+                    "window_days": d.window_days,
+                    "worst_material": d.worst_material,
+                    "assets_scored": int(d.assets_scored),
+                    "materials_scored": int(d.materials_scored),
+                },
+            )
+        )
     return rows
 
 
@@ -396,16 +531,42 @@ def rescore_assets(engine, asset_ids, as_of: datetime | None = None, *, serving:
     version = serving.approved_version(engine, MODEL_NAME) or registry.latest_version(engine, MODEL_NAME)
     model, load_error = _load(engine, version)
     held = model_holds.open_holds(engine, version["model_id"]) if version is not None else {}
-    rows, _ = _failure_rows(engine, assets, feats, failures, repairs, scope, as_of, model, version, load_error,
-                            serving.stale_feeds(freshness, MODEL_NAME), held, serving)
+    rows, _ = _failure_rows(
+        engine,
+        assets,
+        feats,
+        failures,
+        repairs,
+        scope,
+        as_of,
+        model,
+        version,
+        load_error,
+        serving.stale_feeds(freshness, MODEL_NAME),
+        held,
+        serving,
+    )
     rows = [r for r in rows if r["subject_id"] in wanted]
     run_id = f"{as_of:%Y%m%dT%H%M%S%f}{live.LIVE_RUN_SUFFIX}"
-    summary = {"live": {"base_run": base, "rescored": sorted(r["subject_id"] for r in rows)},
-               "model": None if version is None else
-               {"model_id": version["model_id"], "version": version["version"], "status": version["status"]}}
+    summary = {
+        "live": {"base_run": base, "rescored": sorted(r["subject_id"] for r in rows)},
+        "model": None
+        if version is None
+        else {"model_id": version["model_id"], "version": version["version"], "status": version["status"]},
+    }
     with engine.begin() as conn:
-        q.upsert_score_run(conn, dict(run_id=run_id, as_of_utc=as_of, actor=LIVE_ACTOR, status="running",
-                                      summary=None, started_utc=datetime.now(timezone.utc), finished_utc=None))
+        q.upsert_score_run(
+            conn,
+            dict(
+                run_id=run_id,
+                as_of_utc=as_of,
+                actor=LIVE_ACTOR,
+                status="running",
+                summary=None,
+                started_utc=datetime.now(timezone.utc),
+                finished_utc=None,
+            ),
+        )
         q.write_risk_scores(conn, run_id, "failure", rows)
         live.carry_forward_scores(conn, base, run_id, "failure", [r["subject_id"] for r in rows])
         q.finish_score_run(conn, run_id, status="done", finished_utc=datetime.now(timezone.utc), summary=summary)
@@ -414,6 +575,7 @@ def rescore_assets(engine, asset_ids, as_of: datetime | None = None, *, serving:
 
 
 # --- the decisions workflow's model plug-in ------------------------------------------------------
+
 
 def maintenance_signals(engine, scope: PlantScope, as_of: datetime, *, serving: ModelServing) -> pd.DataFrame:
     """The `governance.signals` model provider of maintenance (plugged in by jobs): the model-served
@@ -433,21 +595,39 @@ def maintenance_signals(engine, scope: PlantScope, as_of: datetime, *, serving: 
     for s in scores.itertuples(index=False):
         d = s.detail
         repaired = (d.get("rule") or {}).get("last_repair_day")
-        evidence = {"rule": "failure_risk_model", "model": f"{MODEL_NAME} {s.version}", "scoring_run": run_id,
-                    "horizon_days": fr.HORIZON_DAYS, "asset_class": d.get("asset_class"),
-                    "criticality": d.get("criticality"), "asset_name": d.get("asset_name"),
-                    "line_id": d.get("line_id"), "line_name": d.get("line_name"),
-                    "reading_day": d.get("reading_day"), "calibration": d.get("calibration"),
-                    "features": d.get("features"), "rule_risk": s.fallback_risk,
-                    "days_since_repair": (d.get("features") or {}).get("days_since_repair")}
-        rows.append(dict(plant_id=s.plant_id, kind="maintenance", subject_id=s.subject_id, risk=float(s.risk),
-                         source="model", evidence=evidence,
-                         episode=f"since-{repaired.replace('-', '')}" if repaired else "since-start",
-                         feeds=list(serving.MODEL_FEEDS[MODEL_NAME])))
+        evidence = {
+            "rule": "failure_risk_model",
+            "model": f"{MODEL_NAME} {s.version}",
+            "scoring_run": run_id,
+            "horizon_days": fr.HORIZON_DAYS,
+            "asset_class": d.get("asset_class"),
+            "criticality": d.get("criticality"),
+            "asset_name": d.get("asset_name"),
+            "line_id": d.get("line_id"),
+            "line_name": d.get("line_name"),
+            "reading_day": d.get("reading_day"),
+            "calibration": d.get("calibration"),
+            "features": d.get("features"),
+            "rule_risk": s.fallback_risk,
+            "days_since_repair": (d.get("features") or {}).get("days_since_repair"),
+        }
+        rows.append(
+            dict(
+                plant_id=s.plant_id,
+                kind="maintenance",
+                subject_id=s.subject_id,
+                risk=float(s.risk),
+                source="model",
+                evidence=evidence,
+                episode=f"since-{repaired.replace('-', '')}" if repaired else "since-start",
+                feeds=list(serving.MODEL_FEEDS[MODEL_NAME]),
+            )
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
 # --- command line ------------------------------------------------------------------------------
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import clone
 
+from forecasting.estimators import (
+    ARIMAForecaster,
+    ETSForecaster,
+    MeanEnsemble,
+    ProphetForecaster,
+    SeasonalNaive,
+    ThetaForecaster,
+)
 from forecasting.metrics import mase
-from forecasting.estimators import (ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster, SeasonalNaive,
-                                ThetaForecaster)
 from forecasting.series import season_length
 
 ORIGINS = 3
@@ -113,7 +119,7 @@ def select(series, horizon, models=None, origins=ORIGINS):
     errors = {}
     for k in range(origins, 0, -1):
         cut = len(series) - k * horizon
-        train, test = series.iloc[:cut], series.iloc[cut:cut + horizon]
+        train, test = series.iloc[:cut], series.iloc[cut : cut + horizon]
         for name, (frame, _) in forecast_all(models, train, horizon).items():
             if isinstance(frame, Exception):
                 errors.setdefault(name, f"{type(frame).__name__}: {frame}")
@@ -127,8 +133,14 @@ def select(series, horizon, models=None, origins=ORIGINS):
     valid = {name: s for name, s in scores.items() if s is not None}
     if not valid:
         name, model = fallback_model(series)
-        return Selection(chosen=name, estimator=model, fallback_reason="no backtest origin could be scored",
-                         origins=origins, scores=scores, errors=errors)
+        return Selection(
+            chosen=name,
+            estimator=model,
+            fallback_reason="no backtest origin could be scored",
+            origins=origins,
+            scores=scores,
+            errors=errors,
+        )
     best = min(valid.values())
     chosen = next(name for name, s in valid.items() if s <= best * (1 + 1e-9))  # ties: simplest first
     return Selection(chosen=chosen, estimator=models[chosen], origins=origins, scores=scores, errors=errors)

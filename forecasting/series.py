@@ -113,8 +113,10 @@ def prepare(frame, freq):
     dupes = ds[ds.duplicated(keep=False)]
     if not dupes.empty:
         first = dupes.iloc[0]
-        raise SeriesError(f"duplicate dates: {first.date()} appears {int((ds == first).sum())} times "
-                          f"({dupes.nunique()} duplicated date(s) in all)")
+        raise SeriesError(
+            f"duplicate dates: {first.date()} appears {int((ds == first).sum())} times "
+            f"({dupes.nunique()} duplicated date(s) in all)"
+        )
 
     observed = pd.Series(y.to_numpy(dtype=float), index=pd.DatetimeIndex(ds), name="y").sort_index().dropna()
     if observed.empty:

@@ -59,9 +59,16 @@ def _delays(record: pd.DataFrame) -> tuple[dict, np.ndarray]:
     return by_supplier, pooled
 
 
-def shortage_probability(stock: pd.DataFrame, consumption: pd.DataFrame, open_pos: pd.DataFrame,
-                         record: pd.DataFrame, factors: dict, as_of_day: date,
-                         simulations: int = SIMULATIONS, seed: int = SEED) -> pd.DataFrame:
+def shortage_probability(
+    stock: pd.DataFrame,
+    consumption: pd.DataFrame,
+    open_pos: pd.DataFrame,
+    record: pd.DataFrame,
+    factors: dict,
+    as_of_day: date,
+    simulations: int = SIMULATIONS,
+    seed: int = SEED,
+) -> pd.DataFrame:
     """Simulated probability of running out within the lead time, per plant material.
 
     stock: data_access.intelligence.material_stock; consumption: material_consumption over
@@ -119,19 +126,44 @@ def shortage_probability(stock: pd.DataFrame, consumption: pd.DataFrame, open_po
             stock_now = np.maximum(stock_now - demand[:, t], 0.0)
             ran_out |= short
             by_day.append(float(ran_out.mean()))
-        rows.append(dict(
-            plant_id=s.plant_id, material_id=s.material_id, risk=float(by_day[-1]) if len(by_day) else 0.0,
-            lead_time_days=lead, on_hand=float(s.on_hand), snapshot_day=s.snapshot_day,
-            daily_mean=float(daily.mean()), factor=factor, open_po_qty=po_qty,
-            open_pos=0 if orders is None else len(orders),
-            supplier_on_time=on_time.get(s.supplier_id), by_day=[round(float(p), 4) for p in by_day]))
-    return pd.DataFrame(rows, columns=["plant_id", "material_id", "risk", "lead_time_days", "on_hand",
-                                       "snapshot_day", "daily_mean", "factor", "open_po_qty", "open_pos",
-                                       "supplier_on_time", "by_day"])
+        rows.append(
+            dict(
+                plant_id=s.plant_id,
+                material_id=s.material_id,
+                risk=float(by_day[-1]) if len(by_day) else 0.0,
+                lead_time_days=lead,
+                on_hand=float(s.on_hand),
+                snapshot_day=s.snapshot_day,
+                daily_mean=float(daily.mean()),
+                factor=factor,
+                open_po_qty=po_qty,
+                open_pos=0 if orders is None else len(orders),
+                supplier_on_time=on_time.get(s.supplier_id),
+                by_day=[round(float(p), 4) for p in by_day],
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "plant_id",
+            "material_id",
+            "risk",
+            "lead_time_days",
+            "on_hand",
+            "snapshot_day",
+            "daily_mean",
+            "factor",
+            "open_po_qty",
+            "open_pos",
+            "supplier_on_time",
+            "by_day",
+        ],
+    )
 
 
-def shortage_rule(stock: pd.DataFrame, consumption: pd.DataFrame, open_pos: pd.DataFrame,
-                  as_of_day: date) -> pd.DataFrame:
+def shortage_rule(
+    stock: pd.DataFrame, consumption: pd.DataFrame, open_pos: pd.DataFrame, as_of_day: date
+) -> pd.DataFrame:
     """The fallback: graded stockout exposure per plant material (see module docstring).
 
     Columns: plant_id, material_id, risk, days_of_supply, lead_time_days.
@@ -148,12 +180,24 @@ def shortage_rule(stock: pd.DataFrame, consumption: pd.DataFrame, open_pos: pd.D
             continue
         lead = float(s.lead_time_days) if pd.notna(s.lead_time_days) and s.lead_time_days > 0 else DEFAULT_LEAD_DAYS
         orders = pos.get(key)
-        coming = 0.0 if orders is None else float(sum(
-            qty for qty, d in zip(orders["qty"], orders["promised_day"]) if (d - as_of_day).days <= lead))
+        coming = (
+            0.0
+            if orders is None
+            else float(
+                sum(qty for qty, d in zip(orders["qty"], orders["promised_day"]) if (d - as_of_day).days <= lead)
+            )
+        )
         now = float(s.on_hand)  # already rolled forward to as_of_day
         dos = max(now + coming, 0.0) / daily
-        rows.append(dict(plant_id=s.plant_id, material_id=s.material_id,
-                         risk=float(np.clip(1.0 - dos / lead, 0.0, 1.0)), days_of_supply=dos, lead_time_days=lead))
+        rows.append(
+            dict(
+                plant_id=s.plant_id,
+                material_id=s.material_id,
+                risk=float(np.clip(1.0 - dos / lead, 0.0, 1.0)),
+                days_of_supply=dos,
+                lead_time_days=lead,
+            )
+        )
     return pd.DataFrame(rows, columns=["plant_id", "material_id", "risk", "days_of_supply", "lead_time_days"])
 
 
@@ -165,8 +209,14 @@ def window_probability(p7: float, days: float) -> float:
     return float(1.0 - (1.0 - p7) ** (max(days, 0.0) / 7.0))
 
 
-def disruption_probability(orders: pd.DataFrame, assets: pd.DataFrame, asset_risk: dict, bom: pd.DataFrame,
-                           shortage_by_day: dict, as_of: datetime) -> pd.DataFrame:
+def disruption_probability(
+    orders: pd.DataFrame,
+    assets: pd.DataFrame,
+    asset_risk: dict,
+    bom: pd.DataFrame,
+    shortage_by_day: dict,
+    as_of: datetime,
+) -> pd.DataFrame:
     """Per order: probability that a line failure or a material shortage disrupts it.
 
     orders: data_access.intelligence.upcoming_orders; assets: asset_register; asset_risk:
@@ -199,10 +249,34 @@ def disruption_probability(orders: pd.DataFrame, assets: pd.DataFrame, asset_ris
             materials += 1
             if p > worst_p:
                 worst, worst_p = material_id, p
-        rows.append(dict(order_id=o.order_id, plant_id=o.plant_id, line_id=o.line_id, product_id=o.product_id,
-                         risk=float(1.0 - line_ok * material_ok), line_risk=float(1.0 - line_ok),
-                         material_risk=float(1.0 - material_ok), window_days=round(window, 2),
-                         worst_material=worst, assets_scored=scored, materials_scored=materials))
-    return pd.DataFrame(rows, columns=["order_id", "plant_id", "line_id", "product_id", "risk", "line_risk",
-                                       "material_risk", "window_days", "worst_material", "assets_scored",
-                                       "materials_scored"])
+        rows.append(
+            dict(
+                order_id=o.order_id,
+                plant_id=o.plant_id,
+                line_id=o.line_id,
+                product_id=o.product_id,
+                risk=float(1.0 - line_ok * material_ok),
+                line_risk=float(1.0 - line_ok),
+                material_risk=float(1.0 - material_ok),
+                window_days=round(window, 2),
+                worst_material=worst,
+                assets_scored=scored,
+                materials_scored=materials,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "order_id",
+            "plant_id",
+            "line_id",
+            "product_id",
+            "risk",
+            "line_risk",
+            "material_risk",
+            "window_days",
+            "worst_material",
+            "assets_scored",
+            "materials_scored",
+        ],
+    )

@@ -63,8 +63,16 @@ class VerifyResult:
     head_hash: str | None = None
 
 
-def append(conn: Connection, actor: str, action: str, *, plant_id: str | None = None,
-           entity: str | None = None, entity_id: str | int | None = None, detail: dict) -> int:
+def append(
+    conn: Connection,
+    actor: str,
+    action: str,
+    *,
+    plant_id: str | None = None,
+    entity: str | None = None,
+    entity_id: str | int | None = None,
+    detail: dict,
+) -> int:
     """Append one audit row inside the caller's transaction and return its seq.
 
     Call it in the same `with engine.begin() as conn:` block as the state change it records,
@@ -75,8 +83,7 @@ def append(conn: Connection, actor: str, action: str, *, plant_id: str | None = 
     if not isinstance(detail, dict):
         raise TypeError(f"detail must be a dict, not {type(detail).__name__}")
     entity_id = None if entity_id is None else str(entity_id)
-    values = {"actor": actor, "action": action, "plant_id": plant_id, "entity": entity,
-              "entity_id": entity_id}
+    values = {"actor": actor, "action": action, "plant_id": plant_id, "entity": entity, "entity_id": entity_id}
     for name, value in values.items():
         limit = audit_log.c[name].type.length
         if value is not None and len(value) > limit:  # PostgreSQL would refuse it, SQLite not
@@ -87,8 +94,13 @@ def append(conn: Connection, actor: str, action: str, *, plant_id: str | None = 
     _lock_chain(conn)
     head = conn.execute(_HEAD).first()  # its own statement: a READ COMMITTED snapshot taken after the lock
     seq, prev_hash = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
-    row = {**values, "seq": seq, "at_utc": datetime.now(timezone.utc),
-           "detail": json.loads(_canonical_json(detail)), "prev_hash": prev_hash}
+    row = {
+        **values,
+        "seq": seq,
+        "at_utc": datetime.now(timezone.utc),
+        "detail": json.loads(_canonical_json(detail)),
+        "prev_hash": prev_hash,
+    }
     row["row_hash"] = row_hash(row)
     conn.execute(_INSERT, row)
     return seq
@@ -145,13 +157,23 @@ def verify(conn_or_engine: Connection | Engine, *, batch_size: int = _VERIFY_BAT
     c = audit_log.c
     # at_utc and detail come back as stored (text on SQLite), so a tampered, unparsable value
     # is reported as a bad row rather than raised by the column type while fetching.
-    columns = [c.seq, type_coerce(c.at_utc, Text).label("at_utc"), c.actor, c.action, c.plant_id,
-               c.entity, c.entity_id, type_coerce(c.detail, Text).label("detail"), c.prev_hash, c.row_hash]
+    columns = [
+        c.seq,
+        type_coerce(c.at_utc, Text).label("at_utc"),
+        c.actor,
+        c.action,
+        c.plant_id,
+        c.entity,
+        c.entity_id,
+        type_coerce(c.detail, Text).label("detail"),
+        c.prev_hash,
+        c.row_hash,
+    ]
     checked, last_seq, last_hash = 0, 0, GENESIS_HASH
     while True:
-        batch = conn.execute(
-            select(*columns).where(c.seq > last_seq).order_by(c.seq).limit(batch_size)
-        ).mappings().all()
+        batch = (
+            conn.execute(select(*columns).where(c.seq > last_seq).order_by(c.seq).limit(batch_size)).mappings().all()
+        )
         if not batch:
             return VerifyResult(True, checked, None, None, last_hash if checked else None)
         for row in batch:
@@ -166,8 +188,11 @@ def _row_problem(row, last_seq: int, last_hash: str) -> str | None:
     """What is wrong with `row` given the intact row before it, or None."""
     expected = last_seq + 1
     if row["seq"] != expected:
-        return (f"seq {expected} is missing (the next row is {row['seq']}): a row was deleted"
-                if row["seq"] > expected else f"unexpected seq {row['seq']}: rows were renumbered")
+        return (
+            f"seq {expected} is missing (the next row is {row['seq']}): a row was deleted"
+            if row["seq"] > expected
+            else f"unexpected seq {row['seq']}: rows were renumbered"
+        )
     detail = row["detail"]
     try:
         content = {**row, "detail": json.loads(detail) if isinstance(detail, str) else detail}
@@ -179,8 +204,10 @@ def _row_problem(row, last_seq: int, last_hash: str) -> str | None:
     if row["prev_hash"] != last_hash:
         if expected == 1:
             return "prev_hash of the first row is not 64 zeros: rows before it were deleted"
-        return (f"prev_hash does not match row {last_seq}'s row_hash: row {last_seq} was edited "
-                "and re-hashed, or rows were deleted or reordered")
+        return (
+            f"prev_hash does not match row {last_seq}'s row_hash: row {last_seq} was edited "
+            "and re-hashed, or rows were deleted or reordered"
+        )
     return None
 
 
@@ -199,11 +226,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot verify the audit chain: {exc}", file=sys.stderr)
         return 2
     if result.ok:
-        print(f"audit chain intact: {result.rows_checked} rows"
-              + (f" (head row_hash {result.head_hash})" if result.head_hash else ""))
+        print(
+            f"audit chain intact: {result.rows_checked} rows"
+            + (f" (head row_hash {result.head_hash})" if result.head_hash else "")
+        )
         return 0
-    print(f"audit chain broken at seq {result.first_bad_seq}: {result.problem} "
-          f"({result.rows_checked} rows before it are intact)")
+    print(
+        f"audit chain broken at seq {result.first_bad_seq}: {result.problem} "
+        f"({result.rows_checked} rows before it are intact)"
+    )
     return 1
 
 
@@ -226,8 +257,9 @@ def _verify_url(url: str) -> VerifyResult:
 SECURITY_LOG = logging.getLogger("pnct.security")
 
 
-def record_failed_login(username: str | None, *, engine: Engine | None = None, reason: str = "bad_credentials",
-                        background: bool = False) -> bool | threading.Thread:
+def record_failed_login(
+    username: str | None, *, engine: Engine | None = None, reason: str = "bad_credentials", background: bool = False
+) -> bool | threading.Thread:
     """Log a failed login and audit it: actor 'anonymous', the attempted username (None when it
     is not a known user) in the detail. Never raises: a login form must keep working when the
     warehouse does not. A warehouse without the audit table, or a SQLite file that does not exist
@@ -251,8 +283,14 @@ def _write_failed_login(engine: Engine, typed: str | None, reason: str) -> bool:
         if not inspect(engine).has_table(audit_log.name):
             return False
         with engine.begin() as conn:
-            append(conn, "anonymous", "login_failed", entity="user", entity_id=(typed or None) and typed[:64],
-                   detail={"username": typed, "reason": str(reason)[:100]})
+            append(
+                conn,
+                "anonymous",
+                "login_failed",
+                entity="user",
+                entity_id=(typed or None) and typed[:64],
+                detail={"username": typed, "reason": str(reason)[:100]},
+            )
         return True
     except Exception:  # noqa: BLE001 - auditing must not break the login form
         return False

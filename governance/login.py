@@ -16,8 +16,8 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_authenticator.utilities import LoginError
 
 from data_access.settings import Settings, SettingsError, load
-from governance.users import User, UsersFileError, load_users
 from governance.audit import record_failed_login
+from governance.users import User, UsersFileError, load_users
 
 DEMO_USERS_FILE = Path(__file__).resolve().parent.parent / "config" / "demo_users.yaml"
 
@@ -43,8 +43,12 @@ def login_gate() -> User | None:
         _stop(f"Login is unavailable: {exc}")
     cookie_key, key_configured = _cookie_key()
     authenticator = stauth.Authenticate(
-        users.credentials(), users.cookie_name, cookie_key, users.cookie_expiry_days,
-        auto_hash=False, **_sleep_option(),
+        users.credentials(),
+        users.cookie_name,
+        cookie_key,
+        users.cookie_expiry_days,
+        auto_hash=False,
+        **_sleep_option(),
     )
     st.html(_HIDE_COOKIE_FRAMES)
 
@@ -55,6 +59,7 @@ def login_gate() -> User | None:
     st.session_state.pop(_USER, None)
 
     if not _logged_in():
+
         def log_in() -> None:
             _login_form(authenticator, removed, users_path, key_configured)
 
@@ -116,8 +121,7 @@ def current_user() -> User:
 def logout_button() -> None:
     """A sidebar button; the logout itself runs first thing on the next run, in login_gate,
     so nothing of the data is drawn after it and the cookie deletion has a run to complete."""
-    st.sidebar.button("Log out", key="auth_logout_button", on_click=_request_logout,
-                      width="stretch")
+    st.sidebar.button("Log out", key="auth_logout_button", on_click=_request_logout, width="stretch")
 
 
 def _request_logout() -> None:
@@ -175,12 +179,13 @@ def _sleep_option() -> dict:
 
 def _login_notes(users_path: Path, key_configured: bool) -> None:
     if users_path == DEMO_USERS_FILE:
-        st.caption("Demo users of the sample network (config/demo_users.yaml). "
-                   "Set PNCT_USERS_FILE for real users.")
+        st.caption("Demo users of the sample network (config/demo_users.yaml). Set PNCT_USERS_FILE for real users.")
     if not key_configured:
-        st.caption("No cookie key is configured (PNCT_COOKIE_KEY or [auth] cookie_key in "
-                   ".streamlit/secrets.toml): a random key is in use, so logins will not "
-                   "survive an app restart.")
+        st.caption(
+            "No cookie key is configured (PNCT_COOKIE_KEY or [auth] cookie_key in "
+            ".streamlit/secrets.toml): a random key is in use, so logins will not "
+            "survive an app restart."
+        )
 
 
 def _attempted_username(authenticator) -> str | None:

@@ -56,8 +56,18 @@ class ModelGovernanceError(ValueError):
 
 # --- registry -----------------------------------------------------------------------------------
 
-def register(conn, actor: str, model_name: str, version: str, params: dict, artifact: str | None,
-             metrics=(), trained_utc: datetime | None = None, measured_utc: datetime | None = None) -> tuple[int, bool]:
+
+def register(
+    conn,
+    actor: str,
+    model_name: str,
+    version: str,
+    params: dict,
+    artifact: str | None,
+    metrics=(),
+    trained_utc: datetime | None = None,
+    measured_utc: datetime | None = None,
+) -> tuple[int, bool]:
     """Register a trained model as a candidate version (idempotent on model_name + version).
 
     `metrics`: (plant_id, metric, value) rows measured at `measured_utc` (default: trained_utc).
@@ -67,12 +77,19 @@ def register(conn, actor: str, model_name: str, version: str, params: dict, arti
     model_id, created = registry.get_or_create_version(conn, model_name, version, params, artifact, trained_utc)
     written = registry.record_metrics(conn, model_id, measured_utc or trained_utc, metrics)
     if created:
-        audit.append(conn, actor, "model_registered", entity="model_version", entity_id=model_id,
-                     detail={"model_name": model_name, "version": version, "metrics": written})
+        audit.append(
+            conn,
+            actor,
+            "model_registered",
+            entity="model_version",
+            entity_id=model_id,
+            detail={"model_name": model_name, "version": version, "metrics": written},
+        )
     return model_id, created
 
 
 # --- approval ------------------------------------------------------------------------------------
+
 
 def approve(engine: Engine, user, model_id: int, reason: str, now: datetime | None = None) -> dict:
     """Approve a candidate version; the previously approved one of the same model is retired.
@@ -93,8 +110,13 @@ def retire(engine: Engine, user, model_id: int, reason: str, now: datetime | Non
 def _change(engine, user, model_id, reason, now, approving) -> dict:
     action = "model_approve" if approving else "model_retire"
     if not user.can(APPROVE_PERMISSION):
-        _refuse(engine, user, model_id, action, "Only a user allowed to approve models (the admin role) "
-                                                "may approve or retire a model version.")
+        _refuse(
+            engine,
+            user,
+            model_id,
+            action,
+            "Only a user allowed to approve models (the admin role) may approve or retire a model version.",
+        )
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         _refuse(engine, user, model_id, action, "A reason is required: say what you checked.")
@@ -108,8 +130,9 @@ def _change(engine, user, model_id, reason, now, approving) -> dict:
                 raise ModelGovernanceError(f"There is no model version {model_id}.")
             label = f"{row['model_name']} {row['version']}"
             if approving and row["status"] != "candidate":
-                raise ModelGovernanceError(f"{label} is {row['status']}, not a candidate: only a candidate "
-                                           "can be approved.")
+                raise ModelGovernanceError(
+                    f"{label} is {row['status']}, not a candidate: only a candidate can be approved."
+                )
             if not approving and row["status"] == "retired":
                 raise ModelGovernanceError(f"{label} is already retired.")
             retired = []
@@ -117,14 +140,26 @@ def _change(engine, user, model_id, reason, now, approving) -> dict:
                 retired = [m for m in registry.approved_ids(conn, row["model_name"]) if m != row["model_id"]]
                 for other in retired:
                     registry.set_status(conn, other, "retired")
-                registry.set_status(conn, row["model_id"], "approved", approved_by=user.username,
-                                    approved_utc=now, reason=reason)
+                registry.set_status(
+                    conn, row["model_id"], "approved", approved_by=user.username, approved_utc=now, reason=reason
+                )
             else:
                 registry.set_status(conn, row["model_id"], "retired")
-            audit.append(conn, user.username, action, entity="model_version", entity_id=row["model_id"],
-                         detail={"model_name": row["model_name"], "version": row["version"],
-                                 "from": row["status"], "to": "approved" if approving else "retired",
-                                 "reason": reason, "retired": retired})
+            audit.append(
+                conn,
+                user.username,
+                action,
+                entity="model_version",
+                entity_id=row["model_id"],
+                detail={
+                    "model_name": row["model_name"],
+                    "version": row["version"],
+                    "from": row["status"],
+                    "to": "approved" if approving else "retired",
+                    "reason": reason,
+                    "retired": retired,
+                },
+            )
     except ModelGovernanceError as exc:
         _refuse(engine, user, model_id, action, str(exc))
     return registry.version(engine, int(model_id))
@@ -132,8 +167,14 @@ def _change(engine, user, model_id, reason, now, approving) -> dict:
 
 def _refuse(engine, user, model_id, action, message):
     with engine.begin() as conn:
-        audit.append(conn, user.username, f"{action}_refused", entity="model_version",
-                     entity_id=str(model_id)[:64], detail={"refusal": message})
+        audit.append(
+            conn,
+            user.username,
+            f"{action}_refused",
+            entity="model_version",
+            entity_id=str(model_id)[:64],
+            detail={"refusal": message},
+        )
     raise ModelGovernanceError(message)
 
 
@@ -143,6 +184,7 @@ def approved_version(conn_or_engine, model_name: str) -> dict | None:
 
 
 # --- serving rules -------------------------------------------------------------------------------
+
 
 def feed_limits(conn_or_engine, freshness: pd.DataFrame) -> pd.DataFrame:
     """`freshness` (data_access.queries.feed_freshness) with the stale limit of each feed.
@@ -168,8 +210,9 @@ def stale_feeds(limits: pd.DataFrame, model_name: str) -> dict[str, list[str]]:
     return {plant: sorted(group["source"]) for plant, group in late.groupby("plant_id")}
 
 
-def fallback_reason(version: dict | None, stale: list[str] | None = None, unavailable: str | None = None,
-                    held: str | None = None) -> str | None:
+def fallback_reason(
+    version: dict | None, stale: list[str] | None = None, unavailable: str | None = None, held: str | None = None
+) -> str | None:
     """Why a plant's score must come from the fallback rule (every reason that applies, joined
     by "; "), None when the model may be served.
 
@@ -198,6 +241,7 @@ def stale_reason(stale: list[str]) -> str:
 
 # --- drift ----------------------------------------------------------------------------------------
 
+
 def psi_label(value) -> str:
     """stable | moderate shift | major shift | no data."""
     if value is None or pd.isna(value):
@@ -223,15 +267,20 @@ def degradation(metrics: dict, psi_limit: float, margin: float) -> str | None:
             continue
         if name.startswith("psi.") and value > psi_limit:
             reasons.append(f"input drift {name} = {value:.2f} above the limit {psi_limit:g}")
-        baseline = metrics.get("auc") if name == "auc_live" else (
-            metrics.get("wape." + name.removeprefix("wape_live.")) if name.startswith("wape_live.") else None)
+        baseline = (
+            metrics.get("auc")
+            if name == "auc_live"
+            else (metrics.get("wape." + name.removeprefix("wape_live.")) if name.startswith("wape_live.") else None)
+        )
         if baseline is None or pd.isna(baseline):
             continue
         if name == "auc_live" and value < baseline - margin:
             reasons.append(f"recent AUC {value:.2f} below its tested {baseline:.2f} by more than {margin:g}")
         elif name.startswith("wape_live.") and value > baseline + margin:
-            reasons.append(f"recent WAPE of {name.removeprefix('wape_live.')} {value:.1%} above its backtest "
-                           f"{baseline:.1%} by more than {margin:.0%}")
+            reasons.append(
+                f"recent WAPE of {name.removeprefix('wape_live.')} {value:.1%} above its backtest "
+                f"{baseline:.1%} by more than {margin:.0%}"
+            )
     return "; ".join(reasons) or None
 
 
@@ -251,34 +300,56 @@ def hold_degraded(engine: Engine, model_id: int, latest: pd.DataFrame, now: date
             if plant_id in held:
                 continue
             policy = limits.get(plant_id, default).values
-            reason = degradation(dict(zip(group["metric"], group["value"])), float(policy["drift_psi_limit"]),
-                                 float(policy["accuracy_margin"]))
+            reason = degradation(
+                dict(zip(group["metric"], group["value"])),
+                float(policy["drift_psi_limit"]),
+                float(policy["accuracy_margin"]),
+            )
             if reason is None:
                 continue
             hold_id = model_holds.add_hold(conn, model_id, plant_id, reason, now)
-            audit.append(conn, HOLD_ACTOR, "model_hold", plant_id=plant_id, entity="model_version",
-                         entity_id=model_id, detail={"hold_id": hold_id, "reason": reason})
+            audit.append(
+                conn,
+                HOLD_ACTOR,
+                "model_hold",
+                plant_id=plant_id,
+                entity="model_version",
+                entity_id=model_id,
+                detail={"hold_id": hold_id, "reason": reason},
+            )
             held[plant_id] = reason
     return held
 
 
-def release_hold(engine: Engine, user, model_id: int, plant_id: str, reason: str,
-                 now: datetime | None = None) -> int:
+def release_hold(engine: Engine, user, model_id: int, plant_id: str, reason: str, now: datetime | None = None) -> int:
     """An admin acts on a hold: the plant is served by the model again from the next run.
     Same permission, reason and audit as `approve`; returns the holds released."""
     action = "model_hold_release"
     if not user.can(APPROVE_PERMISSION):
-        _refuse(engine, user, model_id, action, "Only a user allowed to approve models (the admin role) "
-                                                "may release a model hold.")
+        _refuse(
+            engine,
+            user,
+            model_id,
+            action,
+            "Only a user allowed to approve models (the admin role) may release a model hold.",
+        )
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         _refuse(engine, user, model_id, action, "A reason is required: say what you checked.")
     with engine.begin() as conn:
-        released = model_holds.release(conn, int(model_id), plant_id, user.username, reason,
-                                       now or datetime.now(timezone.utc))
+        released = model_holds.release(
+            conn, int(model_id), plant_id, user.username, reason, now or datetime.now(timezone.utc)
+        )
         if released:
-            audit.append(conn, user.username, action, plant_id=plant_id, entity="model_version",
-                         entity_id=model_id, detail={"reason": reason, "released": released})
+            audit.append(
+                conn,
+                user.username,
+                action,
+                plant_id=plant_id,
+                entity="model_version",
+                entity_id=model_id,
+                detail={"reason": reason, "released": released},
+            )
     if not released:
         _refuse(engine, user, model_id, action, f"Model version {model_id} has no open hold at {plant_id}.")
     return released

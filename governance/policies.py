@@ -45,7 +45,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from data_access.schema import plant, plant_policy
-from governance import audit, roles as roles_mod
+from governance import audit
+from governance import roles as roles_mod
 
 KINDS = ("maintenance", "shortage", "quality", "schedule", "scenario")
 SIGNAL_KINDS = ("maintenance", "shortage", "quality")  # kinds raised from risk signals
@@ -94,48 +95,96 @@ _TEXT = {
 }
 for _kind, _threshold in (("maintenance", 0.5), ("shortage", 0.5), ("quality", 0.5)):
     SPECS[f"risk_threshold.{_kind}"] = Spec(
-        "threshold", _threshold, f"Risk score (0-1) from which a signal raises {_TEXT[_kind]}.")
+        "threshold", _threshold, f"Risk score (0-1) from which a signal raises {_TEXT[_kind]}."
+    )
 _DEFAULT_BANDS = {
     "maintenance": _bands((5000, ["maintenance_lead"]), (None, ["maintenance_lead", "plant_manager"])),
     "shortage": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
-    "quality": _bands((None, ["plant_manager"]),),
-    "schedule": _bands((None, ["planner"]),),
+    "quality": _bands(
+        (None, ["plant_manager"]),
+    ),
+    "schedule": _bands(
+        (None, ["planner"]),
+    ),
     "scenario": _bands((50000, ["plant_manager"]), (None, ["plant_manager", "executive"])),
 }
 _DEFAULT_SLA = {"maintenance": 24, "shortage": 24, "quality": 12, "schedule": 12, "scenario": 48}
 _DEFAULT_EXPIRY = {"maintenance": 168, "shortage": 168, "quality": 72, "schedule": 72, "scenario": 336}
-_DEFAULT_ESCALATION = {"maintenance": ["plant_manager", "executive"], "shortage": ["executive"],
-                       "quality": ["executive"], "schedule": ["plant_manager"], "scenario": ["executive"]}
+_DEFAULT_ESCALATION = {
+    "maintenance": ["plant_manager", "executive"],
+    "shortage": ["executive"],
+    "quality": ["executive"],
+    "schedule": ["plant_manager"],
+    "scenario": ["executive"],
+}
 for _kind in KINDS:
     SPECS[f"approval_bands.{_kind}"] = Spec(
-        "bands", _DEFAULT_BANDS[_kind],
-        f"Cost bands of {_TEXT[_kind]}: up to max_cost (null: no limit) ALL listed roles must approve.")
+        "bands",
+        _DEFAULT_BANDS[_kind],
+        f"Cost bands of {_TEXT[_kind]}: up to max_cost (null: no limit) ALL listed roles must approve.",
+    )
     SPECS[f"auto_approve_max_cost.{_kind}"] = Spec(
-        "cost_or_null", None, f"Estimated cost up to which {_TEXT[_kind]} are approved automatically "
-        "when automation_level is 'assisted' (null: never).")
+        "cost_or_null",
+        None,
+        f"Estimated cost up to which {_TEXT[_kind]} are approved automatically "
+        "when automation_level is 'assisted' (null: never).",
+    )
     SPECS[f"sla_hours.{_kind}"] = Spec("hours", _DEFAULT_SLA[_kind], f"Hours before undecided {_TEXT[_kind]} escalate.")
-    SPECS[f"escalate_to.{_kind}"] = Spec("roles", _DEFAULT_ESCALATION[_kind],
-                                         f"Roles that may decide {_TEXT[_kind]} once escalated.")
-    SPECS[f"expiry_hours.{_kind}"] = Spec("hours", _DEFAULT_EXPIRY[_kind],
-                                          f"Hours after which undecided {_TEXT[_kind]} expire.")
-SPECS.update({
-    "automation_level": Spec("choice", "manual", "manual: people decide everything; assisted: the system "
-                             "approves what auto_approve_max_cost allows.", AUTOMATION_LEVELS),
-    "feed_grace_hours": Spec("hours", 24, "Hours past a feed's expected cadence after which it is stale: "
-                             "the plant's models fall back to rules and its signals follow stale_feed_rule."),
-    "stale_feed_rule": Spec("choice", "manual_only", "When a signal's feed is stale: hold (raise nothing), "
-                            "manual_only (raise it flagged, never auto-approve), use (as usual).", STALE_FEED_RULES),
-    "model_fallback": Spec("choice", "rules", "Where no model scores a subject: rules (use the threshold "
-                           "fallback rules) or none (raise nothing).", MODEL_FALLBACKS),
-    "drift_psi_limit": Spec("number", 0.25, "Population stability index of a model input above which the "
-                            "plant's model is held and served by the fallback until an admin releases it."),
-    "accuracy_margin": Spec("number", 0.05, "How far (on the metric's 0-1 scale) a model's recent accuracy "
-                            "may fall below its baseline (live AUC under the tested AUC, live WAPE over the "
-                            "backtest WAPE) before the plant's model is held and served by the fallback."),
-    "labour_rate_per_hour": Spec("number", 85.0, "Cost of one maintenance hour, for the cost estimate."),
-    "repair_window_hours": Spec("hours", 72, "Hours from now in which a repair is planned; production "
-                                "orders on the line in this window are its schedule impact."),
-})
+    SPECS[f"escalate_to.{_kind}"] = Spec(
+        "roles", _DEFAULT_ESCALATION[_kind], f"Roles that may decide {_TEXT[_kind]} once escalated."
+    )
+    SPECS[f"expiry_hours.{_kind}"] = Spec(
+        "hours", _DEFAULT_EXPIRY[_kind], f"Hours after which undecided {_TEXT[_kind]} expire."
+    )
+SPECS.update(
+    {
+        "automation_level": Spec(
+            "choice",
+            "manual",
+            "manual: people decide everything; assisted: the system approves what auto_approve_max_cost allows.",
+            AUTOMATION_LEVELS,
+        ),
+        "feed_grace_hours": Spec(
+            "hours",
+            24,
+            "Hours past a feed's expected cadence after which it is stale: "
+            "the plant's models fall back to rules and its signals follow stale_feed_rule.",
+        ),
+        "stale_feed_rule": Spec(
+            "choice",
+            "manual_only",
+            "When a signal's feed is stale: hold (raise nothing), "
+            "manual_only (raise it flagged, never auto-approve), use (as usual).",
+            STALE_FEED_RULES,
+        ),
+        "model_fallback": Spec(
+            "choice",
+            "rules",
+            "Where no model scores a subject: rules (use the threshold fallback rules) or none (raise nothing).",
+            MODEL_FALLBACKS,
+        ),
+        "drift_psi_limit": Spec(
+            "number",
+            0.25,
+            "Population stability index of a model input above which the "
+            "plant's model is held and served by the fallback until an admin releases it.",
+        ),
+        "accuracy_margin": Spec(
+            "number",
+            0.05,
+            "How far (on the metric's 0-1 scale) a model's recent accuracy "
+            "may fall below its baseline (live AUC under the tested AUC, live WAPE over the "
+            "backtest WAPE) before the plant's model is held and served by the fallback.",
+        ),
+        "labour_rate_per_hour": Spec("number", 85.0, "Cost of one maintenance hour, for the cost estimate."),
+        "repair_window_hours": Spec(
+            "hours",
+            72,
+            "Hours from now in which a repair is planned; production "
+            "orders on the line in this window are its schedule impact.",
+        ),
+    }
+)
 
 
 def default_values() -> dict[str, Any]:
@@ -171,15 +220,21 @@ class Policy:
 
     def auto_approves(self, kind: str, cost: float | None) -> bool:
         limit = self.values[f"auto_approve_max_cost.{kind}"]
-        return (self.values["automation_level"] == "assisted" and limit is not None and cost is not None
-                and float(cost) <= float(limit))
+        return (
+            self.values["automation_level"] == "assisted"
+            and limit is not None
+            and cost is not None
+            and float(cost) <= float(limit)
+        )
 
     def routing(self, kind: str, cost: float | None) -> dict:
         """Who must approve, who decides once escalated, and the clocks: frozen into a recommendation."""
         index, band = self.band(kind, cost)
         keys = [f"approval_bands.{kind}", f"escalate_to.{kind}", f"sla_hours.{kind}", f"expiry_hours.{kind}"]
         return {
-            "approvers": list(band["roles"]), "band": index, "band_max_cost": band["max_cost"],
+            "approvers": list(band["roles"]),
+            "band": index,
+            "band_max_cost": band["max_cost"],
             "escalate_to": list(self.values[f"escalate_to.{kind}"]),
             "sla_hours": float(self.values[f"sla_hours.{kind}"]),
             "expiry_hours": float(self.values[f"expiry_hours.{kind}"]),
@@ -188,6 +243,7 @@ class Policy:
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 def _stored(conn: Connection) -> dict[str | None, dict[str, Any]]:
     """plant_id (None: enterprise) -> {key: value} of every stored row."""
@@ -199,8 +255,10 @@ def _stored(conn: Connection) -> dict[str | None, dict[str, Any]]:
 
 def _merge(plant_id, stored) -> Policy:
     values, origin = default_values(), {k: "built-in" for k in SPECS}
-    for layer, name in ((stored.get(None, {}), "enterprise"),
-                        (stored.get(plant_id, {}) if plant_id is not None else {}, "plant")):
+    for layer, name in (
+        (stored.get(None, {}), "enterprise"),
+        (stored.get(plant_id, {}) if plant_id is not None else {}, "plant"),
+    ):
         for key, value in layer.items():
             if key in SPECS:  # a retired key stays in the table but means nothing
                 values[key], origin[key] = value, name
@@ -231,6 +289,7 @@ def labour_rates(conn_or_engine) -> dict[str, float]:
 
 
 # --- validation --------------------------------------------------------------------------------
+
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -276,8 +335,9 @@ def _check_roles(key, value) -> None:
 
 def _check_bands(key, value) -> list:
     if not isinstance(value, list) or not value:
-        raise PolicyError(f"{key} must be a non-empty list of bands like "
-                          '{"max_cost": 5000, "roles": ["maintenance_lead"]}')
+        raise PolicyError(
+            f'{key} must be a non-empty list of bands like {{"max_cost": 5000, "roles": ["maintenance_lead"]}}'
+        )
     out = []
     for i, band in enumerate(value, 1):
         if not isinstance(band, dict) or set(band) != {"max_cost", "roles"}:
@@ -289,8 +349,7 @@ def _check_bands(key, value) -> list:
         out.append({"max_cost": None if cost is None else float(cost), "roles": list(band["roles"])})
     limits = [b["max_cost"] for b in out]
     if limits[-1] is not None:
-        raise PolicyError(f"{key}: the last band must have max_cost null (no upper limit), "
-                          "so every cost has approvers")
+        raise PolicyError(f"{key}: the last band must have max_cost null (no upper limit), so every cost has approvers")
     if None in limits[:-1]:
         raise PolicyError(f"{key}: only the last band may have no upper limit")
     finite = limits[:-1]
@@ -307,20 +366,26 @@ def contradictions(policy: Policy) -> list[str]:
         for i, band in enumerate(v[f"approval_bands.{kind}"], 1):
             for role in band["roles"]:
                 if not any(roles_mod.can([role], p) for p in KIND_PERMISSIONS[kind]):
-                    problems.append(f"approval_bands.{kind} band {i} names {role!r}, a role that may not "
-                                    f"approve {_TEXT[kind]} (it needs one of: {', '.join(KIND_PERMISSIONS[kind])})")
+                    problems.append(
+                        f"approval_bands.{kind} band {i} names {role!r}, a role that may not "
+                        f"approve {_TEXT[kind]} (it needs one of: {', '.join(KIND_PERMISSIONS[kind])})"
+                    )
         for role in v[f"escalate_to.{kind}"]:
             if not any(roles_mod.can([role], p) for p in ESCALATION_PERMISSIONS):
                 problems.append(f"escalate_to.{kind} names {role!r}, a role that may not decide escalated items")
         if v[f"sla_hours.{kind}"] >= v[f"expiry_hours.{kind}"]:
-            problems.append(f"sla_hours.{kind} ({v[f'sla_hours.{kind}']:g} h) must be shorter than "
-                            f"expiry_hours.{kind} ({v[f'expiry_hours.{kind}']:g} h), or it expires before "
-                            "it escalates")
+            problems.append(
+                f"sla_hours.{kind} ({v[f'sla_hours.{kind}']:g} h) must be shorter than "
+                f"expiry_hours.{kind} ({v[f'expiry_hours.{kind}']:g} h), or it expires before "
+                "it escalates"
+            )
         auto = v[f"auto_approve_max_cost.{kind}"]
         first_limit = v[f"approval_bands.{kind}"][0]["max_cost"]
         if auto is not None and first_limit is not None and auto > first_limit:
-            problems.append(f"auto_approve_max_cost.{kind} ({auto:g}) is above the first approval band's "
-                            f"limit ({first_limit:g}): the system would approve what needs several people")
+            problems.append(
+                f"auto_approve_max_cost.{kind} ({auto:g}) is above the first approval band's "
+                f"limit ({first_limit:g}): the system would approve what needs several people"
+            )
     return problems
 
 
@@ -337,9 +402,15 @@ def _lock(conn: Connection) -> None:
 
 def _refuse(engine: Engine, user, plant_id, key, message: str, attempted) -> None:
     with engine.begin() as conn:
-        audit.append(conn, user.username, "policy_change_refused", plant_id=plant_id, entity="plant_policy",
-                     entity_id=key if isinstance(key, str) else None,
-                     detail={"key": str(key)[:64], "attempted": _jsonable(attempted), "refusal": message})
+        audit.append(
+            conn,
+            user.username,
+            "policy_change_refused",
+            plant_id=plant_id,
+            entity="plant_policy",
+            entity_id=key if isinstance(key, str) else None,
+            detail={"key": str(key)[:64], "attempted": _jsonable(attempted), "refusal": message},
+        )
     raise PolicyError(message)
 
 
@@ -361,12 +432,14 @@ def parse_text(key: str, raw: str) -> Any:
         spec = SPECS.get(key)
         if spec is not None and spec.kind == "choice":
             return raw
-        raise PolicyError(f"{key}: {raw!r} is not valid JSON (numbers as 0.6, lists as "
-                          '["plant_manager"], no value as null)') from None
+        raise PolicyError(
+            f'{key}: {raw!r} is not valid JSON (numbers as 0.6, lists as ["plant_manager"], no value as null)'
+        ) from None
 
 
-def set_value(engine: Engine, user, plant_id: str | None, key: str, value, reason: str,
-              now: datetime | None = None) -> Policy:
+def set_value(
+    engine: Engine, user, plant_id: str | None, key: str, value, reason: str, now: datetime | None = None
+) -> Policy:
     """Store `value` for `key` at `plant_id` (None: the enterprise default); returns the new
     effective policy of that plant. Raises PolicyError (audited) when refused."""
     return _change(engine, user, plant_id, key, value, reason, now, reset=False)
@@ -388,8 +461,7 @@ def _change(engine, user, plant_id, key, value, reason, now, reset) -> Policy:
     if not isinstance(reason, str) or not reason.strip():
         _refuse(engine, user, plant_id, key, "A reason is required for every policy change.", attempted)
     if reset and plant_id is None:
-        _refuse(engine, user, plant_id, key, "Enterprise defaults cannot be reset; set a new value instead.",
-                attempted)
+        _refuse(engine, user, plant_id, key, "Enterprise defaults cannot be reset; set a new value instead.", attempted)
     try:
         value = None if reset else validate_value(key, value)
     except PolicyError as exc:
@@ -399,8 +471,10 @@ def _change(engine, user, plant_id, key, value, reason, now, reset) -> Policy:
     try:
         with engine.begin() as conn:
             _lock(conn)
-            if plant_id is not None and conn.execute(
-                    select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is None:
+            if (
+                plant_id is not None
+                and conn.execute(select(plant.c.plant_id).where(plant.c.plant_id == plant_id)).first() is None
+            ):
                 raise PolicyError(f"There is no plant {plant_id!r}.")
             where = (p.plant_id.is_(None) if plant_id is None else p.plant_id == plant_id, p.key == key)
             old = conn.execute(select(p.value).where(*where)).first()
@@ -408,31 +482,51 @@ def _change(engine, user, plant_id, key, value, reason, now, reset) -> Policy:
             layer = stored.setdefault(plant_id, {})
             if reset:
                 if old is None:
-                    raise PolicyError(f"{plant_id} has no local value for {key}: it already follows the "
-                                      "enterprise default.")
+                    raise PolicyError(
+                        f"{plant_id} has no local value for {key}: it already follows the enterprise default."
+                    )
                 layer.pop(key)
             else:
                 layer[key] = value
-            affected = ([plant_id] if plant_id is not None else
-                        [None, *conn.execute(select(plant.c.plant_id).order_by(plant.c.plant_id)).scalars()])
+            affected = (
+                [plant_id]
+                if plant_id is not None
+                else [None, *conn.execute(select(plant.c.plant_id).order_by(plant.c.plant_id)).scalars()]
+            )
             for pid in affected:
                 problems = contradictions(_merge(pid, stored))
                 if problems:
                     where_txt = "the enterprise defaults" if pid is None else f"plant {pid}"
-                    raise PolicyError(f"Refused: this change would make {where_txt} contradictory: "
-                                      + "; ".join(problems) + ".")
+                    raise PolicyError(
+                        f"Refused: this change would make {where_txt} contradictory: " + "; ".join(problems) + "."
+                    )
             if reset:
                 conn.execute(delete(plant_policy).where(*where))
             elif old is None:
-                conn.execute(plant_policy.insert().values(plant_id=plant_id, key=key, value=value,
-                                                          updated_utc=now, updated_by=user.username))
+                conn.execute(
+                    plant_policy.insert().values(
+                        plant_id=plant_id, key=key, value=value, updated_utc=now, updated_by=user.username
+                    )
+                )
             else:
-                conn.execute(update(plant_policy).where(*where).values(value=value, updated_utc=now,
-                                                                       updated_by=user.username))
-            audit.append(conn, user.username, "policy_reset" if reset else "policy_set", plant_id=plant_id,
-                         entity="plant_policy", entity_id=key,
-                         detail={"key": key, "scope": plant_id or "enterprise",
-                                 "old": None if old is None else old.value, "new": value, "reason": reason.strip()})
+                conn.execute(
+                    update(plant_policy).where(*where).values(value=value, updated_utc=now, updated_by=user.username)
+                )
+            audit.append(
+                conn,
+                user.username,
+                "policy_reset" if reset else "policy_set",
+                plant_id=plant_id,
+                entity="plant_policy",
+                entity_id=key,
+                detail={
+                    "key": key,
+                    "scope": plant_id or "enterprise",
+                    "old": None if old is None else old.value,
+                    "new": value,
+                    "reason": reason.strip(),
+                },
+            )
     except PolicyError as exc:
         _refuse(engine, user, plant_id, key, str(exc), attempted)
     return effective(engine, plant_id)
@@ -448,8 +542,11 @@ def seed_enterprise_defaults(engine: Engine, actor: str = "system", now: datetim
         missing = {k: v for k, v in default_values().items() if k not in have}
         if not missing:
             return []
-        conn.execute(plant_policy.insert(), [
-            dict(plant_id=None, key=k, value=v, updated_utc=now, updated_by=actor) for k, v in missing.items()])
-        audit.append(conn, actor, "policy_seeded", entity="plant_policy",
-                     detail={"keys": sorted(missing), "values": missing})
+        conn.execute(
+            plant_policy.insert(),
+            [dict(plant_id=None, key=k, value=v, updated_utc=now, updated_by=actor) for k, v in missing.items()],
+        )
+        audit.append(
+            conn, actor, "policy_seeded", entity="plant_policy", detail={"keys": sorted(missing), "values": missing}
+        )
     return sorted(missing)

@@ -49,6 +49,7 @@ class ScenarioRefused(ValueError):
 
 # --- saving --------------------------------------------------------------------------------------
 
+
 def _plant_list(plant_ids) -> list[str]:
     if isinstance(plant_ids, str) or not isinstance(plant_ids, (list, tuple, set, frozenset)):
         raise ScenarioRefused("Choose the plants of the scenario (a list of plant ids).")
@@ -68,8 +69,9 @@ def save(engine, planner: ModuleType, user, name, plant_ids, levers, results, da
     plants = _plant_list(plant_ids)
     outside = [p for p in plants if not user.scope.allows(p)]
     if outside:
-        raise ScenarioRefused(f"Plant {outside[0]} is outside your plant scope; a scenario may only touch "
-                              "your plants.", "scope")
+        raise ScenarioRefused(
+            f"Plant {outside[0]} is outside your plant scope; a scenario may only touch your plants.", "scope"
+        )
     if not isinstance(name, str) or not name.strip():
         raise ScenarioRefused("Give the scenario a name.", "value")
     name = name.strip()
@@ -85,8 +87,9 @@ def save(engine, planner: ModuleType, user, name, plant_ids, levers, results, da
     if not isinstance(results, dict):
         raise ScenarioRefused("The scenario has no results: run it before saving it.", "value")
     if not isinstance(data_version, str) or not data_version.strip() or len(data_version) > MAX_DATA_VERSION_CHARS:
-        raise ScenarioRefused(f"The scenario must name the data version it ran on (1 to "
-                              f"{MAX_DATA_VERSION_CHARS} characters).", "value")
+        raise ScenarioRefused(
+            f"The scenario must name the data version it ran on (1 to {MAX_DATA_VERSION_CHARS} characters).", "value"
+        )
     try:
         levers, results = store.json_ready(levers), store.json_ready(results)
     except (TypeError, ValueError) as exc:
@@ -96,21 +99,44 @@ def save(engine, planner: ModuleType, user, name, plant_ids, levers, results, da
     unknown = [p for p in plants if p not in known]
     if unknown:
         raise ScenarioRefused(f"There is no plant {unknown[0]!r}.", "value")
-    if set((results.get("plants") or {})) != set(plants):
-        raise ScenarioRefused("The results are not those of the scenario's plants: run it again before saving.",
-                              "value")
+    if set(results.get("plants") or {}) != set(plants):
+        raise ScenarioRefused(
+            "The results are not those of the scenario's plants: run it again before saving.", "value"
+        )
     try:  # levers only about these plants' lines and suppliers, in range
-        planner.check(parsed, {line for c in known.values() for line in c["lines"]},
-                      {s for c in known.values() for s in c["suppliers"]})
+        planner.check(
+            parsed,
+            {line for c in known.values() for line in c["lines"]},
+            {s for c in known.values() for s in c["suppliers"]},
+        )
     except planner.ScenarioError as exc:
         raise ScenarioRefused(str(exc), "value") from None
     with engine.begin() as conn:
-        scenario_id = store.save(conn, name=name, owner=user.username, plant_ids=plants, levers=levers,
-                                 results=results, data_version=data_version.strip(), now=now)
-        audit.append(conn, user.username, "scenario_saved", plant_id=plants[0] if len(plants) == 1 else None,
-                     entity="scenario", entity_id=scenario_id,
-                     detail={"name": name, "plant_ids": plants, "levers": levers,
-                             "data_version": data_version.strip(), "summary": parsed.describe()})
+        scenario_id = store.save(
+            conn,
+            name=name,
+            owner=user.username,
+            plant_ids=plants,
+            levers=levers,
+            results=results,
+            data_version=data_version.strip(),
+            now=now,
+        )
+        audit.append(
+            conn,
+            user.username,
+            "scenario_saved",
+            plant_id=plants[0] if len(plants) == 1 else None,
+            entity="scenario",
+            entity_id=scenario_id,
+            detail={
+                "name": name,
+                "plant_ids": plants,
+                "levers": levers,
+                "data_version": data_version.strip(),
+                "summary": parsed.describe(),
+            },
+        )
     return scenario_id
 
 
@@ -133,12 +159,19 @@ def summary_rows(planner: ModuleType, results: dict, plant_id: str) -> list[dict
 
 # --- submitting ----------------------------------------------------------------------------------
 
+
 def _refusal(engine, user, scenario_id, plant_id, exc: ScenarioRefused, detail: dict) -> ScenarioRefused:
     """Audit a refused submission in its own transaction and hand the exception back to raise."""
     with engine.begin() as conn:
-        audit.append(conn, user.username, "scenario_refused", plant_id=plant_id, entity="scenario",
-                     entity_id=str(scenario_id)[:64] if scenario_id is not None else None,
-                     detail={"attempted": "submit", "code": exc.code, "refusal": str(exc), **detail})
+        audit.append(
+            conn,
+            user.username,
+            "scenario_refused",
+            plant_id=plant_id,
+            entity="scenario",
+            entity_id=str(scenario_id)[:64] if scenario_id is not None else None,
+            detail={"attempted": "submit", "code": exc.code, "refusal": str(exc), **detail},
+        )
     return exc
 
 
@@ -156,14 +189,13 @@ def submit(engine, planner: ModuleType, user, scenario_id, note, now=None) -> li
             scenario_id = int(str(scenario_id).strip()) if not isinstance(scenario_id, int) else scenario_id
         except (TypeError, ValueError):
             raise ScenarioRefused("The scenario id must be a whole number.", "value") from None
-        if isinstance(scenario_id, bool) or not -2**31 < scenario_id < 2**31:
+        if isinstance(scenario_id, bool) or not -(2**31) < scenario_id < 2**31:
             raise ScenarioRefused("The scenario id is out of range.", "value")
         found = store.scenario(engine, PlantScope.everything(), scenario_id)  # its plants, to audit an attempt there
         if found is not None and len(found["plant_ids"]) == 1:
             plant_id = found["plant_ids"][0]
         if found is None or not all(user.scope.allows(p) for p in found["plant_ids"]):
-            raise ScenarioRefused("That scenario does not exist or touches a plant outside your plant scope.",
-                                  "scope")
+            raise ScenarioRefused("That scenario does not exist or touches a plant outside your plant scope.", "scope")
         if not user.can("propose"):
             raise ScenarioRefused("Your role may not submit scenarios for approval.", "permission")
         if found["state"] != "draft":
@@ -176,21 +208,27 @@ def submit(engine, planner: ModuleType, user, scenario_id, note, now=None) -> li
         changes = {p: metric_change(planner, found["results"], p, "plan_spend") for p in found["plant_ids"]}
         missing = [p for p, c in changes.items() if c is None]
         if missing:
-            raise ScenarioRefused(f"The results of scenario #{scenario_id} have no plan spend for plant {missing[0]} "
-                                  "against its baseline; run the scenario again and save it before submitting.",
-                                  "value")
+            raise ScenarioRefused(
+                f"The results of scenario #{scenario_id} have no plan spend for plant {missing[0]} "
+                "against its baseline; run the scenario again and save it before submitting.",
+                "value",
+            )
         return _raise(engine, planner, user, found, note, changes, now)
     except ScenarioRefused as exc:
-        raise _refusal(engine, user, scenario_id if isinstance(scenario_id, int) else raw_id, plant_id, exc,
-                       attempt) from None
+        raise _refusal(
+            engine, user, scenario_id if isinstance(scenario_id, int) else raw_id, plant_id, exc, attempt
+        ) from None
 
 
 def _already(found: dict) -> ScenarioRefused:
     recs = ", ".join(f"#{r}" for r in found["rec_ids"])
     state = found["decision_state"] or "submitted"
-    return ScenarioRefused(f"Scenario '{found['name']}' (#{found['scenario_id']}) was already submitted for "
-                           f"approval{f' (recommendations {recs})' if recs else ''} and is {state}; a scenario is "
-                           "submitted once. Save it as a new scenario to submit a changed plan.", "state")
+    return ScenarioRefused(
+        f"Scenario '{found['name']}' (#{found['scenario_id']}) was already submitted for "
+        f"approval{f' (recommendations {recs})' if recs else ''} and is {state}; a scenario is "
+        "submitted once. Save it as a new scenario to submit a changed plan.",
+        "state",
+    )
 
 
 def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: dict, now: datetime) -> list[int]:
@@ -199,8 +237,9 @@ def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: d
     with engine.begin() as conn:
         # first statement: takes SQLite's write lock; of two concurrent submissions one wins
         if not store.mark_submitted(conn, sid):
-            raise ScenarioRefused(f"Scenario '{name}' (#{sid}) was submitted a moment ago by someone else; "
-                                  "reload it.", "state")
+            raise ScenarioRefused(
+                f"Scenario '{name}' (#{sid}) was submitted a moment ago by someone else; reload it.", "state"
+            )
         context = store.plan_context(conn, user.scope, found["plant_ids"])
         for plant_id in found["plant_ids"]:
             info = context.get(plant_id)
@@ -212,21 +251,38 @@ def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: d
             plan = planner.Levers.from_dict(levers).for_plant(info["lines"], info["suppliers"])  # never another plant's
             net = metric_change(planner, found["results"], plant_id, "cost")
             evidence = {
-                "rule": "scenario_plan", "scenario_id": sid, "name": name, "submitted_by": user.username,
-                "note": note, "levers": plan.to_dict(), "assumptions": plan.assumptions(),
-                "plants_in_scenario": len(found["plant_ids"]), "data_version": found["data_version"],
-                "spend_change": change, "cost_change": None if net is None else round(net, 2),
+                "rule": "scenario_plan",
+                "scenario_id": sid,
+                "name": name,
+                "submitted_by": user.username,
+                "note": note,
+                "levers": plan.to_dict(),
+                "assumptions": plan.assumptions(),
+                "plants_in_scenario": len(found["plant_ids"]),
+                "data_version": found["data_version"],
+                "spend_change": change,
+                "cost_change": None if net is None else round(net, 2),
                 "summary": summary_rows(planner, found["results"], plant_id),
                 "action": {"scenario_id": sid, "scenario_name": name, **plan.actions()},
             }
             title = f"Scenario '{name}': {plan.describe()}"
             suffix = f" at {info['name']}"
             if len(title) + len(suffix) > 200:
-                title = title[:200 - len(suffix) - 1] + "…"
+                title = title[: 200 - len(suffix) - 1] + "…"
             rec_id = workflow.insert_recommendation(
-                conn, policy, now, plant_id=plant_id, kind=store.KIND, subject_id=store.subject_id(sid),
-                signal_key=f"scenario:{sid}:{plant_id}", title=title + suffix, risk=None, estimated_cost=routed_cost,
-                evidence=evidence, source="workflow")
+                conn,
+                policy,
+                now,
+                plant_id=plant_id,
+                kind=store.KIND,
+                subject_id=store.subject_id(sid),
+                signal_key=f"scenario:{sid}:{plant_id}",
+                title=title + suffix,
+                risk=None,
+                estimated_cost=routed_cost,
+                evidence=evidence,
+                source="workflow",
+            )
             if rec_id is None:
                 raise ScenarioRefused(f"Scenario #{sid} already has a recommendation at {plant_id}.", "state")
             routing = policy.routing(store.KIND, routed_cost)
@@ -234,24 +290,60 @@ def _raise(engine, planner: ModuleType, user, found: dict, note: str, changes: d
             outbox_id = None
             if auto:
                 outbox_id = workflow.auto_approve(
-                    conn, rec_id, now, f"Auto-approved by the {plant_id} policy: plan spend change {routed_cost:,.0f} "
+                    conn,
+                    rec_id,
+                    now,
+                    f"Auto-approved by the {plant_id} policy: plan spend change {routed_cost:,.0f} "
                     f"{REFERENCE_CURRENCY} within auto_approve_max_cost.scenario "
                     f"({policy['auto_approve_max_cost.scenario']:,.0f} {REFERENCE_CURRENCY}), "
-                    "automation_level assisted.")
-            audit.append(conn, user.username, "recommendation_created", plant_id=plant_id, entity="recommendation",
-                         entity_id=rec_id, detail={
-                             "kind": store.KIND, "subject_id": store.subject_id(sid), "scenario_id": sid,
-                             "source": "workflow", "estimated_cost": routed_cost, "spend_change": change,
-                             "approvers": routing["approvers"], "sla_hours": routing["sla_hours"]})
+                    "automation_level assisted.",
+                )
+            audit.append(
+                conn,
+                user.username,
+                "recommendation_created",
+                plant_id=plant_id,
+                entity="recommendation",
+                entity_id=rec_id,
+                detail={
+                    "kind": store.KIND,
+                    "subject_id": store.subject_id(sid),
+                    "scenario_id": sid,
+                    "source": "workflow",
+                    "estimated_cost": routed_cost,
+                    "spend_change": change,
+                    "approvers": routing["approvers"],
+                    "sla_hours": routing["sla_hours"],
+                },
+            )
             if auto:
-                audit.append(conn, workflow.SYSTEM, "recommendation_auto_approved", plant_id=plant_id,
-                             entity="recommendation", entity_id=rec_id,
-                             detail={"estimated_cost": routed_cost, "outbox_id": outbox_id,
-                                     "limit": policy["auto_approve_max_cost.scenario"]})
+                audit.append(
+                    conn,
+                    workflow.SYSTEM,
+                    "recommendation_auto_approved",
+                    plant_id=plant_id,
+                    entity="recommendation",
+                    entity_id=rec_id,
+                    detail={
+                        "estimated_cost": routed_cost,
+                        "outbox_id": outbox_id,
+                        "limit": policy["auto_approve_max_cost.scenario"],
+                    },
+                )
             rec_ids.append(rec_id)
-        audit.append(conn, user.username, "scenario_submitted",
-                     plant_id=found["plant_ids"][0] if len(found["plant_ids"]) == 1 else None,
-                     entity="scenario", entity_id=sid,
-                     detail={"name": name, "plant_ids": found["plant_ids"], "note": note, "rec_ids": rec_ids,
-                             "spend_change": {p: round(c, 2) for p, c in changes.items()}})
+        audit.append(
+            conn,
+            user.username,
+            "scenario_submitted",
+            plant_id=found["plant_ids"][0] if len(found["plant_ids"]) == 1 else None,
+            entity="scenario",
+            entity_id=sid,
+            detail={
+                "name": name,
+                "plant_ids": found["plant_ids"],
+                "note": note,
+                "rec_ids": rec_ids,
+                "spend_change": {p: round(c, 2) for p, c in changes.items()},
+            },
+        )
     return rec_ids

@@ -51,9 +51,9 @@ Importable without Streamlit.
 """
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable, Mapping
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -97,9 +97,14 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64" if c == "risk" else "object") for c in COLUMNS})
 
 
-def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = None,
-                 params: RuleParams = RuleParams(), kinds=KINDS,
-                 providers: Mapping[str, ModelProvider] | None = None) -> pd.DataFrame:
+def risk_signals(
+    engine: Engine,
+    scope: PlantScope,
+    as_of: datetime | None = None,
+    params: RuleParams = RuleParams(),
+    kinds=KINDS,
+    providers: Mapping[str, ModelProvider] | None = None,
+) -> pd.DataFrame:
     """Every risk signal in scope as of `as_of` (default now): model scores where `providers`
     has a model for the kind and it scores the subject, fallback rules elsewhere."""
     providers = dict(providers or {})
@@ -121,12 +126,14 @@ def risk_signals(engine: Engine, scope: PlantScope, as_of: datetime | None = Non
     if not frames:
         return empty()
     out = pd.concat(frames, ignore_index=True)[COLUMNS]
-    return out.sort_values(["plant_id", "kind", "risk", "subject_id"], ascending=[True, True, False, True],
-                           ignore_index=True)
+    return out.sort_values(
+        ["plant_id", "kind", "risk", "subject_id"], ascending=[True, True, False, True], ignore_index=True
+    )
 
 
-def rule_evidence(engine: Engine, kind: str, plant_id: str, subject_id: str, as_of: datetime,
-                  params: RuleParams = RuleParams()) -> dict:
+def rule_evidence(
+    engine: Engine, kind: str, plant_id: str, subject_id: str, as_of: datetime, params: RuleParams = RuleParams()
+) -> dict:
     """The fallback rule's evidence for one subject ({} when the rule has nothing to say), so a
     model's signal can be enriched with the same readings (stock, lead time, asset, line...)."""
     frame = _RULES[kind](engine, PlantScope.only({plant_id}), as_utc(as_of), params)
@@ -158,6 +165,7 @@ def _iso(value) -> str | None:
 
 # --- maintenance -------------------------------------------------------------------------------
 
+
 def weibull_failure_probability(t_days: float, horizon_days: float, mtbf_days: float, shape: float) -> float:
     """P(failure within horizon | survived t since the last repair), Weibull with mean MTBF."""
     if not mtbf_days or mtbf_days <= 0 or not math.isfinite(mtbf_days):
@@ -171,7 +179,7 @@ def _maintenance(engine, scope, as_of, params) -> pd.DataFrame:
     stats = signal_inputs.asset_failure_stats(engine, scope, as_of - timedelta(days=params.lookback_days), as_of)
     if stats.empty:
         return empty()
-    observed = ((pd.Timestamp(as_of) - stats["observed_since_utc"]).dt.total_seconds() / 86400.0)
+    observed = (pd.Timestamp(as_of) - stats["observed_since_utc"]).dt.total_seconds() / 86400.0
     stats["observed_days"] = observed.fillna(0.0).clip(upper=params.lookback_days)
     by_class = stats.groupby("asset_class").agg(days=("observed_days", "sum"), failures=("failures", "sum"))
     class_mtbf = (by_class["days"] / by_class["failures"].where(by_class["failures"] > 0)).to_dict()
@@ -182,20 +190,34 @@ def _maintenance(engine, scope, as_of, params) -> pd.DataFrame:
         mtbf = a.observed_days / a.failures if own else class_mtbf.get(a.asset_class, float("nan"))
         repairs = [v for v in (a.last_failure_end_utc, a.last_pm_utc) if not pd.isna(v)]
         last_repair = max(repairs) if repairs else None
-        t_days = ((pd.Timestamp(as_of) - last_repair).total_seconds() / 86400.0 if last_repair is not None
-                  else a.observed_days)
-        hazard = 0.0 if pd.isna(mtbf) else weibull_failure_probability(
-            t_days, params.horizon_days, mtbf, params.weibull_shape)
+        t_days = (
+            (pd.Timestamp(as_of) - last_repair).total_seconds() / 86400.0
+            if last_repair is not None
+            else a.observed_days
+        )
+        hazard = (
+            0.0
+            if pd.isna(mtbf)
+            else weibull_failure_probability(t_days, params.horizon_days, mtbf, params.weibull_shape)
+        )
         evidence = {
             "rule": "weibull_hazard",
-            "asset_class": a.asset_class, "criticality": a.criticality, "asset_name": a.local_name,
-            "asset_local_code": a.local_code, "line_id": a.line_id, "line_name": a.line_name,
-            "hazard": round(hazard, 4), "horizon_days": params.horizon_days, "weibull_shape": params.weibull_shape,
+            "asset_class": a.asset_class,
+            "criticality": a.criticality,
+            "asset_name": a.local_name,
+            "asset_local_code": a.local_code,
+            "line_id": a.line_id,
+            "line_name": a.line_name,
+            "hazard": round(hazard, 4),
+            "horizon_days": params.horizon_days,
+            "weibull_shape": params.weibull_shape,
             "mtbf_days": None if pd.isna(mtbf) else round(float(mtbf), 2),
             "mtbf_basis": "asset" if own else "asset class",
-            "failures_in_lookback": int(a.failures), "observed_days": round(float(a.observed_days), 1),
+            "failures_in_lookback": int(a.failures),
+            "observed_days": round(float(a.observed_days), 1),
             "mttr_hours": round(a.restoration_s / a.failures / 3600.0, 2) if a.failures else None,
-            "last_repair_utc": _iso(last_repair), "days_since_repair": round(float(t_days), 2),
+            "last_repair_utc": _iso(last_repair),
+            "days_since_repair": round(float(t_days), 2),
         }
         risk, feeds = hazard, list(FEEDS["maintenance"])
         score = health.get(a.asset_id)
@@ -204,17 +226,27 @@ def _maintenance(engine, scope, as_of, params) -> pd.DataFrame:
             feeds.append("health")
             if score["score"] > hazard:
                 risk, evidence["rule"] = score["score"], "health_trend"
-        rows.append(dict(plant_id=a.plant_id, kind="maintenance", subject_id=a.asset_id, risk=round(risk, 4),
-                         source="fallback_rule", evidence=evidence,
-                         episode=f"since-{last_repair:%Y%m%dT%H%M}" if last_repair is not None else "since-start",
-                         feeds=feeds))
+        rows.append(
+            dict(
+                plant_id=a.plant_id,
+                kind="maintenance",
+                subject_id=a.asset_id,
+                risk=round(risk, 4),
+                source="fallback_rule",
+                evidence=evidence,
+                episode=f"since-{last_repair:%Y%m%dT%H%M}" if last_repair is not None else "since-start",
+                feeds=feeds,
+            )
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _health_scores(engine, scope, as_of, params) -> dict[str, dict]:
     """asset_id -> health-trend reading, for assets with recent sensor readings."""
     last_day = as_of.date()
-    readings = signal_inputs.asset_health(engine, scope, last_day - timedelta(days=params.health_baseline_days), last_day)
+    readings = signal_inputs.asset_health(
+        engine, scope, last_day - timedelta(days=params.health_baseline_days), last_day
+    )
     if readings.empty:
         return {}
     cut = last_day - timedelta(days=params.health_recent_gap_days)
@@ -228,12 +260,14 @@ def _health_scores(engine, scope, as_of, params) -> dict[str, dict]:
         vib_ratio = vib_now / vib_base if vib_base and not pd.isna(vib_base) and not pd.isna(vib_now) else None
         temp_rise = temp_now - temp_base if not (pd.isna(temp_now) or pd.isna(temp_base)) else None
         vib_score = _clip01((vib_ratio - 1.0) / params.vib_ratio_span) if vib_ratio is not None else 0.0
-        temp_score = (_clip01((temp_rise - params.temp_rise_floor) / params.temp_rise_span)
-                      if temp_rise is not None else 0.0)
+        temp_score = (
+            _clip01((temp_rise - params.temp_rise_floor) / params.temp_rise_span) if temp_rise is not None else 0.0
+        )
         scores[asset_id] = {
             "score": round(max(vib_score, temp_score), 4),
             "vibration_ratio": None if vib_ratio is None else round(float(vib_ratio), 3),
-            "vibration_baseline_mm_s": round(float(vib_base), 3), "vibration_recent_mm_s": round(float(vib_now), 3),
+            "vibration_baseline_mm_s": round(float(vib_base), 3),
+            "vibration_recent_mm_s": round(float(vib_now), 3),
             "temperature_rise_c": None if temp_rise is None else round(float(temp_rise), 2),
             "baseline_days": f"{base['day'].min()}..{base['day'].max()}",
             "last_reading_day": str(recent["day"].max()),
@@ -243,8 +277,10 @@ def _health_scores(engine, scope, as_of, params) -> dict[str, dict]:
 
 # --- shortage ----------------------------------------------------------------------------------
 
-def days_short(on_hand: float, daily_demand: float, lead_time_days: float,
-               arrivals: list[tuple[float, float]]) -> float:
+
+def days_short(
+    on_hand: float, daily_demand: float, lead_time_days: float, arrivals: list[tuple[float, float]]
+) -> float:
     """Days within the lead time on which projected stock is at or below zero.
 
     `arrivals` are (day offset, qty) of open purchase orders. Stock is projected in
@@ -285,28 +321,45 @@ def _shortage(engine, scope, as_of, params) -> pd.DataFrame:
         lead = float(s.lead_time_days)
         short = days_short(projected_now, daily, lead, arrivals.get((s.plant_id, s.material_id), []))
         risk = _clip01(short / lead)
-        rows.append(dict(
-            plant_id=s.plant_id, kind="shortage", subject_id=s.material_id, risk=round(risk, 4),
-            source="fallback_rule", feeds=list(FEEDS["shortage"]),
-            episode=f"after-{s.last_received_day}" if s.last_received_day else "after-none",
-            evidence={
-                "rule": "projected_stockout", "material_name": s.name, "material_type": s.material_type,
-                "unit": s.unit, "unit_cost": float(s.unit_cost), "on_hand": on_hand,
-                "snapshot_day": None if s.snapshot_day is None else str(s.snapshot_day),
-                "snapshot_age_days": snapshot_age, "projected_on_hand_today": round(projected_now, 3),
-                "received_after_count": float(s.received_after_count),
-                "consumed_after_count": float(s.consumed_after_count),
-                "daily_demand": round(daily, 4), "demand_days": params.demand_days,
-                "days_of_supply": round(max(projected_now, 0.0) / daily, 2),
-                "lead_time_days": lead, "days_short_within_lead_time": round(short, 2),
-                "open_po_qty": float(s.open_po_qty), "open_pos": int(s.open_pos),
-                "safety_stock": float(s.safety_stock), "reorder_point": float(s.reorder_point),
-                "supplier_id": s.supplier_id,
-            }))
+        rows.append(
+            dict(
+                plant_id=s.plant_id,
+                kind="shortage",
+                subject_id=s.material_id,
+                risk=round(risk, 4),
+                source="fallback_rule",
+                feeds=list(FEEDS["shortage"]),
+                episode=f"after-{s.last_received_day}" if s.last_received_day else "after-none",
+                evidence={
+                    "rule": "projected_stockout",
+                    "material_name": s.name,
+                    "material_type": s.material_type,
+                    "unit": s.unit,
+                    "unit_cost": float(s.unit_cost),
+                    "on_hand": on_hand,
+                    "snapshot_day": None if s.snapshot_day is None else str(s.snapshot_day),
+                    "snapshot_age_days": snapshot_age,
+                    "projected_on_hand_today": round(projected_now, 3),
+                    "received_after_count": float(s.received_after_count),
+                    "consumed_after_count": float(s.consumed_after_count),
+                    "daily_demand": round(daily, 4),
+                    "demand_days": params.demand_days,
+                    "days_of_supply": round(max(projected_now, 0.0) / daily, 2),
+                    "lead_time_days": lead,
+                    "days_short_within_lead_time": round(short, 2),
+                    "open_po_qty": float(s.open_po_qty),
+                    "open_pos": int(s.open_pos),
+                    "safety_stock": float(s.safety_stock),
+                    "reorder_point": float(s.reorder_point),
+                    "supplier_id": s.supplier_id,
+                },
+            )
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 # --- quality -----------------------------------------------------------------------------------
+
 
 def _quality(engine, scope, as_of, params) -> pd.DataFrame:
     last = as_of.date()
@@ -325,18 +378,29 @@ def _quality(engine, scope, as_of, params) -> pd.DataFrame:
         q_base = base["good_qty"].sum() / base["produced_qty"].sum()
         drop_pp = (q_base - q_recent) * 100.0
         iso = end.isocalendar()
-        rows.append(dict(
-            plant_id=g["plant_id"].iloc[0], kind="quality", subject_id=line_id,
-            risk=round(_clip01(drop_pp / params.quality_drop_span_pp), 4), source="fallback_rule",
-            feeds=list(FEEDS["quality"]), episode=f"week-{iso.year}-W{iso.week:02d}",
-            evidence={
-                "rule": "quality_drop", "line_id": line_id, "line_name": g["line_name"].iloc[0],
-                "quality_recent": round(float(q_recent), 5), "quality_baseline": round(float(q_base), 5),
-                "drop_pp": round(float(drop_pp), 3),
-                "recent_days": f"{recent['day'].min()}..{end}", "baseline_days": f"{base['day'].min()}..{cut}",
-                "recent_produced_qty": float(recent["produced_qty"].sum()),
-                "recent_scrap_qty": float(recent["produced_qty"].sum() - recent["good_qty"].sum()),
-            }))
+        rows.append(
+            dict(
+                plant_id=g["plant_id"].iloc[0],
+                kind="quality",
+                subject_id=line_id,
+                risk=round(_clip01(drop_pp / params.quality_drop_span_pp), 4),
+                source="fallback_rule",
+                feeds=list(FEEDS["quality"]),
+                episode=f"week-{iso.year}-W{iso.week:02d}",
+                evidence={
+                    "rule": "quality_drop",
+                    "line_id": line_id,
+                    "line_name": g["line_name"].iloc[0],
+                    "quality_recent": round(float(q_recent), 5),
+                    "quality_baseline": round(float(q_base), 5),
+                    "drop_pp": round(float(drop_pp), 3),
+                    "recent_days": f"{recent['day'].min()}..{end}",
+                    "baseline_days": f"{base['day'].min()}..{cut}",
+                    "recent_produced_qty": float(recent["produced_qty"].sum()),
+                    "recent_scrap_qty": float(recent["produced_qty"].sum() - recent["good_qty"].sum()),
+                },
+            )
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

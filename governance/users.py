@@ -127,8 +127,7 @@ def _read_yaml(path: Path):
 def _reject_unknown(mapping: dict, known, where: str) -> None:
     unknown = [str(key) for key in mapping if key not in known]
     if unknown:
-        raise UsersFileError(f"{where}: unknown field {', '.join(map(repr, unknown))} "
-                             f"(expected: {', '.join(known)})")
+        raise UsersFileError(f"{where}: unknown field {', '.join(map(repr, unknown))} (expected: {', '.join(known)})")
 
 
 def _parse_cookie(cookie, source: str) -> dict:
@@ -147,9 +146,11 @@ def _parse_cookie(cookie, source: str) -> dict:
 
 def _parse_user(username, entry, source: str) -> tuple[User, str]:
     if not isinstance(username, str) or not _USERNAME.fullmatch(username):
-        hint = (" (usernames must be lowercase: the login lowercases what is typed)"
-                if isinstance(username, str) and username != username.lower() else
-                " (use lowercase letters, digits and . _ @ -, at most 64 characters)")
+        hint = (
+            " (usernames must be lowercase: the login lowercases what is typed)"
+            if isinstance(username, str) and username != username.lower()
+            else " (use lowercase letters, digits and . _ @ -, at most 64 characters)"
+        )
         raise UsersFileError(f"{source}: invalid username {username!r}{hint}")
     where = f"{source}: user {username!r}"
     if not isinstance(entry, dict):
@@ -165,8 +166,10 @@ def _parse_user(username, entry, source: str) -> tuple[User, str]:
     if not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
         raise UsersFileError(f"{where}: 'email' is not an email address: {email!r}")
     if not isinstance(password, str) or not _BCRYPT_HASH.fullmatch(password):
-        raise UsersFileError(f"{where}: 'password' is not a bcrypt hash (plain-text passwords are "
-                             "never accepted; make a hash with `python -m governance.users hash`)")
+        raise UsersFileError(
+            f"{where}: 'password' is not a bcrypt hash (plain-text passwords are "
+            "never accepted; make a hash with `python -m governance.users hash`)"
+        )
 
     user_roles = entry["roles"]
     if isinstance(user_roles, str):
@@ -187,15 +190,15 @@ def _parse_plants(plants, user_roles: tuple[str, ...], where: str) -> frozenset[
     network = [role for role in user_roles if role in roles_mod.NETWORK_ROLES]
     if network:
         if plants not in (None, "all"):
-            raise UsersFileError(f"{where}: role {network[0]!r} sees every plant; "
-                                 "set plants: all or leave it out")
+            raise UsersFileError(f"{where}: role {network[0]!r} sees every plant; set plants: all or leave it out")
         return None
     if plants == "all":
         return None
-    if (not isinstance(plants, list) or not plants
-            or not all(isinstance(p, str) and p.strip() for p in plants)):
-        raise UsersFileError(f"{where}: role {user_roles[0]!r} sees its own plants only; "
-                             "'plants' must list plant ids (e.g. [P01, P02]) or be 'all'")
+    if not isinstance(plants, list) or not plants or not all(isinstance(p, str) and p.strip() for p in plants):
+        raise UsersFileError(
+            f"{where}: role {user_roles[0]!r} sees its own plants only; "
+            "'plants' must list plant ids (e.g. [P01, P02]) or be 'all'"
+        )
     return frozenset(p.strip() for p in plants)
 
 
@@ -228,8 +231,16 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
 
 
-def add_user(path: Path, username: str, name: str, email: str, user_roles: list[str],
-             plants: str | None, password_from_stdin: bool, replace: bool) -> User:
+def add_user(
+    path: Path,
+    username: str,
+    name: str,
+    email: str,
+    user_roles: list[str],
+    plants: str | None,
+    password_from_stdin: bool,
+    replace: bool,
+) -> User:
     """Add (or with `replace`, overwrite) one user in the users file, creating the file if needed."""
     if path.exists():
         document = _read_yaml(path)
@@ -239,11 +250,9 @@ def add_user(path: Path, username: str, name: str, email: str, user_roles: list[
     if username in document["usernames"] and not replace:
         raise UsersFileError(f"user {username!r} already exists in {path} (use --replace to overwrite)")
 
-    entry = {"name": name, "email": email, "password": _PLACEHOLDER_HASH,
-             "roles": list(dict.fromkeys(user_roles))}
+    entry = {"name": name, "email": email, "password": _PLACEHOLDER_HASH, "roles": list(dict.fromkeys(user_roles))}
     if plants is not None:
-        entry["plants"] = "all" if plants.strip() == "all" else [
-            p.strip() for p in plants.split(",") if p.strip()]
+        entry["plants"] = "all" if plants.strip() == "all" else [p.strip() for p in plants.split(",") if p.strip()]
     elif roles_mod.sees_every_plant(user_roles):
         entry["plants"] = "all"
     _parse_user(username, entry, str(path))
@@ -271,20 +280,29 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m governance.users",
-                                     description="Manage the users file of the control tower.")
+    parser = argparse.ArgumentParser(
+        prog="python -m governance.users", description="Manage the users file of the control tower."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="add a user (asks for the password twice)")
     add.add_argument("--file", required=True, type=Path, help="users YAML file (created if missing)")
     add.add_argument("--username", required=True, help="lowercase login name")
     add.add_argument("--name", required=True, help="display name")
     add.add_argument("--email", required=True)
-    add.add_argument("--role", required=True, action="append", dest="roles",
-                     choices=list(roles_mod.ROLES), help="repeat for several roles")
-    add.add_argument("--plants", help="comma-separated plant ids, or 'all' "
-                                      "(required for plant-scoped roles)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of stdin instead of a prompt")
+    add.add_argument(
+        "--role",
+        required=True,
+        action="append",
+        dest="roles",
+        choices=list(roles_mod.ROLES),
+        help="repeat for several roles",
+    )
+    add.add_argument("--plants", help="comma-separated plant ids, or 'all' (required for plant-scoped roles)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of a prompt",
+    )
     add.add_argument("--replace", action="store_true", help="overwrite an existing user")
     commands.add_parser("hash", help="print a bcrypt hash of a password read from stdin")
     args = parser.parse_args(argv)
@@ -293,8 +311,9 @@ def main(argv=None) -> int:
         if args.command == "hash":
             print(hash_password(_read_password(from_stdin=False)))
             return 0
-        user = add_user(args.file, args.username, args.name, args.email, args.roles, args.plants,
-                        args.password_stdin, args.replace)
+        user = add_user(
+            args.file, args.username, args.name, args.email, args.roles, args.plants, args.password_stdin, args.replace
+        )
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -43,7 +43,8 @@ from data_access.decisions import OPEN_STATES, approval_round, missing_approvals
 from data_access.frames import as_utc
 from data_access.json_values import json_ready
 from data_access.schema import decision, outbox, recommendation, supplier
-from governance import audit, policies, roles as roles_mod
+from governance import audit, policies
+from governance import roles as roles_mod
 
 SYSTEM = "system"
 """Actor of automatic steps (auto-approval, SLA escalation, expiry)."""
@@ -51,8 +52,14 @@ ACTIONS = ("approve", "reject", "override", "comment", "escalate")
 REASON_REQUIRED = ("reject", "override", "escalate", "comment")
 MAX_REASON_CHARS = 2000
 FINAL_STATES = ("approved", "rejected", "overridden", "expired")
-PAST = {"approve": "approved", "reject": "rejected", "override": "overrode", "comment": "commented on",
-        "escalate": "escalated", "expire": "expired"}
+PAST = {
+    "approve": "approved",
+    "reject": "rejected",
+    "override": "overrode",
+    "comment": "commented on",
+    "escalate": "escalated",
+    "expire": "expired",
+}
 
 OUTBOX_TARGETS = {
     "maintenance": ("cmms", "work_order_request"),
@@ -64,21 +71,34 @@ OUTBOX_TARGETS = {
 """kind -> (target system, request type) of the outbox row an approved recommendation writes."""
 
 
-_GUARDED = (update(recommendation)
-            .where(recommendation.c.rec_id == bindparam("b_rec_id"), recommendation.c.version == bindparam("b_version"),
-                   recommendation.c.state == bindparam("b_state"))
-            .values(version=bindparam("b_new_version"), state=bindparam("b_new_state"),
-                    decided_utc=bindparam("b_decided_utc")))
+_GUARDED = (
+    update(recommendation)
+    .where(
+        recommendation.c.rec_id == bindparam("b_rec_id"),
+        recommendation.c.version == bindparam("b_version"),
+        recommendation.c.state == bindparam("b_state"),
+    )
+    .values(version=bindparam("b_new_version"), state=bindparam("b_new_state"), decided_utc=bindparam("b_decided_utc"))
+)
 _INSERT_DECISION = decision.insert()
 _INSERT_OUTBOX = outbox.insert()
 
 
-def _guarded_change(conn: Connection, rec_id: int, version: int, state: str, new_state: str,
-                    decided_utc: datetime | None) -> bool:
+def _guarded_change(
+    conn: Connection, rec_id: int, version: int, state: str, new_state: str, decided_utc: datetime | None
+) -> bool:
     """Move a recommendation from (version, state) to (version + 1, new_state); False if it moved on."""
-    result = conn.execute(_GUARDED, {"b_rec_id": rec_id, "b_version": version, "b_state": state,
-                                     "b_new_version": version + 1, "b_new_state": new_state,
-                                     "b_decided_utc": decided_utc})
+    result = conn.execute(
+        _GUARDED,
+        {
+            "b_rec_id": rec_id,
+            "b_version": version,
+            "b_state": state,
+            "b_new_version": version + 1,
+            "b_new_state": new_state,
+            "b_decided_utc": decided_utc,
+        },
+    )
     return result.rowcount == 1
 
 
@@ -108,6 +128,7 @@ class Outcome:
 
 # --- override values ---------------------------------------------------------------------------
 
+
 def _positive(name, raw, upper=None):
     try:
         value = float(raw)
@@ -126,8 +147,10 @@ def _timestamp(name, raw):
         try:
             value = datetime.fromisoformat(str(raw).strip())
         except ValueError:
-            raise Refused(f"{name} must be a date and time like 2026-07-03T06:00 (UTC unless an offset "
-                          f"is given), not {raw!r}.", "value") from None
+            raise Refused(
+                f"{name} must be a date and time like 2026-07-03T06:00 (UTC unless an offset is given), not {raw!r}.",
+                "value",
+            ) from None
     return as_utc(value).isoformat()
 
 
@@ -143,6 +166,7 @@ def _choice(*choices):
         if raw not in choices:
             raise Refused(f"{name} must be one of {', '.join(choices)}, not {raw!r}.", "value")
         return raw
+
     return parse
 
 
@@ -184,12 +208,15 @@ def parse_override(kind: str, value) -> dict:
         raise Refused(f"An override needs the overriding value: one of {', '.join(fields)}.", "value")
     unknown = [k for k in value if k not in fields]
     if unknown:
-        raise Refused(f"{unknown[0]!r} cannot be overridden on a {kind} recommendation; "
-                      f"it may change: {', '.join(fields)}.", "value")
+        raise Refused(
+            f"{unknown[0]!r} cannot be overridden on a {kind} recommendation; it may change: {', '.join(fields)}.",
+            "value",
+        )
     return {k: fields[k][0](k, raw) for k, raw in value.items()}
 
 
 # --- the recommendation as the workflow sees it -------------------------------------------------
+
 
 @dataclass
 class View:
@@ -227,16 +254,29 @@ def load(conn: Connection, rec_id: int, policy_fallback: bool = True) -> View | 
     r = conn.execute(select(recommendation).where(recommendation.c.rec_id == rec_id)).mappings().first()
     if r is None:
         return None
-    rows = conn.execute(select(decision).where(decision.c.rec_id == rec_id)
-                        .order_by(decision.c.decision_id)).mappings().all()
+    rows = (
+        conn.execute(select(decision).where(decision.c.rec_id == rec_id).order_by(decision.c.decision_id))
+        .mappings()
+        .all()
+    )
     routing = r["routing"]
     if not routing and policy_fallback:  # raised outside the orchestrator: today's policy routes it
         routing = policies.effective(conn, r["plant_id"]).routing(r["kind"], r["estimated_cost"])
-    return View(rec_id=r["rec_id"], plant_id=r["plant_id"], kind=r["kind"], subject_id=r["subject_id"],
-                title=r["title"], state=r["state"], version=r["version"], estimated_cost=r["estimated_cost"],
-                evidence=r["evidence"] or {}, routing=routing or {}, created_utc=as_utc(r["created_utc"]),
-                expires_utc=as_utc(r["expires_utc"]),
-                decisions=[dict(d) for d in rows])
+    return View(
+        rec_id=r["rec_id"],
+        plant_id=r["plant_id"],
+        kind=r["kind"],
+        subject_id=r["subject_id"],
+        title=r["title"],
+        state=r["state"],
+        version=r["version"],
+        estimated_cost=r["estimated_cost"],
+        evidence=r["evidence"] or {},
+        routing=routing or {},
+        created_utc=as_utc(r["created_utc"]),
+        expires_utc=as_utc(r["expires_utc"]),
+        decisions=[dict(d) for d in rows],
+    )
 
 
 def _role_names(role_list) -> str:
@@ -253,7 +293,8 @@ def _escalation_role(user, view: View) -> str | None:
         return None
     for role in user.roles:
         if role in view.routing.get("escalate_to", []) and any(
-                roles_mod.can([role], p) for p in policies.ESCALATION_PERMISSIONS):
+            roles_mod.can([role], p) for p in policies.ESCALATION_PERMISSIONS
+        ):
             return role
     return None
 
@@ -273,14 +314,19 @@ def check(user, view: View, action: str) -> str:
         by = f" by {last['username']} at {as_utc(last['decided_utc']):%Y-%m-%d %H:%M} UTC" if last else ""
         raise Refused(f"Recommendation #{view.rec_id} is already {view.state}{by}; nothing was changed.", "state")
     if action in ("approve", "override") and view.evidence.get("submitted_by") == user.username:
-        raise Refused(f"You submitted recommendation #{view.rec_id} yourself, so you may not {action} it "
-                      "(four-eyes rule): another approver must.", "permission")
+        raise Refused(
+            f"You submitted recommendation #{view.rec_id} yourself, so you may not {action} it "
+            "(four-eyes rule): another approver must.",
+            "permission",
+        )
     approvers = view.routing.get("approvers", [])
     mine = [r for r in user.roles if r in approvers and _qualifies(r, view.kind)]
     escalation = _escalation_role(user, view)
-    who = (f"the policy routes this {view.kind} recommendation to {_role_names(dict.fromkeys(approvers))}"
-           + (f", and once escalated to {_role_names(view.routing.get('escalate_to', []))}"
-              if view.routing.get("escalate_to") else ""))
+    who = f"the policy routes this {view.kind} recommendation to {_role_names(dict.fromkeys(approvers))}" + (
+        f", and once escalated to {_role_names(view.routing.get('escalate_to', []))}"
+        if view.routing.get("escalate_to")
+        else ""
+    )
     yours = _role_names(user.roles)
     if action == "escalate":
         if view.state == "escalated":
@@ -299,14 +345,20 @@ def check(user, view: View, action: str) -> str:
         return mine[0]
     signed = view.round()
     if any(d["username"] == user.username for d in signed):
-        raise Refused(f"You already approved recommendation #{view.rec_id}; it still needs "
-                      f"{_role_names(view.missing())} from someone else.", "duplicate")
+        raise Refused(
+            f"You already approved recommendation #{view.rec_id}; it still needs "
+            f"{_role_names(view.missing())} from someone else.",
+            "duplicate",
+        )
     missing = view.missing()
     for role in mine:
         if role in missing:
             return role
-    raise Refused(f"The {_role_names(mine)} approval of recommendation #{view.rec_id} is already in; it "
-                  f"still needs {_role_names(missing)}.", "duplicate")
+    raise Refused(
+        f"The {_role_names(mine)} approval of recommendation #{view.rec_id} is already in; it "
+        f"still needs {_role_names(missing)}.",
+        "duplicate",
+    )
 
 
 def allowed_actions(user, view: View) -> dict[str, str | None]:
@@ -322,6 +374,7 @@ def allowed_actions(user, view: View) -> dict[str, str | None]:
 
 
 # --- deciding --------------------------------------------------------------------------------
+
 
 def _clean_text(value) -> str | None:
     if value is None:
@@ -341,7 +394,7 @@ def _as_int(name, value) -> int:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
         raise Refused(f"{name} must be a whole number, not {str(value)[:40]!r}.", "value") from None
-    if not -2**31 < number < 2**31:
+    if not -(2**31) < number < 2**31:
         raise Refused(f"{name} is out of range.", "value")
     return number
 
@@ -349,21 +402,38 @@ def _as_int(name, value) -> int:
 def _refusal(engine: Engine, user, rec_id, plant_id, action, exc: Refused, detail: dict) -> Refused:
     """Audit a refused attempt in its own transaction and hand the exception back to raise."""
     with engine.begin() as conn:
-        audit.append(conn, user.username, "decision_refused", plant_id=plant_id, entity="recommendation",
-                     entity_id=str(rec_id)[:64] if rec_id is not None else None,
-                     detail={"attempted": str(action)[:32], "code": exc.code, "refusal": str(exc), **detail})
+        audit.append(
+            conn,
+            user.username,
+            "decision_refused",
+            plant_id=plant_id,
+            entity="recommendation",
+            entity_id=str(rec_id)[:64] if rec_id is not None else None,
+            detail={"attempted": str(action)[:32], "code": exc.code, "refusal": str(exc), **detail},
+        )
     return exc
 
 
-def decide(engine: Engine, user, rec_id, action: str, *, version=None, reason: str | None = None,
-           override_value: dict | None = None, now: datetime | None = None) -> Outcome:
+def decide(
+    engine: Engine,
+    user,
+    rec_id,
+    action: str,
+    *,
+    version=None,
+    reason: str | None = None,
+    override_value: dict | None = None,
+    now: datetime | None = None,
+) -> Outcome:
     """Take `action` on recommendation `rec_id` as seen at `version` (required except for comments).
 
     Returns the Outcome; raises Refused (already audited) with a message for the user.
     """
     now = as_utc(now) or datetime.now(timezone.utc)
-    attempt = {"version_seen": version if isinstance(version, int) else str(version)[:40],
-               "reason": reason[:500] if isinstance(reason, str) else None}
+    attempt = {
+        "version_seen": version if isinstance(version, int) else str(version)[:40],
+        "reason": reason[:500] if isinstance(reason, str) else None,
+    }
     plant_id, raw_id = None, rec_id
     try:
         rec_id = _as_int("The recommendation id", rec_id)
@@ -376,15 +446,17 @@ def decide(engine: Engine, user, rec_id, action: str, *, version=None, reason: s
             raise Refused(f"Unknown action {str(action)[:32]!r}; one of: {', '.join(ACTIONS)}.", "value")
         if action != "comment":
             if version is None:
-                raise Refused("The page did not say which version of the recommendation you saw; reload it.",
-                              "stale")
+                raise Refused("The page did not say which version of the recommendation you saw; reload it.", "stale")
             version = _as_int("The version", version)
             if version != view.version:
                 raise _stale(view, version, user, action)
         role = check(user, view, action)
         if action != "comment" and view.expires_utc is not None and now > view.expires_utc:
-            raise Refused(f"Recommendation #{view.rec_id} expired at {view.expires_utc:%Y-%m-%d %H:%M} UTC "
-                          "without a decision; nothing was changed.", "state")
+            raise Refused(
+                f"Recommendation #{view.rec_id} expired at {view.expires_utc:%Y-%m-%d %H:%M} UTC "
+                "without a decision; nothing was changed.",
+                "state",
+            )
         reason = _clean_text(reason)
         if action in REASON_REQUIRED and not reason:
             what = "comment" if action == "comment" else "reason"
@@ -394,16 +466,21 @@ def decide(engine: Engine, user, rec_id, action: str, *, version=None, reason: s
             value = parse_override(view.kind, override_value)
             if "supplier_id" in value:
                 with engine.connect() as conn:
-                    if conn.execute(select(supplier.c.supplier_id).where(
-                            supplier.c.supplier_id == value["supplier_id"])).first() is None:
+                    if (
+                        conn.execute(
+                            select(supplier.c.supplier_id).where(supplier.c.supplier_id == value["supplier_id"])
+                        ).first()
+                        is None
+                    ):
                         raise Refused(f"There is no supplier {value['supplier_id']!r}.", "value")
         return _write(engine, user, view, action, role, version, reason, value, now)
     except Refused as exc:
         if exc.code == "stale" and str(exc) == _RACE:  # lost a race in the write: name the winner
             with engine.connect() as conn:
                 exc = _stale(load(conn, rec_id), version, user, action)
-        raise _refusal(engine, user, rec_id if isinstance(rec_id, int) else raw_id, plant_id, action, exc,
-                       attempt) from None
+        raise _refusal(
+            engine, user, rec_id if isinstance(rec_id, int) else raw_id, plant_id, action, exc, attempt
+        ) from None
 
 
 _RACE = "changed while being written"
@@ -411,19 +488,29 @@ _RACE = "changed while being written"
 
 def _stale(view: View, seen, user, action) -> Refused:
     """Why the version the user saw is not the current one, as a clear message."""
-    taken = [d for d in view.decisions if d["rec_version"] is not None and isinstance(seen, int)
-             and d["rec_version"] >= seen]
+    taken = [
+        d for d in view.decisions if d["rec_version"] is not None and isinstance(seen, int) and d["rec_version"] >= seen
+    ]
     if taken:
         first = taken[0]
         when = f"{as_utc(first['decided_utc']):%Y-%m-%d %H:%M:%S} UTC"
         if first["username"] == user.username and first["action"] == action:
-            return Refused(f"You already {PAST[action]} recommendation #{view.rec_id} at {when} (a double "
-                           "click?); nothing more was recorded.", "duplicate")
-        return Refused(f"Recommendation #{view.rec_id} changed since you opened it: {first['username']} "
-                       f"{PAST.get(first['action'], first['action'])} it at {when}; it is now {view.state}. "
-                       "Reload it and decide again; nothing was recorded.", "stale")
-    return Refused(f"Recommendation #{view.rec_id} changed since you opened it (version {seen} seen, "
-                   f"{view.version} now). Reload it and decide again; nothing was recorded.", "stale")
+            return Refused(
+                f"You already {PAST[action]} recommendation #{view.rec_id} at {when} (a double "
+                "click?); nothing more was recorded.",
+                "duplicate",
+            )
+        return Refused(
+            f"Recommendation #{view.rec_id} changed since you opened it: {first['username']} "
+            f"{PAST.get(first['action'], first['action'])} it at {when}; it is now {view.state}. "
+            "Reload it and decide again; nothing was recorded.",
+            "stale",
+        )
+    return Refused(
+        f"Recommendation #{view.rec_id} changed since you opened it (version {seen} seen, "
+        f"{view.version} now). Reload it and decide again; nothing was recorded.",
+        "stale",
+    )
 
 
 def _write(engine, user, view: View, action, role, version, reason, value, now) -> Outcome:
@@ -434,8 +521,7 @@ def _write(engine, user, view: View, action, role, version, reason, value, now) 
     elif action == "escalate":
         new_state = "escalated"
     elif action in ("approve", "override"):
-        me = {"username": user.username, "role": role, "action": action, "override_value": value,
-              "reason": reason}
+        me = {"username": user.username, "role": role, "action": action, "override_value": value, "reason": reason}
         signed = [me] if action == "override" else view.round() + [me]
         if escalation_decides or not view.missing(signed):
             final = True
@@ -447,13 +533,28 @@ def _write(engine, user, view: View, action, role, version, reason, value, now) 
             if action != "comment":
                 if not _guarded_change(conn, view.rec_id, version, view.state, new_state, now if final else None):
                     raise Refused(_RACE, "stale")
-            _record(conn, rec_id=view.rec_id, username=user.username, role=role, action=action, reason=reason,
-                    override_value=value, decided_utc=now, rec_version=None if action == "comment" else version)
+            _record(
+                conn,
+                rec_id=view.rec_id,
+                username=user.username,
+                role=role,
+                action=action,
+                reason=reason,
+                override_value=value,
+                decided_utc=now,
+                rec_version=None if action == "comment" else version,
+            )
             if final and new_state in ("approved", "overridden"):
                 outbox_id, follow_up = _release(conn, view, signed, now)
-            detail = {"kind": view.kind, "subject_id": view.subject_id, "role": role, "reason": reason,
-                      "from_state": view.state, "to_state": new_state,
-                      "version": None if action == "comment" else version + 1}
+            detail = {
+                "kind": view.kind,
+                "subject_id": view.subject_id,
+                "role": role,
+                "reason": reason,
+                "from_state": view.state,
+                "to_state": new_state,
+                "version": None if action == "comment" else version + 1,
+            }
             if value is not None:
                 detail["override_value"] = value
             if action in ("approve", "override") and not final:
@@ -462,12 +563,26 @@ def _write(engine, user, view: View, action, role, version, reason, value, now) 
                 detail["outbox_id"] = outbox_id
             if follow_up is not None:
                 detail["follow_up_rec_id"] = follow_up
-            audit.append(conn, user.username, f"recommendation_{action}", plant_id=view.plant_id,
-                         entity="recommendation", entity_id=view.rec_id, detail=detail)
+            audit.append(
+                conn,
+                user.username,
+                f"recommendation_{action}",
+                plant_id=view.plant_id,
+                entity="recommendation",
+                entity_id=view.rec_id,
+                detail=detail,
+            )
     except IntegrityError:
         raise Refused(_RACE, "stale") from None
-    return Outcome(view.rec_id, action, new_state, view.version if action == "comment" else version + 1,
-                   _message(view, action, new_state, final, signed, outbox_id, follow_up), outbox_id, follow_up)
+    return Outcome(
+        view.rec_id,
+        action,
+        new_state,
+        view.version if action == "comment" else version + 1,
+        _message(view, action, new_state, final, signed, outbox_id, follow_up),
+        outbox_id,
+        follow_up,
+    )
 
 
 def _message(view, action, state, final, signed, outbox_id, follow_up) -> str:
@@ -482,8 +597,10 @@ def _message(view, action, state, final, signed, outbox_id, follow_up) -> str:
         done = "Override recorded on" if action == "override" else "Approval recorded on"
         return f"{done} {n}; it still needs {_role_names(view.missing(signed))}."
     target, request = OUTBOX_TARGETS[view.kind]
-    text = (f"{'Overridden' if state == 'overridden' else 'Approved'} {n}: the {request.replace('_', ' ')} "
-            f"for the {target.upper()} is in the outbox (#{outbox_id}).")
+    text = (
+        f"{'Overridden' if state == 'overridden' else 'Approved'} {n}: the {request.replace('_', ' ')} "
+        f"for the {target.upper()} is in the outbox (#{outbox_id})."
+    )
     if follow_up is not None:
         text += f" Reschedule recommendation #{follow_up} was raised for the planners."
     return text
@@ -499,9 +616,15 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
     action = dict(view.evidence.get("action") or {})
     overrides = [d for d in (signed or []) if d["action"] == "override"]
     payload = {
-        "request_type": request, "target": target, "rec_id": view.rec_id, "plant_id": view.plant_id,
-        "kind": view.kind, "subject_id": view.subject_id, "title": view.title,
-        "estimated_cost": view.estimated_cost, **action,
+        "request_type": request,
+        "target": target,
+        "rec_id": view.rec_id,
+        "plant_id": view.plant_id,
+        "kind": view.kind,
+        "subject_id": view.subject_id,
+        "title": view.title,
+        "estimated_cost": view.estimated_cost,
+        **action,
         "approved_by": [{"username": d["username"], "role": d["role"]} for d in (signed or [])],
         "decided_utc": now.isoformat(),
     }
@@ -509,9 +632,17 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
         last = overrides[-1]
         payload.update(last["override_value"] or {})
         payload["override"] = {"by": last["username"], "reason": last["reason"], "fields": last["override_value"]}
-    result = conn.execute(_INSERT_OUTBOX, {"rec_id": view.rec_id, "plant_id": view.plant_id, "target": target,
-                                           "request_type": request, "payload": json_ready(payload, strict=False),
-                                           "created_utc": now})
+    result = conn.execute(
+        _INSERT_OUTBOX,
+        {
+            "rec_id": view.rec_id,
+            "plant_id": view.plant_id,
+            "target": target,
+            "request_type": request,
+            "payload": json_ready(payload, strict=False),
+            "created_utc": now,
+        },
+    )
     outbox_id = result.inserted_primary_key[0]
     follow_up = None
     orders = view.evidence.get("schedule_impact") or []
@@ -522,36 +653,88 @@ def _release(conn: Connection, view: View, signed: list[dict] | None, now: datet
         policy = policies.effective(conn, view.plant_id)
         line_name = view.evidence.get("line_name") or view.evidence.get("line_id")
         follow_up = insert_recommendation(
-            conn, policy, now, plant_id=view.plant_id, kind="schedule", subject_id=view.evidence.get("line_id"),
-            signal_key=f"schedule:after-rec-{view.rec_id}", source="workflow", risk=None, estimated_cost=None,
-            title=(f"Reschedule {len(orders)} order(s) on {line_name} around the repair of "
-                   f"{view.evidence.get('asset_name') or view.subject_id}"),
-            evidence={"rule": "repair_window", "parent_rec_id": view.rec_id, "line_id": view.evidence.get("line_id"),
-                      "line_name": line_name, "repair_start_utc": start.isoformat(), "repair_hours": hours,
-                      "schedule_impact": orders,
-                      "action": {"line_id": view.evidence.get("line_id"), "not_before_utc": not_before,
-                                 "orders": [o.get("order_id") for o in orders]}})
+            conn,
+            policy,
+            now,
+            plant_id=view.plant_id,
+            kind="schedule",
+            subject_id=view.evidence.get("line_id"),
+            signal_key=f"schedule:after-rec-{view.rec_id}",
+            source="workflow",
+            risk=None,
+            estimated_cost=None,
+            title=(
+                f"Reschedule {len(orders)} order(s) on {line_name} around the repair of "
+                f"{view.evidence.get('asset_name') or view.subject_id}"
+            ),
+            evidence={
+                "rule": "repair_window",
+                "parent_rec_id": view.rec_id,
+                "line_id": view.evidence.get("line_id"),
+                "line_name": line_name,
+                "repair_start_utc": start.isoformat(),
+                "repair_hours": hours,
+                "schedule_impact": orders,
+                "action": {
+                    "line_id": view.evidence.get("line_id"),
+                    "not_before_utc": not_before,
+                    "orders": [o.get("order_id") for o in orders],
+                },
+            },
+        )
         if follow_up is not None:
-            audit.append(conn, SYSTEM, "recommendation_created", plant_id=view.plant_id, entity="recommendation",
-                         entity_id=follow_up, detail={"kind": "schedule", "parent_rec_id": view.rec_id,
-                                                      "orders": len(orders), "source": "workflow"})
+            audit.append(
+                conn,
+                SYSTEM,
+                "recommendation_created",
+                plant_id=view.plant_id,
+                entity="recommendation",
+                entity_id=follow_up,
+                detail={"kind": "schedule", "parent_rec_id": view.rec_id, "orders": len(orders), "source": "workflow"},
+            )
     return outbox_id, follow_up
 
 
-def insert_recommendation(conn: Connection, policy: policies.Policy, now: datetime, *, plant_id: str, kind: str,
-                          subject_id: str, signal_key: str, title: str, risk, estimated_cost, evidence: dict,
-                          source: str) -> int | None:
+def insert_recommendation(
+    conn: Connection,
+    policy: policies.Policy,
+    now: datetime,
+    *,
+    plant_id: str,
+    kind: str,
+    subject_id: str,
+    signal_key: str,
+    title: str,
+    risk,
+    estimated_cost,
+    evidence: dict,
+    source: str,
+) -> int | None:
     """Insert an open recommendation routed by `policy`; None when its signal_key exists already."""
     if conn.execute(select(recommendation.c.rec_id).where(recommendation.c.signal_key == signal_key)).first():
         return None
     routing = policy.routing(kind, estimated_cost)
-    result = conn.execute(recommendation.insert(), dict(
-        plant_id=plant_id, kind=kind, subject_id=subject_id, signal_key=signal_key[:128], title=title[:200],
-        risk=None if risk is None else float(risk),
-        estimated_cost=None if estimated_cost is None else round(float(estimated_cost), 2),
-        evidence=json_ready(evidence, strict=False), state="open", version=1, created_utc=now, decided_utc=None,
-        expires_utc=now + timedelta(hours=routing["expiry_hours"]),
-        sla_due_utc=now + timedelta(hours=routing["sla_hours"]), source=source, routing=routing))
+    result = conn.execute(
+        recommendation.insert(),
+        dict(
+            plant_id=plant_id,
+            kind=kind,
+            subject_id=subject_id,
+            signal_key=signal_key[:128],
+            title=title[:200],
+            risk=None if risk is None else float(risk),
+            estimated_cost=None if estimated_cost is None else round(float(estimated_cost), 2),
+            evidence=json_ready(evidence, strict=False),
+            state="open",
+            version=1,
+            created_utc=now,
+            decided_utc=None,
+            expires_utc=now + timedelta(hours=routing["expiry_hours"]),
+            sla_due_utc=now + timedelta(hours=routing["sla_hours"]),
+            source=source,
+            routing=routing,
+        ),
+    )
     return result.inserted_primary_key[0]
 
 
@@ -560,16 +743,29 @@ def auto_approve(conn: Connection, rec_id: int, now: datetime, reason: str) -> i
     The caller appends the audit rows after this, in the same transaction."""
     if not _guarded_change(conn, rec_id, 1, "open", "approved", now):
         raise RuntimeError(f"recommendation {rec_id} changed before its auto-approval")
-    _record(conn, rec_id=rec_id, username=SYSTEM, role=SYSTEM, action="approve", reason=reason, decided_utc=now,
-            rec_version=1)
+    _record(
+        conn,
+        rec_id=rec_id,
+        username=SYSTEM,
+        role=SYSTEM,
+        action="approve",
+        reason=reason,
+        decided_utc=now,
+        rec_version=1,
+    )
     view = load(conn, rec_id)
     view.state = "approved"
-    outbox_id, _ = _release(conn, view, [{"username": SYSTEM, "role": SYSTEM, "action": "approve",
-                                          "override_value": None, "reason": reason}], now)
+    outbox_id, _ = _release(
+        conn,
+        view,
+        [{"username": SYSTEM, "role": SYSTEM, "action": "approve", "override_value": None, "reason": reason}],
+        now,
+    )
     return outbox_id
 
 
 # --- automatic steps: SLA escalation and expiry -------------------------------------------------
+
 
 def escalate_overdue(engine: Engine, now: datetime | None = None) -> list[int]:
     """Escalate every open recommendation whose SLA has passed; returns their ids.
@@ -581,25 +777,52 @@ def escalate_overdue(engine: Engine, now: datetime | None = None) -> list[int]:
     now = as_utc(now) or datetime.now(timezone.utc)
     r = recommendation.c
     with engine.connect() as conn:
-        due = conn.execute(select(r.rec_id, r.version, r.plant_id, r.kind, r.routing, r.sla_due_utc)
-                           .where(r.state == "open", r.sla_due_utc.is_not(None), r.sla_due_utc <= now)
-                           .order_by(r.sla_due_utc, r.rec_id)).mappings().all()
+        due = (
+            conn.execute(
+                select(r.rec_id, r.version, r.plant_id, r.kind, r.routing, r.sla_due_utc)
+                .where(r.state == "open", r.sla_due_utc.is_not(None), r.sla_due_utc <= now)
+                .order_by(r.sla_due_utc, r.rec_id)
+            )
+            .mappings()
+            .all()
+        )
     done = []
     for row in due:
         routing = row["routing"] or {}
         targets = routing.get("escalate_to", [])
-        reason = (f"SLA of {routing.get('sla_hours', 0):g} h passed at {as_utc(row['sla_due_utc']):%Y-%m-%d %H:%M} "
-                  f"UTC without a decision; escalated to {_role_names(targets)}.")
+        reason = (
+            f"SLA of {routing.get('sla_hours', 0):g} h passed at {as_utc(row['sla_due_utc']):%Y-%m-%d %H:%M} "
+            f"UTC without a decision; escalated to {_role_names(targets)}."
+        )
         with engine.begin() as conn:
             if not _guarded_change(conn, row["rec_id"], row["version"], "open", "escalated", None):
                 continue
-            _record(conn, rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM, action="escalate", reason=reason,
-                    decided_utc=now, rec_version=row["version"])
-            audit.append(conn, SYSTEM, "recommendation_escalated", plant_id=row["plant_id"],
-                         entity="recommendation", entity_id=row["rec_id"],
-                         detail={"kind": row["kind"], "automatic": True, "escalate_to": targets,
-                                 "sla_due_utc": as_utc(row["sla_due_utc"]).isoformat(), "reason": reason,
-                                 "version": row["version"] + 1})
+            _record(
+                conn,
+                rec_id=row["rec_id"],
+                username=SYSTEM,
+                role=SYSTEM,
+                action="escalate",
+                reason=reason,
+                decided_utc=now,
+                rec_version=row["version"],
+            )
+            audit.append(
+                conn,
+                SYSTEM,
+                "recommendation_escalated",
+                plant_id=row["plant_id"],
+                entity="recommendation",
+                entity_id=row["rec_id"],
+                detail={
+                    "kind": row["kind"],
+                    "automatic": True,
+                    "escalate_to": targets,
+                    "sla_due_utc": as_utc(row["sla_due_utc"]).isoformat(),
+                    "reason": reason,
+                    "version": row["version"] + 1,
+                },
+            )
         done.append(row["rec_id"])
     return done
 
@@ -609,26 +832,51 @@ def expire_overdue(engine: Engine, now: datetime | None = None) -> list[int]:
     now = as_utc(now) or datetime.now(timezone.utc)
     r = recommendation.c
     with engine.connect() as conn:
-        due = conn.execute(select(r.rec_id, r.version, r.plant_id, r.kind, r.state, r.expires_utc)
-                           .where(r.state.in_(OPEN_STATES), r.expires_utc.is_not(None), r.expires_utc <= now)
-                           .order_by(r.expires_utc, r.rec_id)).mappings().all()
+        due = (
+            conn.execute(
+                select(r.rec_id, r.version, r.plant_id, r.kind, r.state, r.expires_utc)
+                .where(r.state.in_(OPEN_STATES), r.expires_utc.is_not(None), r.expires_utc <= now)
+                .order_by(r.expires_utc, r.rec_id)
+            )
+            .mappings()
+            .all()
+        )
     done = []
     for row in due:
         reason = f"Nobody decided before it expired at {as_utc(row['expires_utc']):%Y-%m-%d %H:%M} UTC."
         with engine.begin() as conn:
             if not _guarded_change(conn, row["rec_id"], row["version"], row["state"], "expired", None):
                 continue
-            _record(conn, rec_id=row["rec_id"], username=SYSTEM, role=SYSTEM, action="expire", reason=reason,
-                    decided_utc=now, rec_version=row["version"])
-            audit.append(conn, SYSTEM, "recommendation_expired", plant_id=row["plant_id"],
-                         entity="recommendation", entity_id=row["rec_id"],
-                         detail={"kind": row["kind"], "from_state": row["state"], "reason": reason,
-                                 "version": row["version"] + 1})
+            _record(
+                conn,
+                rec_id=row["rec_id"],
+                username=SYSTEM,
+                role=SYSTEM,
+                action="expire",
+                reason=reason,
+                decided_utc=now,
+                rec_version=row["version"],
+            )
+            audit.append(
+                conn,
+                SYSTEM,
+                "recommendation_expired",
+                plant_id=row["plant_id"],
+                entity="recommendation",
+                entity_id=row["rec_id"],
+                detail={
+                    "kind": row["kind"],
+                    "from_state": row["state"],
+                    "reason": reason,
+                    "version": row["version"] + 1,
+                },
+            )
         done.append(row["rec_id"])
     return done
 
 
 # --- outbox export and login failures ----------------------------------------------------------
+
 
 def outbox_json(frame) -> bytes:
     """The outbox rows of a DataFrame (data_access.decisions.outbox_rows) as a JSON array for the

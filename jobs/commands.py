@@ -56,13 +56,13 @@ def refresh_main(argv: list[str] | None = None) -> int:
     args = forecast_refresh.parser().parse_args(argv)
     unknown = [m for m in args.metrics or () if m not in intelligence.SERIES]
     if unknown:
-        print(f"error: unknown series {', '.join(unknown)}; known: {', '.join(intelligence.SERIES)}",
-              file=sys.stderr)
+        print(f"error: unknown series {', '.join(unknown)}; known: {', '.join(intelligence.SERIES)}", file=sys.stderr)
         return EXIT_FAILED
 
     def body() -> str:
-        config = forecast_refresh.RefreshConfig(horizon=args.horizon, history_days=args.history_days,
-                                                origins=args.origins, candidates=args.candidates)
+        config = forecast_refresh.RefreshConfig(
+            horizon=args.horizon, history_days=args.history_days, origins=args.origins, candidates=args.candidates
+        )
         config.models()
         engine = open_warehouse(args.url)
         scope = plant_scope(engine, args.plants)
@@ -75,11 +75,21 @@ def refresh_main(argv: list[str] | None = None) -> int:
             bars[0].update(1)
 
         try:
-            report = pipeline.refresh_forecasts(engine, config, workers=args.workers, scope=scope,
-                                                metrics=args.metrics, as_of=args.as_of, actor="forecast-refresh",
-                                                progress=progress, own_sessions=args.own_sessions,
-                                                reselect=args.reselect, reselect_days=args.reselect_days,
-                                                executor=args.executor, scheduler=args.scheduler)
+            report = pipeline.refresh_forecasts(
+                engine,
+                config,
+                workers=args.workers,
+                scope=scope,
+                metrics=args.metrics,
+                as_of=args.as_of,
+                actor="forecast-refresh",
+                progress=progress,
+                own_sessions=args.own_sessions,
+                reselect=args.reselect,
+                reselect_days=args.reselect_days,
+                executor=args.executor,
+                scheduler=args.scheduler,
+            )
         finally:
             for bar in bars:
                 bar.close()
@@ -100,20 +110,22 @@ def score_main(argv: list[str] | None = None) -> int:
         plants = [p.strip() for p in (args.plants or "").split(",") if p.strip()]
         scope = plant_scope(engine, plants)
         with tqdm(total=100, unit="%", desc="risk scoring", file=sys.stderr) as bar:
+
             def progress(fraction, message):
                 bar.n = int(fraction * 100)
                 bar.set_postfix_str(message)
                 bar.refresh()
 
-            return pipeline.score_risks(engine, args.as_of, train=args.train, scope=scope,
-                                        progress=progress).summary()
+            return pipeline.score_risks(engine, args.as_of, train=args.train, scope=scope, progress=progress).summary()
 
     return run_command(body)
 
 
 def orchestrate_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m governance.orchestrate",
-                                     description="Raise, route, escalate and expire recommendations from risk signals.")
+    parser = argparse.ArgumentParser(
+        prog="python -m governance.orchestrate",
+        description="Raise, route, escalate and expire recommendations from risk signals.",
+    )
     parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, or the SQLite file)")
     parser.add_argument("--as-of", help="evaluate as of this UTC time (ISO 8601), e.g. 2026-07-01T08:00; default now")
     return parser

@@ -16,9 +16,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine, make_url
 
 import sample_data
-from data_access.settings import settings
 from data_access.engine import WarehouseError, make_engine, open_warehouse
 from data_access.schema import plant
+from data_access.settings import settings
 
 log = logging.getLogger("jobs.worker")
 
@@ -78,4 +78,5 @@ def _log_progress():
         if step != last[0]:
             last[0] = step
             log.info("sample network: %d%% %s", int(fraction * 100), message)
+
     return progress

@@ -87,6 +87,7 @@ class LiveSettings:
 
 # --- rescoring: forecasting and governance composed ------------------------------------------
 
+
 def rescore(engine: Engine, asset_ids, now: datetime | None = None) -> str:
     """Rescore the failure risk of `asset_ids` and run the orchestration for them alone, so a
     risk that crosses its plant's threshold raises its recommendation now. Returns a summary."""
@@ -96,16 +97,20 @@ def rescore(engine: Engine, asset_ids, now: datetime | None = None) -> str:
     plants = live.plants_of(engine, wanted)
 
     def only_these(engine_, scope, as_of, params):
-        frame = signals.risk_signals(engine_, scope.narrowed(plants), as_of, params, kinds=("maintenance",),
-                                     providers=pipeline.MODEL_PROVIDERS)
+        frame = signals.risk_signals(
+            engine_, scope.narrowed(plants), as_of, params, kinds=("maintenance",), providers=pipeline.MODEL_PROVIDERS
+        )
         return frame[frame["subject_id"].isin(wanted)]
 
     report = orchestrate.run(engine, now, signals_fn=only_these)
-    return (f"{len(wanted)} asset(s) rescored in run {run_id}; {report.above_threshold} at or above the "
-            f"threshold, {len(report.created)} recommendation(s) raised, {report.already_raised} already open")
+    return (
+        f"{len(wanted)} asset(s) rescored in run {run_id}; {report.above_threshold} at or above the "
+        f"threshold, {len(report.created)} recommendation(s) raised, {report.already_raised} already open"
+    )
 
 
 # --- the collector ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Message:
@@ -142,8 +147,12 @@ class Collector:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def _client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         client.manual_ack_set(True)
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password)
@@ -165,23 +174,42 @@ class Collector:
         self.generation += 1
         client.subscribe(self.settings.topic, qos=1)
         resumed = "resumed its session" if flags.session_present else "started a new session"
-        self.inbox.put(_State("connected", f"connected to {self.broker.shown} ({resumed}); "
-                                           f"subscribed to {self.settings.topic} with QoS 1", connected=True))
+        self.inbox.put(
+            _State(
+                "connected",
+                f"connected to {self.broker.shown} ({resumed}); subscribed to {self.settings.topic} with QoS 1",
+                connected=True,
+            )
+        )
 
     def _on_connect_fail(self, client, userdata):
-        self.inbox.put(_State("retrying", f"cannot reach the broker at {self.broker.shown}; retrying with backoff "
-                                          f"(up to every {self.settings.retry_max_s:g} s)", error=True,
-                              connected=False))
+        self.inbox.put(
+            _State(
+                "retrying",
+                f"cannot reach the broker at {self.broker.shown}; retrying with backoff "
+                f"(up to every {self.settings.retry_max_s:g} s)",
+                error=True,
+                connected=False,
+            )
+        )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if self.stop.is_set() or self.refused:  # a refusal already said why
             return
-        self.inbox.put(_State("retrying", f"connection to {self.broker.shown} lost ({reason_code}); the broker "
-                                          "keeps the session, retrying with backoff", error=True, connected=False))
+        self.inbox.put(
+            _State(
+                "retrying",
+                f"connection to {self.broker.shown} lost ({reason_code}); the broker "
+                "keeps the session, retrying with backoff",
+                error=True,
+                connected=False,
+            )
+        )
 
     def _on_message(self, client, userdata, message):
-        self.inbox.put(_Message(self.generation, message.mid, message.qos, message.topic, message.payload,
-                                time.monotonic()))
+        self.inbox.put(
+            _Message(self.generation, message.mid, message.qos, message.topic, message.payload, time.monotonic())
+        )
 
     # this thread -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -195,14 +223,24 @@ class Collector:
                 try:
                     self._session()
                 except Exception as exc:
-                    self._state(_State("stopped", f"stopped by an error ({type(exc).__name__}: {_first_line(exc)}); "
-                                                  "nothing unstored was acknowledged: restart it", error=True))
+                    self._state(
+                        _State(
+                            "stopped",
+                            f"stopped by an error ({type(exc).__name__}: {_first_line(exc)}); "
+                            "nothing unstored was acknowledged: restart it",
+                            error=True,
+                        )
+                    )
                     raise
                 finally:
                     live.release_collector(self.engine, s.client_id, self.owner, _now())
             elif not waiting_said:
-                log.info("another process holds client id %s (the broker gives a session to one client "
-                         "at a time); waiting for it to stop or go silent for %g s", s.client_id, s.lease_s)
+                log.info(
+                    "another process holds client id %s (the broker gives a session to one client "
+                    "at a time); waiting for it to stop or go silent for %g s",
+                    s.client_id,
+                    s.lease_s,
+                )
                 waiting_said = True
             self.stop.wait(s.lease_s / 3)
 
@@ -227,8 +265,9 @@ class Collector:
                     self._state(item)
                 elif isinstance(item, _Message):
                     batch.append(item)
-                due = batch and (item is None or len(batch) >= s.batch_size
-                                 or time.monotonic() - batch[0].arrived >= s.max_wait_s)
+                due = batch and (
+                    item is None or len(batch) >= s.batch_size or time.monotonic() - batch[0].arrived >= s.max_wait_s
+                )
                 if due:
                     if self._flush(batch):
                         batch = []
@@ -262,8 +301,14 @@ class Collector:
 
     def _renew(self) -> bool:
         try:
-            return live.claim_collector(self.engine, self.settings.client_id, self.owner, self.broker.shown, _now(),
-                                        timedelta(seconds=self.settings.lease_s))
+            return live.claim_collector(
+                self.engine,
+                self.settings.client_id,
+                self.owner,
+                self.broker.shown,
+                _now(),
+                timedelta(seconds=self.settings.lease_s),
+            )
         except SQLAlchemyError as exc:
             log.error("cannot renew the lease: %s", _first_line(exc))
             return True  # the warehouse is away; keep collecting (writes wait for it)
@@ -274,8 +319,10 @@ class Collector:
         if time.monotonic() - self.where_read >= self.settings.refresh_assets_s:
             self._refresh_directory()
         parsed = [live.parse_message(m.topic, m.payload, self.where, now) for m in batch]
-        if any(r.category == "unmapped" for p in parsed for r in p.rejects) and \
-                time.monotonic() - self.where_read >= 10.0:  # a code mapped in the review list meanwhile
+        if (
+            any(r.category == "unmapped" for p in parsed for r in p.rejects)
+            and time.monotonic() - self.where_read >= 10.0
+        ):  # a code mapped in the review list meanwhile
             self._refresh_directory()
             parsed = [live.parse_message(m.topic, m.payload, self.where, now) for m in batch]
         readings = [r for p in parsed for r in p.readings]
@@ -287,8 +334,16 @@ class Collector:
         elif rejects:
             note = f"quarantined: {rejects[-1].reason} (topic {rejects[-1].topic})"
         try:
-            result = live.store_batch(self.engine, readings, rejects, collector_id=self.settings.client_id, now=now,
-                                      cadence_h=self.settings.cadence_h, dropped=len(dropped), message=note)
+            result = live.store_batch(
+                self.engine,
+                readings,
+                rejects,
+                collector_id=self.settings.client_id,
+                now=now,
+                cadence_h=self.settings.cadence_h,
+                dropped=len(dropped),
+                message=note,
+            )
         except SQLAlchemyError as exc:
             log.error("warehouse write failed, the batch waits (nothing acknowledged): %s", _first_line(exc))
             return False
@@ -336,8 +391,16 @@ class Collector:
     def _state(self, change: _State) -> None:
         (log.warning if change.error else log.info)(change.message)
         try:
-            live.set_collector_state(self.engine, self.settings.client_id, self.owner, change.state,
-                                     change.message, _now(), error=change.error, connected=change.connected)
+            live.set_collector_state(
+                self.engine,
+                self.settings.client_id,
+                self.owner,
+                change.state,
+                change.message,
+                _now(),
+                error=change.error,
+                connected=change.connected,
+            )
         except SQLAlchemyError as exc:
             log.error("cannot record the collector's state: %s", _first_line(exc))
 
@@ -368,24 +431,35 @@ def run_collector(engine: Engine, settings, stop_event: threading.Event) -> None
 
 # --- command line ------------------------------------------------------------------------------
 
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, data/warehouse.db)")
-    parser.add_argument("--broker", help="mqtt://[user[:password]@]host[:port] (default: PNCT_MQTT_URL, "
-                                         "else mqtt://127.0.0.1:1883)")
-    parser.add_argument("--client-id", help="MQTT client id; the broker keeps its session "
-                                            "(default pnct-live-collector)")
+    parser.add_argument(
+        "--broker", help="mqtt://[user[:password]@]host[:port] (default: PNCT_MQTT_URL, else mqtt://127.0.0.1:1883)"
+    )
+    parser.add_argument(
+        "--client-id", help="MQTT client id; the broker keeps its session (default pnct-live-collector)"
+    )
     parser.add_argument("--no-rescore", action="store_true", help="store readings only, do not rescore")
     parser.add_argument("--rescore-every", type=float, help="seconds between rescorings (default 60)")
     parser.add_argument("--cadence-h", type=float, help="expected cadence of a live feed in hours (default 1)")
-    parser.add_argument("--lease-s", type=float, help="seconds after which another process may take over the "
-                                                      "client id of one that stopped renewing (default 60)")
+    parser.add_argument(
+        "--lease-s",
+        type=float,
+        help="seconds after which another process may take over the "
+        "client id of one that stopped renewing (default 60)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
     try:
-        settings = LiveSettings.from_env(broker=args.broker, client_id=args.client_id,
-                                         rescore_every_s=args.rescore_every, cadence_h=args.cadence_h,
-                                         lease_s=args.lease_s)
+        settings = LiveSettings.from_env(
+            broker=args.broker,
+            client_id=args.client_id,
+            rescore_every_s=args.rescore_every,
+            cadence_h=args.cadence_h,
+            lease_s=args.lease_s,
+        )
         if args.no_rescore:
             settings = replace(settings, rescore=False)
         parse_broker(settings.broker)

@@ -24,17 +24,18 @@ maintenance_signals = partial(risk_score.maintenance_signals, serving=model_serv
 MODEL_PROVIDERS: dict[str, signals.ModelProvider] = {"maintenance": maintenance_signals}
 
 
-def refresh_forecasts(engine: Engine, config: forecast_refresh.RefreshConfig = forecast_refresh.RefreshConfig(),
-                      **options) -> forecast_refresh.RefreshReport:
+def refresh_forecasts(
+    engine: Engine, config: forecast_refresh.RefreshConfig = forecast_refresh.RefreshConfig(), **options
+) -> forecast_refresh.RefreshReport:
     """forecasting.refresh.refresh served by the model registry's rules (options as there)."""
     return forecast_refresh.refresh(engine, config, serving=model_serving, **options)
 
 
-def refit_one(engine: Engine, plant_id: str, metric: str, scope: PlantScope, actor: str,
-              progress: Callable | None = None) -> forecast_refresh.SeriesResult:
+def refit_one(
+    engine: Engine, plant_id: str, metric: str, scope: PlantScope, actor: str, progress: Callable | None = None
+) -> forecast_refresh.SeriesResult:
     """One series refitted on demand (a page's button), served by the registry's rules."""
-    return forecast_refresh.refit_one(engine, plant_id, metric, scope, actor, serving=model_serving,
-                                      progress=progress)
+    return forecast_refresh.refit_one(engine, plant_id, metric, scope, actor, serving=model_serving, progress=progress)
 
 
 def score_risks(engine: Engine, as_of: datetime | None = None, **options) -> risk_score.ScoreReport:
@@ -45,4 +46,3 @@ def score_risks(engine: Engine, as_of: datetime | None = None, **options) -> ris
 def orchestrate_decisions(engine: Engine, now: datetime | None = None, **options) -> orchestrate.RunReport:
     """governance.orchestrate.run with the model providers plugged in (options as there)."""
     return orchestrate.run(engine, now, providers=MODEL_PROVIDERS, **options)
-

@@ -24,11 +24,18 @@ def run_now(engine: Engine, user, job_name: str) -> int:
         raise RequestRefused(f"There is no job {job_name!r}.")
     if not user.can(RUN_PERMISSION):
         with engine.begin() as conn:
-            audit.append(conn, user.username, "job_run_now_refused", entity="job", entity_id=job_name,
-                         detail={"refusal": "lacks the run_jobs permission"})
+            audit.append(
+                conn,
+                user.username,
+                "job_run_now_refused",
+                entity="job",
+                entity_id=job_name,
+                detail={"refusal": "lacks the run_jobs permission"},
+            )
         raise RequestRefused("Only a data steward or an admin may run a job now.")
     with engine.begin() as conn:
         request_id = store.request(conn, "job", user.username, job_name=job_name)
-        audit.append(conn, user.username, "job_run_now", entity="job_request", entity_id=request_id,
-                     detail={"job": job_name})
+        audit.append(
+            conn, user.username, "job_run_now", entity="job_request", entity_id=request_id, detail={"job": job_name}
+        )
     return request_id

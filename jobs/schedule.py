@@ -28,8 +28,15 @@ JOB_NAMES = ("feeds", "marts", "forecasts", "risk", "orchestrate", "sla")
 INTERVAL_ANCHOR = datetime(2000, 1, 3, tzinfo=timezone.utc)
 """Interval ticks count from this Monday midnight UTC, so every worker computes the same ticks."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-WORKER_DEFAULTS = {"timezone": "UTC", "poll_seconds": 3.0, "lease_seconds": 120.0, "misfire_grace_seconds": 600,
-                   "retries": 2, "backoff_seconds": 30.0, "forecast_workers": 2}
+WORKER_DEFAULTS = {
+    "timezone": "UTC",
+    "poll_seconds": 3.0,
+    "lease_seconds": 120.0,
+    "misfire_grace_seconds": 600,
+    "retries": 2,
+    "backoff_seconds": 30.0,
+    "forecast_workers": 2,
+}
 
 
 class ScheduleError(ValueError):
@@ -49,8 +56,14 @@ class JobSchedule:
     def latest_tick(self, now: datetime | None = None) -> datetime | None:
         """The newest scheduled time at or before `now`: the tick a run at `now` belongs to."""
         now = now or datetime.now(timezone.utc)
-        for lookback in (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1), timedelta(days=8),
-                         timedelta(days=32), timedelta(days=400)):
+        for lookback in (
+            timedelta(minutes=1),
+            timedelta(hours=1),
+            timedelta(days=1),
+            timedelta(days=8),
+            timedelta(days=32),
+            timedelta(days=400),
+        ):
             fire = self.trigger.get_next_fire_time(None, now - lookback)
             if fire is not None and fire <= now:
                 while True:
@@ -147,14 +160,15 @@ def _worker_settings(raw: dict, result: Schedules) -> None:
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             result.worker[key] = type(WORKER_DEFAULTS[key])(value)
         else:
-            result.problems.append(f"worker.{key} = {value!r} is not a non-negative number; "
-                                   f"using {WORKER_DEFAULTS[key]}")
+            result.problems.append(
+                f"worker.{key} = {value!r} is not a non-negative number; using {WORKER_DEFAULTS[key]}"
+            )
 
 
 def _job(name: str, entry: dict, zone) -> JobSchedule:
     cron, every = entry.get("cron"), entry.get("every")
     if (cron is None) == (every is None):
-        raise ValueError("give exactly one of cron = \"m h dom mon dow\" or every = \"5m\"")
+        raise ValueError('give exactly one of cron = "m h dom mon dow" or every = "5m"')
     if cron is not None:
         try:
             trigger = CronTrigger.from_crontab(str(cron), timezone=zone)
@@ -163,7 +177,8 @@ def _job(name: str, entry: dict, zone) -> JobSchedule:
         return JobSchedule(name, f"cron {cron}", trigger)
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(every))
     if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"invalid interval {every!r} (e.g. \"30s\", \"5m\", \"1h\")")
+        raise ValueError(f'invalid interval {every!r} (e.g. "30s", "5m", "1h")')
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    return JobSchedule(name, f"every {every}", IntervalTrigger(seconds=seconds, start_date=INTERVAL_ANCHOR,
-                                                               timezone=timezone.utc))
+    return JobSchedule(
+        name, f"every {every}", IntervalTrigger(seconds=seconds, start_date=INTERVAL_ANCHOR, timezone=timezone.utc)
+    )

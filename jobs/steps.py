@@ -28,8 +28,10 @@ from jobs import pipeline
 
 SAMPLE_SETUP = User(username="sample-data setup", name="Sample-data setup", email="", roles=("admin",), plants=None)
 """The named system actor that approves the first model versions, on the sample network only."""
-SAMPLE_REASON = ("First versions approved automatically for the generated sample network, so a newcomer "
-                 "sees the models working. Real data is never approved automatically.")
+SAMPLE_REASON = (
+    "First versions approved automatically for the generated sample network, so a newcomer "
+    "sees the models working. Real data is never approved automatically."
+)
 
 
 @dataclass
@@ -75,8 +77,10 @@ def marts_refresh(step: Step) -> tuple[dict, str]:
         step.progress((i + 1) / len(plants), f"Refreshing daily marts: {plant_id}")
     if len(failed) == len(plants):
         raise RuntimeError(f"marts of every plant failed, e.g. {next(iter(failed.values()))}")
-    return ({"rows": rows, "failed_plants": failed},
-            f"{rows:,} mart rows; failed for {', '.join(failed)} (their marts lag behind)")
+    return (
+        {"rows": rows, "failed_plants": failed},
+        f"{rows:,} mart rows; failed for {', '.join(failed)} (their marts lag behind)",
+    )
 
 
 def forecast_config(engine: Engine, candidates: tuple) -> forecast_refresh.RefreshConfig:
@@ -85,8 +89,9 @@ def forecast_config(engine: Engine, candidates: tuple) -> forecast_refresh.Refre
     approved = model_serving.approved_version(engine, forecast_refresh.MODEL_NAME)
     if approved is not None:
         return forecast_refresh.RefreshConfig.from_params(approved["params"])
-    return forecast_refresh.RefreshConfig(candidates=tuple(candidates)) if candidates \
-        else forecast_refresh.RefreshConfig()
+    return (
+        forecast_refresh.RefreshConfig(candidates=tuple(candidates)) if candidates else forecast_refresh.RefreshConfig()
+    )
 
 
 def forecasts(step: Step) -> tuple[dict, str]:
@@ -100,13 +105,24 @@ def forecasts(step: Step) -> tuple[dict, str]:
     def progress(done, total, label):
         step.progress(done / max(total, 1), f"Forecast {done} of {total} series ({label})")
 
-    report = pipeline.refresh_forecasts(step.engine, config, workers=int(step.settings.get("forecast_workers", 2)),
-                                        scope=step.scope, actor="worker", job="refresh", progress=progress)
+    report = pipeline.refresh_forecasts(
+        step.engine,
+        config,
+        workers=int(step.settings.get("forecast_workers", 2)),
+        scope=step.scope,
+        actor="worker",
+        job="refresh",
+        progress=progress,
+    )
     failed = sorted({f"{r.plant_id}/{r.metric}" for r in report.results if r.row["error"]})
     if report.series and len(failed) == report.series:
         raise RuntimeError(f"every series failed, e.g. {report.results[0].row['error']}")
-    counts = {"series": report.series, "fallbacks": report.fallbacks, "failed": len(failed),
-              "approved": report.approved}
+    counts = {
+        "series": report.series,
+        "fallbacks": report.fallbacks,
+        "failed": len(failed),
+        "approved": report.approved,
+    }
     message = f"{report.series} series ({report.run_id}); {report.fallbacks} served a fallback"
     return counts, message + (f"; failed: {', '.join(failed[:6])}" if failed else "")
 
@@ -127,8 +143,12 @@ def risk(step: Step) -> tuple[dict, str]:
 def orchestrate(step: Step) -> tuple[dict, str]:
     """Raise, route and enrich recommendations from the risk signals; expire and escalate."""
     report = pipeline.orchestrate_decisions(step.engine, None, progress=step.progress)
-    counts = {"signals": report.signals, "raised": len(report.created), "expired": len(report.expired),
-              "escalated": len(report.escalated)}
+    counts = {
+        "signals": report.signals,
+        "raised": len(report.created),
+        "expired": len(report.expired),
+        "escalated": len(report.escalated),
+    }
     return counts, report.summary()[:200]
 
 
@@ -137,8 +157,7 @@ def sla(step: Step) -> tuple[dict, str]:
     now = datetime.now(timezone.utc)
     expired = workflow.expire_overdue(step.engine, now)
     escalated = workflow.escalate_overdue(step.engine, now)
-    return {"expired": len(expired), "escalated": len(escalated)}, \
-        f"{len(expired)} expired, {len(escalated)} escalated"
+    return {"expired": len(expired), "escalated": len(escalated)}, f"{len(expired)} expired, {len(escalated)} escalated"
 
 
 JOBS: dict[str, tuple[str, Callable[[Step], tuple[dict, str]]]] = {

@@ -73,13 +73,30 @@ class Worker:
 
     # --- one run ---------------------------------------------------------------------------------
 
-    def run_job(self, job_name: str, run_key: str, trigger: str, *, plant_id: str | None = None,
-                request_id: int | None = None, sample_setup: bool = False) -> bool | None:
+    def run_job(
+        self,
+        job_name: str,
+        run_key: str,
+        trigger: str,
+        *,
+        plant_id: str | None = None,
+        request_id: int | None = None,
+        sample_setup: bool = False,
+    ) -> bool | None:
         """Run `job_name` under the lease (job_name, run_key). True succeeded, False failed, None
         when another worker holds or finished it."""
         job = self.schedules.jobs.get(job_name)
-        run_id = store.claim_run(self.engine, job_name, run_key, self.name, self.lease_s, trigger=trigger,
-                                 request_id=request_id, plant_id=plant_id, schedule=job.text if job else None)
+        run_id = store.claim_run(
+            self.engine,
+            job_name,
+            run_key,
+            self.name,
+            self.lease_s,
+            trigger=trigger,
+            request_id=request_id,
+            plant_id=plant_id,
+            schedule=job.text if job else None,
+        )
         if run_id is None:
             return None
         label, body = steps.JOBS[job_name]
@@ -102,13 +119,28 @@ class Worker:
                     log.debug("%s", traceback.format_exc())
                     continue
                 seconds = time.perf_counter() - started
-                store.finish_run(self.engine, run_id, self.name, succeeded=True, seconds=seconds, counts=counts,
-                                 message=message, attempts=attempt)
+                store.finish_run(
+                    self.engine,
+                    run_id,
+                    self.name,
+                    succeeded=True,
+                    seconds=seconds,
+                    counts=counts,
+                    message=message,
+                    attempts=attempt,
+                )
                 log.info("%s %s (%s): %s in %.1f s", label, trigger, run_key, message, seconds)
                 print(f"ran {job_name} {run_key} by {self.name}", flush=True)
                 return True
-        store.finish_run(self.engine, run_id, self.name, succeeded=False, seconds=time.perf_counter() - started,
-                         error=error or "stopped before it could finish", attempts=retries)
+        store.finish_run(
+            self.engine,
+            run_id,
+            self.name,
+            succeeded=False,
+            seconds=time.perf_counter() - started,
+            error=error or "stopped before it could finish",
+            attempts=retries,
+        )
         log.error("%s (%s) failed: %s", label, run_key, error)
         return False
 
@@ -166,9 +198,14 @@ class Worker:
         ok, error = bool(names), None if names else f"unknown job {request['job_name']!r}"
         for name in names:
             store.renew_request(self.engine, request_id, self.name, self.lease_s)
-            outcome = self.run_job(name, f"request:{request_id}", kind, request_id=request_id,
-                                   plant_id=request["plant_id"] if kind == "load" else None,
-                                   sample_setup=kind == "first_start")
+            outcome = self.run_job(
+                name,
+                f"request:{request_id}",
+                kind,
+                request_id=request_id,
+                plant_id=request["plant_id"] if kind == "load" else None,
+                sample_setup=kind == "first_start",
+            )
             if outcome is None:  # done before a takeover, or held by a worker that still runs it
                 outcome = store.run_status(self.engine, name, f"request:{request_id}") == "succeeded"
             if not outcome:
@@ -181,16 +218,28 @@ class Worker:
 
     def serve(self) -> None:
         """Run until `stop` is set: services, schedules, and the request poll in this thread."""
-        threads = [threading.Thread(target=_service, args=(name, SERVICES[name], self.engine, self.stop),
-                                    name=f"service-{name}", daemon=True) for name in self.schedules.services]
+        threads = [
+            threading.Thread(
+                target=_service,
+                args=(name, SERVICES[name], self.engine, self.stop),
+                name=f"service-{name}",
+                daemon=True,
+            )
+            for name in self.schedules.services
+        ]
         for thread in threads:
             thread.start()
         # one thread per job: jobs may overlap, one job never (max_instances), so a long forecast
         # refresh does not make this worker skip the SLA ticks behind it
         scheduler = BackgroundScheduler(
-            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(max(1, len(self.schedules.jobs)))},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": int(self.settings["misfire_grace_seconds"]) or None})
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(max(1, len(self.schedules.jobs)))},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(self.settings["misfire_grace_seconds"]) or None,
+            },
+        )
         scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
         for name, job in self.schedules.jobs.items():
             scheduler.add_job(self.scheduled, job.trigger, args=[name], id=name, name=steps.JOBS[name][0])
@@ -231,8 +280,14 @@ class _Progress:
 
     def flush(self) -> None:
         try:
-            store.renew_run(self.worker.engine, self.run_id, self.worker.name, self.worker.lease_s,
-                            progress=self.fraction, message=self.message)
+            store.renew_run(
+                self.worker.engine,
+                self.run_id,
+                self.worker.name,
+                self.worker.lease_s,
+                progress=self.fraction,
+                message=self.message,
+            )
             if self.request_id is not None:  # the request a step belongs to is held as long
                 store.renew_request(self.worker.engine, self.request_id, self.worker.name, self.worker.lease_s)
         except SQLAlchemyError as exc:  # a busy warehouse: the next beat writes it
@@ -263,13 +318,17 @@ class _Heartbeat:
 
 # --- command line ---------------------------------------------------------------------------------
 
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m jobs.worker",
-                                description="Run the pipeline's jobs on their schedules, on request and after loads.")
+    p = argparse.ArgumentParser(
+        prog="python -m jobs.worker",
+        description="Run the pipeline's jobs on their schedules, on request and after loads.",
+    )
     p.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, or the SQLite file)")
     p.add_argument("--once", action="store_true", help="run every job once in pipeline order and exit")
-    p.add_argument("--schedules", help=f"schedules file (default: {schedule.ENV_VAR}, secrets.toml, "
-                                       "or config/jobs.toml alone)")
+    p.add_argument(
+        "--schedules", help=f"schedules file (default: {schedule.ENV_VAR}, secrets.toml, or config/jobs.toml alone)"
+    )
     p.add_argument("--name", help="this worker's name in job runs (default: host:pid:random)")
     return p
 
@@ -314,8 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     worker = Worker(engine, schedules, args.name)
     worker.stop = stop
-    print(f"worker {worker.name} serving {describe(url)}: "
-          + ", ".join(f"{name} {job.text}" for name, job in schedules.jobs.items()), file=sys.stderr, flush=True)
+    print(
+        f"worker {worker.name} serving {describe(url)}: "
+        + ", ".join(f"{name} {job.text}" for name, job in schedules.jobs.items()),
+        file=sys.stderr,
+        flush=True,
+    )
     worker.serve()
     return EXIT_OK
 

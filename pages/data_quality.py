@@ -10,9 +10,11 @@ from governance.login import current_user
 st.title("Data quality")
 user = current_user()
 engine = get_engine()
-st.caption("Per plant and feed: freshness against the expected cadence, completeness of the last 28 days "
-           "of data, the share of rows still in quarantine and the share waiting for an unmapped code "
-           "(loads of the last 28 days). The score weighs them 40 / 30 / 15 / 15; docs/onboarding.md "
-           "has the definitions.")
+st.caption(
+    "Per plant and feed: freshness against the expected cadence, completeness of the last 28 days "
+    "of data, the share of rows still in quarantine and the share waiting for an unmapped code "
+    "(loads of the last 28 days). The score weighs them 40 / 30 / 15 / 15; docs/onboarding.md "
+    "has the definitions."
+)
 quality_section(engine, user)
 inbound_section(engine, user)

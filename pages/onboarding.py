@@ -10,17 +10,22 @@ from governance.login import current_user
 st.title("Data onboarding")
 user = current_user()
 engine = get_engine()
-st.caption("Load a plant's CSV or Excel export through its mapping. Rows that cannot be loaded wait in "
-           "quarantine with their reason; local codes nobody has mapped wait in the review list.")
+st.caption(
+    "Load a plant's CSV or Excel export through its mapping. Rows that cannot be loaded wait in "
+    "quarantine with their reason; local codes nobody has mapped wait in the review list."
+)
 
 plants = cached.plants(engine, user.scope)
 if plants.empty:
-    st.info("There is no plant in your scope yet: a plant must exist in the warehouse before its data "
-            "can be loaded.", icon=":material/factory:")
+    st.info(
+        "There is no plant in your scope yet: a plant must exist in the warehouse before its data can be loaded.",
+        icon=":material/factory:",
+    )
     st.stop()
 
 load_tab, quarantine_tab, review_tab, history_tab = st.tabs(
-    ["Load a file", "Quarantine", "Unmapped codes", "Load history"])
+    ["Load a file", "Quarantine", "Unmapped codes", "Load history"]
+)
 with load_tab:
     load_section(engine, user, plants)
 with quarantine_tab:

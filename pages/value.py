@@ -20,8 +20,10 @@ from governance.login import current_user
 st.title("Value")
 user = current_user()
 engine = get_engine()
-st.caption("What followed the recommendations people approved, beside the service the plants gave, how fast "
-           "purchasing reacted, how fast lines recovered from failures and what scrap cost. Every number sums its components over the selected plants and days, then divides.")
+st.caption(
+    "What followed the recommendations people approved, beside the service the plants gave, how fast "
+    "purchasing reacted, how fast lines recovered from failures and what scrap cost. Every number sums its components over the selected plants and days, then divides."
+)
 
 selection = filter_bar(engine, user)
 if selection is None:
@@ -31,78 +33,130 @@ view = value_view(engine, selection)
 st.subheader(f"{selection.start:%d %b %Y} to {selection.end:%d %b %Y} ({selection.days} days)")
 keys = list(VALUE_KPI_CATALOG)
 for row in range(0, len(keys), 3):
-    for column, key in zip(st.columns(3), keys[row:row + 3]):
+    for column, key in zip(st.columns(3), keys[row : row + 3]):
         label, unit, definition, _better = VALUE_KPI_CATALOG[key]
         value = view.totals.get(key)
         shown = "no data" if key in view.why_empty else format_kpi(key, value, selection.days)
-        column.metric(f"{label} ({unit})", shown, border=True,
-                      help=f"{view.why_empty[key]} {definition}." if key in view.why_empty else f"{definition}.")
+        column.metric(
+            f"{label} ({unit})",
+            shown,
+            border=True,
+            help=f"{view.why_empty[key]} {definition}." if key in view.why_empty else f"{definition}.",
+        )
 if view.why_empty:
     st.caption(" · ".join(f"**{VALUE_KPI_CATALOG[k][0]}**: {text}" for k, text in view.why_empty.items()))
 
 st.subheader("Per plant")
-table(view.plants.drop(columns=["plant_id"]), key="value_plants", file_name="value_by_plant.csv", column_config={
-    "name": st.column_config.TextColumn("Plant"),
-    "orders_due": st.column_config.NumberColumn("Orders due", format="%d"),
-    "orders_otif": st.column_config.NumberColumn("On time in full", format="%d"),
-    "pos_received": st.column_config.NumberColumn("POs received", format="%d"),
-    "shortage_signals": st.column_config.NumberColumn("Shortage signals", format="%d"),
-    "signals_ordered": st.column_config.NumberColumn("Followed by a PO", format="%d"),
-    "maintenance_approved": st.column_config.NumberColumn("Maintenance approved", format="%d"),
-    "shortage_approved": st.column_config.NumberColumn("Shortage approved", format="%d"),
-    "order_to_receipt_days": None, "signal_to_po_days": None, "maintenance_observed": None,
-    "stockout_known": None, "stockout_avoided": st.column_config.NumberColumn("No stockout after", format="%d"),
-    **kpi_column_config(["service_level", "order_to_receipt_d", "signal_to_po_d", "downtime_avoided_h"]),
-    "working_capital": money_column("Working capital committed"),
-    "disruptions": st.column_config.NumberColumn("Line failures", format="%d"),
-    "recoveries": None, "recovery_days": None, "produced_qty": None,
-    "scrap_qty": st.column_config.NumberColumn("Scrap (units)", format="%.0f"),
-    "scrap_cost": None,
-    **kpi_column_config(["time_to_recover_d"]), "quality_cost": money_column("Quality cost (scrap)"),
-    "orders_planned": None, "planned_qty": None, "changed_qty": None, "orders_redated": None, "revisions_any": None,
-    **kpi_column_config(["plan_qty_change", "plan_date_change"]),
-}, empty_message="No order, purchase order or approved recommendation at the selected plants in these days.")
+table(
+    view.plants.drop(columns=["plant_id"]),
+    key="value_plants",
+    file_name="value_by_plant.csv",
+    column_config={
+        "name": st.column_config.TextColumn("Plant"),
+        "orders_due": st.column_config.NumberColumn("Orders due", format="%d"),
+        "orders_otif": st.column_config.NumberColumn("On time in full", format="%d"),
+        "pos_received": st.column_config.NumberColumn("POs received", format="%d"),
+        "shortage_signals": st.column_config.NumberColumn("Shortage signals", format="%d"),
+        "signals_ordered": st.column_config.NumberColumn("Followed by a PO", format="%d"),
+        "maintenance_approved": st.column_config.NumberColumn("Maintenance approved", format="%d"),
+        "shortage_approved": st.column_config.NumberColumn("Shortage approved", format="%d"),
+        "order_to_receipt_days": None,
+        "signal_to_po_days": None,
+        "maintenance_observed": None,
+        "stockout_known": None,
+        "stockout_avoided": st.column_config.NumberColumn("No stockout after", format="%d"),
+        **kpi_column_config(["service_level", "order_to_receipt_d", "signal_to_po_d", "downtime_avoided_h"]),
+        "working_capital": money_column("Working capital committed"),
+        "disruptions": st.column_config.NumberColumn("Line failures", format="%d"),
+        "recoveries": None,
+        "recovery_days": None,
+        "produced_qty": None,
+        "scrap_qty": st.column_config.NumberColumn("Scrap (units)", format="%.0f"),
+        "scrap_cost": None,
+        **kpi_column_config(["time_to_recover_d"]),
+        "quality_cost": money_column("Quality cost (scrap)"),
+        "orders_planned": None,
+        "planned_qty": None,
+        "changed_qty": None,
+        "orders_redated": None,
+        "revisions_any": None,
+        **kpi_column_config(["plan_qty_change", "plan_date_change"]),
+    },
+    empty_message="No order, purchase order or approved recommendation at the selected plants in these days.",
+)
 
 st.subheader("Approved recommendations and what followed")
-table(view.outcomes, key="value_outcomes", file_name="value_realized.csv", column_config={
-    "rec_id": st.column_config.NumberColumn("#", format="%d"), "plant_id": None, "plant": "Plant",
-    "kind": "Kind", "subject_id": "Asset / material", "title": st.column_config.TextColumn("Recommendation"),
-    "decided_utc": st.column_config.DatetimeColumn("Approved (UTC)", format="YYYY-MM-DD HH:mm"),
-    "estimated_cost": money_column("Estimated cost"),
-    "expected": st.column_config.NumberColumn("Expected", format="%.1f",
-                                              help="maintenance: failure hours expected within its horizon (risk x "
-                                                   "MTTR); shortage: days without stock expected within the lead time"),
-    "observed_days": st.column_config.NumberColumn("Days observed after", format="%.1f"),
-    "rate_before_h_per_day": st.column_config.NumberColumn("Failure h/day before", format="%.2f"),
-    "hours_after": st.column_config.NumberColumn("Failure h after", format="%.1f"),
-    "downtime_avoided_h": st.column_config.NumberColumn("Downtime avoided (h)", format="%.1f"),
-    "stockout_followed": st.column_config.CheckboxColumn("Stockout followed",
-                                                         help="a stock count at or below zero within the lead time"),
-    "working_capital": money_column("Working capital"),
-}, empty_message="No maintenance or shortage recommendation was approved in these days, so there is no value to "
-                 "show yet: widen the dates or approve recommendations in the Action queue.")
+table(
+    view.outcomes,
+    key="value_outcomes",
+    file_name="value_realized.csv",
+    column_config={
+        "rec_id": st.column_config.NumberColumn("#", format="%d"),
+        "plant_id": None,
+        "plant": "Plant",
+        "kind": "Kind",
+        "subject_id": "Asset / material",
+        "title": st.column_config.TextColumn("Recommendation"),
+        "decided_utc": st.column_config.DatetimeColumn("Approved (UTC)", format="YYYY-MM-DD HH:mm"),
+        "estimated_cost": money_column("Estimated cost"),
+        "expected": st.column_config.NumberColumn(
+            "Expected",
+            format="%.1f",
+            help="maintenance: failure hours expected within its horizon (risk x "
+            "MTTR); shortage: days without stock expected within the lead time",
+        ),
+        "observed_days": st.column_config.NumberColumn("Days observed after", format="%.1f"),
+        "rate_before_h_per_day": st.column_config.NumberColumn("Failure h/day before", format="%.2f"),
+        "hours_after": st.column_config.NumberColumn("Failure h after", format="%.1f"),
+        "downtime_avoided_h": st.column_config.NumberColumn("Downtime avoided (h)", format="%.1f"),
+        "stockout_followed": st.column_config.CheckboxColumn(
+            "Stockout followed", help="a stock count at or below zero within the lead time"
+        ),
+        "working_capital": money_column("Working capital"),
+    },
+    empty_message="No maintenance or shortage recommendation was approved in these days, so there is no value to "
+    "show yet: widen the dates or approve recommendations in the Action queue.",
+)
 
 st.subheader("Schedule stability by week")
-st.caption(f"Orders by the plant-local week of their planned start; a change counts when it came less than "
-           f"{FROZEN_HORIZON_DAYS} days before the start it changed (inside the frozen horizon).")
-table(view.stability_weeks, key="value_stability", file_name="schedule_stability_weekly.csv", column_config={
-    "week_start": st.column_config.DateColumn("Week of"),
-    "orders_planned": st.column_config.NumberColumn("Orders", format="%d"),
-    "planned_qty": st.column_config.NumberColumn("Planned qty", format="%.0f"),
-    "changed_qty": st.column_config.NumberColumn("Qty changed", format="%.0f"),
-    "orders_redated": st.column_config.NumberColumn("Orders re-dated", format="%d"),
-    "revisions_any": st.column_config.NumberColumn("Revisions (all)", format="%d"),
-    **kpi_column_config(["plan_qty_change", "plan_date_change"]),
-}, empty_message="No production order was planned to start at the selected plants in these days.")
+st.caption(
+    f"Orders by the plant-local week of their planned start; a change counts when it came less than "
+    f"{FROZEN_HORIZON_DAYS} days before the start it changed (inside the frozen horizon)."
+)
+table(
+    view.stability_weeks,
+    key="value_stability",
+    file_name="schedule_stability_weekly.csv",
+    column_config={
+        "week_start": st.column_config.DateColumn("Week of"),
+        "orders_planned": st.column_config.NumberColumn("Orders", format="%d"),
+        "planned_qty": st.column_config.NumberColumn("Planned qty", format="%.0f"),
+        "changed_qty": st.column_config.NumberColumn("Qty changed", format="%.0f"),
+        "orders_redated": st.column_config.NumberColumn("Orders re-dated", format="%d"),
+        "revisions_any": st.column_config.NumberColumn("Revisions (all)", format="%d"),
+        **kpi_column_config(["plan_qty_change", "plan_date_change"]),
+    },
+    empty_message="No production order was planned to start at the selected plants in these days.",
+)
 
 st.subheader("Line failures and recovery")
-table(view.disruptions, key="value_disruptions", file_name="disruption_recovery.csv", column_config={
-    "plant_id": None, "plant": "Plant", "line_id": "Line", "day": st.column_config.DateColumn("Failure day"),
-    "disruption": "Disruption", "failures": st.column_config.NumberColumn("Failures", format="%d"),
-    "baseline_output": st.column_config.NumberColumn("Output before (units/day)", format="%.0f"),
-    "recovered_day": st.column_config.DateColumn("Back at that output"),
-    "days_to_recover": st.column_config.NumberColumn("Days to recover", format="%.0f"),
-}, empty_message="No line failure at the selected plants in these days.")
+table(
+    view.disruptions,
+    key="value_disruptions",
+    file_name="disruption_recovery.csv",
+    column_config={
+        "plant_id": None,
+        "plant": "Plant",
+        "line_id": "Line",
+        "day": st.column_config.DateColumn("Failure day"),
+        "disruption": "Disruption",
+        "failures": st.column_config.NumberColumn("Failures", format="%d"),
+        "baseline_output": st.column_config.NumberColumn("Output before (units/day)", format="%.0f"),
+        "recovered_day": st.column_config.DateColumn("Back at that output"),
+        "days_to_recover": st.column_config.NumberColumn("Days to recover", format="%.0f"),
+    },
+    empty_message="No line failure at the selected plants in these days.",
+)
 
 st.subheader("Method and limits")
 st.markdown(f"""

@@ -36,16 +36,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets.toml, data/warehouse.db)")
     parser.add_argument("--end", type=_end_day, help="last day of history, YYYY-MM-DD (default: yesterday, UTC)")
-    parser.add_argument("--replace", action="store_true",
-                        help="delete the existing network first (governance data is kept)")
+    parser.add_argument(
+        "--replace", action="store_true", help="delete the existing network first (governance data is kept)"
+    )
     args = parser.parse_args(argv)
     try:
         url = args.url or warehouse_url()
         engine = make_engine(url)
     except (WarehouseError, ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
         return _fail(f"bad warehouse URL: {exc}")
-    bar = tqdm(total=100, unit="%", bar_format="{desc:<24} {percentage:3.0f}%|{bar}| {elapsed}",
-               disable=None)  # a bar on a terminal, nothing in logs and pipes
+    bar = tqdm(
+        total=100, unit="%", bar_format="{desc:<24} {percentage:3.0f}%|{bar}| {elapsed}", disable=None
+    )  # a bar on a terminal, nothing in logs and pipes
     began = time.monotonic()
 
     def progress(fraction, message):
@@ -54,8 +56,15 @@ def main(argv=None) -> int:
         bar.refresh()
 
     try:
-        counts = generate(engine, plants=args.plants, days=args.days, seed=args.seed, end_day=args.end,
-                          progress=progress, replace=args.replace)
+        counts = generate(
+            engine,
+            plants=args.plants,
+            days=args.days,
+            seed=args.seed,
+            end_day=args.end,
+            progress=progress,
+            replace=args.replace,
+        )
     except ValueError as exc:
         return _fail(str(exc), bar)
     except DBAPIError as exc:
@@ -67,8 +76,10 @@ def main(argv=None) -> int:
     width = max(map(len, counts))
     for table, rows in counts.items():
         print(f"{table:<{width}}  {rows:>10,}")
-    print(f"{'total':<{width}}  {sum(counts.values()):>10,}  rows in {time.monotonic() - began:.1f} s "
-          f"into {describe(url)}")
+    print(
+        f"{'total':<{width}}  {sum(counts.values()):>10,}  rows in {time.monotonic() - began:.1f} s "
+        f"into {describe(url)}"
+    )
     return 0
 
 

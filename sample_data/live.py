@@ -74,9 +74,20 @@ def sensors(seed: int = 7, network_size: int = 12, plants: list[str] | None = No
         for a in layout.assets.itertuples(index=False):
             params = catalog.ASSET_CLASSES[a.asset_class]
             age = start.year - a.install_year
-            out.append(Sensor(p["plant_id"], ZoneInfo(p["timezone"]), p["lat"], a.asset_id, a.local_code,
-                              params["vib"] * (1 + 0.012 * age), params["temp"], params["amps"],
-                              float(rng.uniform(5_000, 60_000)), int(a.line)))
+            out.append(
+                Sensor(
+                    p["plant_id"],
+                    ZoneInfo(p["timezone"]),
+                    p["lat"],
+                    a.asset_id,
+                    a.local_code,
+                    params["vib"] * (1 + 0.012 * age),
+                    params["temp"],
+                    params["amps"],
+                    float(rng.uniform(5_000, 60_000)),
+                    int(a.line),
+                )
+            )
     return out
 
 
@@ -90,15 +101,24 @@ def default_degrading(found: list[Sensor], plants: list[str] | None) -> str | No
     return next((s.asset_id for s in mine if s.line == 1), mine[-1].asset_id)
 
 
-def readings(found: list[Sensor], start: datetime, end: datetime, interval: timedelta,
-             degrading: str | None, now: datetime, seed: int = 7) -> Iterator[tuple[datetime, str, list[dict]]]:
+def readings(
+    found: list[Sensor],
+    start: datetime,
+    end: datetime,
+    interval: timedelta,
+    degrading: str | None,
+    now: datetime,
+    seed: int = 7,
+) -> Iterator[tuple[datetime, str, list[dict]]]:
     """(reading time, topic, payload) of every sensor at every tick in [start, end), time-ordered;
     a payload is the list of the asset's four readings at that tick (one message per asset)."""
     rng = np.random.default_rng([seed, 18, int(start.timestamp())])
     tick = start
     hours = interval.total_seconds() / 3600.0
-    counters = {s.asset_id: s.counter0 + (start - datetime(2026, 1, 1, tzinfo=timezone.utc)).total_seconds()
-                / 3600.0 * 0.8 for s in found}
+    counters = {
+        s.asset_id: s.counter0 + (start - datetime(2026, 1, 1, tzinfo=timezone.utc)).total_seconds() / 3600.0 * 0.8
+        for s in found
+    }
     while tick < end:
         for s in found:
             x = 0.0
@@ -106,8 +126,8 @@ def readings(found: list[Sensor], start: datetime, end: datetime, interval: time
                 x = min(max(1.0 - (now - tick).total_seconds() / 86400.0 / RAMP_DAYS, 0.0), 1.0)
             season = math.sin(2 * math.pi * (tick.timetuple().tm_yday - 110) / 365.25)
             values = {
-                "vibration": s.vib * (1 + rng.normal(0, 0.06)) + s.vib * 1.6 * x ** 2,
-                "temperature": s.temp + 6 * abs(s.lat) / 50 * season + rng.normal(0, 0.8) + 10 * x ** 1.5,
+                "vibration": s.vib * (1 + rng.normal(0, 0.06)) + s.vib * 1.6 * x**2,
+                "temperature": s.temp + 6 * abs(s.lat) / 50 * season + rng.normal(0, 0.8) + 10 * x**1.5,
                 "current": s.amps * (0.85 + rng.normal(0, 0.03)) + 0.12 * s.amps * x,
             }
             counters[s.asset_id] += hours * (1.0 if rng.random() < 0.8 else 0.0)
@@ -115,14 +135,22 @@ def readings(found: list[Sensor], start: datetime, end: datetime, interval: time
             stamp = tick.astimezone(s.zone).isoformat(timespec="seconds")
             payload = []
             for metric, value in values.items():
-                unit = UNITS.get(s.plant_id, {}).get(metric, {"vibration": "mm/s", "temperature": "C",
-                                                              "current": "A", "run_hours": "h"}[metric])
+                unit = UNITS.get(s.plant_id, {}).get(
+                    metric, {"vibration": "mm/s", "temperature": "C", "current": "A", "run_hours": "h"}[metric]
+                )
                 if unit == "in/s":
                     value = value / 25.4
                 elif unit == "F":
                     value = value * 9 / 5 + 32
-                payload.append({"asset": s.local_code, "metric": metric, "value": round(float(value), 4),
-                                "unit": unit, "timestamp": stamp})
+                payload.append(
+                    {
+                        "asset": s.local_code,
+                        "metric": metric,
+                        "value": round(float(value), 4),
+                        "unit": unit,
+                        "timestamp": stamp,
+                    }
+                )
             yield tick, TOPIC.format(plant=s.plant_id, asset=_topic_safe(s.local_code)), payload
         tick += interval
 
@@ -138,8 +166,9 @@ class Publisher:
 
     def __init__(self, broker: str, client_id: str = "pnct-sample-live"):
         self.target = parse_broker(broker)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                  protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+        )
         if self.target.username:
             self.client.username_pw_set(self.target.username, self.target.password)
         if self.target.tls:
@@ -195,9 +224,19 @@ class Publisher:
         self.client.loop_stop()
 
 
-def run(broker: str, plants: list[str] | None = None, speed: float = 1440.0, interval_min: float = 60.0,
-        backfill_days: float = 14.0, degrade: str | None = None, seed: int = 7, network_size: int = 12,
-        until_now: bool = False, stop: threading.Event | None = None, out=sys.stdout) -> int:
+def run(
+    broker: str,
+    plants: list[str] | None = None,
+    speed: float = 1440.0,
+    interval_min: float = 60.0,
+    backfill_days: float = 14.0,
+    degrade: str | None = None,
+    seed: int = 7,
+    network_size: int = 12,
+    until_now: bool = False,
+    stop: threading.Event | None = None,
+    out=sys.stdout,
+) -> int:
     """Publish until stopped (or, with until_now, until the clock reaches now); returns readings published."""
     found = sensors(seed, network_size, plants)
     if not found:
@@ -213,8 +252,12 @@ def run(broker: str, plants: list[str] | None = None, speed: float = 1440.0, int
     clock_start = clock_start.replace(second=0, microsecond=0)
     publisher = Publisher(broker)
     published = 0
-    print(f"publishing {len(found)} assets of {', '.join(sorted({s.plant_id for s in found}))} to "
-          f"{publisher.target.shown}; {degrading} degrades toward a failure", file=out, flush=True)
+    print(
+        f"publishing {len(found)} assets of {', '.join(sorted({s.plant_id for s in found}))} to "
+        f"{publisher.target.shown}; {degrading} degrades toward a failure",
+        file=out,
+        flush=True,
+    )
     tick = clock_start
     try:
         while not stop.is_set():
@@ -244,8 +287,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sample_data.live", description=__doc__.split("\n\n")[0])
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user[:password]@]host[:port]")
     parser.add_argument("--plants", help="comma-separated sensor plants (default: every iot plant)")
-    parser.add_argument("--speed", type=float, default=1440.0,
-                        help="simulated seconds per second until the clock reaches now (default 1440: a day a minute)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1440.0,
+        help="simulated seconds per second until the clock reaches now (default 1440: a day a minute)",
+    )
     parser.add_argument("--interval-min", type=float, default=60.0, help="simulated minutes between readings")
     parser.add_argument("--backfill-days", type=float, default=14.0, help="where the clock starts (days ago)")
     parser.add_argument("--degrade", help="asset id that degrades toward a failure (default: see above)")
@@ -258,8 +305,17 @@ def main(argv=None) -> int:
         print("error: --speed and --interval-min must be positive, --backfill-days not negative", file=sys.stderr)
         return 2
     try:
-        run(args.broker, plants, args.speed, args.interval_min, args.backfill_days, args.degrade, args.seed,
-            args.network, args.until_now)
+        run(
+            args.broker,
+            plants,
+            args.speed,
+            args.interval_min,
+            args.backfill_days,
+            args.degrade,
+            args.seed,
+            args.network,
+            args.until_now,
+        )
     except (ValueError, RuntimeError) as exc:  # a bad argument; a broker that never took a message
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,15 +19,34 @@ MIN_DAYS = 14  # a spreadsheet plant needs a weekly count and a few days of uplo
 
 SHARED_TABLES = (schema.region, schema.supplier, schema.material, schema.downtime_reason, schema.bom)
 PLANT_TABLES = (
-    schema.plant, schema.line, schema.asset, schema.plant_material, schema.production_daily,
-    schema.downtime_event, schema.asset_health_daily, schema.work_order, schema.inventory_snapshot,
-    schema.demand_daily, schema.purchase_order, schema.production_order, schema.plan_revision, schema.feed_status,
+    schema.plant,
+    schema.line,
+    schema.asset,
+    schema.plant_material,
+    schema.production_daily,
+    schema.downtime_event,
+    schema.asset_health_daily,
+    schema.work_order,
+    schema.inventory_snapshot,
+    schema.demand_daily,
+    schema.purchase_order,
+    schema.production_order,
+    schema.plan_revision,
+    schema.feed_status,
 )
 NETWORK = {t.name for t in SHARED_TABLES + PLANT_TABLES}
 
 
-def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, end_day: date | None = None,
-             progress=None, *, replace: bool = False) -> dict:
+def generate(
+    engine: Engine,
+    plants: int = 12,
+    days: int = 1095,
+    seed: int = 7,
+    end_day: date | None = None,
+    progress=None,
+    *,
+    replace: bool = False,
+) -> dict:
     """Fill every dimension and fact table with a deterministic plant network, then the marts.
 
     The data covers the `days` plant-local days ending at `end_day` (default: yesterday,
@@ -64,7 +83,8 @@ def generate(engine: Engine, plants: int = 12, days: int = 1095, seed: int = 7, 
                     counts[table.name] += bulk_insert(conn, table, frames[table.name])
             report(0.02 + 0.88 * (i + 1) / plants, f"Plant {i + 1} of {plants}")
     counts[schema.mart_plant_daily.name] = marts.refresh(
-        engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
+        engine, progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message)
+    )
     if first_start:  # a fresh warehouse: the worker's first-start pipeline (jobs.first_start)
         with engine.begin() as conn:
             jobs_store.request(conn, "first_start", "sample-data setup")
@@ -92,18 +112,26 @@ def _clear(conn) -> None:
     Any other table that still refers to the network (governance, forecasts, risk scores,
     ingest lineage) is never touched: if one holds such rows, nothing is deleted.
     """
+
     def derived_or_network(table):
         return table.name in NETWORK or table.name.startswith("mart_")
 
     blocking = []
     for table in schema.metadata.sorted_tables:
         refs = [fk.parent for fk in table.foreign_keys if fk.column.table.name in NETWORK]
-        if refs and not derived_or_network(table) and conn.execute(
-                select(func.count()).select_from(table).where(or_(*(c.is_not(None) for c in refs)))).scalar_one():
+        if (
+            refs
+            and not derived_or_network(table)
+            and conn.execute(
+                select(func.count()).select_from(table).where(or_(*(c.is_not(None) for c in refs)))
+            ).scalar_one()
+        ):
             blocking.append(table.name)
     if blocking:
-        raise ValueError(f"cannot replace the network: {', '.join(blocking)} still refer to it "
-                         "(governance and derived data is never deleted here; clear those tables first)")
+        raise ValueError(
+            f"cannot replace the network: {', '.join(blocking)} still refer to it "
+            "(governance and derived data is never deleted here; clear those tables first)"
+        )
     for table in reversed(schema.metadata.sorted_tables):
         if derived_or_network(table):
             conn.execute(table.delete())

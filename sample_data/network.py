@@ -43,19 +43,53 @@ def shared_dimensions(seed: int) -> Shared:
     rows = []
     for family, products in catalog.PRODUCTS.items():
         for name, pack, cost in products:
-            rows.append(dict(material_id=f"FG-{1001 + len(rows)}", name=name, material_type="finished", unit="ea",
-                             unit_cost=cost, asset_class=None, family=family, pack=pack))
+            rows.append(
+                dict(
+                    material_id=f"FG-{1001 + len(rows)}",
+                    name=name,
+                    material_type="finished",
+                    unit="ea",
+                    unit_cost=cost,
+                    asset_class=None,
+                    family=family,
+                    pack=pack,
+                )
+            )
     for n, (name, unit, cost, _families) in enumerate(catalog.RAW):
-        rows.append(dict(material_id=f"RM-{2001 + n}", name=name, material_type="raw", unit=unit, unit_cost=cost,
-                         asset_class=None))
+        rows.append(
+            dict(
+                material_id=f"RM-{2001 + n}",
+                name=name,
+                material_type="raw",
+                unit=unit,
+                unit_cost=cost,
+                asset_class=None,
+            )
+        )
     for n, (name, unit, cost, _families, _per_pack) in enumerate(catalog.PACKAGING):
-        rows.append(dict(material_id=f"PK-{3001 + n}", name=name, material_type="packaging", unit=unit,
-                         unit_cost=cost, asset_class=None))
+        rows.append(
+            dict(
+                material_id=f"PK-{3001 + n}",
+                name=name,
+                material_type="packaging",
+                unit=unit,
+                unit_cost=cost,
+                asset_class=None,
+            )
+        )
     n = 0
     for asset_class, parts in catalog.SPARE_PARTS.items():
         for name, cost in parts:
-            rows.append(dict(material_id=f"SP-{4001 + n}", name=name, material_type="spare_part", unit="ea",
-                             unit_cost=cost, asset_class=asset_class))
+            rows.append(
+                dict(
+                    material_id=f"SP-{4001 + n}",
+                    name=name,
+                    material_type="spare_part",
+                    unit="ea",
+                    unit_cost=cost,
+                    asset_class=asset_class,
+                )
+            )
             n += 1
     materials = pd.DataFrame(rows)
     return Shared(
@@ -63,10 +97,12 @@ def shared_dimensions(seed: int) -> Shared:
         supplier=pd.DataFrame([dict(supplier_id=k, name=v[0], country=v[1]) for k, v in catalog.SUPPLIERS.items()]),
         material=materials,
         bom=_bill_of_materials(rng, materials),
-        downtime_reason=pd.DataFrame([
-            dict(reason_code=code, category=cat, is_failure=cat == "failure", description=text)
-            for code, (cat, text) in catalog.REASONS.items()
-        ]),
+        downtime_reason=pd.DataFrame(
+            [
+                dict(reason_code=code, category=cat, is_failure=cat == "failure", description=text)
+                for code, (cat, text) in catalog.REASONS.items()
+            ]
+        ),
     )
 
 
@@ -93,7 +129,8 @@ def _bill_of_materials(rng, materials: pd.DataFrame) -> pd.DataFrame:
             qty = product.pack if unit == "ea" else product.pack * rng.uniform(0.004, 0.02)
             rows.append((product.material_id, mid, round(float(qty), 4)))
     return pd.DataFrame(rows, columns=["product_id", "material_id", "qty_per_unit"]).sort_values(
-        ["product_id", "material_id"], ignore_index=True)
+        ["product_id", "material_id"], ignore_index=True
+    )
 
 
 @dataclass
@@ -117,10 +154,16 @@ def plant_layout(index: int, start: date, shared: Shared, rng: np.random.Generat
     if generation:
         lat, lon = lat + rng.uniform(-1.5, 1.5), lon + rng.uniform(-2.0, 2.0)
     plant = dict(
-        plant_id=plant_id, name=template["name"] + (f" {generation + 1}" if generation else ""),
-        region_id=template["region"], country=template["country"], timezone=template["tz"],
-        lat=round(lat, 4), lon=round(lon, 4), data_maturity=template["maturity"],
-        maintenance_workflow=template["workflow"], currency=template["currency"],
+        plant_id=plant_id,
+        name=template["name"] + (f" {generation + 1}" if generation else ""),
+        region_id=template["region"],
+        country=template["country"],
+        timezone=template["tz"],
+        lat=round(lat, 4),
+        lon=round(lon, 4),
+        data_maturity=template["maturity"],
+        maintenance_workflow=template["workflow"],
+        currency=template["currency"],
     )
     maturity = catalog.MATURITY[template["maturity"]]
     lang = catalog.LANG_FAMILY[template["lang"]]
@@ -136,27 +179,45 @@ def plant_layout(index: int, start: date, shared: Shared, rng: np.random.Generat
         n_assets = int(rng.integers(4, 8))
         line_code = _line_code(template, lang, n, line_type, type_counts[line_type], city)
         line_id = f"{plant_id}-L{n}"
-        line_rows.append(dict(
-            line_id=line_id, plant_id=plant_id, local_code=line_code, line_type=line_type,
-            name=f"{line_type.capitalize()} {type_counts[line_type]}",
-            ideal_cycle_s=round(rng.uniform(*catalog.IDEAL_CYCLE_S[line_type]), 3),
-            perf=plant_perf + rng.uniform(-0.03, 0.03), qual=maturity["qual"] + rng.uniform(-0.008, 0.008),
-            first_asset=len(asset_rows), bottleneck=len(asset_rows) + bottleneck, n_assets=n_assets,
-        ))
+        line_rows.append(
+            dict(
+                line_id=line_id,
+                plant_id=plant_id,
+                local_code=line_code,
+                line_type=line_type,
+                name=f"{line_type.capitalize()} {type_counts[line_type]}",
+                ideal_cycle_s=round(rng.uniform(*catalog.IDEAL_CYCLE_S[line_type]), 3),
+                perf=plant_perf + rng.uniform(-0.03, 0.03),
+                qual=maturity["qual"] + rng.uniform(-0.008, 0.008),
+                first_asset=len(asset_rows),
+                bottleneck=len(asset_rows) + bottleneck,
+                n_assets=n_assets,
+            )
+        )
         for k, asset_class in enumerate(classes[:n_assets]):
             params = catalog.ASSET_CLASSES[asset_class]
             crit = params["crit"] if rng.random() < 0.8 else "ABC"[int(rng.integers(0, 3))]
             if li == 0 and k == bottleneck:
                 crit = "A"  # the packaging line's bottleneck stops the line: the seed scenario's asset
             code, local_name = _asset_code(template, lang, n, line_code, k, asset_class, city)
-            asset_rows.append(dict(
-                asset_id=f"{line_id}-A{k + 1:02d}", plant_id=plant_id, line_id=line_id, asset_class=asset_class,
-                criticality=crit, local_code=code, local_name=local_name,
-                install_year=int(start.year - rng.integers(1, 28)), line=li, **params,
-            ))
+            asset_rows.append(
+                dict(
+                    asset_id=f"{line_id}-A{k + 1:02d}",
+                    plant_id=plant_id,
+                    line_id=line_id,
+                    asset_class=asset_class,
+                    criticality=crit,
+                    local_code=code,
+                    local_name=local_name,
+                    install_year=int(start.year - rng.integers(1, 28)),
+                    line=li,
+                    **params,
+                )
+            )
     lines, assets = pd.DataFrame(line_rows), pd.DataFrame(asset_rows)
-    family = shared.material[(shared.material["material_type"] == "finished")
-                             & (shared.material["family"] == template["family"])]["material_id"].tolist()
+    family = shared.material[
+        (shared.material["material_type"] == "finished") & (shared.material["family"] == template["family"])
+    ]["material_id"].tolist()
     products = sorted(rng.choice(family, size=min(len(family), int(rng.integers(2, 5))), replace=False).tolist())
     mix = np.zeros((n_lines, len(products)))
     for p in range(len(products)):  # every product has a line...
@@ -175,9 +236,15 @@ def _line_code(template, lang, n, line_type, type_no, city):
     style = template["naming"]
     word = catalog.LINE_WORD[lang]
     return {
-        "pkg": f"{_TYPE_CODE[line_type]}{type_no}", "dotted": f"LIN{n:02d}", "slash": f"Ln {n}",
-        "numeric": f"{n}00", "techid": f"L{n}", "excel": f"{word}{n}", "maximo": f"{city}-LN{n:02d}",
-        "free_vi": f"{word} {n}", "compact": f"{city}{n}",
+        "pkg": f"{_TYPE_CODE[line_type]}{type_no}",
+        "dotted": f"LIN{n:02d}",
+        "slash": f"Ln {n}",
+        "numeric": f"{n}00",
+        "techid": f"L{n}",
+        "excel": f"{word}{n}",
+        "maximo": f"{city}-LN{n:02d}",
+        "free_vi": f"{word} {n}",
+        "compact": f"{city}{n}",
     }[style]
 
 
@@ -204,9 +271,15 @@ def material_local_code(template, material_id: str, name: str) -> str:
     """How the plant's ERP or spreadsheet keys a shared material."""
     num = int(material_id.split("-")[1])
     return {
-        "pkg": f"M-{num + 50000}", "dotted": f"MAT.{num:06d}", "slash": f"{_ascii(name)[:6].upper()}-{num % 1000}",
-        "numeric": f"{num * 10 + 7}", "techid": f"{10000000 + num * 13}", "excel": name,
-        "maximo": f"ITM{num:06d}", "free_vi": f"VT{num:05d}", "compact": f"R{num:05d}",
+        "pkg": f"M-{num + 50000}",
+        "dotted": f"MAT.{num:06d}",
+        "slash": f"{_ascii(name)[:6].upper()}-{num % 1000}",
+        "numeric": f"{num * 10 + 7}",
+        "techid": f"{10000000 + num * 13}",
+        "excel": name,
+        "maximo": f"ITM{num:06d}",
+        "free_vi": f"VT{num:05d}",
+        "compact": f"R{num:05d}",
     }[template["naming"]]
 
 

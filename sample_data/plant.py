@@ -70,15 +70,14 @@ class Calendar:
         self.midnight = np.array([_epoch(d, 0, tz) for d in dates])
         days = dates[:n_days]
         opens = np.array([_epoch(d, h0, tz) for d in days])
-        closes = self.midnight[1:n_days + 1] if h1 == 24 else np.array([_epoch(d, h1, tz) for d in days])
+        closes = self.midnight[1 : n_days + 1] if h1 == 24 else np.array([_epoch(d, h1, tz) for d in days])
         shut = _shutdown_days(days) if template["region"] == "EU" and template["shift"] != "24x7" else set()
         works = np.array([d.weekday() in weekdays and d not in shut for d in days])
         self.weekday = np.array([d.weekday() for d in days])
         self.day_of_year = np.array([d.timetuple().tm_yday for d in days])
         self.open_s = opens - self.midnight[:n_days]  # busy window start, seconds after local midnight
         self.busy_s = np.where(works, closes - opens, 0.0)
-        self.utc_midnight = np.array([datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()
-                                      for d in dates])
+        self.utc_midnight = np.array([datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() for d in dates])
 
     def day_of(self, t):
         """Plant-local day index of epoch seconds `t`."""
@@ -114,7 +113,7 @@ class _Plant:
         self.wf = catalog.WORKFLOWS[self.t["workflow"]]
         self.n = world.days
         self.cal = Calendar(self.t, world.start, world.days + HORIZON_DAYS)
-        self.work = np.flatnonzero(self.cal.busy_s[:self.n] > 0)  # working days in the window
+        self.work = np.flatnonzero(self.cal.busy_s[: self.n] > 0)  # working days in the window
         self.work_all = np.flatnonzero(self.cal.busy_s > 0)  # ... and in the horizon
         self.now = self.cal.midnight[self.n]  # end of end_day, plant-local
         self.first_of_template = index < network.TEMPLATES
@@ -133,8 +132,18 @@ class _Plant:
         out = {
             "plant": pd.DataFrame([self.layout.plant]),
             "line": self.layout.lines[["line_id", "plant_id", "name", "line_type", "local_code"]],
-            "asset": self.layout.assets[["asset_id", "plant_id", "line_id", "asset_class", "criticality",
-                                         "local_code", "local_name", "install_year"]],
+            "asset": self.layout.assets[
+                [
+                    "asset_id",
+                    "plant_id",
+                    "line_id",
+                    "asset_class",
+                    "criticality",
+                    "local_code",
+                    "local_name",
+                    "install_year",
+                ]
+            ],
         }
         out.update(self._supply(events, prod, cut))
         out["production_daily"] = self._production_rows(prod, cut["production"], gaps)
@@ -169,11 +178,13 @@ class _Plant:
             keep = per_asset[b] < n_work - 30
             per_asset[b] = np.append(per_asset[b][keep], n_work + int(rng.integers(3, 7)))
             ramps[b] = np.append(ramps[b][keep], RAMP_DAYS[1])
-        frame = pd.DataFrame({
-            "asset": np.repeat(np.arange(len(assets)), [len(o) for o in per_asset]),
-            "op": np.concatenate(per_asset).astype(int),
-            "ramp": np.concatenate(ramps).astype(int),
-        })
+        frame = pd.DataFrame(
+            {
+                "asset": np.repeat(np.arange(len(assets)), [len(o) for o in per_asset]),
+                "op": np.concatenate(per_asset).astype(int),
+                "ramp": np.concatenate(ramps).astype(int),
+            }
+        )
         frame["day"] = np.where(frame["op"] < n_work, self.work[np.minimum(frame["op"], n_work - 1)], -1)
         return frame
 
@@ -201,15 +212,23 @@ class _Plant:
         parts = []
         f = failures[failures["day"] >= 0]
         f_dur = np.exp(rng.normal(np.log(1.8 * HOUR), 0.75, len(f))) * self.wf["repair"]
-        parts.append({
-            "asset": f["asset"].to_numpy(), "day": f["day"].to_numpy(), "dur": np.clip(f_dur, 0.5 * HOUR, 8 * HOUR),
-            "reason": rng.choice(list(catalog.FAILURE_MIX), p=list(catalog.FAILURE_MIX.values()), size=len(f)),
-        })
+        parts.append(
+            {
+                "asset": f["asset"].to_numpy(),
+                "day": f["day"].to_numpy(),
+                "dur": np.clip(f_dur, 0.5 * HOUR, 8 * HOUR),
+                "reason": rng.choice(list(catalog.FAILURE_MIX), p=list(catalog.FAILURE_MIX.values()), size=len(f)),
+            }
+        )
         done = pm[~pm["skipped"] & (pm["day"] < self.n)]
-        parts.append({
-            "asset": done["asset"].to_numpy(), "day": done["day"].to_numpy(), "reason": "PM",
-            "dur": np.clip(np.exp(rng.normal(np.log(2 * HOUR), 0.4, len(done))), 0.5 * HOUR, 6 * HOUR),
-        })
+        parts.append(
+            {
+                "asset": done["asset"].to_numpy(),
+                "day": done["day"].to_numpy(),
+                "reason": "PM",
+                "dur": np.clip(np.exp(rng.normal(np.log(2 * HOUR), 0.4, len(done))), 0.5 * HOUR, 6 * HOUR),
+            }
+        )
         share = self.cal.busy_s[self.work] / DAY * catalog.MATURITY[self.t["maturity"]]["stops"] * rng.uniform(0.8, 1.8)
         for line in self.line_list:
             rates = catalog.STOP_RATES[line["line_type"]]
@@ -225,10 +244,14 @@ class _Plant:
                 parts.append({"asset": asset, "day": days, "dur": dur, "reason": reason})
             if line["line_type"] in catalog.CLEANING_LINES:
                 days = self.work[self.cal.weekday[self.work] == rng.integers(0, 5)]
-                parts.append({
-                    "asset": line["bottleneck"], "day": days, "reason": "CLEAN",
-                    "dur": np.exp(rng.normal(np.log(2 * HOUR), 0.3, len(days))),
-                })
+                parts.append(
+                    {
+                        "asset": line["bottleneck"],
+                        "day": days,
+                        "reason": "CLEAN",
+                        "dur": np.exp(rng.normal(np.log(2 * HOUR), 0.3, len(days))),
+                    }
+                )
         ev = _stack(parts, {"asset": int, "day": int, "dur": float, "reason": object})
         if self.spreadsheet:
             ev = ev[ev["dur"] >= 600].reset_index(drop=True)  # short stops never reach the paper log
@@ -268,7 +291,7 @@ class _Plant:
         holds = np.zeros(shape)
         q = events[events["category"] == "quality"]
         np.add.at(holds, (q["line"].to_numpy(), q["day"].to_numpy()), 1.0)
-        busy = np.broadcast_to(self.cal.busy_s[:self.n], shape)
+        busy = np.broadcast_to(self.cal.busy_s[: self.n], shape)
         run = np.clip(busy - down, 0.0, None)
         ideal = lines["ideal_cycle_s"].to_numpy()[:, None]
         perf = np.clip(lines["perf"].to_numpy()[:, None] + rng.normal(0, 0.02, shape), 0.80, 0.97)
@@ -284,24 +307,37 @@ class _Plant:
         li, day = np.nonzero(prod["busy"] > 0)
         keep = (day <= cut) & ~np.isin(day, list(gaps))
         li, day = li[keep], day[keep]
-        return pd.DataFrame({
-            "line_id": lines["line_id"].to_numpy()[li], "day": self.cal.dates(day), "plant_id": self.pid,
-            "planned_busy_s": prod["busy"][li, day], "run_s": prod["run"][li, day],
-            "ideal_cycle_s": lines["ideal_cycle_s"].to_numpy()[li], "produced_qty": prod["produced"][li, day],
-            "good_qty": prod["good"][li, day],
-        })
+        return pd.DataFrame(
+            {
+                "line_id": lines["line_id"].to_numpy()[li],
+                "day": self.cal.dates(day),
+                "plant_id": self.pid,
+                "planned_busy_s": prod["busy"][li, day],
+                "run_s": prod["run"][li, day],
+                "ideal_cycle_s": lines["ideal_cycle_s"].to_numpy()[li],
+                "produced_qty": prod["produced"][li, day],
+                "good_qty": prod["good"][li, day],
+            }
+        )
 
     def _downtime_rows(self, events: pd.DataFrame, cut: int) -> pd.DataFrame:
         ev = events[events["day"] <= cut]
         assets, lines = self.layout.assets, self.layout.lines
-        return pd.DataFrame({
-            "plant_id": self.pid, "line_id": lines["line_id"].to_numpy()[ev["line"]],
-            "asset_id": assets["asset_id"].to_numpy()[ev["asset"]],
-            "start_utc": _utc(ev["start"]), "end_utc": _utc(ev["end"]), "day": self.cal.dates(ev["day"]),
-            "duration_s": ev["dur"].to_numpy(), "reason_code": ev["reason"].to_numpy(),
-            "category": ev["category"].to_numpy(), "is_failure": (ev["category"] == "failure").to_numpy(),
-            "local_reason": ev["local_reason"].to_numpy(),
-        })
+        return pd.DataFrame(
+            {
+                "plant_id": self.pid,
+                "line_id": lines["line_id"].to_numpy()[ev["line"]],
+                "asset_id": assets["asset_id"].to_numpy()[ev["asset"]],
+                "start_utc": _utc(ev["start"]),
+                "end_utc": _utc(ev["end"]),
+                "day": self.cal.dates(ev["day"]),
+                "duration_s": ev["dur"].to_numpy(),
+                "reason_code": ev["reason"].to_numpy(),
+                "category": ev["category"].to_numpy(),
+                "is_failure": (ev["category"] == "failure").to_numpy(),
+                "local_reason": ev["local_reason"].to_numpy(),
+            }
+        )
 
     def _health(self, failures: pd.DataFrame, prod: dict, cut: int, gaps: set) -> pd.DataFrame:
         """Daily sensor readings on operating days; vibration, temperature and current climb
@@ -324,19 +360,24 @@ class _Plant:
             if lo > hi:
                 continue
             x = (np.arange(lo, hi + 1) - (f - ramp)) / ramp
-            vib[a, lo:hi + 1] += vib0[a] * rng.uniform(1.0, 2.2) * x ** 2
-            temp[a, lo:hi + 1] += rng.uniform(5, 14) * x ** 1.5
-            amps[a, lo:hi + 1] += 0.12 * amps0[a, 0] * x
+            vib[a, lo : hi + 1] += vib0[a] * rng.uniform(1.0, 2.2) * x**2
+            temp[a, lo : hi + 1] += rng.uniform(5, 14) * x**1.5
+            amps[a, lo : hi + 1] += 0.12 * amps0[a, 0] * x
         a_idx, w_idx = np.divmod(np.arange(n_assets * n_work), n_work)
         day = work[w_idx]
         keep = (day <= cut) & ~np.isin(day, list(gaps))
         a_idx, w_idx, day = a_idx[keep], w_idx[keep], day[keep]
-        return pd.DataFrame({
-            "asset_id": assets["asset_id"].to_numpy()[a_idx], "day": self.cal.dates(day), "plant_id": self.pid,
-            "vibration_mm_s": np.round(vib[a_idx, w_idx], 3), "temperature_c": np.round(temp[a_idx, w_idx], 2),
-            "current_a": np.round(amps[a_idx, w_idx], 2),
-            "run_hours": np.round(prod["run"][line[a_idx], day] / HOUR, 3),
-        })
+        return pd.DataFrame(
+            {
+                "asset_id": assets["asset_id"].to_numpy()[a_idx],
+                "day": self.cal.dates(day),
+                "plant_id": self.pid,
+                "vibration_mm_s": np.round(vib[a_idx, w_idx], 3),
+                "temperature_c": np.round(temp[a_idx, w_idx], 2),
+                "current_a": np.round(amps[a_idx, w_idx], 2),
+                "run_hours": np.round(prod["run"][line[a_idx], day] / HOUR, 3),
+            }
+        )
 
     def _work_orders(self, events: pd.DataFrame, pm: pd.DataFrame) -> pd.DataFrame:
         """Corrective per failure, preventive per PM (skipped and upcoming ones open),
@@ -350,12 +391,24 @@ class _Plant:
         parts = [(fail["asset"].to_numpy(), "corrective", created, np.where(follow_up, np.nan, completed))]
         done = events[events["reason"] == "PM"]
         created = done["start"].to_numpy() - rng.uniform(3, 10, len(done)) * DAY
-        parts.append((done["asset"].to_numpy(), "preventive", created,
-                      done["end"].to_numpy() + rng.uniform(0, lag / 2, len(done))))
+        parts.append(
+            (
+                done["asset"].to_numpy(),
+                "preventive",
+                created,
+                done["end"].to_numpy() + rng.uniform(0, lag / 2, len(done)),
+            )
+        )
         due = pm[(pm["skipped"] & (pm["day"] >= self.n - BACKLOG_DAYS)) | (pm["day"] >= self.n)]
         due_at = self.cal.midnight[due["day"].to_numpy()] + self.cal.open_s[due["day"].to_numpy()]
-        parts.append((due["asset"].to_numpy(), "preventive",
-                      due_at - rng.uniform(3, PM_NOTICE_DAYS, len(due)) * DAY, np.full(len(due), np.nan)))
+        parts.append(
+            (
+                due["asset"].to_numpy(),
+                "preventive",
+                due_at - rng.uniform(3, PM_NOTICE_DAYS, len(due)) * DAY,
+                np.full(len(due), np.nan),
+            )
+        )
         if wf["inspect"]:
             crit_a = np.flatnonzero(self.layout.assets["criticality"].to_numpy() == "A")
             days = self.work[::10]  # every second week on a 5-day pattern, more often on 7-day ones
@@ -363,24 +416,31 @@ class _Plant:
             day = np.tile(days, len(crit_a))
             created = self.cal.midnight[day] + self.cal.open_s[day] + rng.uniform(0, 4 * HOUR, len(day))
             parts.append((asset, "inspection", created, created + rng.uniform(0.5, 2, len(day)) * HOUR))
-        wo = pd.DataFrame({
-            "asset": np.concatenate([p[0] for p in parts]).astype(int),
-            "wo_type": np.concatenate([np.full(len(p[0]), p[1]) for p in parts]),
-            "created": np.round(np.concatenate([p[2] for p in parts])),
-            "completed": np.round(np.concatenate([p[3] for p in parts])),
-        })
+        wo = pd.DataFrame(
+            {
+                "asset": np.concatenate([p[0] for p in parts]).astype(int),
+                "wo_type": np.concatenate([np.full(len(p[0]), p[1]) for p in parts]),
+                "created": np.round(np.concatenate([p[2] for p in parts])),
+                "completed": np.round(np.concatenate([p[3] for p in parts])),
+            }
+        )
         wo = wo[wo["created"] <= self.now]
         wo.loc[wo["completed"] > self.now, "completed"] = np.nan
         wo = wo.sort_values(["created", "asset"], kind="stable", ignore_index=True)
         seq = np.arange(len(wo))
         created_dt = _utc(wo["created"])
-        return pd.DataFrame({
-            "wo_id": [f"{self.pid}-WO-{i + 1:06d}" for i in seq], "plant_id": self.pid,
-            "asset_id": self.layout.assets["asset_id"].to_numpy()[wo["asset"]],
-            "wo_type": wo["wo_type"].to_numpy(), "status": np.where(wo["completed"].isna(), "open", "closed"),
-            "created_utc": created_dt, "completed_utc": _utc(wo["completed"]),
-            "local_code": [_wo_code(wf["wo_style"], i, c) for i, c in zip(seq, created_dt.astype(object))],
-        })
+        return pd.DataFrame(
+            {
+                "wo_id": [f"{self.pid}-WO-{i + 1:06d}" for i in seq],
+                "plant_id": self.pid,
+                "asset_id": self.layout.assets["asset_id"].to_numpy()[wo["asset"]],
+                "wo_type": wo["wo_type"].to_numpy(),
+                "status": np.where(wo["completed"].isna(), "open", "closed"),
+                "created_utc": created_dt,
+                "completed_utc": _utc(wo["completed"]),
+                "local_code": [_wo_code(wf["wo_style"], i, c) for i, c in zip(seq, created_dt.astype(object))],
+            }
+        )
 
     # --- materials ----------------------------------------------------------------------
 
@@ -404,7 +464,7 @@ class _Plant:
         b = np.zeros((len(products), len(inputs)))
         for r in bom.itertuples():
             b[products.index(r.product_id), inputs.index(r.material_id)] = r.qty_per_unit
-        use[len(products):len(products) + len(inputs)] = (produced_p @ b).T
+        use[len(products) : len(products) + len(inputs)] = (produced_p @ b).T
         # spare parts: failures take one of the class's parts, most PMs the wear part
         parts = {c: mat.index[mat["asset_class"] == c].tolist() for c in classes}
         cls = self.layout.assets["asset_class"].to_numpy()
@@ -426,12 +486,17 @@ class _Plant:
         policy = self._policy(items, kind, use)
         on_hand, orders = self._stock(kind, use, good_p, policy)
         return {
-            "plant_material": pd.DataFrame({
-                "plant_id": self.pid, "material_id": items,
-                "local_code": [network.material_local_code(self.t, m, names[m]) for m in items],
-                "supplier_id": policy["supplier"], "lead_time_days": policy["lead_out"],
-                "safety_stock": policy["safety"], "reorder_point": policy["rop"],
-            }),
+            "plant_material": pd.DataFrame(
+                {
+                    "plant_id": self.pid,
+                    "material_id": items,
+                    "local_code": [network.material_local_code(self.t, m, names[m]) for m in items],
+                    "supplier_id": policy["supplier"],
+                    "lead_time_days": policy["lead_out"],
+                    "safety_stock": policy["safety"],
+                    "reorder_point": policy["rop"],
+                }
+            ),
             "inventory_snapshot": self._snapshot_rows(items, kind, on_hand, cut["inventory"]),
             "demand_daily": self._demand_rows(items, use),
             "purchase_order": self._po_rows(items, policy, orders),
@@ -470,8 +535,13 @@ class _Plant:
         safety, rop = np.where(fin, np.round(2 * mu), safety), np.where(fin, np.round(4 * mu), rop)
         start = np.where(fin, mu * rng.uniform(6, 12, len(items)), rop + qty * rng.uniform(0.2, 0.9, len(items)))
         return dict(
-            supplier=supplier, lead=lead, lead_out=[None if f else float(x) for f, x in zip(fin, lead)],
-            safety=safety, rop=rop, qty=qty, start=np.where(spare, np.ceil(start), start),
+            supplier=supplier,
+            lead=lead,
+            lead_out=[None if f else float(x) for f, x in zip(fin, lead)],
+            safety=safety,
+            rop=rop,
+            qty=qty,
+            start=np.where(spare, np.ceil(start), start),
             cap=mu * rng.uniform(12, 25, len(items)),
         )
 
@@ -498,8 +568,13 @@ class _Plant:
             for i in buy[on_hand[buy] + on_order[buy] <= rop[buy]]:
                 prof = profiles[i]
                 u = rng.random()
-                late = (1 + int(rng.poisson(prof["late_days"] - 1)) if u < prof["p_late"]
-                        else -1 if u < prof["p_late"] + prof["p_early"] else 0)
+                late = (
+                    1 + int(rng.poisson(prof["late_days"] - 1))
+                    if u < prof["p_late"]
+                    else -1
+                    if u < prof["p_late"] + prof["p_early"]
+                    else 0
+                )
                 cancelled = rng.random() < 0.01
                 orders.append((i, t, lead[i], late, qty[i], cancelled))
                 if not cancelled:
@@ -514,30 +589,43 @@ class _Plant:
             days = days[self.cal.weekday[days] == COUNT_WEEKDAY]
         i, d = np.repeat(np.arange(len(items)), len(days)), np.tile(days, len(items))
         values = on_hand[i, d]
-        return pd.DataFrame({
-            "plant_id": self.pid, "material_id": np.array(items)[i], "day": self.cal.dates(d),
-            "on_hand": np.where(kind[i] == "spare_part", np.round(values), np.round(values, 1)),
-        })
+        return pd.DataFrame(
+            {
+                "plant_id": self.pid,
+                "material_id": np.array(items)[i],
+                "day": self.cal.dates(d),
+                "on_hand": np.where(kind[i] == "spare_part", np.round(values), np.round(values, 1)),
+            }
+        )
 
     def _demand_rows(self, items, use) -> pd.DataFrame:
         i, d = np.nonzero(use > 0)  # days without demand or use have no row
-        return pd.DataFrame({
-            "plant_id": self.pid, "material_id": np.array(items)[i], "day": self.cal.dates(d),
-            "qty": np.round(use[i, d], 1),
-        })
+        return pd.DataFrame(
+            {
+                "plant_id": self.pid,
+                "material_id": np.array(items)[i],
+                "day": self.cal.dates(d),
+                "qty": np.round(use[i, d], 1),
+            }
+        )
 
     def _po_rows(self, items, policy, orders) -> pd.DataFrame:
         o = pd.DataFrame(orders, columns=["item", "t", "lead", "late", "qty", "cancelled"])
         arrival = (o["t"] + o["lead"] + o["late"]).to_numpy()
         received = ~o["cancelled"].to_numpy() & (arrival < self.n)
-        return pd.DataFrame({
-            "po_id": [f"{self.pid}-PO-{k + 1:06d}" for k in range(len(o))], "plant_id": self.pid,
-            "material_id": np.array(items)[o["item"]], "supplier_id": np.array(policy["supplier"])[o["item"]],
-            "qty": o["qty"].astype(float).to_numpy(), "ordered_day": self.cal.dates(o["t"]),
-            "promised_day": self.cal.dates(o["t"] + o["lead"]),
-            "received_day": np.where(received, self.cal.dates(arrival), None),
-            "status": np.where(o["cancelled"], "cancelled", np.where(received, "received", "open")),
-        })
+        return pd.DataFrame(
+            {
+                "po_id": [f"{self.pid}-PO-{k + 1:06d}" for k in range(len(o))],
+                "plant_id": self.pid,
+                "material_id": np.array(items)[o["item"]],
+                "supplier_id": np.array(policy["supplier"])[o["item"]],
+                "qty": o["qty"].astype(float).to_numpy(),
+                "ordered_day": self.cal.dates(o["t"]),
+                "promised_day": self.cal.dates(o["t"] + o["lead"]),
+                "received_day": np.where(received, self.cal.dates(arrival), None),
+                "status": np.where(o["cancelled"], "cancelled", np.where(received, "received", "open")),
+            }
+        )
 
     # --- schedule -----------------------------------------------------------------------
 
@@ -580,11 +668,21 @@ class _Plant:
             slack = rng.choice([0, 2, 4, 8, 16], p=[0.3, 0.25, 0.2, 0.15, 0.1], size=len(b0)) * HOUR
             product = rng.choice(len(self.layout.products), p=self.layout.line_mix[li], size=len(b0))
             qty = np.maximum(np.round(length / line["ideal_cycle_s"] * 0.85 / 10) * 10, 10)
-            frames.append({
-                "line": li, "n": np.arange(len(b0)), "product": product, "qty": qty, "p_start": p_start,
-                "p_end": p_end, "actual": actual, "due": p_end + slack, "made": qty * rng.uniform(0.93, 1.02, len(b0)),
-                "u": rng.random(len(b0)), "no_due": self.spreadsheet & (rng.random(len(b0)) < 0.02),
-            })
+            frames.append(
+                {
+                    "line": li,
+                    "n": np.arange(len(b0)),
+                    "product": product,
+                    "qty": qty,
+                    "p_start": p_start,
+                    "p_end": p_end,
+                    "actual": actual,
+                    "due": p_end + slack,
+                    "made": qty * rng.uniform(0.93, 1.02, len(b0)),
+                    "u": rng.random(len(b0)),
+                    "no_due": self.spreadsheet & (rng.random(len(b0)) < 0.02),
+                }
+            )
         o = _stack(frames)
         o = o[o["p_start"] < self.now + HORIZON_DAYS * DAY]
         future = o["p_start"] >= self.now
@@ -592,19 +690,31 @@ class _Plant:
         cancelled = done & (o["u"] < 0.007)
         running = ~future & ~done
         elapsed = np.clip((self.now - o["p_start"]) / (o["actual"] - o["p_start"]), 0, 1)
-        status = np.select([future & (o["p_start"] < self.now + 3 * DAY), future, cancelled, done],
-                           ["released", "planned", "cancelled", "completed"], "released")
+        status = np.select(
+            [future & (o["p_start"] < self.now + 3 * DAY), future, cancelled, done],
+            ["released", "planned", "cancelled", "completed"],
+            "released",
+        )
         made = np.where(done & ~cancelled, np.round(o["made"]), np.where(running, np.round(o["made"] * elapsed), 0.0))
         due = o["due"].where(~o["no_due"])
-        return pd.DataFrame({
-            "order_id": (lines["line_id"].to_numpy()[o["line"]] + "-MO-"
-                         + (o["n"] + 1).astype(str).str.zfill(5)).to_numpy(),
-            "plant_id": self.pid, "line_id": lines["line_id"].to_numpy()[o["line"]],
-            "product_id": np.array(self.layout.products)[o["product"]], "qty": o["qty"].to_numpy(),
-            "due_utc": _utc(due), "due_day": np.where(due.isna(), None, cal.dates(cal.day_of(due.fillna(0)))),
-            "planned_start_utc": _utc(o["p_start"]), "planned_end_utc": _utc(o["p_end"]),
-            "actual_end_utc": _utc(o["actual"].where(done & ~cancelled)), "produced_qty": made, "status": status,
-        })
+        return pd.DataFrame(
+            {
+                "order_id": (
+                    lines["line_id"].to_numpy()[o["line"]] + "-MO-" + (o["n"] + 1).astype(str).str.zfill(5)
+                ).to_numpy(),
+                "plant_id": self.pid,
+                "line_id": lines["line_id"].to_numpy()[o["line"]],
+                "product_id": np.array(self.layout.products)[o["product"]],
+                "qty": o["qty"].to_numpy(),
+                "due_utc": _utc(due),
+                "due_day": np.where(due.isna(), None, cal.dates(cal.day_of(due.fillna(0)))),
+                "planned_start_utc": _utc(o["p_start"]),
+                "planned_end_utc": _utc(o["p_end"]),
+                "actual_end_utc": _utc(o["actual"].where(done & ~cancelled)),
+                "produced_qty": made,
+                "status": status,
+            }
+        )
 
     def _plan_revisions(self, orders: pd.DataFrame) -> pd.DataFrame:
         """Plan changes the planning system recorded before each revised order's start (issue 14).
@@ -623,16 +733,25 @@ class _Plant:
         o, revised, start = orders[pick], revised[pick], start[pick]
         kind = rng.choice(["qty", "dates", "both"], p=[0.6, 0.25, 0.15], size=len(o))
         factor = np.where(kind != "dates", rng.choice([0.7, 0.8, 0.9, 1.1, 1.2, 1.3], size=len(o)), 1.0)
-        shift = np.where(kind != "qty", rng.choice([-2, -1, 1, 2], size=len(o)) * rng.choice([0.25, 1.0], size=len(o))
-                         * DAY, 0.0)
+        shift = np.where(
+            kind != "qty", rng.choice([-2, -1, 1, 2], size=len(o)) * rng.choice([0.25, 1.0], size=len(o)) * DAY, 0.0
+        )
         due = pd.to_datetime(o["due_utc"]).to_numpy("datetime64[s]").astype("int64").astype(float)
         due[pd.isna(o["due_utc"]).to_numpy()] = np.nan
-        return pd.DataFrame({
-            "plant_id": self.pid, "order_id": o["order_id"].to_numpy(), "line_id": o["line_id"].to_numpy(),
-            "revised_utc": _utc(revised), "old_qty": np.maximum(np.round(o["qty"].to_numpy() / factor / 10) * 10, 10),
-            "new_qty": o["qty"].to_numpy(), "old_planned_start_utc": _utc(start - shift),
-            "new_planned_start_utc": _utc(start), "old_due_utc": _utc(due - shift), "new_due_utc": _utc(due),
-        })
+        return pd.DataFrame(
+            {
+                "plant_id": self.pid,
+                "order_id": o["order_id"].to_numpy(),
+                "line_id": o["line_id"].to_numpy(),
+                "revised_utc": _utc(revised),
+                "old_qty": np.maximum(np.round(o["qty"].to_numpy() / factor / 10) * 10, 10),
+                "new_qty": o["qty"].to_numpy(),
+                "old_planned_start_utc": _utc(start - shift),
+                "new_planned_start_utc": _utc(start),
+                "old_due_utc": _utc(due - shift),
+                "new_due_utc": _utc(due),
+            }
+        )
 
     # --- feeds ----------------------------------------------------------------------------
 
@@ -657,13 +776,18 @@ class _Plant:
                 cut[source] = n - 1 - int(rng.integers(4, 9))
         latest = self.cal.utc_midnight[n] - rng.uniform(0.1, 1.0) * HOUR
         upload_h = (2.0, 20.0) if self.spreadsheet else (0.2, 3.0)
-        received = {s: latest if c == n - 1 else min(latest, self.cal.midnight[c + 1] + rng.uniform(*upload_h) * HOUR)
-                    for s, c in cut.items()}
-        feeds = pd.DataFrame({
-            "plant_id": self.pid, "source": list(cadence),
-            "last_received_utc": _utc(np.round([received[s] for s in cadence])),
-            "expected_cadence_h": [float(cadence[s]) for s in cadence],
-        })
+        received = {
+            s: latest if c == n - 1 else min(latest, self.cal.midnight[c + 1] + rng.uniform(*upload_h) * HOUR)
+            for s, c in cut.items()
+        }
+        feeds = pd.DataFrame(
+            {
+                "plant_id": self.pid,
+                "source": list(cadence),
+                "last_received_utc": _utc(np.round([received[s] for s in cadence])),
+                "expected_cadence_h": [float(cadence[s]) for s in cadence],
+            }
+        )
         return cut, feeds
 
     def _gap_days(self) -> set:
@@ -712,7 +836,10 @@ def _utc(seconds) -> np.ndarray:
 def _wo_code(style: str, seq: int, created: datetime) -> str:
     """The work-order number as the plant's CMMS, spreadsheet or paper form shows it."""
     return {
-        "sap": f"{4000000 + seq + 1}", "maximo": f"WO{100000 + seq + 1}", "fiix": f"#{seq + 1}",
-        "excel": f"{created.year}-{seq + 1:05d}", "paper": f"PF/{created:%y}/{seq + 1:04d}",
+        "sap": f"{4000000 + seq + 1}",
+        "maximo": f"WO{100000 + seq + 1}",
+        "fiix": f"#{seq + 1}",
+        "excel": f"{created.year}-{seq + 1:05d}",
+        "paper": f"PF/{created:%y}/{seq + 1:04d}",
         "breakdown": f"BD-{seq + 1:05d}",
     }[style]

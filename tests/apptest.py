@@ -7,8 +7,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text",
-                 "info", "warning", "error", "success")
+TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error", "success")
 
 
 SMALL_NETWORK_PM_PLANT = "EU-ZAR"  # Zaragoza, one of the small network's four plants
@@ -30,8 +29,7 @@ OPS_LOGINS = {  # the operations fixture network (tests/ops_fixture.py): usernam
     "pm_b": ("pm-b-password", ["plant_manager"], ["B"]),
     "pm_c": ("pm-c-password", ["plant_manager"], ["C"]),
 }
-TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
-                 "success")
+TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error", "success")
 
 
 class NavigationOnly(PagesManager):
@@ -68,6 +66,7 @@ def rendered_text(at) -> str:
 
 
 # --- the decision pages ---------------------------------------------------------------------------
+
 
 def logged_in(username, page=None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90)

@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,14 +46,34 @@ def serve_app(warehouse_url: str, users_file: Path, log_dir: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "PNCT_USERS_FILE": str(users_file),
-           "PNCT_COOKIE_KEY": "browser-test-only-0123456789abcdef", "PNCT_LOGIN_SLEEP_TIME": "0"}
+    env = {
+        **os.environ,
+        "WAREHOUSE_URL": warehouse_url,
+        "PNCT_USERS_FILE": str(users_file),
+        "PNCT_COOKIE_KEY": "browser-test-only-0123456789abcdef",
+        "PNCT_LOGIN_SLEEP_TIME": "0",
+    }
     log_path = log_dir / "streamlit.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + 60

@@ -139,6 +139,7 @@ def empty_engine(backend_url):
 
 # --- app fixtures: a generated network and users with known passwords ---------------------
 
+
 @pytest.fixture(scope="session")
 def small_network_url(tmp_path_factory):
     """A generated 4-plant, 120-day SQLite warehouse (seed 7, ending 2026-06-30), built once."""
@@ -153,9 +154,13 @@ def small_network_url(tmp_path_factory):
 def users_file(tmp_path_factory):
     """A users file holding TEST_LOGINS."""
     usernames = {
-        username: {"name": username.upper(), "email": f"{username}@example.com",
-                   "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode(),
-                   "roles": roles, "plants": plants}
+        username: {
+            "name": username.upper(),
+            "email": f"{username}@example.com",
+            "password": bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode(),
+            "roles": roles,
+            "plants": plants,
+        }
         for username, (password, roles, plants) in TEST_LOGINS.items()
     }
     path = tmp_path_factory.mktemp("users") / "users.yaml"
@@ -164,6 +169,7 @@ def users_file(tmp_path_factory):
 
 
 # --- page tests (AppTest from app.py; helpers in tests/apptest.py) ---------------------------
+
 
 @pytest.fixture
 def navigation_only(monkeypatch):
@@ -203,6 +209,7 @@ def plant_names(small_network_url) -> dict[str, str]:
     engine.dispose()
     return names
 
+
 @pytest.fixture
 def open_as(monkeypatch, app_env):
     """open_as(url, username, page=None): app.py on `url`, logged in as `username`, showing `page`."""
@@ -218,11 +225,19 @@ def open_as(monkeypatch, app_env):
 
 # --- page tests on the operations fixture network (tests/ops_fixture.py) -------------------
 
+
 @pytest.fixture(scope="module")
 def ops_users(tmp_path_factory):
-    usernames = {name: {"name": name.upper(), "email": f"{name}@example.com", "roles": roles, "plants": plants,
-                        "password": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()}
-                 for name, (pw, roles, plants) in OPS_LOGINS.items()}
+    usernames = {
+        name: {
+            "name": name.upper(),
+            "email": f"{name}@example.com",
+            "roles": roles,
+            "plants": plants,
+            "password": bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode(),
+        }
+        for name, (pw, roles, plants) in OPS_LOGINS.items()
+    }
     path = tmp_path_factory.mktemp("ops_users") / "users.yaml"
     path.write_text(yaml.safe_dump({"usernames": usernames}))
     return path

@@ -8,17 +8,20 @@ import yaml
 
 import sample_data
 from sample_data import generate
-from tests.apptest import log_in, new_app, rendered_text
-from tests.apptest import TEST_LOGINS
+from tests.apptest import TEST_LOGINS, log_in, new_app, rendered_text
+
 
 def data_elements(at) -> dict[str, int]:
-    return {"metric": len(at.metric), "dataframe": len(at.dataframe), "table": len(at.table),
-            "plotly_chart": len(at.get("plotly_chart"))}
+    return {
+        "metric": len(at.metric),
+        "dataframe": len(at.dataframe),
+        "table": len(at.table),
+        "plotly_chart": len(at.get("plotly_chart")),
+    }
 
 
 def shows_login_form(at) -> bool:
-    return ([w.label for w in at.text_input] == ["Username", "Password"]
-            and [b.label for b in at.button] == ["Login"])
+    return [w.label for w in at.text_input] == ["Username", "Password"] and [b.label for b in at.button] == ["Login"]
 
 
 NO_DATA = {"metric": 0, "dataframe": 0, "table": 0, "plotly_chart": 0}
@@ -101,8 +104,9 @@ def test_a_page_url_opened_in_legacy_pages_mode_still_meets_the_login(app_env, m
     assert data_elements(at) == NO_DATA
 
 
-def test_a_user_removed_from_the_users_file_is_logged_out(start_app, small_network_url, users_file,
-                                                           monkeypatch, tmp_path):
+def test_a_user_removed_from_the_users_file_is_logged_out(
+    start_app, small_network_url, users_file, monkeypatch, tmp_path
+):
     own_file = tmp_path / "users.yaml"
     own_file.write_text(users_file.read_text())
     monkeypatch.setenv("PNCT_USERS_FILE", str(own_file))
@@ -123,16 +127,19 @@ def test_a_missing_users_file_is_an_error_not_a_traceback(start_app, small_netwo
     at = start_app(small_network_url)
     assert not at.exception
     assert [e.value for e in at.error] == [
-        f"Login is unavailable: users file {tmp_path / 'missing.yaml'} does not exist"]
+        f"Login is unavailable: users file {tmp_path / 'missing.yaml'} does not exist"
+    ]
     assert not at.text_input
 
 
-def test_the_users_file_comes_from_secrets_when_the_environment_is_silent(start_app, small_network_url,
-                                                                          monkeypatch, tmp_path):
+def test_the_users_file_comes_from_secrets_when_the_environment_is_silent(
+    start_app, small_network_url, monkeypatch, tmp_path
+):
     monkeypatch.delenv("PNCT_USERS_FILE")
     at = start_app(small_network_url, secrets={"auth": {"users_file": str(tmp_path / "from-secrets.yaml")}})
     assert [e.value for e in at.error] == [
-        f"Login is unavailable: users file {tmp_path / 'from-secrets.yaml'} does not exist"]
+        f"Login is unavailable: users file {tmp_path / 'from-secrets.yaml'} does not exist"
+    ]
 
 
 def test_without_configuration_the_demo_users_log_in(start_app, small_network_url, monkeypatch):
@@ -157,8 +164,7 @@ def test_an_empty_warehouse_gets_the_sample_network_once(start_app, monkeypatch,
 
     def small_network(engine, **kwargs):
         calls.append(sorted(kwargs))
-        return generate(engine, plants=2, days=30, seed=7, end_day=date(2026, 6, 30),
-                        progress=kwargs["progress"])
+        return generate(engine, plants=2, days=30, seed=7, end_day=date(2026, 6, 30), progress=kwargs["progress"])
 
     monkeypatch.setattr(sample_data, "generate", small_network)
     st.cache_data.clear()  # query caches are keyed by scope, not by warehouse
@@ -174,24 +180,24 @@ def test_an_empty_warehouse_gets_the_sample_network_once(start_app, monkeypatch,
 
 
 def test_an_unreachable_warehouse_is_named_without_its_password(start_app):
-    at = log_in(start_app("postgresql://pnct:s3cret-pw@127.0.0.1:1/warehouse"),
-                "coo", TEST_LOGINS["coo"][0])
+    at = log_in(start_app("postgresql://pnct:s3cret-pw@127.0.0.1:1/warehouse"), "coo", TEST_LOGINS["coo"][0])
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
-    assert message.startswith("The warehouse at postgresql+psycopg://pnct:***@127.0.0.1:1/warehouse "
-                              "cannot be used: OperationalError:")
+    assert message.startswith(
+        "The warehouse at postgresql+psycopg://pnct:***@127.0.0.1:1/warehouse cannot be used: OperationalError:"
+    )
     assert "s3cret-pw" not in message
     assert data_elements(at) == NO_DATA
 
 
 def test_an_unparseable_warehouse_url_is_not_echoed(start_app):
-    at = log_in(start_app("postgresql://pnct:s3cret-pw@127.0.0.1:notaport/warehouse"),
-                "coo", TEST_LOGINS["coo"][0])
+    at = log_in(start_app("postgresql://pnct:s3cret-pw@127.0.0.1:notaport/warehouse"), "coo", TEST_LOGINS["coo"][0])
     assert not at.exception
     assert [e.value for e in at.error] == [
         "The warehouse at the configured URL (unparseable) cannot be used: "
-        "ValueError: invalid literal for int() with base 10: 'notaport'"]
+        "ValueError: invalid literal for int() with base 10: 'notaport'"
+    ]
     assert data_elements(at) == NO_DATA
 
 

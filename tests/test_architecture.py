@@ -24,8 +24,14 @@ BIN = Path(sys.executable).parent
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "lint-imports"), "--no-logo", "--no-cache"], cwd=tree, capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(tree), "PATH": str(BIN)})
+    return subprocess.run(
+        [str(BIN / "lint-imports"), "--no-logo", "--no-cache"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(tree), "PATH": str(BIN)},
+    )
 
 
 def copy_tree(target: Path) -> Path:
@@ -41,12 +47,15 @@ def test_the_layer_contracts_hold():
     assert "2 kept, 0 broken" in result.stdout
 
 
-@pytest.mark.parametrize("module, back_import", [
-    ("forecasting/probe.py", "from governance import audit"),  # siblings stay independent
-    ("data_access/probe.py", "import jobs.pipeline"),  # data_access imports nothing above it
-    ("governance/probe.py", "import components.export"),
-    ("sample_data/probe.py", "import streamlit"),  # no Streamlit below components
-])
+@pytest.mark.parametrize(
+    "module, back_import",
+    [
+        ("forecasting/probe.py", "from governance import audit"),  # siblings stay independent
+        ("data_access/probe.py", "import jobs.pipeline"),  # data_access imports nothing above it
+        ("governance/probe.py", "import components.export"),
+        ("sample_data/probe.py", "import streamlit"),  # no Streamlit below components
+    ],
+)
 def test_a_back_import_breaks_the_contracts(tmp_path, module, back_import):
     tree = copy_tree(tmp_path)
     (tree / module).write_text(f'"""A deliberate back-import."""\n\n{back_import}\n')
@@ -61,8 +70,9 @@ def test_ruff_lint_is_clean():
 
 
 def test_ruff_format_is_clean():
-    result = subprocess.run([str(BIN / "ruff"), "format", "--check", "--no-cache", "."], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def append_rows(engine, n, start=0):
     for i in range(start, start + n):
         with engine.begin() as conn:
-            audit.append(conn, f"user{i % 3}", "approve", plant_id="P01", entity="recommendation",
-                         entity_id=i, detail={"reason": f"step {i}", "cost": i * 1.5, "tags": ["a", i]})
+            audit.append(
+                conn,
+                f"user{i % 3}",
+                "approve",
+                plant_id="P01",
+                entity="recommendation",
+                entity_id=i,
+                detail={"reason": f"step {i}", "cost": i * 1.5, "tags": ["a", i]},
+            )
 
 
 def row(engine, seq):
@@ -53,8 +60,17 @@ def test_chain_copied_from_sqlite_verifies_on_either_backend(empty_engine, tmp_p
     source = make_engine(f"sqlite:///{tmp_path / 'source.db'}")
     migrate.upgrade(source)
     with source.begin() as conn:
-        audit.append(conn, "zoë", "override", plant_id="P07", detail={
-            "reason": "Ersatzteil fehlt: größer", "value": 0.1 + 0.2, "nested": {"b": [1, 2.0, None], "a": True}})
+        audit.append(
+            conn,
+            "zoë",
+            "override",
+            plant_id="P07",
+            detail={
+                "reason": "Ersatzteil fehlt: größer",
+                "value": 0.1 + 0.2,
+                "nested": {"b": [1, 2.0, None], "a": True},
+            },
+        )
         audit.append(conn, "bob", "approve", detail={})
     with source.connect() as conn:
         rows = conn.execute(select(audit_log).order_by(audit_log.c.seq)).mappings().all()
@@ -244,8 +260,13 @@ def test_verify_command_as_a_process(empty_engine, backend_url):
     append_rows(empty_engine, 3)
 
     def run():
-        return subprocess.run([sys.executable, "-m", "governance.audit", "verify", "--url", backend_url],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "governance.audit", "verify", "--url", backend_url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     intact = run()
     assert intact.returncode == 0 and intact.stdout.startswith("audit chain intact: 3 rows")
@@ -264,11 +285,14 @@ def test_verify_command_without_an_audit_table(bare_backend_url, capsys):
     assert "no audit_log table" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("url, message", [
-    ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "cannot read"),
-    ("not a url", "not a usable warehouse URL"),
-    ("nosuchdb://host/db", "cannot use"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "cannot read"),
+        ("not a url", "not a usable warehouse URL"),
+        ("nosuchdb://host/db", "cannot use"),
+    ],
+)
 def test_verify_command_with_an_unreachable_warehouse(url, message, capsys):
     assert audit.main(["verify", "--url", url]) == 2
     err = capsys.readouterr().err

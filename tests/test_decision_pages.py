@@ -14,15 +14,14 @@ from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from data_access import decisions as dq
-from data_access import process_events
-from data_access import migrate
+from data_access import migrate, process_events
 from data_access.engine import make_engine
 from data_access.schema import audit_log, decision, outbox, plant_policy, recommendation
 from data_access.scope import PlantScope
 from governance import audit, workflow
+from governance.users import User
 from jobs import pipeline
 from jobs.delivery import deliver_due
-from governance.users import User
 from tests.apptest import frames, logged_in, open_detail, submit, texts
 from tests.helpers import sqlite_copy
 
@@ -30,7 +29,6 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 AS_OF = datetime(2026, 7, 1, 8, tzinfo=timezone.utc)
 SEED_ASSET = "NA-JOL-L1-A02"
 ML = User("ml_jol", "ML_JOL", "ml_jol@example.com", ("maintenance_lead",), frozenset({"NA-JOL"}))
-
 
 
 @pytest.fixture
@@ -43,9 +41,13 @@ def warehouse(small_network_url, tmp_path, monkeypatch, users_file, navigation_o
     pipeline.orchestrate_decisions(engine, AS_OF)
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
-        conn.execute(update(recommendation).values(created_utc=now - timedelta(hours=1),
-                                                   sla_due_utc=now + timedelta(hours=23),
-                                                   expires_utc=now + timedelta(days=6)))
+        conn.execute(
+            update(recommendation).values(
+                created_utc=now - timedelta(hours=1),
+                sla_due_utc=now + timedelta(hours=23),
+                expires_utc=now + timedelta(days=6),
+            )
+        )
     monkeypatch.setenv("PNCT_USERS_FILE", str(users_file))
     monkeypatch.setenv("PNCT_LOGIN_SLEEP_TIME", "0")
     monkeypatch.setenv("PNCT_COOKIE_KEY", "app-test-only-cookie-key-0123456789abcdef")
@@ -56,8 +58,9 @@ def warehouse(small_network_url, tmp_path, monkeypatch, users_file, navigation_o
 
 def seed_rec(engine) -> dict:
     with engine.connect() as conn:
-        return dict(conn.execute(select(recommendation).where(recommendation.c.subject_id == SEED_ASSET))
-                    .mappings().one())
+        return dict(
+            conn.execute(select(recommendation).where(recommendation.c.subject_id == SEED_ASSET)).mappings().one()
+        )
 
 
 def test_from_the_queue_to_a_decision_to_the_outbox(warehouse):
@@ -81,7 +84,12 @@ def test_from_the_queue_to_a_decision_to_the_outbox(warehouse):
     impact = next(f for f in shown if "order_id" in f.columns)
     assert impact["order_id"].str.startswith("NA-JOL-L1-").all()
     assert at.selectbox(key="decision_detail_action_pick").options == [
-        "Approve", "Reject", "Override (change the action)", "Comment", "Escalate"]
+        "Approve",
+        "Reject",
+        "Override (change the action)",
+        "Comment",
+        "Escalate",
+    ]
 
     at.switch_page("pages/decision_detail.py")  # AppTest reruns the page it last switched to itself
     submit(at, "approve", reason="jaw wear confirmed on the morning round")
@@ -117,8 +125,10 @@ def test_pages_show_only_the_plants_in_scope(warehouse):
     assert "No recommendation is waiting in your plants." in " ".join(texts(at, "info"))
     at.switch_page("pages/decision_detail.py").run()
     assert not at.exception and not at.dataframe
-    assert texts(at, "info") == ["No recommendation has been raised in your plants yet. They appear when a risk "
-                                 "signal crosses its plant's threshold (the orchestration runs them)."]
+    assert texts(at, "info") == [
+        "No recommendation has been raised in your plants yet. They appear when a risk "
+        "signal crosses its plant's threshold (the orchestration runs them)."
+    ]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/policies.py")  # admins only
 
@@ -141,8 +151,11 @@ def test_a_decision_taken_meanwhile_makes_the_page_stale_with_a_clear_message(wa
     assert f"Recommendation #{rec['rec_id']} changed since you opened it: pm_jol approved it at" in error
     assert "nothing was recorded" in error
     with warehouse.connect() as conn:
-        actions = conn.execute(select(decision.c.username, decision.c.action)
-                               .where(decision.c.rec_id == rec["rec_id"]).order_by(decision.c.decision_id)).all()
+        actions = conn.execute(
+            select(decision.c.username, decision.c.action)
+            .where(decision.c.rec_id == rec["rec_id"])
+            .order_by(decision.c.decision_id)
+        ).all()
         refusal = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).mappings().one()
     assert [tuple(a) for a in actions] == [("ml_jol", "escalate"), ("pm_jol", "approve")]
     assert (refusal["actor"], refusal["action"], refusal["detail"]["code"]) == ("coo", "decision_refused", "stale")
@@ -163,8 +176,9 @@ def test_bad_input_shows_a_message_and_writes_nothing(warehouse):
     submit(at, "override", reason="after the weekend run", field="requested_start_utc", value="2026-12-01T06:00")
     assert texts(at, "success")[0].startswith(f"Overridden #{rec['rec_id']}")
     with warehouse.connect() as conn:
-        decided = conn.execute(select(decision.c.action, decision.c.override_value)
-                               .where(decision.c.rec_id == rec["rec_id"])).all()
+        decided = conn.execute(
+            select(decision.c.action, decision.c.override_value).where(decision.c.rec_id == rec["rec_id"])
+        ).all()
     assert [tuple(d) for d in decided] == [("override", {"requested_start_utc": "2026-12-01T06:00:00+00:00"})]
 
 
@@ -182,8 +196,10 @@ def test_an_admin_localizes_a_policy_and_contradictions_are_refused(warehouse):
     at.button(key="policies_save").click().run()
     assert not at.exception and texts(at, "success") == ["Saved risk_threshold.maintenance for Joliet (NA-JOL)."]
     table = frames(at)[0].set_index("key")
-    assert table.loc["risk_threshold.maintenance", "localized"] and table.loc["risk_threshold.maintenance",
-                                                                               "effective_value"] == "0.9"
+    assert (
+        table.loc["risk_threshold.maintenance", "localized"]
+        and table.loc["risk_threshold.maintenance", "effective_value"] == "0.9"
+    )
     assert "1 value(s) localized" in texts(at, "markdown")[0]
     localized = frames(at)[-1]
     assert localized[["plant_id", "keys"]].values.tolist() == [["NA-JOL", "risk_threshold.maintenance"]]
@@ -230,9 +246,14 @@ def test_the_audit_log_filters_searches_exports_and_verifies(warehouse):
 
 def login_failures(engine) -> list:
     with engine.connect() as conn:
-        return [(r.actor, r.detail["username"]) for r in conn.execute(
-            select(audit_log.c.actor, audit_log.c.detail).where(audit_log.c.action == "login_failed")
-            .order_by(audit_log.c.seq))]
+        return [
+            (r.actor, r.detail["username"])
+            for r in conn.execute(
+                select(audit_log.c.actor, audit_log.c.detail)
+                .where(audit_log.c.action == "login_failed")
+                .order_by(audit_log.c.seq)
+            )
+        ]
 
 
 def wait_for(predicate, seconds=10.0):

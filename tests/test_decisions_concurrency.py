@@ -29,7 +29,11 @@ def test_concurrent_writers_lose_nothing_and_never_decide_twice(engine, shared):
     total = WRITERS * PER_WRITER
     assert result.logged == [PER_WRITER] * WRITERS
     assert (result.decisions, result.recommendations_decided, result.duplicates, result.outbox_rows) == (
-        total, total, 0, total)
+        total,
+        total,
+        0,
+        total,
+    )
     assert result.chain_ok and result.chain_rows == 2 + total + result.refused
     if not shared:
         assert result.refused == 0
@@ -37,8 +41,14 @@ def test_concurrent_writers_lose_nothing_and_never_decide_twice(engine, shared):
 
 def test_the_database_refuses_a_second_decision_on_the_same_version(engine):
     [rec_id] = bench.prepare(engine, 1)
-    row = dict(rec_id=rec_id, username="a", role="plant_manager", action="approve",
-               decided_utc=datetime(2026, 7, 1, tzinfo=timezone.utc), rec_version=1)
+    row = dict(
+        rec_id=rec_id,
+        username="a",
+        role="plant_manager",
+        action="approve",
+        decided_utc=datetime(2026, 7, 1, tzinfo=timezone.utc),
+        rec_version=1,
+    )
     with engine.begin() as conn:
         conn.execute(decision.insert(), row)
     with pytest.raises(IntegrityError), engine.begin() as conn:

@@ -40,8 +40,9 @@ def inputs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def frame(inputs):
-    return fr.features(inputs["health"], inputs["assets"], inputs["failures"], inputs["repairs"],
-                       label_until=inputs["coverage"])
+    return fr.features(
+        inputs["health"], inputs["assets"], inputs["failures"], inputs["repairs"], label_until=inputs["coverage"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +132,10 @@ def test_a_stored_model_loads_only_with_its_hash(trained, frame):
     text, sha = fr.dump(trained.model)
     loaded = fr.load(text, sha)
     rows = frame.tail(200)
-    np.testing.assert_allclose(loaded.predict_proba(rows, rows["plant_id"].to_numpy()),
-                               trained.model.predict_proba(rows, rows["plant_id"].to_numpy()))
+    np.testing.assert_allclose(
+        loaded.predict_proba(rows, rows["plant_id"].to_numpy()),
+        trained.model.predict_proba(rows, rows["plant_id"].to_numpy()),
+    )
     with pytest.raises(ValueError, match="does not match its recorded sha256"):
         fr.load(text, "0" * 64)
 
@@ -144,6 +147,7 @@ def test_training_without_sensor_data_says_why():
 
 
 # --- fallback hazard ---------------------------------------------------------------------------
+
 
 def test_weibull_probability_matches_its_formula():
     eta = 100.0 / math.gamma(1.5)
@@ -172,9 +176,23 @@ DAY = date(2026, 7, 1)
 
 
 def _stock(on_hand, lead=10.0, supplier="S1"):
-    return pd.DataFrame([dict(plant_id="P", material_id="M", name="m", material_type="raw", unit="kg",
-                              supplier_id=supplier, lead_time_days=lead, safety_stock=0.0, reorder_point=0.0,
-                              on_hand=float(on_hand), snapshot_day=DAY)])
+    return pd.DataFrame(
+        [
+            dict(
+                plant_id="P",
+                material_id="M",
+                name="m",
+                material_type="raw",
+                unit="kg",
+                supplier_id=supplier,
+                lead_time_days=lead,
+                safety_stock=0.0,
+                reorder_point=0.0,
+                on_hand=float(on_hand),
+                snapshot_day=DAY,
+            )
+        ]
+    )
 
 
 def _use(per_day=10.0):
@@ -183,15 +201,34 @@ def _use(per_day=10.0):
 
 
 def _pos(*orders):
-    return pd.DataFrame([dict(po_id=f"PO{i}", plant_id="P", material_id="M", supplier_id=s, qty=q, ordered_day=DAY,
-                              promised_day=DAY + timedelta(days=d)) for i, (q, d, s) in enumerate(orders)],
-                        columns=["po_id", "plant_id", "material_id", "supplier_id", "qty", "ordered_day",
-                                 "promised_day"])
+    return pd.DataFrame(
+        [
+            dict(
+                po_id=f"PO{i}",
+                plant_id="P",
+                material_id="M",
+                supplier_id=s,
+                qty=q,
+                ordered_day=DAY,
+                promised_day=DAY + timedelta(days=d),
+            )
+            for i, (q, d, s) in enumerate(orders)
+        ],
+        columns=["po_id", "plant_id", "material_id", "supplier_id", "qty", "ordered_day", "promised_day"],
+    )
 
 
 def _record(supplier, delays):
-    return pd.DataFrame({"supplier_id": supplier, "plant_id": "P", "material_id": "M",
-                         "promised_day": DAY, "received_day": DAY, "delay_days": delays})
+    return pd.DataFrame(
+        {
+            "supplier_id": supplier,
+            "plant_id": "P",
+            "material_id": "M",
+            "promised_day": DAY,
+            "received_day": DAY,
+            "delay_days": delays,
+        }
+    )
 
 
 def test_plenty_of_stock_never_runs_out_and_none_always_does():
@@ -207,8 +244,7 @@ def test_plenty_of_stock_never_runs_out_and_none_always_does():
 
 def test_an_unreliable_supplier_raises_the_shortage_probability():
     reliable = sh.shortage_probability(_stock(40), _use(), _pos((500, 3, "S1")), _record("S1", [0] * 20), {}, DAY)
-    late = sh.shortage_probability(_stock(40), _use(), _pos((500, 3, "S1")), _record("S1", [0, 8, 9, 10] * 5),
-                                   {}, DAY)
+    late = sh.shortage_probability(_stock(40), _use(), _pos((500, 3, "S1")), _record("S1", [0, 8, 9, 10] * 5), {}, DAY)
     assert reliable["risk"].iloc[0] == 0.0
     assert 0.6 < late["risk"].iloc[0] < 0.9  # three of four deliveries arrive after stock ran out on day 5
     assert late["supplier_on_time"].iloc[0] == pytest.approx(0.25)
@@ -231,16 +267,27 @@ def test_the_shortage_rule_grades_days_of_supply_against_lead_time():
 
 def test_disruption_combines_line_and_material_risk():
     as_of = datetime(2026, 7, 1, tzinfo=timezone.utc)
-    orders = pd.DataFrame([dict(order_id="O1", plant_id="P", line_id="L1", product_id="FG",
-                                planned_start_utc=pd.Timestamp(as_of), planned_end_utc=pd.Timestamp(as_of) + pd.Timedelta(days=7))])
+    orders = pd.DataFrame(
+        [
+            dict(
+                order_id="O1",
+                plant_id="P",
+                line_id="L1",
+                product_id="FG",
+                planned_start_utc=pd.Timestamp(as_of),
+                planned_end_utc=pd.Timestamp(as_of) + pd.Timedelta(days=7),
+            )
+        ]
+    )
     assets = pd.DataFrame({"asset_id": ["A1", "A2"], "line_id": "L1"})
     bom = pd.DataFrame({"product_id": "FG", "material_id": ["M1", "M2"], "qty_per_unit": 1.0})
-    out = sh.disruption_probability(orders, assets, {"A1": 0.2, "A2": 0.1}, bom,
-                                    {("P", "M1"): [0.0] * 6 + [0.3] * 4, ("P", "M2"): [0.5]}, as_of)
+    out = sh.disruption_probability(
+        orders, assets, {"A1": 0.2, "A2": 0.1}, bom, {("P", "M1"): [0.0] * 6 + [0.3] * 4, ("P", "M2"): [0.5]}, as_of
+    )
     line = 1 - 0.8 * 0.9
     material = 1 - 0.7 * 0.5
     assert out["line_risk"].iloc[0] == pytest.approx(line)
     assert out["material_risk"].iloc[0] == pytest.approx(material)
     assert out["risk"].iloc[0] == pytest.approx(1 - (1 - line) * (1 - material))
     assert out["worst_material"].iloc[0] == "M2"
-    assert sh.window_probability(0.2, 14) == pytest.approx(1 - 0.8 ** 2)
+    assert sh.window_probability(0.2, 14) == pytest.approx(1 - 0.8**2)

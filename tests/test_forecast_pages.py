@@ -21,8 +21,6 @@ FAST = refresh.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
 PAGES = ("pages/forecasts.py", "pages/risk.py", "pages/models.py")
 
 
-
-
 @pytest.fixture(scope="module")
 def stored(small_network_url, tmp_path_factory) -> Path:
     """The small network with one refresh (fast candidates) and one scoring run; never written by tests."""
@@ -50,29 +48,29 @@ def plant_names(small_network_url) -> dict[str, str]:
     return names
 
 
-
-
 def _model_id(url, model_name) -> int:
     engine = make_engine(url)
     with engine.connect() as conn:
-        model_id = conn.execute(select(model_version.c.model_id)
-                                .where(model_version.c.model_name == model_name)).scalar_one()
+        model_id = conn.execute(
+            select(model_version.c.model_id).where(model_version.c.model_name == model_name)
+        ).scalar_one()
     engine.dispose()
     return model_id
-
-
 
 
 def test_without_stored_results_every_page_says_the_worker_computes_them(open_as, small_network_url, tmp_path):
     url = sqlite_copy(small_network_url, tmp_path / "empty.db")  # the generator queued the worker's first start
     forecasts = open_as(url, "coo", "pages/forecasts.py")
     assert not forecasts.exception and [t.value for t in forecasts.title] == ["Forecasts"]
-    assert "The worker has 1 request(s) queued; forecasts appear here once forecast refresh has run." \
-        in texts(forecasts, "info")
+    assert "The worker has 1 request(s) queued; forecasts appear here once forecast refresh has run." in texts(
+        forecasts, "info"
+    )
     assert not forecasts.dataframe and not forecasts.get("plotly_chart")
     risk = open_as(url, "coo", "pages/risk.py")
     assert not risk.exception
-    assert "The worker has 1 request(s) queued; risk scores appear here once risk scoring has run." in texts(risk, "info")
+    assert "The worker has 1 request(s) queued; risk scores appear here once risk scoring has run." in texts(
+        risk, "info"
+    )
     models = open_as(url, "coo", "pages/models.py")
     assert not models.exception and not models.error
     assert any("No model is registered yet" in t for t in texts(models, "info"))
@@ -84,8 +82,9 @@ def test_the_forecasts_page_shows_the_fan_chart_candidates_and_the_fallback(open
     plant_box = next(w for w in at.selectbox if w.label == "Plant")
     assert len(plant_box.options) == len(plant_names)
     warnings = texts(at, "warning")
-    assert any(w.startswith("**Fallback:** serving Seasonal naive (baseline)") and "not approved" in w
-               for w in warnings)
+    assert any(
+        w.startswith("**Fallback:** serving Seasonal naive (baseline)") and "not approved" in w for w in warnings
+    )
     assert len(at.get("plotly_chart")) == 1
     candidates = at.dataframe[0].value
     assert set(candidates["candidate"]) == {"seasonal_naive", "theta", "ets"}
@@ -148,8 +147,9 @@ def test_only_an_admin_approves_on_the_models_page_and_it_is_audited(open_as, wr
     assert any("is now approved" in s for s in texts(at, "success")), texts(at, "error")
     engine = make_engine(writable)
     with engine.connect() as conn:
-        row = conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
-                           .order_by(audit_log.c.seq.desc()).limit(1)).one()
+        row = conn.execute(
+            select(audit_log.c.actor, audit_log.c.action, audit_log.c.detail).order_by(audit_log.c.seq.desc()).limit(1)
+        ).one()
     engine.dispose()
     assert (row.actor, row.action) == ("admin", "model_approve")
     assert row.detail["reason"] == "MASE below seasonal naive on every plant"
@@ -192,10 +192,12 @@ def test_a_held_model_is_shown_and_an_admin_releases_it(open_as, writable):
     import pandas as pd
 
     from data_access import model_holds
+
     engine = make_engine(writable)
     model_id = _model_id(writable, "failure_risk")
-    model_serving.hold_degraded(engine, model_id, pd.DataFrame(
-        {"plant_id": ["NA-JOL"], "metric": ["psi.vib_ratio"], "value": [0.9]}))
+    model_serving.hold_degraded(
+        engine, model_id, pd.DataFrame({"plant_id": ["NA-JOL"], "metric": ["psi.vib_ratio"], "value": [0.9]})
+    )
     at = open_as(writable, "admin", "pages/models.py")
     assert not at.exception
     held = next(df.value for df in at.dataframe if "reason" in df.value and "held_utc" in df.value)

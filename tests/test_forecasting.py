@@ -20,9 +20,16 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from forecasting import backtest
+from forecasting.estimators import (
+    COLUMNS,
+    ARIMAForecaster,
+    ETSForecaster,
+    MeanEnsemble,
+    ProphetForecaster,
+    SeasonalNaive,
+    ThetaForecaster,
+)
 from forecasting.metrics import MetricWarning, mase, naive_scale, wape
-from forecasting.estimators import (COLUMNS, ARIMAForecaster, ETSForecaster, MeanEnsemble, ProphetForecaster,
-                                SeasonalNaive, ThetaForecaster)
 from forecasting.selection import fit_forecast, select
 from forecasting.series import prepare, season_length
 
@@ -66,6 +73,7 @@ def monthly(n=60, start="2015-01-01", seed=0):
 
 # --- metrics, checked by hand ------------------------------------------------------------
 
+
 def test_mase_and_wape_by_hand():
     train = [1, 2, 3, 4, 5, 6]  # seasonal (m=2) differences are all 2 -> scale 2
     assert naive_scale(train, 2) == (2.0, 2)
@@ -96,8 +104,8 @@ def test_undefined_metrics_are_none_not_inf():
 
 # --- frequencies and preparation ---------------------------------------------------------
 
-@pytest.mark.parametrize("freq, m", [("D", 7), ("W", 52), ("W-SUN", 52), ("MS", 12), ("ME", 12), ("QS", 4),
-                                     ("2D", 1)])
+
+@pytest.mark.parametrize("freq, m", [("D", 7), ("W", 52), ("W-SUN", 52), ("MS", 12), ("ME", 12), ("QS", 4), ("2D", 1)])
 def test_season_length_from_frequency(freq, m):
     assert season_length(freq) == m
 
@@ -115,8 +123,14 @@ PARAMS = {
     SeasonalNaive: {"season_length": 4, "level": 90},
     ETSForecaster: {"season_length": 12, "damped": None, "max_history": 500, "level": 95},
     ThetaForecaster: {"season_length": 12, "max_history": None, "level": 90},
-    ARIMAForecaster: {"season_length": 12, "approximation": False, "max_p": 2, "max_q": 2, "max_history": 100,
-                      "level": 90},
+    ARIMAForecaster: {
+        "season_length": 12,
+        "approximation": False,
+        "max_p": 2,
+        "max_q": 2,
+        "max_history": 100,
+        "level": 90,
+    },
     MeanEnsemble: {"members": None, "season_length": 12, "level": 90},
     ProphetForecaster: {"seasonality_mode": "multiplicative", "changepoint_prior_scale": 0.1, "level": 90},
 }
@@ -172,6 +186,7 @@ def test_gaps_are_interpolated_for_statistical_models_and_skipped_by_prophet():
 
 # --- selection -----------------------------------------------------------------------------
 
+
 def test_short_flat_and_gappy_series_fall_back_with_a_reason():
     short = select(monthly(30), 12)
     assert short.chosen == "seasonal_naive" and short.fallback_reason.startswith("short: 30 periods")
@@ -205,6 +220,7 @@ def test_final_fit_keeps_prediction_intervals():
 
 
 # --- the backtest command on real series ---------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def reports():
@@ -260,14 +276,20 @@ def test_peyton_manning_gaps_are_noted(reports):
 
 def test_command_prints_one_json_object_and_nothing_on_stderr():
     path = real_path(AIR)
-    done = subprocess.run([sys.executable, "-m", "forecasting.backtest", str(path), "--freq", "MS", "--horizon", "12"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecasting.backtest", str(path), "--freq", "MS", "--horizon", "12"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert json.loads(done.stdout)["series"]["n"] == 144
 
 
 # --- bad input: one clear line on stderr, non-zero exit, no traceback --------------------
+
 
 def write(tmp_path, text, name="series.csv"):
     path = tmp_path / name
@@ -301,8 +323,10 @@ def test_duplicate_dates(tmp_path):
 
 
 def test_text_in_y(tmp_path):
-    assert_refused([write(tmp_path, "ds,y\n2020-01-01,1\n2020-02-01,lots\n"), "--freq", "MS"],
-                   "y is not a number at data row 2: 'lots'")
+    assert_refused(
+        [write(tmp_path, "ds,y\n2020-01-01,1\n2020-02-01,lots\n"), "--freq", "MS"],
+        "y is not a number at data row 2: 'lots'",
+    )
 
 
 def test_dates_that_are_not_dates(tmp_path):
@@ -310,8 +334,10 @@ def test_dates_that_are_not_dates(tmp_path):
 
 
 def test_too_few_points(tmp_path):
-    assert_refused([monthly_csv(tmp_path, monthly(30)), "--freq", "MS", "--horizon", "12"],
-                   "too short: 30 periods, need 2 seasons (24) + horizon (12) = 36")
+    assert_refused(
+        [monthly_csv(tmp_path, monthly(30)), "--freq", "MS", "--horizon", "12"],
+        "too short: 30 periods, need 2 seasons (24) + horizon (12) = 36",
+    )
 
 
 def test_all_zeros(tmp_path):

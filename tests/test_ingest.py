@@ -9,13 +9,26 @@ import yaml
 from sqlalchemy import select, text
 
 from data_access.ingest import (
-    IngestError, load_file, map_code, parse_mapping, preview, retry_quarantine,
+    IngestError,
+    load_file,
+    map_code,
+    parse_mapping,
+    preview,
+    retry_quarantine,
 )
 from data_access.ingest import loader as loader_module
 from data_access.ingest.__main__ import main as cli
 from data_access.schema import (
-    downtime_event, feed_status, ingest_load, mapping as mapping_table, metadata, production_daily,
-    quarantine, unmapped_code,
+    downtime_event,
+    feed_status,
+    ingest_load,
+    metadata,
+    production_daily,
+    quarantine,
+    unmapped_code,
+)
+from data_access.schema import (
+    mapping as mapping_table,
 )
 from tests import tiny_network
 from tests.helpers import INGEST_BASE as BASE
@@ -40,8 +53,11 @@ def rows_of(engine, table, plant_id=None):
     """Every row of a table (of one plant, or of the others with plant_id='!A'), as sorted text."""
     stmt = select(table)
     if plant_id is not None and "plant_id" in table.c:
-        stmt = stmt.where(table.c.plant_id != plant_id[1:]) if plant_id.startswith("!") else \
-            stmt.where(table.c.plant_id == plant_id)
+        stmt = (
+            stmt.where(table.c.plant_id != plant_id[1:])
+            if plant_id.startswith("!")
+            else stmt.where(table.c.plant_id == plant_id)
+        )
     with engine.connect() as conn:
         return sorted(tuple(str(v) for v in row) for row in conn.execute(stmt).all())
 
@@ -50,14 +66,18 @@ def snapshot(engine, plant_id=None, skip=("ingest_load",)):
     return {t.name: rows_of(engine, t, plant_id) for t in metadata.sorted_tables if t.name not in skip}
 
 
-
-
 def downtime_of(engine, plant_id="A"):
     d = downtime_event.c
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(select(d.asset_id, d.start_utc, d.end_utc, d.day, d.duration_s, d.reason_code,
-                                                 d.local_reason).where(d.plant_id == plant_id)
-                                          .order_by(d.start_utc)).mappings().all())
+        frame = pd.DataFrame(
+            conn.execute(
+                select(d.asset_id, d.start_utc, d.end_utc, d.day, d.duration_s, d.reason_code, d.local_reason)
+                .where(d.plant_id == plant_id)
+                .order_by(d.start_utc)
+            )
+            .mappings()
+            .all()
+        )
     frame["start_utc"] = pd.to_datetime(frame["start_utc"], utc=True)
     frame["end_utc"] = pd.to_datetime(frame["end_utc"], utc=True)
     return frame
@@ -72,9 +92,8 @@ def open_quarantine(engine, load_id=None):
         return [dict(r) for r in conn.execute(stmt.order_by(q.row_number)).mappings().all()]
 
 
-
-
 # --- the corpus of bad files ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", list(MANIFEST["cases"]))
 def test_corpus_file_gives_its_reason_and_loses_no_good_row(warehouse, case):
@@ -120,15 +139,22 @@ def test_a_huge_field_is_kept_shortened_in_quarantine(warehouse):
     (held,) = open_quarantine(warehouse, result.load_id)
     raw = held["raw"] if isinstance(held["raw"], dict) else __import__("json").loads(held["raw"])
     assert raw["reason"].startswith("Motorschaden Motorschaden") and raw["reason"].endswith("[260,000 characters]")
-    assert "(259,999 characters, without the trailing blank) is longer than 100 characters".replace(", without the trailing blank", "") in held["reason"]
+    assert (
+        "(259,999 characters, without the trailing blank) is longer than 100 characters".replace(
+            ", without the trailing blank", ""
+        )
+        in held["reason"]
+    )
 
 
 # --- idempotence and corrections -------------------------------------------------------------------
 
+
 def test_reloading_the_same_file_changes_nothing(warehouse):
     file = CORPUS / "unknown_plant_or_asset.csv"
-    mapping = base_mapping(columns={"plant": "plant", "asset": "asset", "start": "start", "end": "end",
-                                    "reason": "reason"})
+    mapping = base_mapping(
+        columns={"plant": "plant", "asset": "asset", "start": "start", "end": "end", "reason": "reason"}
+    )
     first = load_file(warehouse, "A", "downtime", mapping, file, now=NOW)
     after_first = snapshot(warehouse, skip=("ingest_load", "unmapped_code", "ingest_row"))
     feeds = rows_of(warehouse, feed_status)
@@ -142,8 +168,11 @@ def test_reloading_the_same_file_changes_nothing(warehouse):
 
 
 def test_a_corrected_row_replaces_the_old_one(warehouse):
-    lines = ["asset,start,end,reason", "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Motorschaden",
-             "VP1-VS-01,2026-03-20 10:00,2026-03-20 10:30,Wartung"]
+    lines = [
+        "asset,start,end,reason",
+        "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Motorschaden",
+        "VP1-VS-01,2026-03-20 10:00,2026-03-20 10:30,Wartung",
+    ]
     load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="log.csv", now=NOW)
     lines[1] = "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:15,Motorschaden"
     result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="log.csv", now=NOW)
@@ -154,14 +183,25 @@ def test_a_corrected_row_replaces_the_old_one(warehouse):
 
 
 def test_a_corrected_file_replaces_what_it_supersedes(warehouse):
-    lines = ["asset,start,end,reason", "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Motorschaden",
-             "VP1-VS-01,2026-03-20 10:00,2026-03-20 10:30,Wartung"]
+    lines = [
+        "asset,start,end,reason",
+        "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Motorschaden",
+        "VP1-VS-01,2026-03-20 10:00,2026-03-20 10:30,Wartung",
+    ]
     first = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="w12.csv", now=NOW)
     before = len(downtime_of(warehouse))
     # the second stop was entered with the wrong start; the corrected export moves it
     corrected = [lines[0], lines[1], "VP1-VS-01,2026-03-20 11:00,2026-03-20 11:30,Wartung"]
-    result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*corrected),
-                       file_name="w12_fixed.csv", replaces=[first.load_id], now=NOW)
+    result = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes(*corrected),
+        file_name="w12_fixed.csv",
+        replaces=[first.load_id],
+        now=NOW,
+    )
     assert (result.inserted, result.unchanged, result.removed) == (1, 1, 1)
     events = downtime_of(warehouse)
     assert len(events) == before
@@ -170,20 +210,31 @@ def test_a_corrected_file_replaces_what_it_supersedes(warehouse):
 
 
 def test_replacing_a_load_of_another_plant_is_refused(warehouse):
-    other = load_file(warehouse, "B", "downtime", base_mapping(plant="B", codes={"reason": {"Motorschaden": "MECH_FAIL"}}),
-                      csv_bytes("asset,start,end,reason", "FILLER#1,2026-03-20 08:00,2026-03-20 09:00,Motorschaden"),
-                      file_name="b.csv", now=NOW)
+    other = load_file(
+        warehouse,
+        "B",
+        "downtime",
+        base_mapping(plant="B", codes={"reason": {"Motorschaden": "MECH_FAIL"}}),
+        csv_bytes("asset,start,end,reason", "FILLER#1,2026-03-20 08:00,2026-03-20 09:00,Motorschaden"),
+        file_name="b.csv",
+        now=NOW,
+    )
     before = snapshot(warehouse)
-    result = load_file(warehouse, "A", "downtime", base_mapping(), CORPUS / "good.csv", replaces=[other.load_id], now=NOW)
+    result = load_file(
+        warehouse, "A", "downtime", base_mapping(), CORPUS / "good.csv", replaces=[other.load_id], now=NOW
+    )
     assert result.status == "failed" and "that load was for B/downtime, not A/downtime" in result.error
     assert snapshot(warehouse) == before
 
 
 def test_duplicates_across_chunks_are_found(warehouse):
-    lines = ["asset,start,end,reason"] + [f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(5)]
+    lines = ["asset,start,end,reason"] + [
+        f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(5)
+    ]
     lines += [lines[1], "VP1-VS-01,2026-03-10 08:00,2026-03-10 08:30,Motorschaden"]
-    result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv",
-                       chunk_rows=2, now=NOW)
+    result = load_file(
+        warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv", chunk_rows=2, now=NOW
+    )
     assert (result.inserted, result.duplicates, result.quarantined) == (5, 1, 1)
     (held,) = open_quarantine(warehouse, result.load_id)
     assert held["row_number"] == 8 and "as row 2 of this load" in held["reason"]
@@ -191,18 +242,30 @@ def test_duplicates_across_chunks_are_found(warehouse):
 
 # --- time zones ----------------------------------------------------------------------------------
 
+
 def test_local_times_are_stored_in_utc_across_daylight_saving_changes(warehouse):
-    lines = ["asset,start,end,reason",
-             "VP1-VS-01,2026-03-29 01:30,2026-03-29 03:30,Motorschaden",  # spans the skipped hour
-             "VP1-VS-01,2026-03-29 02:30,2026-03-29 03:15,Wartung",  # starts in the skipped hour
-             "VP1-VS-01,2026-10-25 02:30,2026-10-25 02:50,Wartung",  # occurs twice: the earlier one
-             "VP1-VS-01,2026-03-27 23:30,2026-03-28 00:30,Wartung"]  # crosses midnight
-    result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="dst.csv",
-                       now=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    lines = [
+        "asset,start,end,reason",
+        "VP1-VS-01,2026-03-29 01:30,2026-03-29 03:30,Motorschaden",  # spans the skipped hour
+        "VP1-VS-01,2026-03-29 02:30,2026-03-29 03:15,Wartung",  # starts in the skipped hour
+        "VP1-VS-01,2026-10-25 02:30,2026-10-25 02:50,Wartung",  # occurs twice: the earlier one
+        "VP1-VS-01,2026-03-27 23:30,2026-03-28 00:30,Wartung",
+    ]  # crosses midnight
+    result = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes(*lines),
+        file_name="dst.csv",
+        now=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    )
     assert result.inserted == 4, open_quarantine(warehouse)
     events = downtime_of(warehouse)
-    got = {(s.strftime("%m-%d %H:%M"), e.strftime("%H:%M"), str(day)[:10], dur)
-           for s, e, day, dur in zip(*(downtime_of(warehouse)[c] for c in ("start_utc", "end_utc", "day", "duration_s")))}
+    got = {
+        (s.strftime("%m-%d %H:%M"), e.strftime("%H:%M"), str(day)[:10], dur)
+        for s, e, day, dur in zip(*(downtime_of(warehouse)[c] for c in ("start_utc", "end_utc", "day", "duration_s")))
+    }
     assert ("03-29 00:30", "01:30", "2026-03-29", 3600.0) in got  # 01:30 CET .. 03:30 CEST is one hour
     assert ("03-29 01:00", "01:15", "2026-03-29", 900.0) in got  # 02:30 does not exist: 03:00 CEST
     assert ("10-25 00:30", "00:50", "2026-10-25", 1200.0) in got  # 02:30 CEST, the first time round
@@ -212,9 +275,15 @@ def test_local_times_are_stored_in_utc_across_daylight_saving_changes(warehouse)
 
 def test_the_day_is_the_plants_own_day(warehouse):
     mapping = base_mapping(plant="B", codes={"reason": {"Motorschaden": "MECH_FAIL"}})
-    load_file(warehouse, "B", "downtime", mapping,
-              csv_bytes("asset,start,end,reason", "FILLER#1,2026-03-28 23:30,2026-03-29 00:15,Motorschaden"),
-              file_name="ny.csv", now=NOW)
+    load_file(
+        warehouse,
+        "B",
+        "downtime",
+        mapping,
+        csv_bytes("asset,start,end,reason", "FILLER#1,2026-03-28 23:30,2026-03-29 00:15,Motorschaden"),
+        file_name="ny.csv",
+        now=NOW,
+    )
     (event,) = downtime_of(warehouse, "B").itertuples()
     assert event.start_utc == pd.Timestamp("2026-03-29 03:30", tz="UTC")  # New York is UTC-4 in March
     assert str(event.day)[:10] == "2026-03-28"
@@ -223,19 +292,35 @@ def test_the_day_is_the_plants_own_day(warehouse):
 @pytest.mark.parametrize("policy, expected", [("earlier", "00:30"), ("later", "01:30")])
 def test_an_ambiguous_autumn_time_follows_the_mapping(warehouse, policy, expected):
     mapping = base_mapping(dst={"ambiguous": policy})
-    load_file(warehouse, "A", "downtime", mapping,
-              csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-10-25 02:30,2026-10-25 03:30,Wartung"),
-              file_name="fall.csv", now=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    load_file(
+        warehouse,
+        "A",
+        "downtime",
+        mapping,
+        csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-10-25 02:30,2026-10-25 03:30,Wartung"),
+        file_name="fall.csv",
+        now=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    )
     events = downtime_of(warehouse)
     assert expected in events[events["start_utc"].dt.month == 10]["start_utc"].dt.strftime("%H:%M").tolist()
 
 
 def test_dst_times_can_be_refused_with_their_reason(warehouse):
     mapping = base_mapping(dst={"ambiguous": "reject", "nonexistent": "reject"})
-    result = load_file(warehouse, "A", "downtime", mapping, csv_bytes(
-        "asset,start,end,reason", "VP1-VS-01,2026-10-25 02:30,2026-10-25 03:30,Wartung",
-        "VP1-VS-01,2026-03-29 02:30,2026-03-29 03:30,Wartung", "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Wartung"),
-        file_name="dst.csv", now=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    result = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        mapping,
+        csv_bytes(
+            "asset,start,end,reason",
+            "VP1-VS-01,2026-10-25 02:30,2026-10-25 03:30,Wartung",
+            "VP1-VS-01,2026-03-29 02:30,2026-03-29 03:30,Wartung",
+            "VP1-VS-01,2026-03-20 08:00,2026-03-20 09:00,Wartung",
+        ),
+        file_name="dst.csv",
+        now=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    )
     assert result.inserted == 1
     reasons = [q["reason"] for q in open_quarantine(warehouse, result.load_id)]
     assert "occurs twice in Europe/Berlin (clocks go back that night)" in reasons[0]
@@ -243,9 +328,15 @@ def test_dst_times_can_be_refused_with_their_reason(warehouse):
 
 
 def test_an_explicit_utc_offset_wins_over_the_plant_zone(warehouse):
-    load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(
-        "asset,start,end,reason", "VP1-VS-01,2026-03-20T08:00:00-05:00,2026-03-20T14:00:00Z,Wartung"),
-        file_name="iso.csv", now=NOW)
+    load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-03-20T08:00:00-05:00,2026-03-20T14:00:00Z,Wartung"),
+        file_name="iso.csv",
+        now=NOW,
+    )
     events = downtime_of(warehouse)
     row = events[events["start_utc"].dt.date == date(2026, 3, 20)].iloc[0]
     assert row["start_utc"] == pd.Timestamp("2026-03-20 13:00", tz="UTC")
@@ -254,9 +345,12 @@ def test_an_explicit_utc_offset_wins_over_the_plant_zone(warehouse):
 
 # --- a failed load leaves the warehouse as it was ------------------------------------------------
 
+
 def test_a_load_failing_half_way_leaves_the_warehouse_as_it_was(warehouse, monkeypatch):
     before = snapshot(warehouse)
-    lines = ["asset,start,end,reason"] + [f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(6)]
+    lines = ["asset,start,end,reason"] + [
+        f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(6)
+    ]
     real = loader_module.bulk.bulk_insert
     calls = []
 
@@ -267,8 +361,9 @@ def test_a_load_failing_half_way_leaves_the_warehouse_as_it_was(warehouse, monke
         return real(conn, table, frame)
 
     monkeypatch.setattr(loader_module.bulk, "bulk_insert", failing)
-    result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv",
-                       chunk_rows=2, now=NOW)
+    result = load_file(
+        warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv", chunk_rows=2, now=NOW
+    )
     assert result.status == "failed" and "disk full" in result.error
     assert calls.count("downtime_event") == 2  # the first chunk had been written
     assert snapshot(warehouse) == before
@@ -286,9 +381,13 @@ def test_a_crash_half_way_rolls_back_and_raises(warehouse, monkeypatch):
         return real(ctx, frame)
 
     monkeypatch.setattr(loader_module, "transform", crashing)
-    lines = ["asset,start,end,reason"] + [f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(4)]
+    lines = ["asset,start,end,reason"] + [
+        f"VP1-VS-01,2026-03-1{d} 08:00,2026-03-1{d} 09:00,Motorschaden" for d in range(4)
+    ]
     with pytest.raises(RuntimeError, match="bug"):
-        load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv", chunk_rows=2, now=NOW)
+        load_file(
+            warehouse, "A", "downtime", base_mapping(), csv_bytes(*lines), file_name="x.csv", chunk_rows=2, now=NOW
+        )
     assert len(seen) == 2
     assert snapshot(warehouse, skip=()) == before  # not even a load log line: it was a bug, not a file
 
@@ -302,16 +401,29 @@ def test_an_unknown_plant_or_a_mapping_for_another_plant_is_refused(warehouse):
 
 def test_a_mapping_naming_an_unknown_canonical_code_is_refused(warehouse):
     before = snapshot(warehouse)
-    result = load_file(warehouse, "A", "downtime", base_mapping(codes={"reason": {"Motorschaden": "MECH_FALE"}}),
-                       CORPUS / "good.csv", now=NOW)
+    result = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(codes={"reason": {"Motorschaden": "MECH_FALE"}}),
+        CORPUS / "good.csv",
+        now=NOW,
+    )
     assert result.status == "failed"
     assert "codes.reason: 'Motorschaden' maps to 'MECH_FALE', which is not a known downtime reason" in result.error
     assert snapshot(warehouse) == before
 
 
 def test_a_file_where_no_row_loads_exits_1_but_keeps_its_rows(warehouse):
-    result = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(
-        "asset,start,end,reason", "VP1-VS-01,2026-03-20 09:00,2026-03-20 08:00,Motorschaden"), file_name="bad.csv", now=NOW)
+    result = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-03-20 09:00,2026-03-20 08:00,Motorschaden"),
+        file_name="bad.csv",
+        now=NOW,
+    )
     assert result.status == "nothing_loaded" and result.exit_code == 1
     assert len(open_quarantine(warehouse, result.load_id)) == 1
     f = feed_status.c
@@ -319,6 +431,7 @@ def test_a_file_where_no_row_loads_exits_1_but_keeps_its_rows(warehouse):
 
 
 # --- mapping versions, feed status, marts -------------------------------------------------------------
+
 
 def test_each_load_records_its_mapping_version_and_feeds_the_marts(warehouse):
     first = load_file(warehouse, "A", "downtime", base_mapping(), CORPUS / "good.csv", now=NOW)
@@ -328,10 +441,14 @@ def test_each_load_records_its_mapping_version_and_feeds_the_marts(warehouse):
     l = ingest_load.c
     with warehouse.connect() as conn:
         versions = conn.execute(select(l.mapping_version).order_by(l.load_id)).scalars().all()
-        fs = conn.execute(select(feed_status.c.last_received_utc, feed_status.c.expected_cadence_h).where(
-            feed_status.c.plant_id == "A", feed_status.c.source == "downtime")).one()
-        mart_failures = conn.execute(text(
-            "SELECT failures FROM mart_plant_daily WHERE plant_id = 'A' AND day = :d"), {"d": date(2026, 3, 29)}).scalar()
+        fs = conn.execute(
+            select(feed_status.c.last_received_utc, feed_status.c.expected_cadence_h).where(
+                feed_status.c.plant_id == "A", feed_status.c.source == "downtime"
+            )
+        ).one()
+        mart_failures = conn.execute(
+            text("SELECT failures FROM mart_plant_daily WHERE plant_id = 'A' AND day = :d"), {"d": date(2026, 3, 29)}
+        ).scalar()
     assert versions == [1, 2] and count(warehouse, mapping_table) == 2
     assert pd.Timestamp(fs.last_received_utc).replace(tzinfo=None) == NOW.replace(tzinfo=None)
     assert fs.expected_cadence_h == 24.0
@@ -339,15 +456,25 @@ def test_each_load_records_its_mapping_version_and_feeds_the_marts(warehouse):
 
 
 def test_the_loaded_rows_reach_the_daily_mart(warehouse):
-    load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(
-        "asset,start,end,reason", "VP1-VS-01,2026-03-31 08:00,2026-03-31 09:30,Motorschaden"), file_name="m.csv", now=NOW)
+    load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-03-31 08:00,2026-03-31 09:30,Motorschaden"),
+        file_name="m.csv",
+        now=NOW,
+    )
     with warehouse.connect() as conn:
-        row = conn.execute(text("SELECT failures, unplanned_downtime_s FROM mart_plant_daily "
-                                "WHERE plant_id = 'A' AND day = :d"), {"d": date(2026, 3, 31)}).one()
+        row = conn.execute(
+            text("SELECT failures, unplanned_downtime_s FROM mart_plant_daily WHERE plant_id = 'A' AND day = :d"),
+            {"d": date(2026, 3, 31)},
+        ).one()
     assert (row.failures, row.unplanned_downtime_s) == (1, 5400.0)
 
 
 # --- the review list and quarantine re-try ---------------------------------------------------------
+
 
 def test_mapping_a_code_in_the_review_list_lets_a_retry_load_the_rows(warehouse):
     result = load_file(warehouse, "A", "downtime", base_mapping(), CORPUS / "unmapped_codes.csv", now=NOW)
@@ -355,16 +482,32 @@ def test_mapping_a_code_in_the_review_list_lets_a_retry_load_the_rows(warehouse)
     audited = []
     with pytest.raises(IngestError, match="'NOPE' is not a downtime reason of A"):
         map_code(warehouse, "A", "reason", "Kette gerissen", "NOPE", actor="steward")
-    map_code(warehouse, "A", "reason", "Kette gerissen", "MECH_FAIL", actor="steward",
-             audit=lambda conn, detail: audited.append(detail))
-    assert audited == [{"kind": "reason", "local_code": "Kette gerissen", "canonical_code": "MECH_FAIL", "previous": None}]
+    map_code(
+        warehouse,
+        "A",
+        "reason",
+        "Kette gerissen",
+        "MECH_FAIL",
+        actor="steward",
+        audit=lambda conn, detail: audited.append(detail),
+    )
+    assert audited == [
+        {"kind": "reason", "local_code": "Kette gerissen", "canonical_code": "MECH_FAIL", "previous": None}
+    ]
     retry = retry_quarantine(warehouse, "A", "downtime", actor="steward", now=NOW)
     assert (retry.inserted, retry.resolved, retry.quarantined) == (2, 2, 0)
     assert open_quarantine(warehouse) == []
     assert retry.mapping_version == 2  # the stored mapping plus the reviewed code
     # the next load of a file with that code applies it without a change to the file's mapping
-    again = load_file(warehouse, "A", "downtime", base_mapping(), csv_bytes(
-        "asset,start,end,reason", "VP1-VS-01,2026-03-22 08:00,2026-03-22 09:00,Kette gerissen"), file_name="n.csv", now=NOW)
+    again = load_file(
+        warehouse,
+        "A",
+        "downtime",
+        base_mapping(),
+        csv_bytes("asset,start,end,reason", "VP1-VS-01,2026-03-22 08:00,2026-03-22 09:00,Kette gerissen"),
+        file_name="n.csv",
+        now=NOW,
+    )
     assert again.inserted == 1 and again.mapping_version == 2
 
 
@@ -380,13 +523,16 @@ def test_a_retry_keeps_rows_that_still_fail_with_todays_reason(warehouse):
 def test_reloading_a_fixed_file_resolves_its_quarantined_rows(warehouse):
     first = load_file(warehouse, "A", "downtime", base_mapping(), CORPUS / "unmapped_codes.csv", now=NOW)
     assert len(open_quarantine(warehouse)) == 2
-    fixed = base_mapping(codes={"reason": {"Motorschaden": "MECH_FAIL", "Wartung": "PM", "Kette gerissen": "MECH_FAIL"}})
+    fixed = base_mapping(
+        codes={"reason": {"Motorschaden": "MECH_FAIL", "Wartung": "PM", "Kette gerissen": "MECH_FAIL"}}
+    )
     second = load_file(warehouse, "A", "downtime", fixed, CORPUS / "unmapped_codes.csv", now=NOW)
     assert (second.inserted, second.unchanged, second.resolved) == (2, 2, 2)
     assert open_quarantine(warehouse) == [] and first.load_id != second.load_id
 
 
 # --- preview, Excel, the command line ----------------------------------------------------------------
+
 
 def test_preview_shows_rows_as_they_would_load_and_writes_nothing(warehouse):
     before = snapshot(warehouse, skip=())
@@ -412,8 +558,11 @@ def test_an_excel_sheet_loads_with_date_cells_and_formula_text(warehouse, tmp_pa
     sheet.append(["VP1-VS-01", datetime(2026, 3, 21, 8, 0), datetime(2026, 3, 21, 9, 0), "=A1"])
     path = tmp_path / "downtime.xlsx"
     book.save(path)
-    mapping = base_mapping(datetime_format="%d.%m.%Y %H:%M", file={"sheet": "Stillstand"},
-                           columns={"asset": "Anlage", "start": "Beginn", "end": "Ende", "reason": "Grund"})
+    mapping = base_mapping(
+        datetime_format="%d.%m.%Y %H:%M",
+        file={"sheet": "Stillstand"},
+        columns={"asset": "Anlage", "start": "Beginn", "end": "Ende", "reason": "Grund"},
+    )
     result = load_file(warehouse, "A", "downtime", mapping, path, now=NOW)
     assert result.inserted == 2, open_quarantine(warehouse)
     (held,) = open_quarantine(warehouse, result.load_id)

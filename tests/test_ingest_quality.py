@@ -33,12 +33,21 @@ def test_freshness_completeness_and_score_of_the_tiny_network(warehouse):
 
 def test_quarantine_rate_and_unmapped_share_follow_the_open_rows(warehouse):
     mapping = parse_mapping(BASE)
-    load_file(warehouse, "A", "downtime", mapping, csv_bytes(
-        "asset,start,end,reason",
-        "VP1-VS-01,2026-03-30 08:00,2026-03-30 09:00,Motorschaden",
-        "VP1-VS-01,2026-03-31 08:00,2026-03-31 09:00,Wartung",
-        "VP1-VS-01,2026-03-31 10:00,2026-03-31 09:00,Wartung",
-        "VP1-VS-01,2026-03-31 12:00,2026-03-31 13:00,Kette gerissen"), file_name="d.csv", now=NOW)
+    load_file(
+        warehouse,
+        "A",
+        "downtime",
+        mapping,
+        csv_bytes(
+            "asset,start,end,reason",
+            "VP1-VS-01,2026-03-30 08:00,2026-03-30 09:00,Motorschaden",
+            "VP1-VS-01,2026-03-31 08:00,2026-03-31 09:00,Wartung",
+            "VP1-VS-01,2026-03-31 10:00,2026-03-31 09:00,Wartung",
+            "VP1-VS-01,2026-03-31 12:00,2026-03-31 13:00,Kette gerissen",
+        ),
+        file_name="d.csv",
+        now=NOW,
+    )
     feeds = quality.feed_quality(warehouse, PlantScope.everything(), now=NOW).set_index(["plant_id", "source"])
     downtime = feeds.loc[("A", "downtime")]
     assert downtime["rows_read"] == 4 and downtime["open_quarantine"] == 2

@@ -1,7 +1,6 @@
 """The Jobs page through AppTest: admins and data stewards only, schedules and runs, a failing job
 red (also on the overview), "Run now" as an audited request, progress while the worker computes."""
 
-
 import pytest
 from sqlalchemy import select
 
@@ -51,8 +50,11 @@ def test_run_now_queues_an_audited_request_and_other_roles_do_not_see_the_page(o
     assert not at.exception
     engine = make_engine(warehouse)
     with engine.connect() as conn:
-        requests = conn.execute(select(job_request.c.request_id, job_request.c.job_name, job_request.c.requested_by,
-                                       job_request.c.status).where(job_request.c.kind == "job")).all()
+        requests = conn.execute(
+            select(
+                job_request.c.request_id, job_request.c.job_name, job_request.c.requested_by, job_request.c.status
+            ).where(job_request.c.kind == "job")
+        ).all()
         assert conn.execute(select(audit_log.c.actor, audit_log.c.action)).all() == [("admin", "job_run_now")]
     engine.dispose()
     assert [tuple(r)[1:] for r in requests] == [("marts", "admin", "pending")]

@@ -19,7 +19,12 @@ from bench import mqtt_broker
 from data_access import live, migrate
 from data_access.engine import make_engine
 from data_access.schema import (
-    asset_health_daily, feed_status, health_reading, live_collector, quarantine, unmapped_code,
+    asset_health_daily,
+    feed_status,
+    health_reading,
+    live_collector,
+    quarantine,
+    unmapped_code,
 )
 from data_access.scope import PlantScope
 from tests import tiny_network
@@ -34,9 +39,12 @@ def where() -> live.Directory:
     return live.Directory(
         zones={"A": ZoneInfo("Europe/Berlin"), "B": ZoneInfo("America/New_York")},
         assets={"A": {CODE: ASSET, ASSET: ASSET}, "B": {"FILLER#1": "B-L1-FIL", "B-L1-FIL": "B-L1-FIL"}},
-        folded={"A": {CODE.casefold(): ASSET, ASSET.casefold(): ASSET},
-                "B": {"filler#1": "B-L1-FIL", "b-l1-fil": "B-L1-FIL"}},
-        owner={CODE: "A", ASSET: "A", "FILLER#1": "B", "B-L1-FIL": "B"})
+        folded={
+            "A": {CODE.casefold(): ASSET, ASSET.casefold(): ASSET},
+            "B": {"filler#1": "B-L1-FIL", "b-l1-fil": "B-L1-FIL"},
+        },
+        owner={CODE: "A", ASSET: "A", "FILLER#1": "B", "B-L1-FIL": "B"},
+    )
 
 
 def reading(metric="vibration", value=2.0, unit="mm/s", timestamp="2026-04-01T10:00:00+02:00", asset=CODE):
@@ -50,11 +58,16 @@ def parse(payload, topic="pnct/v1/A/health/VP1-VS-01"):
 
 # --- validation ----------------------------------------------------------------------------------
 
+
 def test_a_reading_is_mapped_converted_and_dated_in_plant_time():
     # local code, deg F and an offset: 23:30 at UTC-05:00 is 04:30 UTC on 2 April, which is
     # 06:30 in Berlin, plant-local day 2 April ... except that is after NOW: use 1 April 01:30
-    out = parse([reading("temperature", 212.0, "F", "2026-03-31T23:30:00-01:00"),
-                 reading("vibration", 0.1, "in/s", "2026-04-01T00:30:00+00:00", asset="a-l1-cap")])
+    out = parse(
+        [
+            reading("temperature", 212.0, "F", "2026-03-31T23:30:00-01:00"),
+            reading("vibration", 0.1, "in/s", "2026-04-01T00:30:00+00:00", asset="a-l1-cap"),
+        ]
+    )
     assert out.rejects == [] and out.dropped is None
     temp, vib = out.readings
     assert (temp.asset_id, temp.metric, temp.value) == (ASSET, "temperature", pytest.approx(100.0))
@@ -65,28 +78,35 @@ def test_a_reading_is_mapped_converted_and_dated_in_plant_time():
     assert late.day == date(2026, 4, 1)  # 01:30 in Berlin: already the next plant-local day
 
 
-@pytest.mark.parametrize("payload, reason, category", [
-    (b"{not json", "payload is not JSON", "invalid"),
-    (b"[]", "payload is an empty list", "invalid"),
-    (["text"], "a reading must be a JSON object", "invalid"),
-    ({"asset": CODE, "metric": "vibration"}, "missing value, unit, timestamp", "invalid"),
-    (reading(metric="humidity"), "unknown metric 'humidity'", "invalid"),
-    (reading(value="2.0"), "value '2.0' is not a number", "invalid"),
-    (reading(value=True), "value True is not a number", "invalid"),
-    (b'{"asset": "VP1-VS-01", "metric": "vibration", "value": 1' + b"0" * 400 + b', "unit": "mm/s", '
-     b'"timestamp": "2026-04-01T10:00:00+02:00"}', "is not a number", "invalid"),
-    (b"[" * 100_000 + b"]" * 100_000, "payload cannot be read as JSON", "invalid"),
-    (reading(unit="g"), "unit 'g' is not a unit of vibration", "invalid"),
-    (reading(value=-1.0), "vibration -1 mm/s is impossible", "invalid"),
-    (reading("temperature", 5000, "C"), "temperature 5000 C is impossible", "invalid"),
-    (reading("current", -3, "A"), "current -3 A is impossible", "invalid"),
-    (reading(timestamp="2026-04-01T10:00:00"), "has no UTC offset", "invalid"),
-    (reading(timestamp="yesterday"), "is not ISO 8601", "invalid"),
-    (reading(timestamp="2026-04-02T12:00:00+00:00"), "is in the future", "invalid"),
-    (reading(timestamp="1970-01-01T00:00:00+00:00"), "is before 1990", "invalid"),
-    (reading(asset="FILLER#1"), "asset 'FILLER#1' belongs to plant B, not A", "out_of_scope"),
-    (reading(asset="VP9-XX"), "asset 'VP9-XX' is not mapped", "unmapped"),
-])
+@pytest.mark.parametrize(
+    "payload, reason, category",
+    [
+        (b"{not json", "payload is not JSON", "invalid"),
+        (b"[]", "payload is an empty list", "invalid"),
+        (["text"], "a reading must be a JSON object", "invalid"),
+        ({"asset": CODE, "metric": "vibration"}, "missing value, unit, timestamp", "invalid"),
+        (reading(metric="humidity"), "unknown metric 'humidity'", "invalid"),
+        (reading(value="2.0"), "value '2.0' is not a number", "invalid"),
+        (reading(value=True), "value True is not a number", "invalid"),
+        (
+            b'{"asset": "VP1-VS-01", "metric": "vibration", "value": 1' + b"0" * 400 + b', "unit": "mm/s", '
+            b'"timestamp": "2026-04-01T10:00:00+02:00"}',
+            "is not a number",
+            "invalid",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "payload cannot be read as JSON", "invalid"),
+        (reading(unit="g"), "unit 'g' is not a unit of vibration", "invalid"),
+        (reading(value=-1.0), "vibration -1 mm/s is impossible", "invalid"),
+        (reading("temperature", 5000, "C"), "temperature 5000 C is impossible", "invalid"),
+        (reading("current", -3, "A"), "current -3 A is impossible", "invalid"),
+        (reading(timestamp="2026-04-01T10:00:00"), "has no UTC offset", "invalid"),
+        (reading(timestamp="yesterday"), "is not ISO 8601", "invalid"),
+        (reading(timestamp="2026-04-02T12:00:00+00:00"), "is in the future", "invalid"),
+        (reading(timestamp="1970-01-01T00:00:00+00:00"), "is before 1990", "invalid"),
+        (reading(asset="FILLER#1"), "asset 'FILLER#1' belongs to plant B, not A", "out_of_scope"),
+        (reading(asset="VP9-XX"), "asset 'VP9-XX' is not mapped", "unmapped"),
+    ],
+)
 def test_bad_readings_are_rejected_with_their_reason(payload, reason, category):
     out = parse(payload)
     assert out.readings == [] and len(out.rejects) == 1
@@ -118,6 +138,7 @@ def test_broker_urls():
 
 # --- the batch store, on both backends ------------------------------------------------------------
 
+
 @pytest.fixture
 def tiny(empty_engine):
     tiny_network.build(empty_engine)
@@ -141,15 +162,20 @@ def store(engine, readings, rejects=()):
 def daily(engine):
     h = asset_health_daily.c
     with engine.connect() as conn:
-        rows = conn.execute(select(h.day, h.vibration_mm_s, h.temperature_c, h.run_hours)
-                            .where(h.asset_id == ASSET).order_by(h.day)).all()
+        rows = conn.execute(
+            select(h.day, h.vibration_mm_s, h.temperature_c, h.run_hours).where(h.asset_id == ASSET).order_by(h.day)
+        ).all()
     return {r.day: (r.vibration_mm_s, r.temperature_c, r.run_hours) for r in rows}
 
 
 def test_each_reading_is_stored_once_and_rolled_up_per_plant_day(tiny):
-    first = [R("vibration", 2.0, stamp(29, 8)), R("vibration", 4.0, stamp(29, 20)),
-             R("run_hours", 1000.0, stamp(29, 8)), R("run_hours", 1010.0, stamp(29, 20)),
-             R("run_hours", 1030.0, stamp(30, 20))]
+    first = [
+        R("vibration", 2.0, stamp(29, 8)),
+        R("vibration", 4.0, stamp(29, 20)),
+        R("run_hours", 1000.0, stamp(29, 8)),
+        R("run_hours", 1010.0, stamp(29, 20)),
+        R("run_hours", 1030.0, stamp(30, 20)),
+    ]
     result = store(tiny, first)
     assert (result.stored, result.duplicates, result.assets) == (5, 0, {ASSET})
     days = daily(tiny)
@@ -157,8 +183,12 @@ def test_each_reading_is_stored_once_and_rolled_up_per_plant_day(tiny):
     assert days[date(2026, 3, 30)][2] == 20.0  # 1030 - 1010
 
     # a redelivery, a reading twice in one batch, and a late, out-of-order one from the 29th
-    again = [*first, R("vibration", 6.0, stamp(29, 22)), R("vibration", 6.0, stamp(29, 22)),
-             R("run_hours", 1015.0, stamp(29, 21))]
+    again = [
+        *first,
+        R("vibration", 6.0, stamp(29, 22)),
+        R("vibration", 6.0, stamp(29, 22)),
+        R("run_hours", 1015.0, stamp(29, 21)),
+    ]
     result = store(tiny, again)
     assert (result.received, result.stored, result.duplicates) == (8, 2, 6)
     with tiny.connect() as conn:
@@ -168,8 +198,11 @@ def test_each_reading_is_stored_once_and_rolled_up_per_plant_day(tiny):
     assert days[date(2026, 3, 29)] == (3.0, None, None)
     assert days[date(2026, 3, 30)] == (6.0, None, 15.0)  # the late counter 1015 moves the 30th: 1030 - 1015
     with tiny.connect() as conn:
-        fs = conn.execute(select(feed_status.c.last_received_utc, feed_status.c.expected_cadence_h).where(
-            feed_status.c.plant_id == "A", feed_status.c.source == "health")).one()
+        fs = conn.execute(
+            select(feed_status.c.last_received_utc, feed_status.c.expected_cadence_h).where(
+                feed_status.c.plant_id == "A", feed_status.c.source == "health"
+            )
+        ).one()
         c = conn.execute(select(live_collector)).mappings().one()
     assert live._aware(fs.last_received_utc) == NOW and fs.expected_cadence_h == 0.5
     assert (c["received"], c["stored"], c["duplicates"]) == (13, 7, 6)
@@ -178,9 +211,17 @@ def test_each_reading_is_stored_once_and_rolled_up_per_plant_day(tiny):
 
 def test_a_live_day_keeps_the_file_values_it_has_no_reading_for(tiny):
     with tiny.begin() as conn:
-        conn.execute(asset_health_daily.insert().values(asset_id=ASSET, day=date(2026, 3, 29), plant_id="A",
-                                                        vibration_mm_s=9.0, temperature_c=40.0, current_a=5.0,
-                                                        run_hours=20.0))
+        conn.execute(
+            asset_health_daily.insert().values(
+                asset_id=ASSET,
+                day=date(2026, 3, 29),
+                plant_id="A",
+                vibration_mm_s=9.0,
+                temperature_c=40.0,
+                current_a=5.0,
+                run_hours=20.0,
+            )
+        )
     store(tiny, [R("vibration", 2.0, stamp(29, 8))])
     assert daily(tiny)[date(2026, 3, 29)] == (2.0, 40.0, 20.0)
 
@@ -188,8 +229,10 @@ def test_a_live_day_keeps_the_file_values_it_has_no_reading_for(tiny):
 def test_rejects_go_to_quarantine_once_and_unknown_assets_to_the_review_list(tiny):
     d = live.directory(tiny)
     topic = "pnct/v1/A/health/x"
-    bad = [live.parse_message(topic, body, d, NOW) for body in (
-        b"{oops", json.dumps(reading(asset="NEW-1")).encode(), json.dumps(reading(value=1e9)).encode())]
+    bad = [
+        live.parse_message(topic, body, d, NOW)
+        for body in (b"{oops", json.dumps(reading(asset="NEW-1")).encode(), json.dumps(reading(value=1e9)).encode())
+    ]
     rejects = [r for p in bad for r in p.rejects]
     assert store(tiny, [], rejects).quarantined == 3
     assert store(tiny, [], rejects).quarantined == 0  # redelivered: nothing new
@@ -198,8 +241,9 @@ def test_rejects_go_to_quarantine_once_and_unknown_assets_to_the_review_list(tin
     assert any("payload is not JSON" in r for r in held["reason"])
     assert live.live_quarantine(tiny, PlantScope.only(["B"])).empty  # plant scope holds
     with tiny.connect() as conn:
-        review = conn.execute(select(unmapped_code.c.local_code, unmapped_code.c.occurrences,
-                                     unmapped_code.c.source)).all()
+        review = conn.execute(
+            select(unmapped_code.c.local_code, unmapped_code.c.occurrences, unmapped_code.c.source)
+        ).all()
         assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 3
     assert [tuple(r) for r in review] == [("NEW-1", 1, "health_live")]
 
@@ -211,8 +255,9 @@ def test_a_code_mapped_in_the_review_list_resolves_live_readings(tiny):
     rejects = live.parse_message("pnct/v1/A/health/x", json.dumps(reading(asset="NEW-1")).encode(), d, NOW).rejects
     store(tiny, [], rejects)
     map_code(tiny, "A", "asset", "NEW-1", ASSET, actor="steward")
-    again = live.parse_message("pnct/v1/A/health/x", json.dumps(reading(asset="NEW-1")).encode(),
-                               live.directory(tiny), NOW)
+    again = live.parse_message(
+        "pnct/v1/A/health/x", json.dumps(reading(asset="NEW-1")).encode(), live.directory(tiny), NOW
+    )
     assert [r.asset_id for r in again.readings] == [ASSET]
 
 
@@ -227,6 +272,7 @@ def test_the_lease_gives_a_client_id_to_one_process(tiny):
 
 
 # --- the collector against a real broker ------------------------------------------------------------
+
 
 @pytest.fixture
 def broker_dir(tmp_path):
@@ -249,9 +295,26 @@ def tiny_sqlite(tmp_path):
 
 def collector_process(url, broker, client_id="test-collector"):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    return subprocess.Popen([sys.executable, "-m", "jobs.live", "--url", url, "--broker", broker, "--client-id",
-                             client_id, "--no-rescore", "--lease-s", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jobs.live",
+            "--url",
+            url,
+            "--broker",
+            broker,
+            "--client-id",
+            client_id,
+            "--no-rescore",
+            "--lease-s",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
 
 
 def stored_keys(engine):
@@ -276,8 +339,13 @@ def test_broker_restart_and_collector_kill_lose_nothing_and_store_nothing_twice(
     collector = collector_process(url, broker.url)
     publisher = None
     try:
-        assert wait_for(lambda: not live.collectors(engine).empty  # a process start: slow on a busy machine
-                        and live.collectors(engine)["state"].iloc[0] == "connected", 120)
+        assert wait_for(
+            lambda: (
+                not live.collectors(engine).empty  # a process start: slow on a busy machine
+                and live.collectors(engine)["state"].iloc[0] == "connected"
+            ),
+            120,
+        )
         base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
         metrics = ["vibration", "temperature", "current", "run_hours"]
         units = {"vibration": "mm/s", "temperature": "C", "current": "A", "run_hours": "h"}
@@ -285,20 +353,31 @@ def test_broker_restart_and_collector_kill_lose_nothing_and_store_nothing_twice(
         order = list(range(800))
         rng = random.Random(18)
         for start in range(0, 800, 50):  # out of order within every 50, and some much later
-            part = order[start:start + 50]
+            part = order[start : start + 50]
             rng.shuffle(part)
-            order[start:start + 50] = part
+            order[start : start + 50] = part
         late = order[:40]
         order = order[40:] + late
         publisher = Publisher(broker.url, client_id="test-publisher")
         assert publisher.connected.wait(10)
-        bad = [b"{broken", json.dumps(reading(asset="NO-SUCH")).encode(),
-               json.dumps(reading(timestamp=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat())).encode()]
+        bad = [
+            b"{broken",
+            json.dumps(reading(asset="NO-SUCH")).encode(),
+            json.dumps(reading(timestamp=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat())).encode(),
+        ]
 
         def send(i):
             metric, when = published[i]
-            publisher.publish(f"pnct/v1/A/health/{CODE}", {"asset": CODE, "metric": metric, "value": 1.0 + i / 1000,
-                                                           "unit": units[metric], "timestamp": when.isoformat()})
+            publisher.publish(
+                f"pnct/v1/A/health/{CODE}",
+                {
+                    "asset": CODE,
+                    "metric": metric,
+                    "value": 1.0 + i / 1000,
+                    "unit": units[metric],
+                    "timestamp": when.isoformat(),
+                },
+            )
 
         for n, i in enumerate(order):
             send(i)
@@ -314,18 +393,23 @@ def test_broker_restart_and_collector_kill_lose_nothing_and_store_nothing_twice(
             time.sleep(0.002)
         assert publisher.wait(60) == 0
         expected = set(published)
-        assert wait_for(lambda: len(stored_keys(engine)) >= len(expected), 180), \
+        assert wait_for(lambda: len(stored_keys(engine)) >= len(expected), 180), (
             f"{len(stored_keys(engine))} of {len(expected)} stored"
+        )
         time.sleep(1.0)  # anything redelivered late would land now
         keys = stored_keys(engine)
         assert len(keys) == len(set(keys)) == len(expected)
         assert set(keys) == expected
         with engine.connect() as conn:
-            reasons = conn.execute(select(quarantine.c.reason)
-                                   .where(quarantine.c.source == "health_live")).scalars().all()
+            reasons = (
+                conn.execute(select(quarantine.c.reason).where(quarantine.c.source == "health_live")).scalars().all()
+            )
         assert len(reasons) == 3  # each bad message once, however often it came
-        assert any("not JSON" in r for r in reasons) and any("NO-SUCH" in r for r in reasons) \
+        assert (
+            any("not JSON" in r for r in reasons)
+            and any("NO-SUCH" in r for r in reasons)
             and any("in the future" in r for r in reasons)
+        )
     finally:
         if publisher is not None:
             publisher.close()
@@ -346,11 +430,13 @@ def run_in_thread(engine, **settings):
 def test_a_refused_login_is_reported_and_retried(broker_dir, tiny_sqlite):
     _, engine = tiny_sqlite
     broker = mqtt_broker.Broker(broker_dir, anonymous=False).start()
-    stop, thread = run_in_thread(engine, broker=broker.url, client_id="refused", retry_min_s=1, retry_max_s=2,
-                                 rescore=False)
+    stop, thread = run_in_thread(
+        engine, broker=broker.url, client_id="refused", retry_min_s=1, retry_max_s=2, rescore=False
+    )
     try:
-        assert wait_for(lambda: not live.collectors(engine).empty
-                        and live.collectors(engine)["state"].iloc[0] == "refused", 20)
+        assert wait_for(
+            lambda: not live.collectors(engine).empty and live.collectors(engine)["state"].iloc[0] == "refused", 20
+        )
         first = live.collectors(engine)["last_error_utc"].iloc[0]
         status = live.collectors(engine).iloc[0]
         assert "refused the connection" in status["message"] and "Not authorized" in status["message"]
@@ -367,11 +453,13 @@ def test_a_refused_login_is_reported_and_retried(broker_dir, tiny_sqlite):
 def test_an_unreachable_broker_is_reported_and_retried(tiny_sqlite):
     _, engine = tiny_sqlite
     port = mqtt_broker.free_port()  # nothing listens there
-    stop, thread = run_in_thread(engine, broker=f"mqtt://127.0.0.1:{port}", client_id="away", retry_min_s=1,
-                                 retry_max_s=2, rescore=False)
+    stop, thread = run_in_thread(
+        engine, broker=f"mqtt://127.0.0.1:{port}", client_id="away", retry_min_s=1, retry_max_s=2, rescore=False
+    )
     try:
-        assert wait_for(lambda: not live.collectors(engine).empty
-                        and live.collectors(engine)["state"].iloc[0] == "retrying", 20)
+        assert wait_for(
+            lambda: not live.collectors(engine).empty and live.collectors(engine)["state"].iloc[0] == "retrying", 20
+        )
         assert f"cannot reach the broker at mqtt://127.0.0.1:{port}" in live.collectors(engine)["message"].iloc[0]
     finally:
         stop.set()
@@ -379,6 +467,7 @@ def test_an_unreachable_broker_is_reported_and_retried(tiny_sqlite):
 
 
 # --- rescoring: readings to a recommendation -----------------------------------------------------------
+
 
 def test_new_readings_rescore_their_asset_and_raise_its_recommendation(small_network_url, tmp_path):
     """The small network ends 2026-06-30; an asset at the sensor plant NA-JOL starts to vibrate."""
@@ -409,8 +498,10 @@ def test_new_readings_rescore_their_asset_and_raise_its_recommendation(small_net
     with engine.connect() as conn:
         baseline = conn.execute(select(func.avg(h.vibration_mm_s)).where(h.asset_id == subject)).scalar_one()
     noons = [datetime(2026, 6, day, 12, tzinfo=timezone.utc) for day in range(24, 31)]
-    climbing = [live.Reading("NA-JOL", subject, "vibration", when, when.date(), baseline * (1.5 + 0.5 * i))
-                for i, when in enumerate(noons)]
+    climbing = [
+        live.Reading("NA-JOL", subject, "vibration", when, when.date(), baseline * (1.5 + 0.5 * i))
+        for i, when in enumerate(noons)
+    ]
     store_result = live.store_batch(engine, climbing, [], collector_id="c", now=t0, cadence_h=1.0)
     assert store_result.assets == {subject}
 
@@ -421,8 +512,9 @@ def test_new_readings_rescore_their_asset_and_raise_its_recommendation(small_net
     assert newest.endswith("L") and newest != base
     s = risk_score.c
     with engine.connect() as conn:
-        counts = dict(conn.execute(select(s.run_id, func.count()).where(s.run_id.in_([base, newest]))
-                                   .group_by(s.run_id)).all())
+        counts = dict(
+            conn.execute(select(s.run_id, func.count()).where(s.run_id.in_([base, newest])).group_by(s.run_id)).all()
+        )
         summary = conn.execute(select(score_run.c.summary).where(score_run.c.run_id == newest)).scalar_one()
     assert counts[newest] == counts[base]  # every other score carried forward
     summary = json.loads(summary) if isinstance(summary, str) else summary
@@ -436,12 +528,21 @@ def test_a_collector_silent_for_minutes_is_shown_as_not_running():
     from components.live import collector_status
 
     now = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
-    frame = pd.DataFrame({"state": ["connected", "connected", "stopped", "refused"],
-                          "updated_utc": pd.to_datetime([now - timedelta(seconds=30), now - timedelta(minutes=10),
-                                                         now - timedelta(days=1), now], utc=True)})
+    frame = pd.DataFrame(
+        {
+            "state": ["connected", "connected", "stopped", "refused"],
+            "updated_utc": pd.to_datetime(
+                [now - timedelta(seconds=30), now - timedelta(minutes=10), now - timedelta(days=1), now], utc=True
+            ),
+        }
+    )
     shown = collector_status(frame, now)
-    assert list(shown["status"]) == ["connected", "not running (silent since 2026-12-02 11:50 UTC)", "stopped",
-                                     "refused by the broker: retrying"]
+    assert list(shown["status"]) == [
+        "connected",
+        "not running (silent since 2026-12-02 11:50 UTC)",
+        "stopped",
+        "refused by the broker: retrying",
+    ]
     assert list(shown["healthy"]) == [True, False, False, False]
 
 

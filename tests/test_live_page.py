@@ -16,14 +16,35 @@ def _with_collector(url: str) -> None:
     migrate.upgrade(engine)
     now = datetime.now(timezone.utc)
     live.claim_collector(engine, "plant-gateway", "test", "mqtt://broker:1883", now, timedelta(seconds=60))
-    live.set_collector_state(engine, "plant-gateway", "test", "refused",
-                             "the broker at mqtt://broker:1883 refused the connection: Not authorized; retrying "
-                             "with backoff", now, error=True, connected=False)
+    live.set_collector_state(
+        engine,
+        "plant-gateway",
+        "test",
+        "refused",
+        "the broker at mqtt://broker:1883 refused the connection: Not authorized; retrying with backoff",
+        now,
+        error=True,
+        connected=False,
+    )
     where = live.directory(engine)
-    rejects = [r for plant_id in ("NA-JOL", SMALL_NETWORK_PM_PLANT) for r in live.parse_message(
-        f"pnct/v1/{plant_id}/health/x", json.dumps({"asset": f"GHOST-{plant_id}", "metric": "vibration",
-                                                    "value": 1.0, "unit": "mm/s",
-                                                    "timestamp": now.isoformat()}).encode(), where, now).rejects]
+    rejects = [
+        r
+        for plant_id in ("NA-JOL", SMALL_NETWORK_PM_PLANT)
+        for r in live.parse_message(
+            f"pnct/v1/{plant_id}/health/x",
+            json.dumps(
+                {
+                    "asset": f"GHOST-{plant_id}",
+                    "metric": "vibration",
+                    "value": 1.0,
+                    "unit": "mm/s",
+                    "timestamp": now.isoformat(),
+                }
+            ).encode(),
+            where,
+            now,
+        ).rejects
+    ]
     live.store_batch(engine, [], rejects, collector_id="plant-gateway", now=now, cadence_h=1.0)
     engine.dispose()
 
@@ -40,8 +61,9 @@ def test_models_page_shows_the_collector_and_scoped_quarantine(open_as, small_ne
     coo = open_as(url, "coo", "pages/models.py")
     assert not coo.exception
     errors = texts(coo, "error")
-    assert any("plant-gateway" in t and "refused by the broker: retrying" in t and "Not authorized" in t
-               for t in errors)
+    assert any(
+        "plant-gateway" in t and "refused by the broker: retrying" in t and "Not authorized" in t for t in errors
+    )
     frames = [d.value for d in coo.dataframe]
     held = next(f for f in frames if "topic" in f.columns)
     assert sorted(held["plant_id"]) == sorted(["NA-JOL", SMALL_NETWORK_PM_PLANT])

@@ -28,16 +28,43 @@ def behind(empty_engine):
     production day; at A, a failure six days before its first production day."""
     tiny_network.build(empty_engine)
     with empty_engine.begin() as conn:
-        conn.execute(purchase_order.insert(), [
-            dict(po_id=f"PO-B{k + 2}", plant_id="B", material_id="RAW", supplier_id="S1", qty=100,
-                 ordered_day=date(2026, 3, 20), promised_day=d, received_day=d + timedelta(days=k),
-                 status="received") for k, d in enumerate(LATER)])  # on time, 1 day late, 2 days late
+        conn.execute(
+            purchase_order.insert(),
+            [
+                dict(
+                    po_id=f"PO-B{k + 2}",
+                    plant_id="B",
+                    material_id="RAW",
+                    supplier_id="S1",
+                    qty=100,
+                    ordered_day=date(2026, 3, 20),
+                    promised_day=d,
+                    received_day=d + timedelta(days=k),
+                    status="received",
+                )
+                for k, d in enumerate(LATER)
+            ],
+        )  # on time, 1 day late, 2 days late
         conn.execute(demand_daily.insert(), [dict(plant_id="B", material_id="RAW", day=d, qty=5) for d in LATER])
         conn.execute(inventory_snapshot.insert(), [dict(plant_id="B", material_id="RAW", day=LATER[0], on_hand=50)])
-        conn.execute(downtime_event.insert(), [dict(
-            plant_id="A", line_id="A-L1", asset_id="A-L1-CAP", start_utc=utc(2026, 3, 22, 6),
-            end_utc=utc(2026, 3, 22, 10), day=date(2026, 3, 22), duration_s=14400, reason_code="MECH_FAIL",
-            category="failure", is_failure=True, local_reason="Motorschaden")])
+        conn.execute(
+            downtime_event.insert(),
+            [
+                dict(
+                    plant_id="A",
+                    line_id="A-L1",
+                    asset_id="A-L1-CAP",
+                    start_utc=utc(2026, 3, 22, 6),
+                    end_utc=utc(2026, 3, 22, 10),
+                    day=date(2026, 3, 22),
+                    duration_s=14400,
+                    reason_code="MECH_FAIL",
+                    category="failure",
+                    is_failure=True,
+                    local_reason="Motorschaden",
+                )
+            ],
+        )
     marts.refresh(empty_engine)
     return empty_engine
 

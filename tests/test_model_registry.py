@@ -11,15 +11,14 @@ import sample_data
 from data_access import intelligence as q
 from data_access import model_registry as registry
 from data_access.engine import make_engine
+from data_access.queries import feed_freshness
 from data_access.schema import audit_log, feed_status, model_version, risk_score
 from data_access.scope import PlantScope
 from forecasting import score as sc
-from data_access.queries import feed_freshness
-from governance import audit, policies
 from forecasting.metrics import psi
-from governance import model_serving
-from jobs import pipeline
+from governance import audit, model_serving, policies
 from governance.users import User
+from jobs import pipeline
 
 END = date(2026, 6, 30)
 AS_OF = datetime(2026, 7, 1, 6, tzinfo=timezone.utc)
@@ -35,8 +34,12 @@ def failure_scores(engine, run_id=None):
 
 def audit_actions(engine):
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.entity_id)
-                                               .order_by(audit_log.c.seq))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(audit_log.c.actor, audit_log.c.action, audit_log.c.entity_id).order_by(audit_log.c.seq)
+            )
+        ]
 
 
 def q_feeds(engine):
@@ -45,8 +48,11 @@ def q_feeds(engine):
 
 def make_stale(engine, plant_id, source, hours):
     with engine.begin() as conn:
-        conn.execute(update(feed_status).where(feed_status.c.plant_id == plant_id, feed_status.c.source == source)
-                     .values(last_received_utc=AS_OF - timedelta(hours=hours)))
+        conn.execute(
+            update(feed_status)
+            .where(feed_status.c.plant_id == plant_id, feed_status.c.source == source)
+            .values(last_received_utc=AS_OF - timedelta(hours=hours))
+        )
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,10 @@ def test_the_whole_approval_cycle_on_each_backend(empty_engine):
     assert registry.version(engine, v1)["status"] == "candidate"
     approved = model_serving.approve(engine, ADMIN, v1, "AUC above 0.9 at Joliet")
     assert (approved["status"], approved["approved_by"], approved["approval_reason"]) == (
-        "approved", "admin", "AUC above 0.9 at Joliet")
+        "approved",
+        "admin",
+        "AUC above 0.9 at Joliet",
+    )
     assert audit_actions(engine)[-2:] == [("pm", "model_approve_refused", str(v1)), ("admin", "model_approve", str(v1))]
     assert audit.verify(engine).ok
 
@@ -139,12 +148,15 @@ def test_the_plant_policy_sets_the_stale_limit(scored):
     assert limits.loc[("EU-ZAR", "inventory"), "grace_h"] == model_serving.FEED_GRACE_H  # other plants keep the default
 
 
-@pytest.mark.parametrize("user, reason, message", [
-    (COO, "fine", "Only a user allowed to approve models"),
-    (PM, "fine", "Only a user allowed to approve models"),
-    (ADMIN, "   ", "A reason is required"),
-    (ADMIN, "x" * (model_serving.MAX_REASON + 1), "longer than"),
-])
+@pytest.mark.parametrize(
+    "user, reason, message",
+    [
+        (COO, "fine", "Only a user allowed to approve models"),
+        (PM, "fine", "Only a user allowed to approve models"),
+        (ADMIN, "   ", "A reason is required"),
+        (ADMIN, "x" * (model_serving.MAX_REASON + 1), "longer than"),
+    ],
+)
 def test_refused_approvals_change_nothing_and_are_audited(scored, user, reason, message):
     with pytest.raises(model_serving.ModelGovernanceError, match=message):
         model_serving.approve(scored, user, 1, reason)
@@ -170,8 +182,12 @@ def test_approving_a_new_version_retires_the_previous_one(scored):
     assert registry.version(scored, 1)["status"] == "retired"
     assert registry.version(scored, v2)["status"] == "approved"
     with scored.connect() as conn:
-        detail = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "model_approve")
-                              .order_by(audit_log.c.seq.desc()).limit(1)).scalar_one()
+        detail = conn.execute(
+            select(audit_log.c.detail)
+            .where(audit_log.c.action == "model_approve")
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).scalar_one()
     assert detail["retired"] == [1] and detail["reason"] == "second"
 
 
@@ -206,6 +222,7 @@ def test_scores_are_read_within_the_plant_scope(scored):
 
 # --- rules without a database -----------------------------------------------------------------
 
+
 def test_fallback_reason_names_every_cause():
     approved = {"version": "v3", "status": "approved"}
     candidate = {"version": "v4", "status": "candidate"}
@@ -220,10 +237,16 @@ def test_fallback_reason_names_every_cause():
 
 def test_stale_feeds_use_cadence_plus_each_plants_grace(scored):
     import pandas as pd
+
     policies.set_value(scored, ADMIN, "EU-ZAR", "feed_grace_hours", 2, "a tight limit")
-    fresh = pd.DataFrame({"plant_id": ["NA-JOL", "NA-JOL", "EU-ZAR", "EU-ZAR", "EU-ZAR"],
-                          "source": ["health", "downtime", "health", "downtime", "inventory"],
-                          "age_h": [47.0, 49.0, np.nan, 25.0, 1000.0], "expected_cadence_h": [24.0] * 5})
+    fresh = pd.DataFrame(
+        {
+            "plant_id": ["NA-JOL", "NA-JOL", "EU-ZAR", "EU-ZAR", "EU-ZAR"],
+            "source": ["health", "downtime", "health", "downtime", "inventory"],
+            "age_h": [47.0, 49.0, np.nan, 25.0, 1000.0],
+            "expected_cadence_h": [24.0] * 5,
+        }
+    )
     limits = model_serving.feed_limits(scored, fresh)
     assert list(limits["limit_h"]) == [48.0, 48.0, 26.0, 26.0, 26.0]
     assert model_serving.stale_feeds(limits, "failure_risk") == {"NA-JOL": ["downtime"], "EU-ZAR": ["health"]}
@@ -249,23 +272,30 @@ def test_model_served_failure_risks_feed_the_decisions_workflow_by_default(score
     assert pipeline.maintenance_signals(scored, PlantScope.everything(), AS_OF).empty  # nothing served yet
     model_serving.approve(scored, ADMIN, 1, "ok")
     pipeline.score_risks(scored, AS_OF)
-    frame = signals.risk_signals(scored, PlantScope.everything(), AS_OF, kinds=("maintenance",),
-                                   providers=pipeline.MODEL_PROVIDERS)  # the jobs compose the model in
+    frame = signals.risk_signals(
+        scored, PlantScope.everything(), AS_OF, kinds=("maintenance",), providers=pipeline.MODEL_PROVIDERS
+    )  # the jobs compose the model in
     stored = failure_scores(scored)
     model = frame[frame["source"] == "model"].set_index("subject_id")
     assert set(model.index) == set(stored.index[stored["source"] == "model"])
     assert set(model["plant_id"]) == {"NA-JOL"}
     assert (model["risk"] == stored.loc[model.index, "risk"]).all()
     assert (frame.loc[frame["plant_id"] == "EU-ZAR", "source"] == "fallback_rule").all()  # the workflow's rules
-    assert pipeline.maintenance_signals(scored, PlantScope.everything(), AS_OF - timedelta(days=1)).empty  # no run by then
+    assert pipeline.maintenance_signals(
+        scored, PlantScope.everything(), AS_OF - timedelta(days=1)
+    ).empty  # no run by then
     later = AS_OF + sc.SIGNAL_MAX_AGE + timedelta(hours=1)  # the run is too old: the rules on current data decide
     assert pipeline.maintenance_signals(scored, PlantScope.everything(), later).empty
-    assert (signals.risk_signals(scored, PlantScope.everything(), later, kinds=("maintenance",),
-                                   providers=pipeline.MODEL_PROVIDERS)["source"]
-            == "fallback_rule").all()
+    assert (
+        signals.risk_signals(
+            scored, PlantScope.everything(), later, kinds=("maintenance",), providers=pipeline.MODEL_PROVIDERS
+        )["source"]
+        == "fallback_rule"
+    ).all()
 
 
 # --- issue 14: a model falls back by itself on drift or lost accuracy -----------------------------
+
 
 def test_degradation_names_drift_and_lost_accuracy():
     fine = {"psi.vib_ratio": 0.1, "auc": 0.9, "auc_live": 0.88, "wape.demand": 0.2, "wape_live.demand": 0.24}
@@ -276,7 +306,8 @@ def test_degradation_names_drift_and_lost_accuracy():
     assert "recent AUC 0.80 below its tested 0.90" in worse and "recent WAPE of demand 31.0%" in worse
     assert model_serving.degradation({"auc_live": 0.5}, 0.25, 0.05) is None  # no baseline: nothing to compare
     assert "on hold until an admin releases it: x" in model_serving.fallback_reason(
-        {"version": "v1", "status": "approved"}, held="x")
+        {"version": "v1", "status": "approved"}, held="x"
+    )
 
 
 def test_drift_past_the_policy_limit_holds_the_model_until_an_admin_releases_it(scored):
@@ -306,16 +337,38 @@ def test_holds_are_stored_and_released_on_each_backend(empty_engine):
 
     from data_access import model_holds
     from data_access.schema import plant, region
+
     with empty_engine.begin() as conn:
         conn.execute(region.insert(), [{"region_id": "EU", "name": "Europe"}])
-        conn.execute(plant.insert(), [dict(plant_id=p, name=p, region_id="EU", country="DE", timezone="Europe/Berlin",
-                                           lat=0.0, lon=0.0, data_maturity="iot", maintenance_workflow="sap_pm",
-                                           currency="EUR") for p in ("A", "B")])
+        conn.execute(
+            plant.insert(),
+            [
+                dict(
+                    plant_id=p,
+                    name=p,
+                    region_id="EU",
+                    country="DE",
+                    timezone="Europe/Berlin",
+                    lat=0.0,
+                    lon=0.0,
+                    data_maturity="iot",
+                    maintenance_workflow="sap_pm",
+                    currency="EUR",
+                )
+                for p in ("A", "B")
+            ],
+        )
         model_id, _ = model_serving.register(conn, "test", "forecaster", "v1", {}, None)
-    latest = pd.DataFrame({"plant_id": ["A", "A", "B", "B"], "metric": ["wape.demand", "wape_live.demand"] * 2,
-                           "value": [0.20, 0.40, 0.20, 0.22]})
+    latest = pd.DataFrame(
+        {
+            "plant_id": ["A", "A", "B", "B"],
+            "metric": ["wape.demand", "wape_live.demand"] * 2,
+            "value": [0.20, 0.40, 0.20, 0.22],
+        }
+    )
     assert model_serving.hold_degraded(empty_engine, model_id, latest) == {
-        "A": "recent WAPE of demand 40.0% above its backtest 20.0% by more than 5%"}
+        "A": "recent WAPE of demand 40.0% above its backtest 20.0% by more than 5%"
+    }
     assert model_serving.hold_degraded(empty_engine, model_id, latest).keys() == {"A"}  # one open hold, not two
     assert list(model_holds.holds(empty_engine, PlantScope.only(["B"]))["plant_id"]) == []  # scoped
     model_serving.release_hold(empty_engine, ADMIN, model_id, "A", "demand shifted for a promotion, expected")

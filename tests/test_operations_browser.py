@@ -27,9 +27,21 @@ def served_ops_app(tmp_path):
     ops_fixture.build(engine)
     engine.dispose()
     users = tmp_path / "users.yaml"
-    users.write_text(yaml.safe_dump({"usernames": {"coo": {
-        "name": "COO", "email": "coo@example.com", "roles": ["executive"], "plants": "all",
-        "password": bcrypt.hashpw(b"coo-password", bcrypt.gensalt(4)).decode()}}}))
+    users.write_text(
+        yaml.safe_dump(
+            {
+                "usernames": {
+                    "coo": {
+                        "name": "COO",
+                        "email": "coo@example.com",
+                        "roles": ["executive"],
+                        "plants": "all",
+                        "password": bcrypt.hashpw(b"coo-password", bcrypt.gensalt(4)).decode(),
+                    }
+                }
+            }
+        )
+    )
     with serve_app(url, users, tmp_path) as base:
         yield base
 
@@ -48,19 +60,22 @@ def test_drill_down_carries_to_the_next_page_and_its_csv(served_ops_app, tmp_pat
         expect(page.get_by_role("heading", name="Downtime & maintenance")).to_be_visible(timeout=60_000)
         page.get_by_role("combobox", name="Line").click()
         page.get_by_role("option", name="Filling 2 · Alpha Berlin (A-L2)").click()
-        expect(page.get_by_role("heading", name="Alpha Berlin › Filling 2, 28 Mar 2026 to 31 Mar 2026 (4 days)")
-               ).to_be_visible(timeout=60_000)
+        expect(
+            page.get_by_role("heading", name="Alpha Berlin › Filling 2, 28 Mar 2026 to 31 Mar 2026 (4 days)")
+        ).to_be_visible(timeout=60_000)
         assert "filters_line=Filling+2" in page.url  # the selection is in the link
 
         page.get_by_role("link", name="Schedule risk").click()
         expect(page.get_by_role("heading", name="Schedule risk")).to_be_visible(timeout=60_000)
         # the first render of the next page already has the line: no second run needed
-        expect(page.get_by_role("heading", name="Alpha Berlin › Filling 2, 28 Mar 2026 to 31 Mar 2026 (4 days)")
-               ).to_be_visible(timeout=60_000)
+        expect(
+            page.get_by_role("heading", name="Alpha Berlin › Filling 2, 28 Mar 2026 to 31 Mar 2026 (4 days)")
+        ).to_be_visible(timeout=60_000)
         page.get_by_role("combobox", name="Look ahead").click()
         page.get_by_role("option", name="next 7 days").click()
-        expect(page.get_by_role("heading", name="Orders due 01 Apr to 07 Apr and what threatens them")
-               ).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("heading", name="Orders due 01 Apr to 07 Apr and what threatens them")).to_be_visible(
+            timeout=60_000
+        )
         page.screenshot(path=str(tmp_path / "schedule.png"), full_page=True)
 
         download = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").nth(1)

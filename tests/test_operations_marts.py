@@ -11,8 +11,13 @@ from data_access import marts
 from data_access.engine import make_engine
 from data_access.frames import read_frame
 from data_access.schema import (
-    OPERATIONS_MARTS, mart_delivery_daily, mart_downtime_daily, mart_line_daily, mart_plant_daily,
-    mart_work_order_daily, plant,
+    OPERATIONS_MARTS,
+    mart_delivery_daily,
+    mart_downtime_daily,
+    mart_line_daily,
+    mart_plant_daily,
+    mart_work_order_daily,
+    plant,
 )
 from tests import ops_fixture
 
@@ -57,15 +62,18 @@ def test_line_mart_keeps_the_dst_day_once_with_its_23_hours(ops_db):
 def test_line_mart_sums_to_the_plant_mart(ops_db):
     line = _frame(ops_db, mart_line_daily, "line_id", "day")
     plant_mart = _frame(ops_db, mart_plant_daily, "plant_id", "day").set_index(["plant_id", "day"])
-    summed = line.groupby(["plant_id", "day"])[["planned_busy_s", "run_s", "unplanned_downtime_s", "failures",
-                                                 "orders_due", "orders_on_time", "actual_qty"]].sum()
+    summed = line.groupby(["plant_id", "day"])[
+        ["planned_busy_s", "run_s", "unplanned_downtime_s", "failures", "orders_due", "orders_on_time", "actual_qty"]
+    ].sum()
     pd.testing.assert_frame_equal(summed.astype(float), plant_mart[summed.columns].astype(float))
 
 
 def test_downtime_mart_keeps_reason_local_reason_and_asset(ops_db):
     down = _frame(ops_db, mart_downtime_daily, "asset_id", "day")
-    rows = {(r.asset_id, r.day, r.reason_code, r.local_reason): (r.events, r.duration_s, bool(r.is_failure))
-            for r in down.itertuples()}
+    rows = {
+        (r.asset_id, r.day, r.reason_code, r.local_reason): (r.events, r.duration_s, bool(r.is_failure))
+        for r in down.itertuples()
+    }
     assert rows == {
         ("A-L1-CAP", DAYS[0], "PM", "Wartung"): (1, 3600.0, False),
         ("A-L1-CAP", DAYS[1], "MECH_FAIL", "Motorschaden"): (1, 7200.0, True),
@@ -94,8 +102,10 @@ def test_work_orders_land_on_plant_local_days_across_the_dst_switch(ops_db):
 
 def test_delivery_mart_counts_lateness_in_days(ops_db):
     v = _frame(ops_db, mart_delivery_daily, "plant_id", "day")
-    rows = {(r.plant_id, r.supplier_id, r.material_id, r.day, r.lateness_days): (r.received, r.on_time)
-            for r in v.itertuples()}
+    rows = {
+        (r.plant_id, r.supplier_id, r.material_id, r.day, r.lateness_days): (r.received, r.on_time)
+        for r in v.itertuples()
+    }
     assert rows == {
         ("A", "S1", "RAW", DAYS[1], 1): (1, 1),  # a day late: within the 1-day tolerance
         ("A", "S1", "RAW", DAYS[2], 2): (1, 0),
@@ -122,11 +132,32 @@ def test_refreshing_one_plant_rebuilds_only_its_rows_and_is_idempotent(ops):
 
 def test_a_full_refresh_drops_rows_of_plants_that_are_gone(ops):
     with ops.begin() as conn:
-        conn.execute(mart_line_daily.insert(), [dict(
-            line_id="X-L1", day=DAYS[0], plant_id="X", week_start=date(2026, 3, 23), month_start=date(2026, 3, 1),
-            planned_busy_s=1, run_s=1, ideal_produced_s=0, ideal_good_s=0, produced_qty=0, good_qty=0,
-            unplanned_downtime_s=0, planned_downtime_s=0, failures=0, restoration_s=0, orders_due=0,
-            orders_on_time=0, scheduled_qty=0, actual_qty=0)])
+        conn.execute(
+            mart_line_daily.insert(),
+            [
+                dict(
+                    line_id="X-L1",
+                    day=DAYS[0],
+                    plant_id="X",
+                    week_start=date(2026, 3, 23),
+                    month_start=date(2026, 3, 1),
+                    planned_busy_s=1,
+                    run_s=1,
+                    ideal_produced_s=0,
+                    ideal_good_s=0,
+                    produced_qty=0,
+                    good_qty=0,
+                    unplanned_downtime_s=0,
+                    planned_downtime_s=0,
+                    failures=0,
+                    restoration_s=0,
+                    orders_due=0,
+                    orders_on_time=0,
+                    scheduled_qty=0,
+                    actual_qty=0,
+                )
+            ],
+        )
     marts.refresh(ops)
     line = _frame(ops, mart_line_daily, "line_id", "day")
     assert "X" not in set(line["plant_id"])
@@ -136,21 +167,37 @@ def test_generated_network_marts_agree_with_the_plant_mart(small_network_url):
     engine = make_engine(small_network_url)
     with engine.connect() as conn:
         plants = conn.execute(select(func.count()).select_from(plant)).scalar_one()
-        plant_sums = conn.execute(select(
-            func.sum(mart_plant_daily.c.run_s), func.sum(mart_plant_daily.c.unplanned_downtime_s),
-            func.sum(mart_plant_daily.c.planned_downtime_s), func.sum(mart_plant_daily.c.failures),
-            func.sum(mart_plant_daily.c.orders_due), func.sum(mart_plant_daily.c.po_received),
-            func.sum(mart_plant_daily.c.po_on_time))).one()
-        line_sums = conn.execute(select(
-            func.sum(mart_line_daily.c.run_s), func.sum(mart_line_daily.c.unplanned_downtime_s),
-            func.sum(mart_line_daily.c.planned_downtime_s), func.sum(mart_line_daily.c.failures),
-            func.sum(mart_line_daily.c.orders_due))).one()
+        plant_sums = conn.execute(
+            select(
+                func.sum(mart_plant_daily.c.run_s),
+                func.sum(mart_plant_daily.c.unplanned_downtime_s),
+                func.sum(mart_plant_daily.c.planned_downtime_s),
+                func.sum(mart_plant_daily.c.failures),
+                func.sum(mart_plant_daily.c.orders_due),
+                func.sum(mart_plant_daily.c.po_received),
+                func.sum(mart_plant_daily.c.po_on_time),
+            )
+        ).one()
+        line_sums = conn.execute(
+            select(
+                func.sum(mart_line_daily.c.run_s),
+                func.sum(mart_line_daily.c.unplanned_downtime_s),
+                func.sum(mart_line_daily.c.planned_downtime_s),
+                func.sum(mart_line_daily.c.failures),
+                func.sum(mart_line_daily.c.orders_due),
+            )
+        ).one()
         down = mart_downtime_daily.c
-        failure_s, failures, planned_s = conn.execute(select(
-            func.sum(down.duration_s).filter(down.is_failure), func.sum(down.events).filter(down.is_failure),
-            func.sum(down.duration_s).filter(down.category == "planned"))).one()
-        received, on_time = conn.execute(select(func.sum(mart_delivery_daily.c.received),
-                                                func.sum(mart_delivery_daily.c.on_time))).one()
+        failure_s, failures, planned_s = conn.execute(
+            select(
+                func.sum(down.duration_s).filter(down.is_failure),
+                func.sum(down.events).filter(down.is_failure),
+                func.sum(down.duration_s).filter(down.category == "planned"),
+            )
+        ).one()
+        received, on_time = conn.execute(
+            select(func.sum(mart_delivery_daily.c.received), func.sum(mart_delivery_daily.c.on_time))
+        ).one()
     engine.dispose()
     assert plants == 4
     assert line_sums == pytest.approx(plant_sums[:5])

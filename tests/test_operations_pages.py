@@ -13,6 +13,8 @@ from tests import ops_fixture
 from tests.apptest import APP, healthy, metric_values, screen_text
 
 PAGES = ("pages/downtime.py", "pages/inventory.py", "pages/schedule.py")
+
+
 @pytest.fixture(scope="module")
 def ops_url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('ops_pages') / 'warehouse.db'}"
@@ -54,7 +56,9 @@ def test_downtime_page_drills_from_the_network_to_an_asset(open_app, ops_url):
     assert metric_values(at)["MTBF (h)"] == "12.0 h" and metric_values(at)["Failures (#)"] == "2"
     assert at.subheader[1].value == "Where the hours go, by asset"
     assert sorted(at.selectbox(key="filters_asset").options) == [
-        "Foerderband 2 · conveyor (A-L1-CNV)", "Verschliesser 1 · capper (A-L1-CAP)"]
+        "Foerderband 2 · conveyor (A-L1-CNV)",
+        "Verschliesser 1 · capper (A-L1-CAP)",
+    ]
 
     _drill(at, asset="A-L1-CNV")  # an asset that never failed
     assert at.subheader[0].value.startswith("Alpha Berlin › Packaging 1 › Foerderband 2")
@@ -98,7 +102,12 @@ def test_inventory_page_values_and_material_drill_down(open_app, ops_url):
     assert m["Stockout exposure (#)"] == "3" and m["Spare parts availability (%)"] == "50.0 %"
     materials = next(df.value for df in at.dataframe if "material_dos_text" in df.value)
     assert dict(zip(materials["material_id"] + "@" + materials["plant_id"], materials["material_dos_text"])) == {
-        "SPARE@A": "8.0 d", "RAW@B": "6.0 d", "RAW@A": "4.0 d", "PK@A": "no demand", "SPARE2@A": "no demand"}
+        "SPARE@A": "8.0 d",
+        "RAW@B": "6.0 d",
+        "RAW@A": "4.0 d",
+        "PK@A": "no demand",
+        "SPARE2@A": "no demand",
+    }
     _drill(at, material="RAW")
     assert at.subheader[0].value.startswith("Alpha Berlin, Bravo Newark, Charlie Osaka › Resin")
     assert metric_values(at)["Days of supply (d)"] == "8.2 d"  # the plants' value-weighted tile stays
@@ -144,7 +153,8 @@ def test_a_plant_without_any_data_gets_an_explained_empty_state(open_app, ops_ur
     assert len(at.info) == 1 and "Charlie Osaka" in at.info[0].value
     pm_c = open_app(ops_url, "pm_c", page)  # scoped to that plant only: the filter bar says so
     assert [i.value for i in pm_c.info] == [
-        "There is no plant data in your scope yet. Once a plant's production data is loaded, its KPIs appear here."]
+        "There is no plant data in your scope yet. Once a plant's production data is loaded, its KPIs appear here."
+    ]
 
 
 def test_an_empty_plant_selection_is_explained(open_app, ops_url):

@@ -70,7 +70,11 @@ def test_downtime_breakdown_by_reason_asset_class_and_local_reason(ops_db):
 def test_asset_operating_is_the_lines_run_time(ops_db):
     per_asset = ops.asset_operating(ops_db, ALL, START, END, ("asset_id",)).set_index("asset_id")
     assert per_asset["operating_s"].to_dict() == {
-        "A-L1-CAP": 86400.0, "A-L1-CNV": 86400.0, "A-L2-FIL": 334800.0, "B-L1-FIL": 144000.0}
+        "A-L1-CAP": 86400.0,
+        "A-L1-CNV": 86400.0,
+        "A-L2-FIL": 334800.0,
+        "B-L1-FIL": 144000.0,
+    }
     classes = ops.asset_operating(ops_db, ALL, START, END, ("asset_class",)).set_index("asset_class")
     assert classes.loc["filler", "operating_s"] == 334800 + 144000 and classes.loc["filler", "assets"] == 2
     # filler MTBF: 133 h / 1 failure; capper: 24 h / 2
@@ -81,15 +85,23 @@ def test_asset_operating_is_the_lines_run_time(ops_db):
 
 def test_work_order_flow_and_backlog(ops_db):
     flow = ops.work_order_flow(ops_db, ALL, START, END).set_index(["plant_id", "wo_type"])
-    assert flow["created"].to_dict() == {("A", "corrective"): 2, ("A", "inspection"): 1, ("A", "preventive"): 1,
-                                         ("B", "preventive"): 1}
+    assert flow["created"].to_dict() == {
+        ("A", "corrective"): 2,
+        ("A", "inspection"): 1,
+        ("A", "preventive"): 1,
+        ("B", "preventive"): 1,
+    }
     a = flow.loc["A"]
     assert a["completed"].sum() == 4 and a["close_s"].sum() == 72 * 3600  # 2.5 + 2.5 + 8.5 + 58.5 h
     assert kpis.preventive_share(1.0, 2.0) == pytest.approx(1 / 3)
     assert kpis.mean_time_to_close_hours(a["close_s"].sum(), a["completed"].sum()) == pytest.approx(18.0)
     end = ops.work_order_backlog(ops_db, ALL, END).set_index(["plant_id", "wo_type"])["backlog"]
-    assert end.to_dict() == {("A", "corrective"): 1, ("A", "inspection"): 0, ("A", "preventive"): 0,
-                             ("B", "preventive"): 1}
+    assert end.to_dict() == {
+        ("A", "corrective"): 1,
+        ("A", "inspection"): 0,
+        ("A", "preventive"): 0,
+        ("B", "preventive"): 1,
+    }
     before = ops.work_order_backlog(ops_db, ALL, date(2026, 3, 27), ("plant_id",)).set_index("plant_id")
     assert before["backlog"].to_dict() == {"A": 1}  # WO-A3, created late on the 27th (Berlin time)
     # the DST day itself: one corrective and one preventive created, the inspection is the 30th's
@@ -126,7 +138,8 @@ def test_material_history_and_deliveries(ops_db):
     assert a["on_hand"].dropna().to_dict() == {date(2026, 3, 28): 100.0, date(2026, 3, 30): 50.0}
     by_supplier = ops.deliveries(ops_db, ALL, START, END, ("supplier_id",))
     assert by_supplier[["supplier_name", "received", "on_time", "lateness_days_sum"]].values.tolist() == [
-        ["Polymer GmbH", 3, 2, 2]]
+        ["Polymer GmbH", 3, 2, 2]
+    ]
     lateness = ops.deliveries(ops_db, ALL, START, END, ("lateness_days",)).set_index("lateness_days")
     assert lateness["received"].to_dict() == {-1: 1, 1: 1, 2: 1}
     assert lateness["on_time"].to_dict() == {-1: 1, 1: 1, 2: 0}
@@ -153,8 +166,9 @@ def test_order_risk_names_line_failures_and_short_materials(ops_db):
     orders = ops.open_orders(ops_db, ALL, AFTER)
     stock = ops.material_positions(ops_db, ALL, END, END)
     lines = ops.line_components(ops_db, ALL, START, END, ("plant_id", "line_id"))
-    risk = ops.assess_order_risk(orders, ops.order_inputs(ops_db, ALL, AFTER), stock,
-                                 ops.open_purchase_orders(ops_db, ALL, AFTER), lines, 4).set_index("order_id")
+    risk = ops.assess_order_risk(
+        orders, ops.order_inputs(ops_db, ALL, AFTER), stock, ops.open_purchase_orders(ops_db, ALL, AFTER), lines, 4
+    ).set_index("order_id")
     assert risk.loc["A-5", "expected_loss_h"] == pytest.approx(0.75)  # 3 h / 96 h x 24 h run
     assert risk.loc["A-5", "slack_h"] == pytest.approx(4.0)
     assert not risk.loc["A-5", "at_risk"] and risk.loc["A-5", "threats"] == "no threat found"
@@ -173,8 +187,14 @@ def test_order_risk_names_line_failures_and_short_materials(ops_db):
 def test_order_risk_names_unknown_stock_without_judging_it(ops_db):
     orders = ops.open_orders(ops_db, ONLY_B, AFTER)
     no_count = ops.material_positions(ops_db, ONLY_B, START, START)  # before B's only count
-    risk = ops.assess_order_risk(orders, ops.order_inputs(ops_db, ONLY_B, AFTER), no_count,
-                                 ops.open_purchase_orders(ops_db, ONLY_B, AFTER), pd.DataFrame(), 4)
+    risk = ops.assess_order_risk(
+        orders,
+        ops.order_inputs(ops_db, ONLY_B, AFTER),
+        no_count,
+        ops.open_purchase_orders(ops_db, ONLY_B, AFTER),
+        pd.DataFrame(),
+        4,
+    )
     b2 = risk.set_index("order_id").loc["B-2"]
     assert not b2["at_risk"] and b2["unknown_stock"] == "Resin"
     assert b2["threats"] == "no recent stock count: Resin"

@@ -33,6 +33,7 @@ def sel(scope=ALL, start=START, end=END, **drill):
 
 # --- downtime & maintenance -----------------------------------------------------------------
 
+
 def test_downtime_network_totals(ops_db):
     view = downtime_view(ops_db, sel())
     t = view.totals
@@ -131,6 +132,7 @@ def test_a_window_with_zero_failures_and_a_plant_without_data(ops_db):
 
 # --- inventory & supply --------------------------------------------------------------------
 
+
 def test_inventory_network_totals(ops_db):
     view = inventory_view(ops_db, sel())
     t = view.totals
@@ -152,7 +154,10 @@ def test_inventory_materials_exposure_spares_and_shared(ops_db):
     assert m.loc[("A", "PK"), "status"] == "no demand in the window"
     assert m.loc[("A", "SPARE"), "status"].startswith("exposed")
     assert sorted(view.exposed[["plant_id", "material_id"]].values.tolist()) == [
-        ["A", "RAW"], ["A", "SPARE"], ["B", "RAW"]]
+        ["A", "RAW"],
+        ["A", "SPARE"],
+        ["B", "RAW"],
+    ]
     spares = view.spares.set_index("asset_class")
     assert spares["spare_availability"].to_dict() == {"conveyor": 0.0, "capper": 1.0}
     shared = view.shared.set_index("material_id")
@@ -175,6 +180,7 @@ def test_inventory_drill_down_to_a_material(ops_db):
 
 
 # --- schedule risk ---------------------------------------------------------------------------
+
 
 def test_schedule_totals_groups_and_trend(ops_db):
     view = schedule_view(ops_db, sel(), horizon_days=7)
@@ -210,8 +216,10 @@ def test_schedule_upcoming_orders_with_threats_and_local_due_times(ops_db):
 
 # --- exports -----------------------------------------------------------------------------
 
+
 def _csv(frame) -> pd.DataFrame:
     import io
+
     return pd.read_csv(io.BytesIO(to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
@@ -231,11 +239,15 @@ def _all_frames(view):
     return {name: value for name, value in vars(view).items() if isinstance(value, pd.DataFrame)}
 
 
-@pytest.mark.parametrize("build", [
-    lambda e, s: downtime_view(e, sel(s)),
-    lambda e, s: inventory_view(e, sel(s)),
-    lambda e, s: schedule_view(e, sel(s), horizon_days=7),
-], ids=["downtime", "inventory", "schedule"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda e, s: downtime_view(e, sel(s)),
+        lambda e, s: inventory_view(e, sel(s)),
+        lambda e, s: schedule_view(e, sel(s), horizon_days=7),
+    ],
+    ids=["downtime", "inventory", "schedule"],
+)
 def test_every_export_holds_only_the_users_plants(ops_db, build):
     everything = _all_frames(build(ops_db, ALL))
     only_b = _all_frames(build(ops_db, PlantScope.only({"B"})))

@@ -12,18 +12,22 @@ import pytest
 from sqlalchemy import func, select, update
 
 import sample_data
+from data_access import decision_kpis, migrate
 from data_access import decisions as dq
-from data_access import decision_kpis
-from data_access.frames import as_utc
-from data_access import migrate
 from data_access.engine import make_engine
+from data_access.frames import as_utc
 from data_access.schema import (
-    audit_log, inventory_snapshot, material, production_daily, purchase_order, recommendation,
+    audit_log,
+    inventory_snapshot,
+    material,
+    production_daily,
+    purchase_order,
+    recommendation,
 )
 from data_access.scope import PlantScope
 from governance import audit, orchestrate, policies, signals, workflow
-from jobs import pipeline
 from governance.users import User
+from jobs import pipeline
 from tests import tiny_network
 from tests.helpers import sqlite_copy
 
@@ -36,8 +40,6 @@ PM = User("pm_jol", "PM", "pm@example.com", ("plant_manager",), frozenset({"NA-J
 PLANNER = User("planner_jol", "PL", "pl@example.com", ("planner",), frozenset({"NA-JOL"}))
 ADMIN = User("admin", "Admin", "a@example.com", ("admin",), None)
 COO = User("coo", "COO", "coo@example.com", ("executive",), None)
-
-
 
 
 @pytest.fixture
@@ -70,8 +72,12 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
     report = pipeline.orchestrate_decisions(network, AS_OF)
     assert report.created and not report.auto_approved
     [rec] = recs(network, subject_id=SEED_ASSET)
-    assert (rec["plant_id"], rec["kind"], rec["state"], rec["source"]) == ("NA-JOL", "maintenance", "open",
-                                                                             "fallback_rule")
+    assert (rec["plant_id"], rec["kind"], rec["state"], rec["source"]) == (
+        "NA-JOL",
+        "maintenance",
+        "open",
+        "fallback_rule",
+    )
     evidence = rec["evidence"]
     assert rec["risk"] >= 0.5 and evidence["asset_class"] == "sealer" and evidence["criticality"] == "A"
     assert evidence["health"]["vibration_ratio"] > 1.3  # the sensors show the degradation
@@ -93,8 +99,9 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
 
     queue = dq.action_queue(network, ML.scope, ML.roles, only_mine=True)
     assert rec["rec_id"] in queue["rec_id"].tolist()
-    approved = workflow.decide(network, ML, rec["rec_id"], "approve", version=1, reason="jaws worn",
-                               now=AS_OF + timedelta(hours=3))
+    approved = workflow.decide(
+        network, ML, rec["rec_id"], "approve", version=1, reason="jaws worn", now=AS_OF + timedelta(hours=3)
+    )
     assert approved.state == "approved" and approved.follow_up_rec_id is not None
     [sent] = dq.outbox_rows(network, ML.scope).query(f"rec_id == {rec['rec_id']}").to_dict("records")
     assert (sent["target"], sent["request_type"]) == ("cmms", "work_order_request")
@@ -102,8 +109,11 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
     assert [p["name"] for p in sent["payload"]["parts"]] == ["Sealing jaw set", "Heating element"]
 
     follow = recs(network, rec_id=approved.follow_up_rec_id)[0]
-    assert (follow["kind"], follow["subject_id"], follow["routing"]["approvers"]) == ("schedule", "NA-JOL-L1",
-                                                                                     ["planner"])
+    assert (follow["kind"], follow["subject_id"], follow["routing"]["approvers"]) == (
+        "schedule",
+        "NA-JOL-L1",
+        ["planner"],
+    )
     assert follow["evidence"]["action"]["orders"] == [o["order_id"] for o in evidence["schedule_impact"]]
     done = workflow.decide(network, PLANNER, follow["rec_id"], "approve", version=1, now=AS_OF + timedelta(hours=4))
     assert done.state == "approved"
@@ -116,26 +126,50 @@ def test_from_a_degrading_asset_to_an_outbox_row(network):
 def test_a_shortage_and_a_quality_drop_become_a_requisition_and_a_hold(network):
     pm_scope = PlantScope.only({"NA-JOL"})
     with network.begin() as conn:  # Joliet's raw material RM-2003: nothing left, no open order
-        material = "RM-2003" if conn.execute(select(func.count()).select_from(inventory_snapshot).where(
-            inventory_snapshot.c.plant_id == "NA-JOL", inventory_snapshot.c.material_id == "RM-2003")).scalar() \
+        material = (
+            "RM-2003"
+            if conn.execute(
+                select(func.count())
+                .select_from(inventory_snapshot)
+                .where(inventory_snapshot.c.plant_id == "NA-JOL", inventory_snapshot.c.material_id == "RM-2003")
+            ).scalar()
             else None
-        material = material or conn.execute(select(inventory_snapshot.c.material_id).where(
-            inventory_snapshot.c.plant_id == "NA-JOL", inventory_snapshot.c.material_id.like("RM-%")).limit(1)).scalar()
-        conn.execute(update(inventory_snapshot).where(inventory_snapshot.c.plant_id == "NA-JOL",
-                                                      inventory_snapshot.c.material_id == material).values(on_hand=0))
-        conn.execute(update(purchase_order).where(purchase_order.c.plant_id == "NA-JOL",
-                                                  purchase_order.c.material_id == material,
-                                                  purchase_order.c.status == "open").values(status="cancelled"))
+        )
+        material = (
+            material
+            or conn.execute(
+                select(inventory_snapshot.c.material_id)
+                .where(inventory_snapshot.c.plant_id == "NA-JOL", inventory_snapshot.c.material_id.like("RM-%"))
+                .limit(1)
+            ).scalar()
+        )
+        conn.execute(
+            update(inventory_snapshot)
+            .where(inventory_snapshot.c.plant_id == "NA-JOL", inventory_snapshot.c.material_id == material)
+            .values(on_hand=0)
+        )
+        conn.execute(
+            update(purchase_order)
+            .where(
+                purchase_order.c.plant_id == "NA-JOL",
+                purchase_order.c.material_id == material,
+                purchase_order.c.status == "open",
+            )
+            .values(status="cancelled")
+        )
         # Packaging 2 loses 5 points of quality over its last week
-        conn.execute(update(production_daily).where(
-            production_daily.c.line_id == "NA-JOL-L2", production_daily.c.day > date(2026, 6, 23))
-            .values(good_qty=production_daily.c.produced_qty * 0.92))
+        conn.execute(
+            update(production_daily)
+            .where(production_daily.c.line_id == "NA-JOL-L2", production_daily.c.day > date(2026, 6, 23))
+            .values(good_qty=production_daily.c.produced_qty * 0.92)
+        )
     pipeline.orchestrate_decisions(network, AS_OF)
     [short] = recs(network, subject_id=material, plant_id="NA-JOL")
     assert short["kind"] == "shortage" and short["risk"] == 1.0
     assert short["evidence"]["action"]["qty"] > 0 and short["evidence"]["open_purchase_orders"] == []
-    assert short["estimated_cost"] == pytest.approx(short["evidence"]["action"]["qty"]
-                                                    * short["evidence"]["unit_cost"], rel=1e-6)
+    assert short["estimated_cost"] == pytest.approx(
+        short["evidence"]["action"]["qty"] * short["evidence"]["unit_cost"], rel=1e-6
+    )
     # above the default shortage band's 50,000 a second approver, an executive, signs too (issue 14)
     large = short["estimated_cost"] > 50000
     assert "alternative_suppliers" in short["evidence"]
@@ -147,8 +181,16 @@ def test_a_shortage_and_a_quality_drop_become_a_requisition_and_a_hold(network):
     if large:
         assert recs(network, subject_id=material, plant_id="NA-JOL")[0]["state"] == "open"  # one of two signed
         workflow.decide(network, COO, short["rec_id"], "approve", version=2, now=AS_OF)
-    workflow.decide(network, PM, drop["rec_id"], "override", version=1, reason="inspect first",
-                    override_value={"disposition": "inspect"}, now=AS_OF)
+    workflow.decide(
+        network,
+        PM,
+        drop["rec_id"],
+        "override",
+        version=1,
+        reason="inspect first",
+        override_value={"disposition": "inspect"},
+        now=AS_OF,
+    )
     sent = dq.outbox_rows(network, pm_scope).set_index("rec_id")
     assert sent.loc[short["rec_id"], "request_type"] == "purchase_requisition"
     assert sent.loc[short["rec_id"], "target"] == "erp"
@@ -172,14 +214,34 @@ def tiny(empty_engine):
 
 def given(*rows):
     """A signals_fn returning these signals (plant, kind, subject, risk, episode[, feeds, source])."""
-    frame = pd.DataFrame([{
-        "plant_id": plant, "kind": kind, "subject_id": subject, "risk": risk, "episode": episode,
-        "source": source, "feeds": feeds,
-        "evidence": {"rule": "test", "asset_class": "capper", "criticality": "A", "asset_name": "Capper 1",
-                     "line_id": f"{plant}-L1", "line_name": "Line 1", "mttr_hours": 2.0, "horizon_days": 7,
-                     "days_since_repair": 3},
-    } for plant, kind, subject, risk, episode, feeds, source in
-        [(r + (["production"], "fallback_rule"))[:7] for r in rows]], columns=signals.COLUMNS)
+    frame = pd.DataFrame(
+        [
+            {
+                "plant_id": plant,
+                "kind": kind,
+                "subject_id": subject,
+                "risk": risk,
+                "episode": episode,
+                "source": source,
+                "feeds": feeds,
+                "evidence": {
+                    "rule": "test",
+                    "asset_class": "capper",
+                    "criticality": "A",
+                    "asset_name": "Capper 1",
+                    "line_id": f"{plant}-L1",
+                    "line_name": "Line 1",
+                    "mttr_hours": 2.0,
+                    "horizon_days": 7,
+                    "days_since_repair": 3,
+                },
+            }
+            for plant, kind, subject, risk, episode, feeds, source in [
+                (r + (["production"], "fallback_rule"))[:7] for r in rows
+            ]
+        ],
+        columns=signals.COLUMNS,
+    )
     return lambda engine, scope, now, params: frame
 
 
@@ -196,8 +258,15 @@ def test_only_signals_at_or_above_the_plant_threshold_raise_and_only_once(tiny):
     assert orchestrate.run(tiny, NOW, signals_fn=fn).created == []
     fn2 = given(("A", "maintenance", "A-L1-CAP", 0.7, "e2"))
     assert orchestrate.run(tiny, NOW, signals_fn=fn2).already_raised == 1
-    workflow.decide(tiny, User("ml", "ML", "m@x.io", ("maintenance_lead",), frozenset({"A"})), rec["rec_id"],
-                    "reject", version=1, reason="repaired yesterday", now=NOW)
+    workflow.decide(
+        tiny,
+        User("ml", "ML", "m@x.io", ("maintenance_lead",), frozenset({"A"})),
+        rec["rec_id"],
+        "reject",
+        version=1,
+        reason="repaired yesterday",
+        now=NOW,
+    )
     assert len(orchestrate.run(tiny, NOW, signals_fn=fn2).created) == 1  # a new episode once decided
     assert orchestrate.run(tiny, NOW, signals_fn=fn).created == []  # the old episode never again
 
@@ -229,11 +298,17 @@ def test_automation_approves_cheap_items_unless_the_feed_is_stale(tiny):
     assert report.auto_approved == [a["rec_id"]]  # B's feed is stale: it waits for a person
     assert (a["state"], a["version"], b["state"]) == ("approved", 2, "open")
     [sent] = dq.outbox_rows(tiny, PlantScope.everything()).to_dict("records")
-    assert sent["rec_id"] == a["rec_id"] and sent["payload"]["approved_by"] == [{"username": "system",
-                                                                                "role": "system"}]
+    assert sent["rec_id"] == a["rec_id"] and sent["payload"]["approved_by"] == [
+        {"username": "system", "role": "system"}
+    ]
     with tiny.connect() as conn:
-        actions = conn.execute(select(audit_log.c.action).where(audit_log.c.entity_id == str(a["rec_id"]))
-                               .order_by(audit_log.c.seq)).scalars().all()
+        actions = (
+            conn.execute(
+                select(audit_log.c.action).where(audit_log.c.entity_id == str(a["rec_id"])).order_by(audit_log.c.seq)
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["recommendation_created", "recommendation_auto_approved"]
     kpis = decision_kpis.decision_kpis(tiny, PlantScope.everything(), NOW.date(), NOW.date(), by=()).iloc[0]
     assert (kpis["auto_approved"], kpis["decided"], kpis["pending"]) == (1, 0, 1)
@@ -241,8 +316,10 @@ def test_automation_approves_cheap_items_unless_the_feed_is_stale(tiny):
 
 def test_without_fallback_rules_a_plant_raises_from_models_only(tiny):
     policies.set_value(tiny, ADMIN, "A", "model_fallback", "none", "waiting for the model")
-    fn = given(("A", "maintenance", "A-L1-CAP", 0.9, "e1"),
-               ("A", "maintenance", "A-L1-CAP2", 0.9, "e1", ["production"], "model"))
+    fn = given(
+        ("A", "maintenance", "A-L1-CAP", 0.9, "e1"),
+        ("A", "maintenance", "A-L1-CAP2", 0.9, "e1", ["production"], "model"),
+    )
     report = orchestrate.run(tiny, NOW, signals_fn=fn)
     assert report.no_fallback == 1 and [r["source"] for r in recs(tiny)] == ["model"]
 
@@ -261,6 +338,7 @@ def test_a_run_escalates_after_the_sla_and_expires_later(tiny):
 
 # --- the signal rules and the model plug-in point ------------------------------------------------
 
+
 def test_the_weibull_hazard_rises_with_time_since_repair_and_horizon():
     p = signals.weibull_failure_probability
     assert p(0, 7, 30, 2.0) < p(20, 7, 30, 2.0) < p(60, 7, 30, 2.0) < 1
@@ -269,15 +347,18 @@ def test_the_weibull_hazard_rises_with_time_since_repair_and_horizon():
     assert p(10, 7, float("nan"), 2.0) == 0.0 and p(10, 7, 0, 2.0) == 0.0
 
 
-@pytest.mark.parametrize("on_hand, daily, lead, arrivals, short", [
-    (100, 10, 5, [], 0.0),  # 10 days of cover
-    (20, 10, 5, [], 3.0),  # out after 2 days
-    (0, 10, 5, [], 5.0),
-    (0, 10, 5, [(2.0, 1000)], 2.0),  # an order arrives on day 2
-    (20, 10, 5, [(9.0, 1000)], 3.0),  # ... or too late to count
-    (-50, 10, 5, [], 5.0),  # a stale snapshot projected below zero
-    (10, 0, 5, [], 0.0),  # no consumption, no shortage
-])
+@pytest.mark.parametrize(
+    "on_hand, daily, lead, arrivals, short",
+    [
+        (100, 10, 5, [], 0.0),  # 10 days of cover
+        (20, 10, 5, [], 3.0),  # out after 2 days
+        (0, 10, 5, [], 5.0),
+        (0, 10, 5, [(2.0, 1000)], 2.0),  # an order arrives on day 2
+        (20, 10, 5, [(9.0, 1000)], 3.0),  # ... or too late to count
+        (-50, 10, 5, [], 5.0),  # a stale snapshot projected below zero
+        (10, 0, 5, [], 0.0),  # no consumption, no shortage
+    ],
+)
 def test_days_short_within_the_lead_time(on_hand, daily, lead, arrivals, short):
     assert signals.days_short(on_hand, daily, lead, arrivals) == pytest.approx(short)
 
@@ -295,30 +376,53 @@ def test_rule_signals_on_the_tiny_network_are_labelled_and_documented(tiny):
 
 def test_a_model_provider_scores_win_over_the_rules_for_its_subjects(tiny):
     def model(engine, scope, as_of):
-        return pd.DataFrame([{"plant_id": "A", "kind": "maintenance", "subject_id": "A-L1-CAP", "risk": 0.93,
-                              "source": "model", "evidence": {"model": "failure_risk v3", "asset_class": "capper",
-                                                              "line_id": "A-L1"},
-                              "episode": "model-2026-04-01", "feeds": ["health"]}])
+        return pd.DataFrame(
+            [
+                {
+                    "plant_id": "A",
+                    "kind": "maintenance",
+                    "subject_id": "A-L1-CAP",
+                    "risk": 0.93,
+                    "source": "model",
+                    "evidence": {"model": "failure_risk v3", "asset_class": "capper", "line_id": "A-L1"},
+                    "episode": "model-2026-04-01",
+                    "feeds": ["health"],
+                }
+            ]
+        )
 
-    frame = signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",),
-                                 providers={"maintenance": model})
+    frame = signals.risk_signals(
+        tiny, PlantScope.everything(), NOW, kinds=("maintenance",), providers={"maintenance": model}
+    )
     by_subject = frame.set_index("subject_id")
     assert by_subject.loc["A-L1-CAP", "source"] == "model" and by_subject.loc["A-L1-CAP", "risk"] == 0.93
     assert by_subject.loc["B-L1-FIL", "source"] == "fallback_rule"
     assert len(frame) == 2
 
     with pytest.raises(ValueError, match="returned no column"):
-        signals.risk_signals(tiny, PlantScope.everything(), NOW, kinds=("maintenance",),
-                             providers={"maintenance": lambda e, s, a: pd.DataFrame({"risk": [2.0]})})
+        signals.risk_signals(
+            tiny,
+            PlantScope.everything(),
+            NOW,
+            kinds=("maintenance",),
+            providers={"maintenance": lambda e, s, a: pd.DataFrame({"risk": [2.0]})},
+        )
     with pytest.raises(ValueError, match="unknown signal kind"):
         signals.risk_signals(tiny, PlantScope.everything(), NOW, providers={"weather": model})
 
 
 # --- command line --------------------------------------------------------------------------------
 
+
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "governance.orchestrate", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "governance.orchestrate", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_the_command_line_raises_once_and_reports(small_network_url, tmp_path):
@@ -328,8 +432,13 @@ def test_the_command_line_raises_once_and_reports(small_network_url, tmp_path):
     assert "recommendations raised" in first.stdout and " 0 recommendations raised" not in first.stdout
     second = run_cli("--url", url, "--as-of", "2026-07-01T08:00")
     assert second.returncode == 0 and " 0 recommendations raised" in second.stdout
-    verify = subprocess.run([sys.executable, "-m", "governance.audit", "verify", "--url", url], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    verify = subprocess.run(
+        [sys.executable, "-m", "governance.audit", "verify", "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert verify.returncode == 0, verify.stdout
 
 

@@ -1,18 +1,16 @@
 """The network overview page in AppTest: what an executive and a plant manager see."""
 
-
 from data_access import kpis, queries
 from data_access.engine import make_engine
 from data_access.scope import PlantScope
-from tests.apptest import TEST_LOGINS
-from tests.apptest import log_in
+from tests.apptest import TEST_LOGINS, log_in
 
 
 def _ranking(at):
     return next(df.value for df in at.dataframe if "oee" in df.value.columns)
 
 
-def test_executive_sees_every_plant_with_quality_and_decisions(app, small_network_url):  # noqa: F811
+def test_executive_sees_every_plant_with_quality_and_decisions(app, small_network_url):
     at = log_in(app, "coo", TEST_LOGINS["coo"][0])
     assert not at.exception
     labels = [m.label for m in at.metric]
@@ -29,7 +27,7 @@ def test_executive_sees_every_plant_with_quality_and_decisions(app, small_networ
     engine.dispose()
 
 
-def test_plant_manager_sees_only_own_plant(app):  # noqa: F811
+def test_plant_manager_sees_only_own_plant(app):
     at = log_in(app, "pm", TEST_LOGINS["pm"][0])
     assert not at.exception
     assert set(_ranking(at)["plant_id"]) == set(TEST_LOGINS["pm"][2])
@@ -37,7 +35,7 @@ def test_plant_manager_sees_only_own_plant(app):  # noqa: F811
     assert set(decisions["plant_id"]) <= set(TEST_LOGINS["pm"][2])
 
 
-def test_changing_the_compared_kpi_reranks(app):  # noqa: F811
+def test_changing_the_compared_kpi_reranks(app):
     at = log_in(app, "coo", TEST_LOGINS["coo"][0])
     at.selectbox(key="overview_kpi").select("mttr_h").run()
     assert not at.exception

@@ -73,10 +73,20 @@ def test_a_plant_override_is_localized_there_only_and_can_be_reset(wh):
     policies.reset_value(wh, ADMIN, "A", "risk_threshold.maintenance", "back to the network value")
     assert policies.effective(wh, "A").threshold("maintenance") == 0.6
     with wh.connect() as conn:
-        entries = conn.execute(select(audit_log).where(audit_log.c.action.in_(["policy_set", "policy_reset"]))
-                               .order_by(audit_log.c.seq)).mappings().all()
+        entries = (
+            conn.execute(
+                select(audit_log)
+                .where(audit_log.c.action.in_(["policy_set", "policy_reset"]))
+                .order_by(audit_log.c.seq)
+            )
+            .mappings()
+            .all()
+        )
     assert [(e["action"], e["plant_id"], e["detail"]["old"], e["detail"]["new"]) for e in entries] == [
-        ("policy_set", "A", None, 0.8), ("policy_set", None, 0.5, 0.6), ("policy_reset", "A", 0.8, None)]
+        ("policy_set", "A", None, 0.8),
+        ("policy_set", None, 0.5, 0.6),
+        ("policy_reset", "A", 0.8, None),
+    ]
     assert entries[0]["detail"]["reason"] == "A runs old fillers"
     assert audit.verify(wh).ok
 
@@ -108,18 +118,37 @@ INVALID = [
     ("A", "escalate_to.quality", [], "non-empty list of role names"),
     ("A", "escalate_to.quality", ["ceo"], "unknown role 'ceo'"),
     ("A", "no_such_key", 1, "Unknown policy key"),
-    ("A", "approval_bands.maintenance", [{"max_cost": 100, "roles": ["maintenance_lead"]}],
-     "the last band must have max_cost null"),
-    ("A", "approval_bands.maintenance", [{"max_cost": 100, "roles": ["maintenance_lead"]},
-                                         {"max_cost": 50, "roles": ["plant_manager"]},
-                                         {"max_cost": None, "roles": ["plant_manager"]}], "must increase"),
-    ("A", "approval_bands.maintenance", [{"max_cost": None, "roles": ["maintenance_lead"], "x": 1}],
-     "exactly max_cost and roles"),
+    (
+        "A",
+        "approval_bands.maintenance",
+        [{"max_cost": 100, "roles": ["maintenance_lead"]}],
+        "the last band must have max_cost null",
+    ),
+    (
+        "A",
+        "approval_bands.maintenance",
+        [
+            {"max_cost": 100, "roles": ["maintenance_lead"]},
+            {"max_cost": 50, "roles": ["plant_manager"]},
+            {"max_cost": None, "roles": ["plant_manager"]},
+        ],
+        "must increase",
+    ),
+    (
+        "A",
+        "approval_bands.maintenance",
+        [{"max_cost": None, "roles": ["maintenance_lead"], "x": 1}],
+        "exactly max_cost and roles",
+    ),
     # contradictions with the rest of the policy or with the role matrix
     ("A", "sla_hours.quality", 72, "must be shorter than expiry_hours.quality"),
     ("A", "expiry_hours.maintenance", 12, "expires before it escalates"),
-    ("A", "approval_bands.shortage", [{"max_cost": None, "roles": ["planner"]}],
-     "names 'planner', a role that may not approve shortage"),
+    (
+        "A",
+        "approval_bands.shortage",
+        [{"max_cost": None, "roles": ["planner"]}],
+        "names 'planner', a role that may not approve shortage",
+    ),
     ("A", "approval_bands.quality", [{"max_cost": None, "roles": ["executive"]}], "may not approve quality"),
     ("A", "escalate_to.maintenance", ["data_steward"], "may not decide escalated items"),
     ("A", "auto_approve_max_cost.maintenance", 6000, "above the first approval band's limit"),
@@ -191,7 +220,8 @@ def test_concurrent_enterprise_writes_leave_one_row_per_key(wh):
         t.join()
     assert errors == []
     with wh.connect() as conn:
-        rows = conn.execute(select(func.count()).select_from(plant_policy)
-                            .where(plant_policy.c.key == "labour_rate_per_hour")).scalar_one()
+        rows = conn.execute(
+            select(func.count()).select_from(plant_policy).where(plant_policy.c.key == "labour_rate_per_hour")
+        ).scalar_one()
     assert rows == 1
     assert audit.verify(wh).ok and len(audit_actions(wh)) == 6

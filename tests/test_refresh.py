@@ -14,15 +14,22 @@ from sqlalchemy import func, select
 import sample_data
 from data_access import intelligence as store
 from data_access.engine import make_engine
-from data_access.schema import (audit_log, forecast, forecast_run, forecast_score, forecast_series, model_metric,
-                                 model_version)
+from data_access.schema import (
+    audit_log,
+    forecast,
+    forecast_run,
+    forecast_score,
+    forecast_series,
+    model_metric,
+    model_version,
+)
 from data_access.scope import PlantScope
 from forecasting import refresh as rf
 from forecasting.selection import select as select_model
 from forecasting.series import prepare
 from governance import audit, model_serving
-from jobs import commands, pipeline
 from governance.users import User
+from jobs import commands, pipeline
 
 FAST = rf.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
 END = date(2026, 6, 30)
@@ -138,13 +145,20 @@ def test_two_worker_processes_store_what_one_process_stores(small_network_url, t
         path = tmp_path / f"w{workers}.db"
         path.write_bytes(open(small_network_url.removeprefix("sqlite:///"), "rb").read())
         engine = make_engine(f"sqlite:///{path}")
-        pipeline.refresh_forecasts(engine, FAST, workers=workers, metrics=["output"], scope=PlantScope.only(["NA-JOL", "EU-ZAR"]))
+        pipeline.refresh_forecasts(
+            engine, FAST, workers=workers, metrics=["output"], scope=PlantScope.only(["NA-JOL", "EU-ZAR"])
+        )
         with engine.connect() as conn:
-            results[workers] = pd.DataFrame(conn.execute(
-                select(forecast.c.plant_id, forecast.c.day, forecast.c.model, forecast.c.yhat)
-                .order_by(forecast.c.plant_id, forecast.c.day)).fetchall())
-            chosen = conn.execute(select(forecast_series.c.plant_id, forecast_series.c.chosen_model)
-                                  .order_by(forecast_series.c.plant_id)).fetchall()
+            results[workers] = pd.DataFrame(
+                conn.execute(
+                    select(forecast.c.plant_id, forecast.c.day, forecast.c.model, forecast.c.yhat).order_by(
+                        forecast.c.plant_id, forecast.c.day
+                    )
+                ).fetchall()
+            )
+            chosen = conn.execute(
+                select(forecast_series.c.plant_id, forecast_series.c.chosen_model).order_by(forecast_series.c.plant_id)
+            ).fetchall()
         results[f"chosen{workers}"] = chosen
         engine.dispose()
     assert len(results[1]) == 2 * rf.HORIZON_DAYS
@@ -178,9 +192,11 @@ def test_realized_accuracy_of_the_previous_run_is_recorded(sqlite_network):
     pipeline.refresh_forecasts(sqlite_network, FAST, workers=1, as_of=END - pd.Timedelta(days=14))
     report = pipeline.refresh_forecasts(sqlite_network, FAST, workers=1)
     with sqlite_network.connect() as conn:
-        live = conn.execute(select(model_metric.c.plant_id, model_metric.c.metric, model_metric.c.value)
-                            .where(model_metric.c.metric.startswith("wape_live."),
-                                   model_metric.c.model_id == report.model_id)).fetchall()
+        live = conn.execute(
+            select(model_metric.c.plant_id, model_metric.c.metric, model_metric.c.value).where(
+                model_metric.c.metric.startswith("wape_live."), model_metric.c.model_id == report.model_id
+            )
+        ).fetchall()
     assert {m for _, m, _ in live} >= {"wape_live.demand", "wape_live.output"}
     assert all(v >= 0 for _, _, v in live)
 
@@ -199,25 +215,41 @@ def test_stored_series_of_a_stale_plant_end_with_its_data(sqlite_network):
 
 # --- command line -------------------------------------------------------------------------------
 
+
 def test_command_line_refreshes_and_reports(small_network_url, tmp_path, capsys):
     path = tmp_path / "cli.db"
     path.write_bytes(open(small_network_url.removeprefix("sqlite:///"), "rb").read())
-    code = commands.refresh_main(["--url", f"sqlite:///{path}", "--workers", "1", "--plants", "NA-JOL", "--metrics", "output",
-                    "--candidates", "seasonal_naive,ets"])
+    code = commands.refresh_main(
+        [
+            "--url",
+            f"sqlite:///{path}",
+            "--workers",
+            "1",
+            "--plants",
+            "NA-JOL",
+            "--metrics",
+            "output",
+            "--candidates",
+            "seasonal_naive,ets",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "1 series" in out.out and "NOT approved" in out.out
     assert "Traceback" not in out.err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--metrics", "sales"], "unknown series sales"),
-    (["--candidates", "ets,theta"], "seasonal_naive must be a candidate"),
-    (["--candidates", "seasonal_naive,magic"], "unknown candidate(s) magic"),
-    (["--plants", "XX-NOPE"], "no plant XX-NOPE in the warehouse"),
-    (["--workers", "0"], "must be at least 1"),
-    (["--as-of", "yesterday"], "not a date"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "sales"], "unknown series sales"),
+        (["--candidates", "ets,theta"], "seasonal_naive must be a candidate"),
+        (["--candidates", "seasonal_naive,magic"], "unknown candidate(s) magic"),
+        (["--plants", "XX-NOPE"], "no plant XX-NOPE in the warehouse"),
+        (["--workers", "0"], "must be at least 1"),
+        (["--as-of", "yesterday"], "not a date"),
+    ],
+)
 def test_command_line_bad_input_is_one_line_and_exit_2(small_network_url, tmp_path, capsys, args, message):
     path = tmp_path / "cli.db"
     path.write_bytes(open(small_network_url.removeprefix("sqlite:///"), "rb").read())

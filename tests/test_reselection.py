@@ -20,7 +20,6 @@ from data_access import intelligence as store
 from data_access.engine import make_engine
 from data_access.frames import as_date
 from data_access.schema import demand_daily, forecast, forecast_run, forecast_score, forecast_series, mart_plant_daily
-from data_access.frames import as_date
 from data_access.scope import PlantScope
 from forecasting import refresh as rf
 from governance import model_serving
@@ -58,8 +57,17 @@ def network(_template, tmp_path):
 
 def _rows(engine, run_id=None):
     s = forecast_series.c
-    stmt = select(s.run_id, s.plant_id, s.metric, s.chosen_model, s.served_model, s.reselected_day,
-                  s.reselect_reason, s.fallback_reason, s.error)
+    stmt = select(
+        s.run_id,
+        s.plant_id,
+        s.metric,
+        s.chosen_model,
+        s.served_model,
+        s.reselected_day,
+        s.reselect_reason,
+        s.fallback_reason,
+        s.error,
+    )
     if run_id:
         stmt = stmt.where(s.run_id == run_id)
     with engine.connect() as conn:
@@ -69,7 +77,8 @@ def _rows(engine, run_id=None):
 def _points(engine, run_id=None):
     f = forecast.c
     stmt = select(f.plant_id, f.metric, f.day, f.model, f.yhat, f.yhat_lower, f.yhat_upper).order_by(
-        f.plant_id, f.metric, f.day)
+        f.plant_id, f.metric, f.day
+    )
     if run_id:
         stmt = stmt.where(f.run_id == run_id)
     with engine.connect() as conn:
@@ -77,6 +86,7 @@ def _points(engine, run_id=None):
 
 
 # --- the daily refit --------------------------------------------------------------------------------
+
 
 def test_a_daily_refit_equals_a_full_refit_of_the_chosen_model_and_keeps_its_evidence(network):
     first = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END - timedelta(days=1))
@@ -92,8 +102,9 @@ def test_a_daily_refit_equals_a_full_refit_of_the_chosen_model_and_keeps_its_evi
     assert (rows["served_model"] == rows["chosen_model"]).all()
     assert (rows["reselected_day"] == END - timedelta(days=1)).all()  # the evidence is the earlier backtest
     with network.connect() as conn:
-        carried = conn.execute(select(func.count()).select_from(forecast_score)
-                               .where(forecast_score.c.run_id == daily.run_id)).scalar_one()
+        carried = conn.execute(
+            select(func.count()).select_from(forecast_score).where(forecast_score.c.run_id == daily.run_id)
+        ).scalar_one()
     assert carried == 6 * 3
 
     models = FAST.models()
@@ -119,16 +130,22 @@ def test_a_warm_start_on_the_same_data_equals_the_search(name):
     searched = clone(FAST_ALL[name]).fit(series)
     warm = clone(FAST_ALL[name]).fit(series, init=searched.fitted_params_)
     assert warm.fitted_params_ == searched.fitted_params_
-    np.testing.assert_allclose(warm.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
-                               searched.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        warm.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+        searched.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+        rtol=1e-9,
+    )
 
 
 def test_a_reselection_drops_the_stored_form_and_a_broken_one_falls_back_to_the_search(network):
     first = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END - timedelta(days=1))
     bogus = {"model": "STM", "decomposition_type": "additive", "damped": True}  # fits neither ets nor theta
     with network.begin() as conn:
-        conn.execute(update(forecast_series).where(forecast_series.c.run_id == first.run_id)
-                     .values(fitted_params={**bogus, "model": "XYZ"}))
+        conn.execute(
+            update(forecast_series)
+            .where(forecast_series.c.run_id == first.run_id)
+            .values(fitted_params={**bogus, "model": "XYZ"})
+        )
     daily = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END)
     assert daily.reselected == 0 and daily.failed == 0
     searched = {(r.plant_id, r.metric): r.row["fitted_params"] for r in first.results}
@@ -136,8 +153,9 @@ def test_a_reselection_drops_the_stored_form_and_a_broken_one_falls_back_to_the_
         assert r.row["fitted_params"] != {**bogus, "model": "XYZ"}
         assert (r.row["fitted_params"] is None) == (searched[(r.plant_id, r.metric)] is None)
     with network.begin() as conn:
-        conn.execute(update(forecast_series).where(forecast_series.c.run_id == daily.run_id)
-                     .values(fitted_params=bogus))
+        conn.execute(
+            update(forecast_series).where(forecast_series.c.run_id == daily.run_id).values(fitted_params=bogus)
+        )
     forced = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END, reselect="all")
     assert forced.reselected == 6
     for r in forced.results:
@@ -164,13 +182,17 @@ def _set_judged_forecast(engine, run_id, plant_id, metric, offset):
     actual = actual[actual["plant_id"] == plant_id].set_index("day")["y"]
     f = forecast.c
     with engine.begin() as conn:
-        days = list(conn.execute(select(f.day).where(f.run_id == run_id, f.plant_id == plant_id,
-                                                     f.metric == metric)).scalars())
+        days = list(
+            conn.execute(select(f.day).where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric)).scalars()
+        )
         for day in days:
             day = as_date(day)
             value = float(actual.get(day, 0.0)) + offset
-            conn.execute(update(forecast).where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric,
-                                                f.day == day).values(yhat=value))
+            conn.execute(
+                update(forecast)
+                .where(f.run_id == run_id, f.plant_id == plant_id, f.metric == metric, f.day == day)
+                .values(yhat=value)
+            )
 
 
 def test_a_series_beaten_by_seasonal_naive_recently_is_reselected_at_once_and_another_is_not(network):
@@ -190,13 +212,18 @@ def test_a_series_beaten_by_seasonal_naive_recently_is_reselected_at_once_and_an
 
 
 def test_the_rules_of_reselection():
-    series = pd.Series(np.arange(100, dtype=float) % 7 + 10,
-                       index=pd.date_range("2026-01-01", periods=100, freq="D"))
+    series = pd.Series(np.arange(100, dtype=float) % 7 + 10, index=pd.date_range("2026-01-01", periods=100, freq="D"))
     end = series.index[-1].date()
     version = FAST.version()
     due = rf.ReselectPlan()
-    base = {"chosen_model": "ets", "origins": 2, "version": version, "history_end": end - timedelta(days=3),
-            "reselected_day": end - timedelta(days=3), "reselect_reason": "new series"}
+    base = {
+        "chosen_model": "ets",
+        "origins": 2,
+        "version": version,
+        "history_end": end - timedelta(days=3),
+        "reselected_day": end - timedelta(days=3),
+        "reselect_reason": "new series",
+    }
 
     def why(selected=base, plan=due, judged=None):
         return rf.reselect_reason(series, selected, judged, end, FAST, version, plan)
@@ -211,15 +238,14 @@ def test_the_rules_of_reselection():
     assert why({**base, "origins": 0, "chosen_model": "seasonal_naive"}).startswith("first backtest")
     assert why(plan=rf.ReselectPlan(mode="all")) == "requested: every series reselected"
     assert why({**base, "reselected_day": end - timedelta(days=30)}, plan=rf.ReselectPlan(mode="none")) is None
-    days = [d.date() for d in series.index[-rf.RECENT_DAYS:]]
-    good = pd.DataFrame({"day": days, "model": "ets", "yhat": series.iloc[-rf.RECENT_DAYS:].to_numpy()})
+    days = [d.date() for d in series.index[-rf.RECENT_DAYS :]]
+    good = pd.DataFrame({"day": days, "model": "ets", "yhat": series.iloc[-rf.RECENT_DAYS :].to_numpy()})
     bad = good.assign(yhat=good["yhat"] + 50)
     assert why(judged=good) is None
     assert why(judged=bad).startswith("drift: ets MAE 50 worse than seasonal naive 0")
     assert why(judged=bad.assign(model="seasonal_naive")) is None  # a fallback's forecast does not judge ets
     week = np.arange(500) % 7 + 10.0  # the same week over and over: no shift until the last 20 days
-    long = pd.Series(np.r_[week[:480], week[480:] + 30],
-                     index=pd.date_range("2025-01-01", periods=500, freq="D"))
+    long = pd.Series(np.r_[week[:480], week[480:] + 30], index=pd.date_range("2025-01-01", periods=500, freq="D"))
     last_day = long.index[-1].date()
     watch = rf.ReselectPlan(cadence_days=60, psi_limit=0.25)
     before = {**base, "reselected_day": last_day - timedelta(days=25)}  # chosen before the shift
@@ -231,6 +257,7 @@ def test_the_rules_of_reselection():
 
 
 # --- the Dask executor --------------------------------------------------------------------------------
+
 
 def _copy(engine, tmp_path, name):
     path = tmp_path / f"{name}.db"
@@ -259,8 +286,10 @@ def test_a_dask_worker_killed_mid_run_is_retried_and_the_run_completes(network, 
     expected_engine.dispose()
 
     killed = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
 
         def kill_a_busy_worker(done, total, label):
@@ -272,8 +301,9 @@ def test_a_dask_worker_killed_mid_run_is_retried_and_the_run_completes(network, 
                 killed.append(busy[0])
 
         engine = _copy(network, tmp_path, "dask")
-        report = pipeline.refresh_forecasts(engine, FAST, workers=2, executor="dask",
-                                            scheduler=cluster.scheduler_address, progress=kill_a_busy_worker)
+        report = pipeline.refresh_forecasts(
+            engine, FAST, workers=2, executor="dask", scheduler=cluster.scheduler_address, progress=kill_a_busy_worker
+        )
     assert killed, "no worker was busy after the first series: nothing was killed mid-run"
     assert report.series == 6 and report.failed == 0
     with engine.connect() as conn:
@@ -287,8 +317,18 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(network, capsys
         pipeline.refresh_forecasts(network, FAST, workers=1, executor="dask", scheduler="tcp://127.0.0.1:9")
     with network.connect() as conn:
         assert conn.execute(select(func.count()).select_from(forecast_run)).scalar_one() == 0
-    code = commands.refresh_main(["--url", str(network.url), "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
-                                  "--candidates", "seasonal_naive,ets"])
+    code = commands.refresh_main(
+        [
+            "--url",
+            str(network.url),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--candidates",
+            "seasonal_naive,ets",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("error: the Dask scheduler at tcp://127.0.0.1:9 does not answer")
@@ -296,16 +336,21 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(network, capsys
 
 # --- bad input --------------------------------------------------------------------------------------
 
+
 def test_bad_series_get_a_labelled_fallback_and_the_rest_of_the_network_is_refreshed(network):
     m, d = mart_plant_daily.c, demand_daily.c
     with network.begin() as conn:
         # NA-JOL output and downtime (one mart): a gap of 40 of 90 days; EU-ZAR demand: constant;
         # NA-JOL demand: one huge outlier
-        conn.execute(mart_plant_daily.delete().where(m.plant_id == "NA-JOL", m.day.between(END - timedelta(days=60),
-                                                                                         END - timedelta(days=21))))
+        conn.execute(
+            mart_plant_daily.delete().where(
+                m.plant_id == "NA-JOL", m.day.between(END - timedelta(days=60), END - timedelta(days=21))
+            )
+        )
         conn.execute(update(demand_daily).where(d.plant_id == "EU-ZAR").values(qty=5.0))
-        conn.execute(update(demand_daily).where(d.plant_id == "NA-JOL", d.day == END - timedelta(days=30))
-                     .values(qty=1e9))
+        conn.execute(
+            update(demand_daily).where(d.plant_id == "NA-JOL", d.day == END - timedelta(days=30)).values(qty=1e9)
+        )
     report = pipeline.refresh_forecasts(network, FAST, workers=1)
     rows = _rows(network, report.run_id)
     assert report.series == 6 and report.failed == 0

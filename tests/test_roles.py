@@ -12,14 +12,24 @@ EXPECTED = {
     "planner": {"view", "export", "run_scenario", "propose", "override_schedule", "refit_forecast"},
     "maintenance_lead": {"view", "export", "approve_maintenance"},
     "data_steward": {"view", "export", "view_data_quality", "import_data", "edit_mappings", "view_jobs", "run_jobs"},
-    "admin": {"view", "export", "view_data_quality", "manage_users", "edit_policy", "approve_model",
-              "refit_forecast", "retry_delivery", "view_jobs", "run_jobs"},
+    "admin": {
+        "view",
+        "export",
+        "view_data_quality",
+        "manage_users",
+        "edit_policy",
+        "approve_model",
+        "refit_forecast",
+        "retry_delivery",
+        "view_jobs",
+        "run_jobs",
+    },
 }
 
 
 def test_roles_are_those_of_the_design():
     assert set(roles.ROLES) == set(EXPECTED)
-    assert roles.NETWORK_ROLES == {"executive", "data_steward", "admin"}
+    assert {"executive", "data_steward", "admin"} == roles.NETWORK_ROLES
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
@@ -53,10 +63,16 @@ def test_one_role_as_a_string_is_refused_rather_than_read_letter_by_letter():
         roles.can("admin", "view")
 
 
-@pytest.mark.parametrize("user_roles, expected", [
-    (["executive"], True), (["data_steward"], True), (["admin"], True),
-    (["plant_manager"], False), (["planner", "maintenance_lead"], False),
-    (["planner", "data_steward"], True),
-])
+@pytest.mark.parametrize(
+    "user_roles, expected",
+    [
+        (["executive"], True),
+        (["data_steward"], True),
+        (["admin"], True),
+        (["plant_manager"], False),
+        (["planner", "maintenance_lead"], False),
+        (["planner", "data_steward"], True),
+    ],
+)
 def test_network_roles_see_every_plant(user_roles, expected):
     assert roles.sees_every_plant(user_roles) is expected

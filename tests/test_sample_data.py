@@ -73,6 +73,7 @@ def history(empty_engine):
 
 # --- determinism and loading ---------------------------------------------------------------
 
+
 def test_same_seed_and_end_give_identical_rows_and_another_seed_differs(empty_engine):
     counts = generate(empty_engine, plants=3, days=30, end_day=END)
     first = snapshot(empty_engine)
@@ -102,15 +103,22 @@ def test_refuses_a_warehouse_with_plants_and_bad_arguments(empty_engine):
     with pytest.raises(ValueError, match="already holds plants"):
         generate(empty_engine, plants=1, days=14, end_day=END)
     with empty_engine.begin() as conn:
-        conn.execute(insert(schema.plant_policy).values(
-            plant_id="NA-JOL", key="auto_approve", value={"max_cost": 100},
-            updated_utc=datetime(2025, 4, 1, tzinfo=timezone.utc), updated_by="admin"))
+        conn.execute(
+            insert(schema.plant_policy).values(
+                plant_id="NA-JOL",
+                key="auto_approve",
+                value={"max_cost": 100},
+                updated_utc=datetime(2025, 4, 1, tzinfo=timezone.utc),
+                updated_by="admin",
+            )
+        )
     with pytest.raises(ValueError, match="plant_policy"):
         generate(empty_engine, plants=2, days=14, end_day=END, replace=True)
     assert len(plants_of(empty_engine)) == 1  # the refused replace changed nothing
 
 
 # --- the network's shape ---------------------------------------------------------------------
+
 
 def test_twelve_plants_mix_maturities_regions_lines_and_assets(twelve):
     plants = plants_of(twelve)
@@ -142,7 +150,8 @@ def test_local_names_and_reasons_follow_each_plants_conventions(twelve):
     for a, b in combinations(codes.index, 2):
         assert not codes[a] & codes[b], (a, b)
     shapes = assets.groupby("plant_id")["local_code"].apply(
-        lambda s: frozenset(re.sub(r"[^\W\d_]+", "a", re.sub(r"\d+", "9", c)) for c in s))
+        lambda s: frozenset(re.sub(r"[^\W\d_]+", "a", re.sub(r"\d+", "9", c)) for c in s)
+    )
     assert shapes.nunique() >= 8  # conventions differ, not just the numbers in them
     events = read(twelve, schema.downtime_event)
     wording = events.groupby("reason_code").agg(plants=("plant_id", "nunique"), texts=("local_reason", "nunique"))
@@ -193,6 +202,7 @@ def test_orders_without_due_date_only_at_spreadsheet_plants_and_a_future_schedul
 
 # --- the facts KPIs are computed from ----------------------------------------------------
 
+
 def test_production_downtime_and_daylight_saving_invariants(history):
     plants = plants_of(history)
     prod, events = read(history, schema.production_daily), read(history, schema.downtime_event)
@@ -201,7 +211,8 @@ def test_production_downtime_and_daylight_saving_invariants(history):
     assert (prod["ideal_cycle_s"] * prod["produced_qty"] <= prod["run_s"] + 1e-6).all()
     down = events.groupby(["line_id", "day"])["duration_s"].sum()
     lost = prod.set_index(["line_id", "day"])["planned_busy_s"] - down.reindex(
-        prod.set_index(["line_id", "day"]).index, fill_value=0.0)
+        prod.set_index(["line_id", "day"]).index, fill_value=0.0
+    )
     assert np.allclose(prod["run_s"], lost.clip(lower=0).to_numpy())
     assert ((events["end_utc"] - events["start_utc"]).dt.total_seconds() == events["duration_s"]).all()
     zones = events["plant_id"].map(plants["timezone"])
@@ -215,8 +226,12 @@ def test_production_downtime_and_daylight_saving_invariants(history):
     for plant_id in plants.index.intersection(round_the_clock):
         tz = ZoneInfo(plants.at[plant_id, "timezone"])
         rows = prod[prod["plant_id"] == plant_id]
-        length = rows["day"].map(lambda d: datetime.combine(d + timedelta(days=1), datetime.min.time(), tz).timestamp()
-                                 - datetime.combine(d, datetime.min.time(), tz).timestamp())
+        length = rows["day"].map(
+            lambda d: (
+                datetime.combine(d + timedelta(days=1), datetime.min.time(), tz).timestamp()
+                - datetime.combine(d, datetime.min.time(), tz).timestamp()
+            )
+        )
         assert (rows["planned_busy_s"] == length).all()
         checked |= set(rows.loc[length != 86400, "planned_busy_s"])
     assert checked == {23 * 3600.0, 25 * 3600.0}
@@ -287,6 +302,7 @@ def test_stock_counts_demand_and_purchasing(history):
 
 
 # --- scale and the command line -----------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_hundred_plants_repeat_the_templates_nearby(empty_engine):

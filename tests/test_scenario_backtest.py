@@ -352,11 +352,31 @@ def test_materials_on_hand_are_rebuilt_between_counts_from_receipts_and_consumpt
     days = [FIRST + timedelta(days=i) for i in range(4)]
     zero = np.zeros(0)
     basis = sc.PlantBasis(
-        plant_id="P", start=FIRST, demand=np.zeros(4), demand_sd=np.zeros(4), lines=(), line_hours=np.zeros((0, 4)),
-        line_availability=zero, line_rate=zero, failure_rate=zero, elevated_rate=zero, repair_hours=zero,
-        fg_on_hand=0.0, fg_safety_stock=0.0, fg_unit_value=0.0, materials=("RAW",), suppliers=("S1",),
-        usage_per_unit=np.ones(1), mat_on_hand=np.array([100.0]), mat_reorder_point=np.zeros(1), mat_order_qty=np.ones(1),
-        mat_lead_days=np.ones(1), mat_unit_cost=np.array([2.0]), lateness=(np.zeros(1),), arrivals=np.zeros((1, 4)))
+        plant_id="P",
+        start=FIRST,
+        demand=np.zeros(4),
+        demand_sd=np.zeros(4),
+        lines=(),
+        line_hours=np.zeros((0, 4)),
+        line_availability=zero,
+        line_rate=zero,
+        failure_rate=zero,
+        elevated_rate=zero,
+        repair_hours=zero,
+        fg_on_hand=0.0,
+        fg_safety_stock=0.0,
+        fg_unit_value=0.0,
+        materials=("RAW",),
+        suppliers=("S1",),
+        usage_per_unit=np.ones(1),
+        mat_on_hand=np.array([100.0]),
+        mat_reorder_point=np.zeros(1),
+        mat_order_qty=np.ones(1),
+        mat_lead_days=np.ones(1),
+        mat_unit_cost=np.array([2.0]),
+        lateness=(np.zeros(1),),
+        arrivals=np.zeros((1, 4)),
+    )
     window = {
         "stock": pd.DataFrame({"material_id": ["RAW"], "day": [days[2]], "on_hand": [50.0]}),
         "consumption": pd.DataFrame({"material_id": "RAW", "day": days, "qty": 10.0}),

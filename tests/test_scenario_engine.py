@@ -24,8 +24,8 @@ from data_access.engine import make_engine
 from data_access.scope import PlantScope
 from forecasting import scenario as sc
 from forecasting import scenario_inputs as si
-from governance import policies
 from forecasting.refresh import RefreshConfig
+from governance import policies
 from jobs import pipeline
 
 END = date(2026, 6, 30)
@@ -37,6 +37,7 @@ PATHS = 200
 
 # --- a tiny plant, checked by hand -------------------------------------------------------------
 
+
 def tiny(**changes) -> sc.PlantBasis:
     """One 16 h line (75 % available, 10 units per run hour: 120 units a day, 160 with 4 h of
     overtime), deterministic demand 100, 150, 150, 100, no failures; finished goods 30 on hand
@@ -44,14 +45,32 @@ def tiny(**changes) -> sc.PlantBasis:
     reorder point 300, reorder 400, lead time 2 days, cost 1, its supplier always on time) with
     an open order of 200 promised for day 2."""
     basis = sc.PlantBasis(
-        plant_id="TINY", start=START, demand=np.array([100.0, 150.0, 150.0, 100.0]), demand_sd=np.zeros(4),
-        lines=("TINY-L1",), line_hours=np.full((1, 4), 16.0), line_availability=np.array([0.75]),
-        line_rate=np.array([10.0]), failure_rate=np.array([0.0]), elevated_rate=np.array([0.0]),
-        repair_hours=np.array([4.0]), fg_on_hand=30.0, fg_safety_stock=20.0, fg_unit_value=5.0,
-        materials=("MAT-1",), suppliers=("SUP-1",), usage_per_unit=np.array([2.0]), mat_on_hand=np.array([500.0]),
-        mat_reorder_point=np.array([300.0]), mat_order_qty=np.array([400.0]), mat_lead_days=np.array([2.0]),
-        mat_unit_cost=np.array([1.0]), lateness=(np.array([0.0]),), arrivals=np.array([[0.0, 0.0, 200.0, 0.0]]),
-        labour_rate=85.0)
+        plant_id="TINY",
+        start=START,
+        demand=np.array([100.0, 150.0, 150.0, 100.0]),
+        demand_sd=np.zeros(4),
+        lines=("TINY-L1",),
+        line_hours=np.full((1, 4), 16.0),
+        line_availability=np.array([0.75]),
+        line_rate=np.array([10.0]),
+        failure_rate=np.array([0.0]),
+        elevated_rate=np.array([0.0]),
+        repair_hours=np.array([4.0]),
+        fg_on_hand=30.0,
+        fg_safety_stock=20.0,
+        fg_unit_value=5.0,
+        materials=("MAT-1",),
+        suppliers=("SUP-1",),
+        usage_per_unit=np.array([2.0]),
+        mat_on_hand=np.array([500.0]),
+        mat_reorder_point=np.array([300.0]),
+        mat_order_qty=np.array([400.0]),
+        mat_lead_days=np.array([2.0]),
+        mat_unit_cost=np.array([1.0]),
+        lateness=(np.array([0.0]),),
+        arrivals=np.array([[0.0, 0.0, 200.0, 0.0]]),
+        labour_rate=85.0,
+    )
     return replace(basis, **changes)
 
 
@@ -86,10 +105,19 @@ def test_tiny_plant_by_hand_without_levers():
 def test_a_failure_longer_than_the_tolerance_or_a_material_at_zero_makes_a_line_day_late():
     # day 0 a failure of 5 h (> the orders' 4 h tolerance), day 1 one of 3 h (within it), day 3
     # without material (560 = 2 x (70 + 90 + 120) made on days 0-2, no order) unless it does not bind
-    basis = tiny(failure_rate=np.array([0.5]), repair_hours=np.array([1.0]), arrivals=np.zeros((1, 4)),
-                 mat_on_hand=np.array([560.0]), mat_reorder_point=np.array([0.0]))
-    draws = sc.Draws(demand=np.zeros((1, 4)), failure=np.array([[[0.0], [0.0], [1.0], [1.0]]]),
-                     repair=np.array([[[5.0], [3.0], [0.0], [0.0]]]), lateness=np.zeros((1, 8, 1)))
+    basis = tiny(
+        failure_rate=np.array([0.5]),
+        repair_hours=np.array([1.0]),
+        arrivals=np.zeros((1, 4)),
+        mat_on_hand=np.array([560.0]),
+        mat_reorder_point=np.array([0.0]),
+    )
+    draws = sc.Draws(
+        demand=np.zeros((1, 4)),
+        failure=np.array([[[0.0], [0.0], [1.0], [1.0]]]),
+        repair=np.array([[[5.0], [3.0], [0.0], [0.0]]]),
+        lateness=np.zeros((1, 8, 1)),
+    )
     daily = sc.simulate(basis, draws=draws)
     assert daily["produced"][0].tolist() == pytest.approx([70, 90, 120, 0])  # 12 h run less the repairs
     assert daily["lines_on_time"][0].tolist() == [0, 1, 1, 0]
@@ -142,8 +170,9 @@ def test_tiny_plant_by_hand_with_overtime_and_its_summary():
 
 def _draws(**changes) -> sc.Draws:
     """One path of the tiny plant: no demand noise, no failure, every supplier on time."""
-    base = dict(demand=np.zeros((1, 4)), failure=np.ones((1, 4, 1)), repair=np.zeros((1, 4, 1)),
-                lateness=np.zeros((1, 8, 1)))
+    base = dict(
+        demand=np.zeros((1, 4)), failure=np.ones((1, 4, 1)), repair=np.zeros((1, 4, 1)), lateness=np.zeros((1, 8, 1))
+    )
     return sc.Draws(**(base | changes))
 
 
@@ -152,12 +181,14 @@ def test_a_lines_availability_of_the_day_comes_from_its_record_as_the_path_resam
     # the usual 12 h) and a day at 75 %. The path resamples both days (record draws 0.1, 0.6) and
     # picks the short one on day 0; a path that resampled the short day twice runs short every day.
     basis = tiny(run_ratios=(np.array([0.75, 0.25]),), arrivals=np.zeros((1, 4)), mat_on_hand=np.array([5000.0]))
-    both = sc.simulate(basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]),
-                                           record=np.array([[[0.1], [0.6]]])))
+    both = sc.simulate(
+        basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]), record=np.array([[[0.1], [0.6]]]))
+    )
     assert both["produced"][0].tolist() == pytest.approx([40, 120, 120, 120])
     assert both["lines_on_time"][0].tolist() == [0, 1, 1, 1]
-    short = sc.simulate(basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]),
-                                            record=np.array([[[0.1], [0.4]]])))
+    short = sc.simulate(
+        basis, draws=_draws(availability=np.array([[[0.0], [0.9], [0.9], [0.9]]]), record=np.array([[[0.1], [0.4]]]))
+    )
     assert short["produced"][0].tolist() == pytest.approx([40, 40, 40, 40])
     # a record of one value is no noise: the plant of the hand-computed tests, on drawn numbers
     steady = sc.simulate(tiny(run_ratios=(np.array([0.75, 0.75]),)), paths=50)
@@ -177,8 +208,13 @@ def test_a_material_consumed_beyond_its_counts_and_receipts_does_not_bind():
     # weekly counts, none at zero: A 100 then 5 with 140 used between (40 more than it held: the
     # count lags the floor); B 100 then 40 with 60 used; C 100, 50 received, 140 used (within it)
     days = [START + timedelta(days=i) for i in range(8)]
-    counts = pd.DataFrame({"material_id": ["A", "A", "B", "B", "C", "C"], "day": [days[0], days[7]] * 3,
-                           "on_hand": [100.0, 5.0, 100.0, 40.0, 100.0, 10.0]})
+    counts = pd.DataFrame(
+        {
+            "material_id": ["A", "A", "B", "B", "C", "C"],
+            "day": [days[0], days[7]] * 3,
+            "on_hand": [100.0, 5.0, 100.0, 40.0, 100.0, 10.0],
+        }
+    )
     used = {"A": 20.0, "B": 60.0 / 7, "C": 20.0}
     consumption = pd.DataFrame([{"material_id": m, "day": d, "qty": q} for m, q in used.items() for d in days[1:]])
     record = pd.DataFrame({"material_id": ["C"], "received_day": [days[3]], "qty": [50.0]})
@@ -200,8 +236,11 @@ def test_tiny_plant_by_hand_with_a_late_supplier():
 def test_a_maintenance_window_and_an_outage_cut_the_hours_by_hand():
     # a 6 h window on day 1 leaves 10 h (7.5 run, 75 units); an outage of days 2-3 leaves nothing
     # (and no overtime on those days, though 4 h are allowed).
-    levers = sc.Levers(overtime_hours_per_day=4.0, line_outages=(sc.LineOutage("TINY-L1", START + timedelta(2), 2),),
-                       maintenance_windows=(sc.MaintenanceWindow("TINY-L1", START + timedelta(1), 6.0),))
+    levers = sc.Levers(
+        overtime_hours_per_day=4.0,
+        line_outages=(sc.LineOutage("TINY-L1", START + timedelta(2), 2),),
+        maintenance_windows=(sc.MaintenanceWindow("TINY-L1", START + timedelta(1), 6.0),),
+    )
     basis = tiny(usage_per_unit=np.array([0.0]), demand=np.full(4, 500.0))
     daily = _one_path(sc.simulate(basis, levers, paths=3))
     assert daily["produced"] == pytest.approx([160, 115, 0, 0])  # 75 regular + 40 overtime on day 1
@@ -230,6 +269,7 @@ def test_overtime_may_run_on_a_day_off_but_not_during_an_outage():
 
 # --- invariants on a generated network ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     """Four generated plants, 200 days to 2026-06-30, on SQLite; seasonal-naive forecasts stored
@@ -241,8 +281,14 @@ def network(tmp_path_factory):
     report = pipeline.refresh_forecasts(engine, FAST, workers=1, scope=PlantScope.only(forecast))
     assert report.failed == 0
     bases, version = si.bases(engine, PlantScope.everything(), forecast, labour_rates=policies.labour_rates(engine))
-    yield {"engine": engine, "plants": plants, "forecast": forecast, "run_id": report.run_id,
-           "bases": bases, "version": version}
+    yield {
+        "engine": engine,
+        "plants": plants,
+        "forecast": forecast,
+        "run_id": report.run_id,
+        "bases": bases,
+        "version": version,
+    }
     engine.dispose()
 
 
@@ -271,8 +317,10 @@ def _stress(basis) -> list[sc.Levers]:
         sc.Levers(safety_stock_multiplier=0.0),
         sc.Levers(supplier_delay_days={supplier: 90.0}, demand_change_pct=30.0),
         sc.Levers(line_outages=every_line),
-        sc.Levers(line_outages=(sc.LineOutage(basis.lines[0], last, 5),),
-                  maintenance_windows=(sc.MaintenanceWindow(basis.lines[-1], first, 72.0),)),
+        sc.Levers(
+            line_outages=(sc.LineOutage(basis.lines[0], last, 5),),
+            maintenance_windows=(sc.MaintenanceWindow(basis.lines[-1], first, 72.0),),
+        ),
     ]
 
 
@@ -290,8 +338,10 @@ def test_no_negative_stock_and_production_within_plan(bases):
             finished = basis.fg_on_hand + np.cumsum(daily["produced"] - daily["served"], axis=1)
             assert np.all(finished >= -tol), (basis.plant_id, levers.describe())
             materials_value = daily["inventory_value"] - finished * basis.fg_unit_value
-            assert np.all(materials_value >= -1e-6 * max(1.0, float(daily["inventory_value"].max()))), \
-                (basis.plant_id, levers.describe())
+            assert np.all(materials_value >= -1e-6 * max(1.0, float(daily["inventory_value"].max()))), (
+                basis.plant_id,
+                levers.describe(),
+            )
             assert np.all((metrics["fill_rate"] >= 0) & (metrics["fill_rate"] <= 1)), levers.describe()
             assert np.all((metrics["schedule_adherence"] >= 0) & (metrics["schedule_adherence"] <= 1))
 
@@ -312,12 +362,14 @@ def test_the_extreme_levers_move_fill_rate_the_expected_way(bases):
     for basis in bases.values():
         _, base = _metrics(basis)
         _, worse = _metrics(basis, sc.Levers(demand_change_pct=200.0, capacity_change_pct=-90.0))
-        _, down = _metrics(basis, sc.Levers(line_outages=tuple(sc.LineOutage(line, basis.start, 91)
-                                                                  for line in basis.lines)))
+        _, down = _metrics(
+            basis, sc.Levers(line_outages=tuple(sc.LineOutage(line, basis.start, 91) for line in basis.lines))
+        )
         assert worse["fill_rate"].mean() < base["fill_rate"].mean()
         # every line down all horizon: only finished stock on hand is served
-        assert np.allclose(down["fill_rate"], np.minimum(1.0, basis.fg_on_hand / sc.simulate(
-            basis, paths=PATHS)["demand"].sum(axis=1)))
+        assert np.allclose(
+            down["fill_rate"], np.minimum(1.0, basis.fg_on_hand / sc.simulate(basis, paths=PATHS)["demand"].sum(axis=1))
+        )
 
 
 def test_zero_levers_reproduce_the_baseline_exactly(bases):
@@ -329,8 +381,13 @@ def test_zero_levers_reproduce_the_baseline_exactly(bases):
         assert entry["daily"].equals(entry["baseline_daily"])
     # levers that change nothing but are not the default, so the engine really simulates again
     supplier = next(s for s in basis.suppliers if s)
-    noop = sc.Levers(demand_change_pct=0.0, capacity_change_pct=0.0, overtime_hours_per_day=0.0,
-                     safety_stock_multiplier=1.0, supplier_delay_days={supplier: 0.0})
+    noop = sc.Levers(
+        demand_change_pct=0.0,
+        capacity_change_pct=0.0,
+        overtime_hours_per_day=0.0,
+        safety_stock_multiplier=1.0,
+        supplier_delay_days={supplier: 0.0},
+    )
     assert not noop.is_baseline()
     again = sc.run(bases, noop, paths=PATHS, baseline=base)
     for plant_id, entry in again.plants.items():
@@ -362,8 +419,10 @@ def test_a_longer_outage_never_improves_the_mean_fill_rate(bases):
 
 def test_more_demand_never_lowers_the_mean_stockout_days(bases):
     for basis in bases.values():
-        means = [_metrics(basis, sc.Levers(demand_change_pct=pct))[1]["stockout_days"].mean()
-                 for pct in (-60, -30, -10, 0, 10, 30, 60, 120)]
+        means = [
+            _metrics(basis, sc.Levers(demand_change_pct=pct))[1]["stockout_days"].mean()
+            for pct in (-60, -30, -10, 0, 10, 30, 60, 120)
+        ]
         assert all(later >= earlier for earlier, later in zip(means, means[1:])), (basis.plant_id, means)
         assert means[-1] > means[0], basis.plant_id
 
@@ -395,10 +454,21 @@ def _hazard_plant(**changes) -> sc.PlantBasis:
     carries a 50 %-a-day hazard; 8 h per repair on average."""
     h = 60
     basis = sc.PlantBasis(
-        plant_id="HAZ", start=START, demand=np.full(h, 1e6), demand_sd=np.zeros(h), lines=("HAZ-L1",),
-        line_hours=np.full((1, h), 16.0), line_availability=np.array([1.0]), line_rate=np.array([10.0]),
-        failure_rate=np.array([0.02]), elevated_rate=np.array([0.5]), repair_hours=np.array([8.0]),
-        fg_on_hand=0.0, fg_safety_stock=0.0, fg_unit_value=1.0)
+        plant_id="HAZ",
+        start=START,
+        demand=np.full(h, 1e6),
+        demand_sd=np.zeros(h),
+        lines=("HAZ-L1",),
+        line_hours=np.full((1, h), 16.0),
+        line_availability=np.array([1.0]),
+        line_rate=np.array([10.0]),
+        failure_rate=np.array([0.02]),
+        elevated_rate=np.array([0.5]),
+        repair_hours=np.array([8.0]),
+        fg_on_hand=0.0,
+        fg_safety_stock=0.0,
+        fg_unit_value=1.0,
+    )
     return replace(basis, **changes)
 
 
@@ -417,8 +487,9 @@ def test_a_maintenance_window_on_a_degraded_line_lowers_the_expected_failure_los
     assert sc.simulate(basis, late, paths=2000)["produced"].sum(axis=1).mean() < made_with.mean()
     # on a healthy line a window only costs its hours (same draws: at most 2 h x 10 per path)
     healthy = _hazard_plant(elevated_rate=np.array([0.0]))
-    gap = (sc.simulate(healthy, paths=500)["produced"].sum(axis=1)
-           - sc.simulate(healthy, window, paths=500)["produced"].sum(axis=1))
+    gap = sc.simulate(healthy, paths=500)["produced"].sum(axis=1) - sc.simulate(healthy, window, paths=500)[
+        "produced"
+    ].sum(axis=1)
     assert np.all((gap >= -1e-9) & (gap <= 20 + 1e-9)) and gap.max() > 0
 
 
@@ -426,10 +497,18 @@ def test_a_supplier_delay_shifts_every_delivery_by_its_days():
     # no demand, no finished-goods value: inventory value is the material on hand, which only rises
     # with the open orders' arrivals (each late by a draw from the supplier's record of 0, 1 or 3 days)
     h = 30
-    basis = tiny(demand=np.zeros(h), demand_sd=np.zeros(h), line_hours=np.full((1, h), 16.0), fg_on_hand=0.0,
-                 fg_safety_stock=0.0, fg_unit_value=0.0, mat_on_hand=np.array([10.0]),
-                 mat_reorder_point=np.array([0.0]), lateness=(np.array([0.0, 1.0, 3.0]),),
-                 arrivals=np.eye(1, h, 2) * 200 + np.eye(1, h, 9) * 300)
+    basis = tiny(
+        demand=np.zeros(h),
+        demand_sd=np.zeros(h),
+        line_hours=np.full((1, h), 16.0),
+        fg_on_hand=0.0,
+        fg_safety_stock=0.0,
+        fg_unit_value=0.0,
+        mat_on_hand=np.array([10.0]),
+        mat_reorder_point=np.array([0.0]),
+        lateness=(np.array([0.0, 1.0, 3.0]),),
+        arrivals=np.eye(1, h, 2) * 200 + np.eye(1, h, 9) * 300,
+    )
     base = sc.simulate(basis, paths=300)["inventory_value"]
     assert set(np.unique(base[:, 5])) == {210.0}  # the first order arrives by day 2 + 3
     for delay in (1, 4, 12):
@@ -443,6 +522,7 @@ def test_a_supplier_delay_shifts_every_delivery_by_its_days():
 
 
 # --- bad input ---------------------------------------------------------------------------------
+
 
 def _error(levers, bases_, match):
     with pytest.raises(sc.ScenarioError, match=match):
@@ -458,21 +538,42 @@ def test_levers_out_of_range_are_refused_with_a_clear_message(bases):
     other_line = bases[plant_b].lines[0]
     day = bases[plant_a].start
     last = day + timedelta(days=bases[plant_a].horizon - 1)
-    _error(sc.Levers(line_outages=(sc.LineOutage(line, day, -2),)), one,
-           rf"outage of {line} \(days\) must be between 1 and 91, not -2")
+    _error(
+        sc.Levers(line_outages=(sc.LineOutage(line, day, -2),)),
+        one,
+        rf"outage of {line} \(days\) must be between 1 and 91, not -2",
+    )
     _error(sc.Levers(line_outages=(sc.LineOutage(line, day, 0),)), one, "must be between 1 and 91, not 0")
-    _error(sc.Levers(line_outages=(sc.LineOutage(other_line, day, 3),)), one,
-           f"Line {other_line} is not a line of the chosen plants")
-    _error(sc.Levers(maintenance_windows=(sc.MaintenanceWindow(other_line, day, 4.0),)), one,
-           f"Line {other_line} is not a line of the chosen plants")
-    _error(sc.Levers(line_outages=(sc.LineOutage(line, last + timedelta(days=1), 3),)), one,
-           f"{line}: {last + timedelta(days=1)} is outside the horizon {day} to {last}")
-    _error(sc.Levers(maintenance_windows=(sc.MaintenanceWindow(line, day - timedelta(days=1), 4.0),)), one,
-           "is outside the horizon")
-    _error(sc.Levers(maintenance_windows=(sc.MaintenanceWindow(line, day, 80.0),)), one,
-           r"maintenance window of .* must be between 0.5 and 72")
-    _error(sc.Levers(supplier_delay_days={"SUP-NOWHERE": 5.0}), one,
-           "Supplier SUP-NOWHERE delivers to none of the chosen plants")
+    _error(
+        sc.Levers(line_outages=(sc.LineOutage(other_line, day, 3),)),
+        one,
+        f"Line {other_line} is not a line of the chosen plants",
+    )
+    _error(
+        sc.Levers(maintenance_windows=(sc.MaintenanceWindow(other_line, day, 4.0),)),
+        one,
+        f"Line {other_line} is not a line of the chosen plants",
+    )
+    _error(
+        sc.Levers(line_outages=(sc.LineOutage(line, last + timedelta(days=1), 3),)),
+        one,
+        f"{line}: {last + timedelta(days=1)} is outside the horizon {day} to {last}",
+    )
+    _error(
+        sc.Levers(maintenance_windows=(sc.MaintenanceWindow(line, day - timedelta(days=1), 4.0),)),
+        one,
+        "is outside the horizon",
+    )
+    _error(
+        sc.Levers(maintenance_windows=(sc.MaintenanceWindow(line, day, 80.0),)),
+        one,
+        r"maintenance window of .* must be between 0.5 and 72",
+    )
+    _error(
+        sc.Levers(supplier_delay_days={"SUP-NOWHERE": 5.0}),
+        one,
+        "Supplier SUP-NOWHERE delivers to none of the chosen plants",
+    )
     supplier = next(s for s in bases[plant_a].suppliers if s)
     _error(sc.Levers(supplier_delay_days={supplier: -1.0}), one, rf"delay of {supplier} \(days\) must be between 0")
     _error(sc.Levers(demand_change_pct=250.0), one, "demand change pct must be between -90 and 200, not 250")
@@ -482,9 +583,17 @@ def test_levers_out_of_range_are_refused_with_a_clear_message(bases):
     _error(sc.Levers(safety_stock_multiplier=6.0), one, "safety stock multiplier must be between 0 and 5")
     _error(sc.Levers(demand_change_pct=float("nan")), one, "demand change pct must be between")
     # the edges are accepted
-    sc.validate(sc.Levers(demand_change_pct=200.0, capacity_change_pct=-90.0, overtime_hours_per_day=12.0,
-                          safety_stock_multiplier=0.0, supplier_delay_days={supplier: 90.0},
-                          line_outages=(sc.LineOutage(line, last, 91),)), one)
+    sc.validate(
+        sc.Levers(
+            demand_change_pct=200.0,
+            capacity_change_pct=-90.0,
+            overtime_hours_per_day=12.0,
+            safety_stock_multiplier=0.0,
+            supplier_delay_days={supplier: 90.0},
+            line_outages=(sc.LineOutage(line, last, 91),),
+        ),
+        one,
+    )
 
 
 def test_paths_out_of_range_and_no_plant_are_refused(bases):
@@ -500,9 +609,12 @@ def test_malformed_levers_from_a_form_are_refused():
         sc.Levers.from_dict({"line_outages": [{"line_id": "L1", "start": "not a day", "days": 3}]})
     with pytest.raises(sc.ScenarioError, match="malformed"):
         sc.Levers.from_dict({"demand_change_pct": "a lot"})
-    levers = sc.Levers(demand_change_pct=15.0, supplier_delay_days={"SUP-1": 5.0},
-                       line_outages=(sc.LineOutage("TINY-L1", START, 4),),
-                       maintenance_windows=(sc.MaintenanceWindow("TINY-L1", START, 6.0),))
+    levers = sc.Levers(
+        demand_change_pct=15.0,
+        supplier_delay_days={"SUP-1": 5.0},
+        line_outages=(sc.LineOutage("TINY-L1", START, 4),),
+        maintenance_windows=(sc.MaintenanceWindow("TINY-L1", START, 6.0),),
+    )
     assert sc.Levers.from_dict(levers.to_dict()) == levers
 
 
@@ -511,15 +623,23 @@ def test_inputs_for_a_plant_without_forecasts_or_outside_the_scope_are_refused(n
     with pytest.raises(sc.ScenarioError, match=f"{UNFORECAST} has no demand forecast yet"):
         si.bases(engine, PlantScope.everything(), [forecast[0], UNFORECAST], labour_rates=policies.labour_rates(engine))
     with pytest.raises(sc.ScenarioError, match=f"Plant {forecast[1]} is outside your plant scope"):
-        si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0], forecast[1]], labour_rates=policies.labour_rates(engine))
+        si.bases(
+            engine,
+            PlantScope.only([forecast[0]]),
+            [forecast[0], forecast[1]],
+            labour_rates=policies.labour_rates(engine),
+        )
     with pytest.raises(sc.ScenarioError, match="Choose at least one plant"):
         si.bases(engine, PlantScope.everything(), [], labour_rates=policies.labour_rates(engine))
     # within the scope it works
-    only, _ = si.bases(engine, PlantScope.only([forecast[0]]), [forecast[0]], labour_rates=policies.labour_rates(engine))
+    only, _ = si.bases(
+        engine, PlantScope.only([forecast[0]]), [forecast[0]], labour_rates=policies.labour_rates(engine)
+    )
     assert list(only) == [forecast[0]]
 
 
 # --- inputs from the warehouse -----------------------------------------------------------------
+
 
 def _same_basis(a: sc.PlantBasis, b: sc.PlantBasis, rel=0.0) -> None:
     for name, value in vars(a).items():
@@ -552,14 +672,22 @@ def test_inputs_have_the_right_shapes(network, bases):
         assert np.all((basis.line_availability > 0) & (basis.line_availability <= 1))
         assert np.all(basis.line_rate > 0) and np.all(basis.failure_rate >= 0) and np.all(basis.repair_hours > 0)
         assert n_mats > 0 and len(basis.suppliers) == len(basis.lateness) == n_mats
-        for name in ("usage_per_unit", "mat_on_hand", "mat_reorder_point", "mat_order_qty", "mat_lead_days",
-                     "mat_unit_cost"):
+        for name in (
+            "usage_per_unit",
+            "mat_on_hand",
+            "mat_reorder_point",
+            "mat_order_qty",
+            "mat_lead_days",
+            "mat_unit_cost",
+        ):
             assert getattr(basis, name).shape == (n_mats,), name
             assert np.all(getattr(basis, name) >= 0), name
         assert basis.arrivals.shape == (n_mats, h) and np.all(basis.arrivals >= 0)
         assert all(len(record) > 0 for record in basis.lateness)
         assert basis.fg_on_hand > 0 and basis.fg_unit_value > 0 and basis.labour_rate > 0
-    shorter, _ = si.bases(engine, PlantScope.everything(), network["forecast"][:1], horizon=30, labour_rates=policies.labour_rates(engine))
+    shorter, _ = si.bases(
+        engine, PlantScope.everything(), network["forecast"][:1], horizon=30, labour_rates=policies.labour_rates(engine)
+    )
     basis = shorter[network["forecast"][0]]
     assert basis.demand.shape == (30,) and basis.line_hours.shape == (len(basis.lines), 30)
     assert basis.arrivals.shape == (len(basis.materials), 30)
@@ -591,8 +719,10 @@ def test_a_plants_inputs_do_not_depend_on_the_other_plants_chosen(network, bases
         alone, _ = si.bases(engine, PlantScope.only([plant_id]), [plant_id], labour_rates=policies.labour_rates(engine))
         _same_basis(alone[plant_id], bases[plant_id])
     one = network["forecast"][0]
-    assert sc.run({one: bases[one]}, sc.Levers(), paths=50).plants[one]["summary"] == \
-        sc.run(bases, sc.Levers(), paths=50).plants[one]["summary"]
+    assert (
+        sc.run({one: bases[one]}, sc.Levers(), paths=50).plants[one]["summary"]
+        == sc.run(bases, sc.Levers(), paths=50).plants[one]["summary"]
+    )
 
 
 @pytest.mark.parametrize("backend_url", ["postgresql"], indirect=True)

@@ -12,8 +12,7 @@ from data_access.schema import recommendation, scenario
 from forecasting import refresh
 from forecasting import scenario as scenario_model
 from jobs import pipeline
-from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS
-from tests.apptest import log_in, new_app, rendered_text
+from tests.apptest import SMALL_NETWORK_PM_PLANT, TEST_LOGINS, log_in, new_app, rendered_text
 
 PAGE = "pages/scenarios.py"
 NAIVE = refresh.RefreshConfig(candidates=("seasonal_naive",))
@@ -26,6 +25,7 @@ def forecasted(small_network_url, tmp_path_factory) -> Path:
     path.write_bytes(Path(small_network_url.removeprefix("sqlite:///")).read_bytes())
     engine = make_engine(f"sqlite:///{path}")
     from data_access.scope import PlantScope
+
     pipeline.refresh_forecasts(engine, NAIVE, workers=1, scope=PlantScope.only(["EU-ZAR", "NA-ATL", "NA-JOL"]))
     engine.dispose()
     return path
@@ -121,7 +121,9 @@ def test_bad_levers_give_a_message_and_save_nothing(open_as, url):
     assert count(url, scenario) == 0
 
     widget(at, "number_input", "Outage days").set_value(4)
-    widget(at, "date_input", "Outage starts").set_value(widget(at, "date_input", "Outage starts").value.replace(year=2030))
+    widget(at, "date_input", "Outage starts").set_value(
+        widget(at, "date_input", "Outage starts").value.replace(year=2030)
+    )
     at = press(at, "Run scenario")
     assert any("outside the horizon" in e.value for e in at.error)
 
@@ -148,6 +150,7 @@ def test_a_plant_manager_elsewhere_sees_the_empty_state_without_forecasts(open_a
     engine = make_engine(url)
     with engine.begin() as conn:
         from data_access.schema import forecast_series
+
         conn.execute(forecast_series.delete().where(forecast_series.c.plant_id == "EU-ZAR"))
     engine.dispose()
     at = open_as(url, "pm")

@@ -11,8 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from data_access import signal_inputs
-from data_access import intelligence, stock
+from data_access import intelligence, signal_inputs, stock
 from data_access import operations as ops
 from data_access.schema import (
     demand_daily,
@@ -37,33 +36,93 @@ ALL = PlantScope.everything()
 def _build(engine, receipt_day=COUNT_DAY + timedelta(days=1)):
     with engine.begin() as conn:
         conn.execute(region.insert(), [{"region_id": "EU", "name": "Europe"}])
-        conn.execute(plant.insert(), [dict(plant_id="P", name="Plant", region_id="EU", country="FR",
-                                           timezone="Europe/Paris", lat=0.0, lon=0.0, data_maturity="mes",
-                                           maintenance_workflow="sap_pm", currency="EUR")])
-        conn.execute(material.insert(), [dict(material_id="OIL", name="Fragrance oil", material_type="raw",
-                                              unit="kg", unit_cost=24.0, asset_class=None)])
+        conn.execute(
+            plant.insert(),
+            [
+                dict(
+                    plant_id="P",
+                    name="Plant",
+                    region_id="EU",
+                    country="FR",
+                    timezone="Europe/Paris",
+                    lat=0.0,
+                    lon=0.0,
+                    data_maturity="mes",
+                    maintenance_workflow="sap_pm",
+                    currency="EUR",
+                )
+            ],
+        )
+        conn.execute(
+            material.insert(),
+            [
+                dict(
+                    material_id="OIL",
+                    name="Fragrance oil",
+                    material_type="raw",
+                    unit="kg",
+                    unit_cost=24.0,
+                    asset_class=None,
+                )
+            ],
+        )
         conn.execute(supplier.insert(), [dict(supplier_id="S1", name="Aromas SA", country="ES")])
-        conn.execute(plant_material.insert(), [dict(plant_id="P", material_id="OIL", local_code="FO",
-                                                    supplier_id="S1", lead_time_days=14, safety_stock=0,
-                                                    reorder_point=0)])
-        conn.execute(inventory_snapshot.insert(), [dict(plant_id="P", material_id="OIL", day=COUNT_DAY,
-                                                        on_hand=670_630.0)])
-        conn.execute(purchase_order.insert(), [dict(
-            po_id="PO-1", plant_id="P", material_id="OIL", supplier_id="S1", qty=5_800_000.0,
-            ordered_day=COUNT_DAY - timedelta(days=14), promised_day=receipt_day, received_day=receipt_day,
-            status="received")])
-        conn.execute(demand_daily.insert(), [
-            dict(plant_id="P", material_id="OIL", day=COUNT_DAY - timedelta(days=k), qty=DAILY) for k in range(-3, 60)])
+        conn.execute(
+            plant_material.insert(),
+            [
+                dict(
+                    plant_id="P",
+                    material_id="OIL",
+                    local_code="FO",
+                    supplier_id="S1",
+                    lead_time_days=14,
+                    safety_stock=0,
+                    reorder_point=0,
+                )
+            ],
+        )
+        conn.execute(
+            inventory_snapshot.insert(), [dict(plant_id="P", material_id="OIL", day=COUNT_DAY, on_hand=670_630.0)]
+        )
+        conn.execute(
+            purchase_order.insert(),
+            [
+                dict(
+                    po_id="PO-1",
+                    plant_id="P",
+                    material_id="OIL",
+                    supplier_id="S1",
+                    qty=5_800_000.0,
+                    ordered_day=COUNT_DAY - timedelta(days=14),
+                    promised_day=receipt_day,
+                    received_day=receipt_day,
+                    status="received",
+                )
+            ],
+        )
+        conn.execute(
+            demand_daily.insert(),
+            [
+                dict(plant_id="P", material_id="OIL", day=COUNT_DAY - timedelta(days=k), qty=DAILY)
+                for k in range(-3, 60)
+            ],
+        )
 
 
 def test_roll_forward_adds_receipts_and_never_goes_below_zero():
-    counts = pd.DataFrame([dict(plant_id="P", material_id="M", snapshot_day=date(2026, 1, 1), on_hand=5.0),
-                           dict(plant_id="P", material_id="N", snapshot_day=None, on_hand=float("nan"))])
-    moves = pd.DataFrame([
-        dict(plant_id="P", material_id="M", day=date(2026, 1, 1), received=99.0, consumed=0.0),  # in the count
-        dict(plant_id="P", material_id="M", day=date(2026, 1, 2), received=0.0, consumed=10.0),  # 5 lost
-        dict(plant_id="P", material_id="M", day=date(2026, 1, 3), received=20.0, consumed=3.0),
-    ])
+    counts = pd.DataFrame(
+        [
+            dict(plant_id="P", material_id="M", snapshot_day=date(2026, 1, 1), on_hand=5.0),
+            dict(plant_id="P", material_id="N", snapshot_day=None, on_hand=float("nan")),
+        ]
+    )
+    moves = pd.DataFrame(
+        [
+            dict(plant_id="P", material_id="M", day=date(2026, 1, 1), received=99.0, consumed=0.0),  # in the count
+            dict(plant_id="P", material_id="M", day=date(2026, 1, 2), received=0.0, consumed=10.0),  # 5 lost
+            dict(plant_id="P", material_id="M", day=date(2026, 1, 3), received=20.0, consumed=3.0),
+        ]
+    )
     out = stock.roll_forward(counts, moves).set_index("material_id")
     assert out.loc["M", "on_hand"] == 17.0  # max(5 - 10, 0) + 20 - 3, not 5 - 10 + 20 - 3 = 12
     assert out.loc["M", "counted_on_hand"] == 5.0 and out.loc["M", "received_after_count"] == 20.0

@@ -29,9 +29,22 @@ def utc(*args):
 
 
 def _rec(rec_id, plant_id, kind, subject_id, state, created, decided, risk, evidence, cost=None):
-    return dict(rec_id=rec_id, plant_id=plant_id, kind=kind, subject_id=subject_id, signal_key=f"k{rec_id}",
-                title=f"{kind} {subject_id}", risk=risk, estimated_cost=cost, evidence=evidence, state=state,
-                version=2, created_utc=created, expires_utc=None, decided_utc=decided)
+    return dict(
+        rec_id=rec_id,
+        plant_id=plant_id,
+        kind=kind,
+        subject_id=subject_id,
+        signal_key=f"k{rec_id}",
+        title=f"{kind} {subject_id}",
+        risk=risk,
+        estimated_cost=cost,
+        evidence=evidence,
+        state=state,
+        version=2,
+        created_utc=created,
+        expires_utc=None,
+        decided_utc=decided,
+    )
 
 
 def build(engine):
@@ -53,35 +66,116 @@ def build(engine):
     tiny_network.build(engine)
     with engine.begin() as conn:
         for day, good in ((29, 10000), (30, 28500), (31, 5000)):
-            conn.execute(update(production_daily).where(production_daily.c.line_id == "B-L1",
-                                                        production_daily.c.day == date(2026, 3, day))
-                         .values(good_qty=good))
-        conn.execute(downtime_event.insert(), [dict(
-            plant_id="B", line_id="B-L1", asset_id="B-L1-FIL", start_utc=utc(2026, 3, day, 14),
-            end_utc=utc(2026, 3, day, 18), day=date(2026, 3, day), duration_s=14400, reason_code="MECH_FAIL",
-            category="failure", is_failure=True, local_reason="jam") for day in (29, 31)])
+            conn.execute(
+                update(production_daily)
+                .where(production_daily.c.line_id == "B-L1", production_daily.c.day == date(2026, 3, day))
+                .values(good_qty=good)
+            )
+        conn.execute(
+            downtime_event.insert(),
+            [
+                dict(
+                    plant_id="B",
+                    line_id="B-L1",
+                    asset_id="B-L1-FIL",
+                    start_utc=utc(2026, 3, day, 14),
+                    end_utc=utc(2026, 3, day, 18),
+                    day=date(2026, 3, day),
+                    duration_s=14400,
+                    reason_code="MECH_FAIL",
+                    category="failure",
+                    is_failure=True,
+                    local_reason="jam",
+                )
+                for day in (29, 31)
+            ],
+        )
         # plans of A's orders (all planned to start 27 Mar 00:00 UTC, Berlin day the 27th)
         revision = dict(plant_id="A", line_id="A-L1", old_due_utc=None, new_due_utc=None)
-        conn.execute(plan_revision.insert(), [
-            dict(revision, order_id="A-1", revised_utc=utc(2026, 3, 25), old_qty=80, new_qty=100,  # frozen: +20
-                 old_planned_start_utc=utc(2026, 3, 26), new_planned_start_utc=utc(2026, 3, 26)),
-            dict(revision, order_id="A-1", revised_utc=utc(2026, 3, 26), old_qty=100, new_qty=100,  # frozen: moved
-                 old_planned_start_utc=utc(2026, 3, 26), new_planned_start_utc=utc(2026, 3, 27)),
-            dict(revision, order_id="A-2", revised_utc=utc(2026, 3, 10), old_qty=200, new_qty=100,  # 16 d before
-                 old_planned_start_utc=utc(2026, 3, 27), new_planned_start_utc=utc(2026, 3, 27)),
-        ])
-        conn.execute(purchase_order.insert(), [dict(
-            po_id="PO-A5", plant_id="A", material_id="RAW", supplier_id="S1", qty=300, ordered_day=date(2026, 3, 29),
-            promised_day=date(2026, 4, 3), received_day=None, status="open")])
-        conn.execute(recommendation.insert(), [
-            _rec(1, "A", "maintenance", "A-L1-CAP", "approved", utc(2026, 3, 30), utc(2026, 3, 30, 3), 0.5,
-                 {"mttr_hours": 2.0}, cost=1200.0),
-            _rec(2, "A", "shortage", "RAW", "approved", utc(2026, 3, 28, 8), utc(2026, 3, 28, 12), 0.7,
-                 {"lead_time_days": 5, "unit_cost": 2.0, "days_short_within_lead_time": 2.5,
-                  "action": {"qty": 300.0}}, cost=600.0),
-            _rec(3, "B", "shortage", "RAW", "open", utc(2026, 3, 29, 9), None, 0.6, {"lead_time_days": 9}),
-            _rec(4, "A", "maintenance", "A-L1-CAP", "rejected", utc(2026, 3, 31), utc(2026, 3, 31, 1), 0.6, {}),
-        ])
+        conn.execute(
+            plan_revision.insert(),
+            [
+                dict(
+                    revision,
+                    order_id="A-1",
+                    revised_utc=utc(2026, 3, 25),
+                    old_qty=80,
+                    new_qty=100,  # frozen: +20
+                    old_planned_start_utc=utc(2026, 3, 26),
+                    new_planned_start_utc=utc(2026, 3, 26),
+                ),
+                dict(
+                    revision,
+                    order_id="A-1",
+                    revised_utc=utc(2026, 3, 26),
+                    old_qty=100,
+                    new_qty=100,  # frozen: moved
+                    old_planned_start_utc=utc(2026, 3, 26),
+                    new_planned_start_utc=utc(2026, 3, 27),
+                ),
+                dict(
+                    revision,
+                    order_id="A-2",
+                    revised_utc=utc(2026, 3, 10),
+                    old_qty=200,
+                    new_qty=100,  # 16 d before
+                    old_planned_start_utc=utc(2026, 3, 27),
+                    new_planned_start_utc=utc(2026, 3, 27),
+                ),
+            ],
+        )
+        conn.execute(
+            purchase_order.insert(),
+            [
+                dict(
+                    po_id="PO-A5",
+                    plant_id="A",
+                    material_id="RAW",
+                    supplier_id="S1",
+                    qty=300,
+                    ordered_day=date(2026, 3, 29),
+                    promised_day=date(2026, 4, 3),
+                    received_day=None,
+                    status="open",
+                )
+            ],
+        )
+        conn.execute(
+            recommendation.insert(),
+            [
+                _rec(
+                    1,
+                    "A",
+                    "maintenance",
+                    "A-L1-CAP",
+                    "approved",
+                    utc(2026, 3, 30),
+                    utc(2026, 3, 30, 3),
+                    0.5,
+                    {"mttr_hours": 2.0},
+                    cost=1200.0,
+                ),
+                _rec(
+                    2,
+                    "A",
+                    "shortage",
+                    "RAW",
+                    "approved",
+                    utc(2026, 3, 28, 8),
+                    utc(2026, 3, 28, 12),
+                    0.7,
+                    {
+                        "lead_time_days": 5,
+                        "unit_cost": 2.0,
+                        "days_short_within_lead_time": 2.5,
+                        "action": {"qty": 300.0},
+                    },
+                    cost=600.0,
+                ),
+                _rec(3, "B", "shortage", "RAW", "open", utc(2026, 3, 29, 9), None, 0.6, {"lead_time_days": 9}),
+                _rec(4, "A", "maintenance", "A-L1-CAP", "rejected", utc(2026, 3, 31), utc(2026, 3, 31, 1), 0.6, {}),
+            ],
+        )
 
 
 @pytest.fixture
@@ -124,8 +218,14 @@ def test_value_realized_per_approved_recommendation(valued):
 def test_resilience_time_to_recover_from_line_failures(valued):
     r = vq.recoveries(valued, ALL, START, END).set_index(["line_id", "day"])
     assert r["days_to_recover"].to_dict() == pytest.approx(
-        {("A-L1", date(2026, 3, 29)): 0.0, ("A-L1", date(2026, 3, 30)): 0.0, ("B-L1", date(2026, 3, 29)): 1.0,
-         ("B-L1", date(2026, 3, 31)): float("nan")}, nan_ok=True)
+        {
+            ("A-L1", date(2026, 3, 29)): 0.0,
+            ("A-L1", date(2026, 3, 30)): 0.0,
+            ("B-L1", date(2026, 3, 29)): 1.0,
+            ("B-L1", date(2026, 3, 31)): float("nan"),
+        },
+        nan_ok=True,
+    )
     assert r.loc[("B-L1", date(2026, 3, 31)), "baseline_output"] == pytest.approx((30000 + 10000 + 28500) / 3)
     assert r.loc[("B-L1", date(2026, 3, 31)), "recovered_day"] is None
     assert vq.recoveries(valued, ALL, *EMPTY).empty
@@ -154,7 +254,8 @@ def test_schedule_stability_counts_changes_inside_the_frozen_horizon(valued):
     assert math.isnan(b.totals["plan_qty_change"])  # B records no revision: no value, not "stable"
     assert b.why_empty["plan_qty_change"].startswith("No plan revision was recorded")
     assert value_view(valued, Selection(ALL, START, END)).why_empty["plan_date_change"] == (
-        "No production order was planned to start in these 4 days.")
+        "No production order was planned to start in these 4 days."
+    )
 
 
 def test_the_sample_network_records_plan_revisions_that_differ_by_plant(small_network_url):

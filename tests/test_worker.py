@@ -25,7 +25,13 @@ from data_access import migrate
 from data_access.engine import make_engine
 from data_access.ingest import load_file, parse_mapping
 from data_access.schema import (
-    audit_log, forecast, forecast_series, job_request, job_run, recommendation, risk_score,
+    audit_log,
+    forecast,
+    forecast_series,
+    job_request,
+    job_run,
+    recommendation,
+    risk_score,
 )
 from data_access.scope import PlantScope
 from jobs import first_start, schedule, steps
@@ -81,6 +87,7 @@ def network(backend_url):
 
 # --- --once ---------------------------------------------------------------------------------------
 
+
 def test_once_fills_forecasts_scores_and_recommendations_and_a_second_run_changes_nothing(network, tmp_path):
     worker = worker_for(network, tmp_path)
     assert worker.run_once() is True
@@ -94,8 +101,11 @@ def test_once_fills_forecasts_scores_and_recommendations_and_a_second_run_change
 
     assert worker.run_once() is True
     assert rows(network, job_run) == 2 * len(schedule.JOB_NAMES)
-    assert (rows(network, forecast_series), rows(network, forecast), rows(network, recommendation)) == \
-        (series, points, recs)
+    assert (rows(network, forecast_series), rows(network, forecast), rows(network, recommendation)) == (
+        series,
+        points,
+        recs,
+    )
 
 
 def test_once_exits_0_and_an_unreachable_warehouse_exits_2_with_one_line(tmp_path):
@@ -104,14 +114,32 @@ def test_once_exits_0_and_an_unreachable_warehouse_exits_2_with_one_line(tmp_pat
     migrate.upgrade(engine)
     tiny_network.build(engine)
     config = write(tmp_path, "jobs.toml", QUICK)
-    done = subprocess.run([PYTHON, "-m", "jobs.worker", "--once", "--url", url, "--schedules", str(config)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [PYTHON, "-m", "jobs.worker", "--once", "--url", url, "--schedules", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(re.findall(r"^ran (\w+) ", done.stdout, re.M)) == sorted(schedule.JOB_NAMES)
 
-    gone = subprocess.run([PYTHON, "-m", "jobs.worker", "--once", "--url",
-                           "postgresql://nobody@127.0.0.1:9/none", "--schedules", str(config)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    gone = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "jobs.worker",
+            "--once",
+            "--url",
+            "postgresql://nobody@127.0.0.1:9/none",
+            "--schedules",
+            str(config),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert gone.returncode == 2
     assert gone.stderr.strip().startswith("error: cannot use postgresql://nobody@127.0.0.1:9/none")
     assert "Traceback" not in gone.stderr and len(gone.stderr.strip().splitlines()) == 1
@@ -128,8 +156,13 @@ def test_a_serving_worker_waits_for_an_unreachable_warehouse_and_says_why_once(c
 
 # --- schedules --------------------------------------------------------------------------------------
 
+
 def test_a_bad_schedule_is_one_line_each_and_the_other_jobs_keep_theirs(tmp_path):
-    config = schedule.load(write(tmp_path, "jobs.toml", """
+    config = schedule.load(
+        write(
+            tmp_path,
+            "jobs.toml",
+            """
 [worker]
 lease_seconds = -1
 [jobs.nightly]
@@ -141,14 +174,18 @@ every = "often"
 [jobs.marts]
 cron = "0 3 * * *"
 every = "1h"
-"""))
+""",
+        )
+    )
     assert config.problems == [
         "worker.lease_seconds = -1 is not a non-negative number; using 120.0",
         "unknown job 'nightly' in the schedules (known: feeds, marts, forecasts, risk, orchestrate, sla); ignored",
-        "job 'marts': give exactly one of cron = \"m h dom mon dow\" or every = \"5m\"; not scheduled",
-        ("job 'risk': invalid cron expression '61 * * * *' (Error validating expression '61': the last value (61) "
-         "is higher than the maximum value (59)); not scheduled"),
-        "job 'sla': invalid interval 'often' (e.g. \"30s\", \"5m\", \"1h\"); not scheduled",
+        'job \'marts\': give exactly one of cron = "m h dom mon dow" or every = "5m"; not scheduled',
+        (
+            "job 'risk': invalid cron expression '61 * * * *' (Error validating expression '61': the last value (61) "
+            "is higher than the maximum value (59)); not scheduled"
+        ),
+        'job \'sla\': invalid interval \'often\' (e.g. "30s", "5m", "1h"); not scheduled',
     ]
     assert list(config.jobs) == ["feeds", "forecasts", "orchestrate"]  # the defaults of the valid ones
     assert config.jobs["forecasts"].text == "cron 0 2 * * *"
@@ -164,16 +201,23 @@ def test_ticks_are_the_same_for_every_worker():
 
 
 def test_a_missing_schedules_file_stops_the_worker_with_one_line(tmp_path):
-    done = subprocess.run([PYTHON, "-m", "jobs.worker", "--once", "--schedules", str(tmp_path / "nope.toml")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [PYTHON, "-m", "jobs.worker", "--once", "--schedules", str(tmp_path / "nope.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: schedules file {tmp_path / 'nope.toml'} does not exist"
 
 
 # --- failures ----------------------------------------------------------------------------------------
 
-def test_a_failing_job_is_retried_then_recorded_failed_and_the_next_tick_tries_again(empty_engine, tmp_path,
-                                                                                      monkeypatch):
+
+def test_a_failing_job_is_retried_then_recorded_failed_and_the_next_tick_tries_again(
+    empty_engine, tmp_path, monkeypatch
+):
     tiny_network.build(empty_engine)
     calls = []
 
@@ -196,14 +240,15 @@ def test_a_failing_job_is_retried_then_recorded_failed_and_the_next_tick_tries_a
 
 # --- a load's pipeline --------------------------------------------------------------------------------
 
+
 def test_a_load_triggers_the_pipeline_for_its_plant_only(empty_engine, tmp_path):
     tiny_network.build(empty_engine)
-    result = load_file(empty_engine, "A", "downtime", parse_mapping(BASE), CORPUS / "good.csv",
-                       now=tiny_network.NOW)
+    result = load_file(empty_engine, "A", "downtime", parse_mapping(BASE), CORPUS / "good.csv", now=tiny_network.NOW)
     assert result.status == "loaded"
     pending = store.requests(empty_engine, PlantScope.everything())
-    assert list(pending[["kind", "plant_id", "load_id", "status"]].itertuples(index=False, name=None)) == \
-        [("load", "A", result.load_id, "pending")]
+    assert list(pending[["kind", "plant_id", "load_id", "status"]].itertuples(index=False, name=None)) == [
+        ("load", "A", result.load_id, "pending")
+    ]
 
     worker = worker_for(empty_engine, tmp_path)
     assert worker.poll() == 1
@@ -219,6 +264,7 @@ def test_a_load_triggers_the_pipeline_for_its_plant_only(empty_engine, tmp_path)
 def test_run_now_is_a_request_with_its_audit_row_and_refused_without_the_permission(empty_engine, tmp_path):
     from governance.users import User
     from jobs import requests
+
     tiny_network.build(empty_engine)
     steward = User("steward", "S", "s@example.com", ("data_steward",), None)
     planner = User("planner", "P", "p@example.com", ("planner",), frozenset({"A"}))
@@ -230,15 +276,22 @@ def test_run_now_is_a_request_with_its_audit_row_and_refused_without_the_permiss
     assert [tuple(a) for a in actions] == [("steward", "job_run_now"), ("planner", "job_run_now_refused")]
     assert worker_for(empty_engine, tmp_path).poll() == 1
     runs = store.recent_runs(empty_engine, PlantScope.everything())
-    assert runs[["job_name", "run_key", "trigger", "status"]].values.tolist() == \
-        [["sla", f"request:{request_id}", "job", "succeeded"]]
+    assert runs[["job_name", "run_key", "trigger", "status"]].values.tolist() == [
+        ["sla", f"request:{request_id}", "job", "succeeded"]
+    ]
 
 
 # --- several workers ---------------------------------------------------------------------------------
 
+
 def start_worker(url: str, config: Path, name: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([PYTHON, "-m", "jobs.worker", "--url", url, "--schedules", str(config), "--name", name],
-                            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [PYTHON, "-m", "jobs.worker", "--url", url, "--schedules", str(config), "--name", name],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_until(condition, timeout: float, what: str):
@@ -252,7 +305,11 @@ def wait_until(condition, timeout: float, what: str):
 
 
 def test_three_workers_run_every_tick_of_every_job_exactly_once(network, backend_url, tmp_path):
-    config = write(tmp_path, "jobs.toml", QUICK + """
+    config = write(
+        tmp_path,
+        "jobs.toml",
+        QUICK
+        + """
 [jobs.feeds]
 every = "1s"
 [jobs.sla]
@@ -265,7 +322,8 @@ enabled = false
 enabled = false
 [jobs.risk]
 enabled = false
-""")
+""",
+    )
     logs = [tmp_path / f"w{i}.log" for i in range(3)]
     workers = [start_worker(backend_url, config, f"w{i}", logs[i]) for i in range(3)]
     try:
@@ -280,8 +338,10 @@ enabled = false
     ran = Counter(re.findall(r"^ran (\w+) (tick:\S+) by w\d$", "".join(log.read_text() for log in logs), re.M))
     assert ran and max(ran.values()) == 1, [k for k, n in ran.items() if n > 1]
     with network.connect() as conn:
-        stored = Counter((r.job_name, r.run_key) for r in conn.execute(
-            select(job_run.c.job_name, job_run.c.run_key).where(job_run.c.trigger == "schedule")))
+        stored = Counter(
+            (r.job_name, r.run_key)
+            for r in conn.execute(select(job_run.c.job_name, job_run.c.run_key).where(job_run.c.trigger == "schedule"))
+        )
     assert stored == ran  # every tick a worker ran is one row, and no row without its run
     by_worker = Counter(re.findall(r"^ran \w+ tick:\S+ by (w\d)$", "".join(log.read_text() for log in logs), re.M))
     print(f"{len(ran)} ticks ran, each once; per worker {dict(by_worker)}")
@@ -299,8 +359,11 @@ def test_a_worker_killed_mid_refresh_is_taken_over_with_nothing_lost_or_duplicat
     with engine.begin() as conn:
         conn.execute(delete(job_request))
         request_id = store.request(conn, "job", "test", job_name="forecasts")
-    config = write(tmp_path, "jobs.toml", QUICK.replace('["seasonal_naive", "theta"]',
-                                                        '["seasonal_naive", "theta", "ets"]') + """
+    config = write(
+        tmp_path,
+        "jobs.toml",
+        QUICK.replace('["seasonal_naive", "theta"]', '["seasonal_naive", "theta", "ets"]')
+        + """
 [jobs.feeds]
 enabled = false
 [jobs.marts]
@@ -313,14 +376,18 @@ enabled = false
 enabled = false
 [jobs.sla]
 enabled = false
-""")
+""",
+    )
     first = start_worker(backend_url, config, "doomed", tmp_path / "doomed.log")
     r = job_run.c
     try:
+
         def mid_run():
             with engine.connect() as conn:
-                return conn.execute(select(r.progress).where(r.job_name == "forecasts", r.status == "running",
-                                                             r.progress > 0)).first()
+                return conn.execute(
+                    select(r.progress).where(r.job_name == "forecasts", r.status == "running", r.progress > 0)
+                ).first()
+
         wait_until(mid_run, 240, "the refresh to store its first series")
     finally:
         first.send_signal(signal.SIGKILL)
@@ -330,10 +397,13 @@ enabled = false
     assert 0 < stored_before < 6  # killed in the middle
     second = start_worker(backend_url, config, "heir", tmp_path / "heir.log")
     try:
+
         def finished():
             with engine.connect() as conn:
-                return conn.execute(select(r.status, r.worker, r.attempt).where(
-                    r.job_name == "forecasts", r.status != "running")).first()
+                return conn.execute(
+                    select(r.status, r.worker, r.attempt).where(r.job_name == "forecasts", r.status != "running")
+                ).first()
+
         status, worker, attempt = wait_until(finished, 300, "the second worker to finish the refresh")
     finally:
         second.send_signal(signal.SIGTERM)
@@ -341,10 +411,18 @@ enabled = false
     assert (status, worker, attempt) == ("succeeded", "heir", 2)
     with engine.connect() as conn:
         series = conn.execute(select(forecast_series.c.plant_id, forecast_series.c.metric)).all()
-        per_series = conn.execute(select(func.count()).select_from(forecast)
-                                  .group_by(forecast.c.run_id, forecast.c.plant_id, forecast.c.metric)).scalars().all()
-        request = conn.execute(select(job_request.c.status, job_request.c.worker)
-                               .where(job_request.c.request_id == request_id)).one()
+        per_series = (
+            conn.execute(
+                select(func.count())
+                .select_from(forecast)
+                .group_by(forecast.c.run_id, forecast.c.plant_id, forecast.c.metric)
+            )
+            .scalars()
+            .all()
+        )
+        request = conn.execute(
+            select(job_request.c.status, job_request.c.worker).where(job_request.c.request_id == request_id)
+        ).one()
     assert len(series) == len(set(series)) == 6  # every series once: none lost, none twice
     assert per_series == [28] * 6  # every forecast point once
     assert tuple(request) == ("succeeded", "heir")
@@ -354,12 +432,18 @@ enabled = false
 
 def test_the_services_to_host_come_from_the_schedules_and_unknown_ones_are_named(tmp_path):
     assert schedule.load(None).services == schedule.SERVICE_NAMES  # the defaults host all three
-    config = schedule.load(write(tmp_path, "jobs.toml", """
+    config = schedule.load(
+        write(
+            tmp_path,
+            "jobs.toml",
+            """
 [services]
 live = false
 inbound = "yes"
 weather = true
-"""))
+""",
+        )
+    )
     assert config.services == ("delivery",)
     assert "services.inbound = 'yes' is not true or false; not started" in config.problems
     assert any("unknown service 'weather'" in p for p in config.problems)

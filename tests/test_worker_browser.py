@@ -27,8 +27,13 @@ def test_a_fresh_warehouse_fills_every_page_without_a_command(users_file, tmp_pa
     monkeypatch.setenv("PNCT_SAMPLE_DAYS", "120")
     monkeypatch.delenv("PNCT_JOBS_FILE", raising=False)
     with open(tmp_path / "worker.log", "w") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "jobs.worker", "--url", url], cwd=ROOT,
-                                  env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jobs.worker", "--url", url],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         with serve_app(url, users_file, tmp_path) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, update
 
 from components.export import to_csv_bytes
-from data_access import decisions as dq
 from data_access import decision_kpis
+from data_access import decisions as dq
 from data_access.frames import as_utc
 from data_access.schema import audit_log, decision, outbox, recommendation
 from data_access.scope import PlantScope
@@ -23,8 +23,6 @@ from tests import tiny_network
 from tests.helpers import count, user
 
 NOW = datetime(2026, 4, 1, 8, tzinfo=timezone.utc)
-
-
 
 
 ML = user("ml_a", "maintenance_lead")
@@ -38,16 +36,28 @@ ADMIN = user("admin", "admin")
 STEWARD = user("steward", "data_steward")
 
 EVIDENCE = {
-    "maintenance": {"line_id": "A-L1", "line_name": "Packaging 1", "asset_name": "Capper 1",
-                    "action": {"asset_id": "A-L1-CAP", "requested_start_utc": NOW.isoformat(), "repair_hours": 2.0}},
+    "maintenance": {
+        "line_id": "A-L1",
+        "line_name": "Packaging 1",
+        "asset_name": "Capper 1",
+        "action": {"asset_id": "A-L1-CAP", "requested_start_utc": NOW.isoformat(), "repair_hours": 2.0},
+    },
     "shortage": {"action": {"material_id": "RAW", "qty": 500.0, "supplier_id": "S1", "need_by_day": "2026-04-05"}},
     "quality": {"action": {"line_id": "A-L1", "disposition": "hold", "orders": ["A-3"]}},
     "schedule": {"action": {"line_id": "A-L1", "not_before_utc": NOW.isoformat(), "orders": ["A-3"]}},
-    "scenario": {"scenario_id": 1, "submitted_by": "planner_x",
-                 "action": {"scenario_id": 1, "demand_change_pct": 15.0, "safety_stock_multiplier": 1.5}},
+    "scenario": {
+        "scenario_id": 1,
+        "submitted_by": "planner_x",
+        "action": {"scenario_id": 1, "demand_change_pct": 15.0, "safety_stock_multiplier": 1.5},
+    },
 }
-SUBJECT = {"maintenance": "A-L1-CAP", "shortage": "RAW", "quality": "A-L1", "schedule": "A-L1",
-           "scenario": "scenario-1"}
+SUBJECT = {
+    "maintenance": "A-L1-CAP",
+    "shortage": "RAW",
+    "quality": "A-L1",
+    "schedule": "A-L1",
+    "scenario": "scenario-1",
+}
 
 
 @pytest.fixture
@@ -64,11 +74,28 @@ def raise_rec(engine, kind="maintenance", cost=1000.0, plant="A", evidence=None,
     policy = policies.effective(engine, plant)
     with engine.begin() as conn:
         rec_id = workflow.insert_recommendation(
-            conn, policy, now, plant_id=plant, kind=kind, subject_id=SUBJECT[kind],
-            signal_key=f"test:{kind}:{plant}:{next(_counter)}", title=f"Test {kind}", risk=0.8, estimated_cost=cost,
-            evidence=evidence or EVIDENCE[kind], source="fallback_rule")
-        audit.append(conn, "system", "recommendation_created", plant_id=plant, entity="recommendation",
-                     entity_id=rec_id, detail={"kind": kind})
+            conn,
+            policy,
+            now,
+            plant_id=plant,
+            kind=kind,
+            subject_id=SUBJECT[kind],
+            signal_key=f"test:{kind}:{plant}:{next(_counter)}",
+            title=f"Test {kind}",
+            risk=0.8,
+            estimated_cost=cost,
+            evidence=evidence or EVIDENCE[kind],
+            source="fallback_rule",
+        )
+        audit.append(
+            conn,
+            "system",
+            "recommendation_created",
+            plant_id=plant,
+            entity="recommendation",
+            entity_id=rec_id,
+            detail={"kind": kind},
+        )
     return rec_id
 
 
@@ -78,8 +105,6 @@ def rec(engine, rec_id):
     return dict(found) if found is not None else None
 
 
-
-
 def last_audit(engine):
     with engine.connect() as conn:
         return conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).mappings().one()
@@ -87,7 +112,12 @@ def last_audit(engine):
 
 def refused(engine, who, rec_id, action, code, match=None, **kwargs):
     """Take an action that must be refused; check that nothing but the audit row was written."""
-    before = (rec(engine, rec_id) if isinstance(rec_id, int) else None, count(engine, decision), count(engine, outbox), count(engine, audit_log))
+    before = (
+        rec(engine, rec_id) if isinstance(rec_id, int) else None,
+        count(engine, decision),
+        count(engine, outbox),
+        count(engine, audit_log),
+    )
     with pytest.raises(workflow.Refused, match=match) as info:
         workflow.decide(engine, who, rec_id, action, now=NOW + timedelta(hours=1), **kwargs)
     assert info.value.code == code
@@ -102,8 +132,9 @@ def refused(engine, who, rec_id, action, code, match=None, **kwargs):
 
 def test_one_approval_writes_state_decision_outbox_and_audit_together(wh):
     rec_id = raise_rec(wh)
-    outcome = workflow.decide(wh, ML, rec_id, "approve", version=1, reason="vibration confirmed",
-                              now=NOW + timedelta(hours=2))
+    outcome = workflow.decide(
+        wh, ML, rec_id, "approve", version=1, reason="vibration confirmed", now=NOW + timedelta(hours=2)
+    )
     assert (outcome.state, outcome.version) == ("approved", 2)
     row = rec(wh, rec_id)
     assert (row["state"], row["version"]) == ("approved", 2)
@@ -114,10 +145,15 @@ def test_one_approval_writes_state_decision_outbox_and_audit_together(wh):
     assert (d["username"], d["role"], d["action"], d["rec_version"]) == ("ml_a", "maintenance_lead", "approve", 1)
     assert (o["target"], o["request_type"], o["plant_id"]) == ("cmms", "work_order_request", "A")
     assert o["payload"]["asset_id"] == "A-L1-CAP" and o["payload"]["approved_by"] == [
-        {"username": "ml_a", "role": "maintenance_lead"}]
+        {"username": "ml_a", "role": "maintenance_lead"}
+    ]
     entry = last_audit(wh)
     assert (entry["actor"], entry["action"], entry["plant_id"], entry["entity_id"]) == (
-        "ml_a", "recommendation_approve", "A", str(rec_id))
+        "ml_a",
+        "recommendation_approve",
+        "A",
+        str(rec_id),
+    )
     assert entry["detail"]["to_state"] == "approved" and entry["detail"]["outbox_id"] == o["outbox_id"]
     assert entry["detail"]["reason"] == "vibration confirmed"
     assert "outbox (#" in outcome.message
@@ -145,8 +181,14 @@ def test_several_required_approvals_are_collected_before_the_state_changes(wh):
 
 
 def test_a_role_listed_twice_needs_two_people(wh):
-    policies.set_value(wh, ADMIN, "A", "approval_bands.shortage",
-                       [{"max_cost": None, "roles": ["plant_manager", "plant_manager"]}], "four eyes at A")
+    policies.set_value(
+        wh,
+        ADMIN,
+        "A",
+        "approval_bands.shortage",
+        [{"max_cost": None, "roles": ["plant_manager", "plant_manager"]}],
+        "four eyes at A",
+    )
     rec_id = raise_rec(wh, kind="shortage", cost=100)
     workflow.decide(wh, PM, rec_id, "approve", version=1, now=NOW)
     refused(wh, PM, rec_id, "approve", "duplicate", match="You already approved", version=2)
@@ -227,10 +269,12 @@ def test_racing_clicks_record_one_decision(wh):
     for t in threads:
         t.join()
     assert results.count("approved") == 1
-    assert sorted(r for r in results if r != "approved") in (["duplicate", "stale", "stale"],
-                                                           ["duplicate", "duplicate", "stale"],
-                                                           ["stale", "stale", "stale"],
-                                                           ["duplicate", "stale", "stale"])
+    assert sorted(r for r in results if r != "approved") in (
+        ["duplicate", "stale", "stale"],
+        ["duplicate", "duplicate", "stale"],
+        ["stale", "stale", "stale"],
+        ["duplicate", "stale", "stale"],
+    )
     assert count(wh, decision, rec_id=rec_id) == 1 and count(wh, outbox) == 1
     assert audit.verify(wh).ok
 
@@ -238,8 +282,16 @@ def test_racing_clicks_record_one_decision(wh):
 def test_an_override_replaces_the_action_and_starts_a_new_round(wh):
     rec_id = raise_rec(wh, cost=20000)  # maintenance lead + plant manager
     workflow.decide(wh, PM, rec_id, "approve", version=1, now=NOW)
-    out = workflow.decide(wh, ML, rec_id, "override", version=2, reason="night shift is quieter",
-                          override_value={"requested_start_utc": "2026-04-02T22:00", "repair_hours": "3.5"}, now=NOW)
+    out = workflow.decide(
+        wh,
+        ML,
+        rec_id,
+        "override",
+        version=2,
+        reason="night shift is quieter",
+        override_value={"requested_start_utc": "2026-04-02T22:00", "repair_hours": "3.5"},
+        now=NOW,
+    )
     assert (out.state, out.version) == ("open", 3)  # the plant manager approved the old plan, not this one
     assert dq.action_queue(wh, PM.scope, PM.roles, only_mine=True)["rec_id"].tolist() == [rec_id]
     final = workflow.decide(wh, PM, rec_id, "approve", version=3, now=NOW)
@@ -256,8 +308,16 @@ def test_an_override_replaces_the_action_and_starts_a_new_round(wh):
 
 def test_a_planner_overrides_a_schedule_item_alone(wh):
     rec_id = raise_rec(wh, kind="schedule", cost=None)
-    out = workflow.decide(wh, PLANNER, rec_id, "override", version=1, reason="customer priority",
-                          override_value={"not_before_utc": "2026-04-03T06:00+02:00"}, now=NOW)
+    out = workflow.decide(
+        wh,
+        PLANNER,
+        rec_id,
+        "override",
+        version=1,
+        reason="customer priority",
+        override_value={"not_before_utc": "2026-04-03T06:00+02:00"},
+        now=NOW,
+    )
     assert out.state == "overridden"
     with wh.connect() as conn:
         o = conn.execute(select(outbox)).mappings().one()
@@ -315,7 +375,10 @@ def test_sla_breaches_escalate_automatically_once_and_are_logged(wh):
     assert (entry["actor"], entry["entity_id"]) == ("system", str(late))
     assert entry["detail"]["automatic"] is True and entry["detail"]["escalate_to"] == ["plant_manager", "executive"]
     refused(wh, ML, late, "approve", "stale", version=1)  # the page from before the escalation
-    assert workflow.decide(wh, EXEC, late, "reject", version=2, reason="line closes next week", now=NOW).state == "rejected"
+    assert (
+        workflow.decide(wh, EXEC, late, "reject", version=2, reason="line closes next week", now=NOW).state
+        == "rejected"
+    )
     assert audit.verify(wh).ok
 
 
@@ -337,10 +400,20 @@ C = {"comment"}
 # A scenario plan's and a shortage purchase's lowest band is the plant manager; an executive may
 # approve them (in the band above 50,000), so may also escalate an open one.
 OPEN = {
-    "executive": {"maintenance": C, "shortage": {"comment", "escalate"}, "quality": C, "schedule": C,
-                  "scenario": {"comment", "escalate"}},
-    "plant_manager": {"maintenance": {"comment", "escalate"}, "shortage": A, "quality": A,
-                      "schedule": {"comment", "escalate"}, "scenario": A},
+    "executive": {
+        "maintenance": C,
+        "shortage": {"comment", "escalate"},
+        "quality": C,
+        "schedule": C,
+        "scenario": {"comment", "escalate"},
+    },
+    "plant_manager": {
+        "maintenance": {"comment", "escalate"},
+        "shortage": A,
+        "quality": A,
+        "schedule": {"comment", "escalate"},
+        "scenario": A,
+    },
     "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": A, "scenario": C},
     "maintenance_lead": {"maintenance": A, "shortage": C, "quality": C, "schedule": C, "scenario": C},
     "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
@@ -350,8 +423,13 @@ OPEN = {
 # quality and scenario -> executive; schedule -> plant manager).
 ESCALATED = {
     "executive": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": C, "scenario": DECIDE},
-    "plant_manager": {"maintenance": DECIDE, "shortage": DECIDE, "quality": DECIDE, "schedule": DECIDE,
-                      "scenario": DECIDE},
+    "plant_manager": {
+        "maintenance": DECIDE,
+        "shortage": DECIDE,
+        "quality": DECIDE,
+        "schedule": DECIDE,
+        "scenario": DECIDE,
+    },
     "planner": {"maintenance": C, "shortage": C, "quality": C, "schedule": DECIDE, "scenario": C},
     "maintenance_lead": {"maintenance": DECIDE, "shortage": C, "quality": C, "schedule": C, "scenario": C},
     "data_steward": {"maintenance": C, "shortage": C, "quality": C, "schedule": C, "scenario": C},
@@ -370,8 +448,11 @@ def recs_by_kind(wh):
     for kind in policies.KINDS:
         open_id, escalated_id = raise_rec(wh, kind=kind, cost=100), raise_rec(wh, kind=kind, cost=100)
         with wh.begin() as conn:
-            conn.execute(update(recommendation).where(recommendation.c.rec_id == escalated_id)
-                         .values(state="escalated", version=2))
+            conn.execute(
+                update(recommendation)
+                .where(recommendation.c.rec_id == escalated_id)
+                .values(state="escalated", version=2)
+            )
         out[kind] = (open_id, escalated_id)
     return wh, out
 
@@ -394,21 +475,37 @@ def test_the_matrix_is_enforced_by_decide_not_only_shown(recs_by_kind):
         who = user(f"u_{role}", role)
         open_id = ids["maintenance"][0]
         for action in sorted(set(workflow.ACTIONS) - OPEN[role]["maintenance"]):
-            refused(engine, who, open_id, action, "permission", version=1, reason="because",
-                    override_value={"repair_hours": 2})
+            refused(
+                engine,
+                who,
+                open_id,
+                action,
+                "permission",
+                version=1,
+                reason="because",
+                override_value={"repair_hours": 2},
+            )
     assert audit.verify(engine).ok
 
 
 # --- reads, exports and the audit trail ----------------------------------------------------------
 
+
 def test_other_plants_spare_parts_are_summed_not_named_outside_the_scope(wh):
-    evidence = {**EVIDENCE["maintenance"], "spare_parts": [
-        {"plant_id": "A", "plant_name": "Alpha", "material_id": "SP", "name": "Head", "on_hand": 1.0},
-        {"plant_id": "B", "plant_name": "Bravo", "material_id": "SP", "name": "Head", "on_hand": 2.0},
-        {"plant_id": "C", "plant_name": "Charlie", "material_id": "SP", "name": "Head", "on_hand": 3.0}]}
+    evidence = {
+        **EVIDENCE["maintenance"],
+        "spare_parts": [
+            {"plant_id": "A", "plant_name": "Alpha", "material_id": "SP", "name": "Head", "on_hand": 1.0},
+            {"plant_id": "B", "plant_name": "Bravo", "material_id": "SP", "name": "Head", "on_hand": 2.0},
+            {"plant_id": "C", "plant_name": "Charlie", "material_id": "SP", "name": "Head", "on_hand": 3.0},
+        ],
+    }
     rec_id = raise_rec(wh, evidence=evidence)
     mine = dq.recommendation_detail(wh, PM.scope, rec_id)["evidence"]["spare_parts"]
-    assert [(p["plant_name"], p["on_hand"]) for p in mine] == [("Alpha", 1.0), ("other plants (outside your scope)", 5.0)]
+    assert [(p["plant_name"], p["on_hand"]) for p in mine] == [
+        ("Alpha", 1.0),
+        ("other plants (outside your scope)", 5.0),
+    ]
     everyone = dq.recommendation_detail(wh, EXEC.scope, rec_id)["evidence"]["spare_parts"]
     assert [p["plant_name"] for p in everyone] == ["Alpha", "Bravo", "Charlie"]
 
@@ -416,8 +513,7 @@ def test_other_plants_spare_parts_are_summed_not_named_outside_the_scope(wh):
 def test_the_outbox_exports_as_csv_and_json_within_the_scope(wh):
     a = raise_rec(wh, kind="shortage")
     b = raise_rec(wh, kind="shortage", plant="B")
-    workflow.decide(wh, PM, a, "override", version=1, reason="=cheaper, +faster", override_value={"qty": 750},
-                    now=NOW)
+    workflow.decide(wh, PM, a, "override", version=1, reason="=cheaper, +faster", override_value={"qty": 750}, now=NOW)
     workflow.decide(wh, PM_B, b, "approve", version=1, now=NOW)
     rows = dq.outbox_rows(wh, PM.scope)
     assert rows["rec_id"].tolist() == [a]
@@ -432,16 +528,18 @@ def test_the_outbox_exports_as_csv_and_json_within_the_scope(wh):
 def test_the_workflow_rows_verify_and_an_edited_decision_row_is_found(wh):
     rec_id = raise_rec(wh, cost=20000)
     workflow.decide(wh, ML, rec_id, "approve", version=1, now=NOW)
-    workflow.decide(wh, PM, rec_id, "override", version=2, reason="later", override_value={"repair_hours": 4},
-                    now=NOW)
+    workflow.decide(wh, PM, rec_id, "override", version=2, reason="later", override_value={"repair_hours": 4}, now=NOW)
     refused(wh, PM_B, rec_id, "approve", "scope", version=3)
     result = audit.verify(wh)
     assert result.ok and result.rows_checked == count(wh, audit_log)
     with wh.connect() as conn:
         target = conn.execute(select(audit_log).where(audit_log.c.action == "recommendation_override")).mappings().one()
     with wh.begin() as conn:
-        conn.execute(update(audit_log).where(audit_log.c.seq == target["seq"])
-                     .values(detail={**target["detail"], "reason": "sooner"}))
+        conn.execute(
+            update(audit_log)
+            .where(audit_log.c.seq == target["seq"])
+            .values(detail={**target["detail"], "reason": "sooner"})
+        )
     broken = audit.verify(wh)
     assert (broken.ok, broken.first_bad_seq) == (False, target["seq"])
 
@@ -483,11 +581,23 @@ def test_decision_kpis_latency_and_adoption_per_plant_and_kind(wh):
     workflow.decide(wh, PM, fast, "approve", version=1, now=NOW + timedelta(hours=2))
     workflow.decide(wh, PM, slow, "reject", version=1, reason="no", now=NOW + timedelta(hours=12))
     with wh.begin() as conn:
-        conn.execute(update(recommendation).where(recommendation.c.rec_id == expired).values(state="expired", version=2))
+        conn.execute(
+            update(recommendation).where(recommendation.c.rec_id == expired).values(state="expired", version=2)
+        )
         workflow.auto_approve(conn, auto_id, NOW, "policy")
-    workflow.decide(wh, PM_B, b, "override", version=1, reason="rework", override_value={"disposition": "inspect"},
-                    now=NOW + timedelta(hours=4))
-    kpis = decision_kpis.decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date()).set_index(["plant_id", "kind"])
+    workflow.decide(
+        wh,
+        PM_B,
+        b,
+        "override",
+        version=1,
+        reason="rework",
+        override_value={"disposition": "inspect"},
+        now=NOW + timedelta(hours=4),
+    )
+    kpis = decision_kpis.decision_kpis(wh, PlantScope.everything(), NOW.date(), NOW.date()).set_index(
+        ["plant_id", "kind"]
+    )
     a = kpis.loc[("A", "shortage")]
     assert (a["recommendations"], a["pending"], a["auto_approved"], a["decided"], a["expired"]) == (5, 1, 1, 2, 1)
     assert a["latency_median_h"] == pytest.approx(7.0) and a["latency_p90_h"] == pytest.approx(11.0)
@@ -498,6 +608,7 @@ def test_decision_kpis_latency_and_adoption_per_plant_and_kind(wh):
     assert per_plant["plant_id"].tolist() == ["A", "B"] and per_plant["decided"].tolist() == [2, 1]
     network_a, per_a = decision_kpis.overview_decision_kpis(wh, PM.scope, NOW.date(), NOW.date())
     assert per_a["plant_id"].tolist() == ["A"] and network_a["recommendations"] == 5
-    empty, _ = decision_kpis.overview_decision_kpis(wh, PlantScope.everything(), NOW.date() + timedelta(days=5),
-                                         NOW.date() + timedelta(days=6))
+    empty, _ = decision_kpis.overview_decision_kpis(
+        wh, PlantScope.everything(), NOW.date() + timedelta(days=5), NOW.date() + timedelta(days=6)
+    )
     assert empty["recommendations"] == 0 and pd.isna(empty["latency_median_h"]) and pd.isna(empty["adoption"])

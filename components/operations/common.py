@@ -1,6 +1,5 @@
 """What the three operations pages share: readiness, KPI tiles, the drill path, periods."""
 
-
 import pandas as pd
 import streamlit as st
 
@@ -21,8 +20,11 @@ def marts_ready(engine, scope):
 def require_marts(engine, scope) -> None:
     """Stop the page with an explanation while the operations marts are not built yet."""
     if not marts_ready(engine, scope):
-        st.info("The operations marts of this warehouse have not been built yet. They fill on the "
-                "next data load, or at once with `python -m data_access.marts`.", icon=":material/build:")
+        st.info(
+            "The operations marts of this warehouse have not been built yet. They fill on the "
+            "next data load, or at once with `python -m data_access.marts`.",
+            icon=":material/build:",
+        )
         st.stop()
 
 
@@ -43,8 +45,14 @@ def metric_row(keys, current: pd.Series, previous: pd.Series | None, days: int) 
             help_text += f" Change against the previous {days} days."
         if shown in ("no failure", "no data") or shown in _MISSING_WORDS:
             help_text = f"{explain_missing(key, days)} {help_text}"
-        column.metric(f"{label} ({unit})", shown, delta=format_delta(key, value, before),
-                      delta_color="normal" if higher_is_better else "inverse", help=help_text, border=True)
+        column.metric(
+            f"{label} ({unit})",
+            shown,
+            delta=format_delta(key, value, before),
+            delta_color="normal" if higher_is_better else "inverse",
+            help=help_text,
+            border=True,
+        )
 
 
 _MISSING_WORDS = {"no demand", "none closed", "none created"}
@@ -88,8 +96,11 @@ def names_by_id(frame, id_column, name_column):
 
 def local_time(stamps: pd.Series, zones: pd.Series) -> pd.Series:
     """UTC instants as each row's plant-local time (tz-aware; exported with its offset)."""
-    return pd.Series([ts.tz_convert(zone) if pd.notna(ts) else None for ts, zone in zip(stamps, zones)],
-                     index=stamps.index, dtype=object)
+    return pd.Series(
+        [ts.tz_convert(zone) if pd.notna(ts) else None for ts, zone in zip(stamps, zones)],
+        index=stamps.index,
+        dtype=object,
+    )
 
 
 def local_time_text(local: pd.Series) -> pd.Series:

@@ -68,7 +68,8 @@ def downtime_view(engine, selection: Selection) -> DowntimeView:
         level=level,
         child=CHILD_OF[level],
         totals=_downtime_totals(engine, selection),
-        previous=_downtime_totals(engine, selection.previous()) if has_data(engine, selection.previous())
+        previous=_downtime_totals(engine, selection.previous())
+        if has_data(engine, selection.previous())
         else pd.Series(dtype=object),
         breakdown=(breakdown := _breakdown(engine, selection, level, info, reasons)),
         by_category=_by_category(engine, selection, level, breakdown),
@@ -82,7 +83,8 @@ def downtime_view(engine, selection: Selection) -> DowntimeView:
         maintenance=(maintenance := _maintenance(engine, selection, info)),
         maintenance_mix=_maintenance_mix(maintenance),
         missing_plants=sorted(set(info["name"]) - set(breakdown.get("plant", pd.Series(dtype=str))))
-        if level == "network" else [],
+        if level == "network"
+        else [],
     )
 
 
@@ -92,8 +94,6 @@ def _reliability(frame: pd.DataFrame, operating: str, failures: str, repair: str
         mttr_h=kpis.mttr_hours(frame[repair].astype(float), frame[failures]),
     )
     return with_text(out, RELIABILITY_KEYS, days)
-
-
 
 
 def _downtime_totals(engine, selection: Selection) -> pd.Series:
@@ -115,17 +115,21 @@ def _downtime_totals(engine, selection: Selection) -> pd.Series:
     flow = work_order_flow(engine, scope, start, end, ("plant_id", "wo_type"), **drill)
     backlog = work_order_backlog(engine, scope, end, ("plant_id", "wo_type"), **drill)
     created = flow.groupby("wo_type")["created"].sum()
-    return pd.Series({
-        "unplanned_downtime_h": unplanned / 3600.0,
-        "planned_downtime_h": planned / 3600.0,
-        "failures": failures,
-        "mtbf_h": kpis.mtbf_hours(run_s, failures),
-        "mttr_h": kpis.mttr_hours(restoration, failures),
-        "wo_backlog": int(backlog["backlog"].sum()),
-        "preventive_share": kpis.preventive_share(float(created.get("preventive", 0)),
-                                                  float(created.get("corrective", 0))),
-        "mean_close_h": kpis.mean_time_to_close_hours(float(flow["close_s"].sum()), float(flow["completed"].sum())),
-    }, dtype=object)
+    return pd.Series(
+        {
+            "unplanned_downtime_h": unplanned / 3600.0,
+            "planned_downtime_h": planned / 3600.0,
+            "failures": failures,
+            "mtbf_h": kpis.mtbf_hours(run_s, failures),
+            "mttr_h": kpis.mttr_hours(restoration, failures),
+            "wo_backlog": int(backlog["backlog"].sum()),
+            "preventive_share": kpis.preventive_share(
+                float(created.get("preventive", 0)), float(created.get("corrective", 0))
+            ),
+            "mean_close_h": kpis.mean_time_to_close_hours(float(flow["close_s"].sum()), float(flow["completed"].sum())),
+        },
+        dtype=object,
+    )
 
 
 def _reason_table(engine, args, drill) -> pd.DataFrame:
@@ -146,11 +150,13 @@ def _breakdown(engine, selection, level, info, reasons) -> pd.DataFrame:
         comp = line_components(engine, scope, start, end, (key,), selection.line_id)
         if comp.empty:
             return pd.DataFrame()
-        frame = comp.rename(columns={"run_s": "operating_s", "unplanned_downtime_s": "unplanned_s",
-                                     "planned_downtime_s": "planned_s"})
+        frame = comp.rename(
+            columns={"run_s": "operating_s", "unplanned_downtime_s": "unplanned_s", "planned_downtime_s": "planned_s"}
+        )
         down = downtime_breakdown(engine, scope, start, end, (key,), selection.line_id)
         frame = frame.merge(down[[key, "downtime_s", "events"]], on=key, how="left").fillna(
-            {"downtime_s": 0.0, "events": 0})
+            {"downtime_s": 0.0, "events": 0}
+        )
         if level == "network":
             frame = frame.merge(info[["plant_id", "name", "maintenance_workflow"]], on="plant_id")
             frame = frame.rename(columns={"name": "plant"}).assign(name=lambda f: f["plant"])
@@ -163,8 +169,9 @@ def _breakdown(engine, selection, level, info, reasons) -> pd.DataFrame:
         operating = asset_operating(engine, scope, start, end, ("asset_id",), selection.line_id)
         assets = cached.assets(engine, scope, selection.line_id)
         frame = assets.merge(operating, on="asset_id", how="left").merge(down, on="asset_id", how="left")
-        frame = frame.fillna({c: 0 for c in ("operating_s", "events", "failures", "downtime_s",
-                                              "unplanned_s", "planned_s")})
+        frame = frame.fillna(
+            {c: 0 for c in ("operating_s", "events", "failures", "downtime_s", "unplanned_s", "planned_s")}
+        )
         frame = frame.assign(name=frame["local_name"] + " (" + frame["asset_class"] + ")")
         repair = "unplanned_s"
         if frame["operating_s"].sum() == 0 and frame["downtime_s"].sum() == 0:
@@ -194,7 +201,8 @@ def _by_category(engine, selection, level, breakdown) -> pd.DataFrame:
     frame["hours"] = frame["downtime_s"] / 3600.0
     order = {name: i for i, name in enumerate(breakdown["name"])}
     return frame.sort_values(by="name", key=lambda s: s.map(order), kind="stable")[
-        ["name", key, "category", "events", "hours"]].reset_index(drop=True)
+        ["name", key, "category", "events", "hours"]
+    ].reset_index(drop=True)
 
 
 def _local_reasons(engine, args, drill, info, reasons) -> pd.DataFrame:
@@ -206,12 +214,14 @@ def _local_reasons(engine, args, drill, info, reasons) -> pd.DataFrame:
 
 
 def _plant_reliability(engine, selection, info) -> pd.DataFrame:
-    comp = line_components(engine, selection.scope, selection.start, selection.end, ("plant_id",),
-                           selection.line_id)
+    comp = line_components(engine, selection.scope, selection.start, selection.end, ("plant_id",), selection.line_id)
     if comp.empty:
         return pd.DataFrame()
-    frame = info[["plant_id", "name", "data_maturity", "maintenance_workflow"]].rename(
-        columns={"name": "plant"}).merge(comp, on="plant_id")
+    frame = (
+        info[["plant_id", "name", "data_maturity", "maintenance_workflow"]]
+        .rename(columns={"name": "plant"})
+        .merge(comp, on="plant_id")
+    )
     frame["operating_h"] = frame["run_s"] / 3600.0
     frame["unplanned_h"] = frame["unplanned_downtime_s"] / 3600.0
     return _reliability(frame, "run_s", "failures", "restoration_s", selection.days)
@@ -223,7 +233,8 @@ def _class_reliability(engine, args, drill, days) -> pd.DataFrame:
         return pd.DataFrame()
     down = downtime_breakdown(*args, ("asset_class",), **drill)
     frame = operating.merge(down, on="asset_class", how="left").fillna(
-        {"events": 0, "failures": 0, "downtime_s": 0.0, "unplanned_s": 0.0, "planned_s": 0.0})
+        {"events": 0, "failures": 0, "downtime_s": 0.0, "unplanned_s": 0.0, "planned_s": 0.0}
+    )
     frame["failures"] = frame["failures"].astype(int)
     frame["operating_h"] = frame["operating_s"] / 3600.0
     frame["unplanned_h"] = frame["unplanned_s"] / 3600.0
@@ -241,7 +252,8 @@ def _reliability_trend(engine, selection) -> pd.DataFrame:
         frame = frame.rename(columns={"unplanned_s": "repair_s"})
     else:
         frame = line_components(engine, scope, start, end, (period,), selection.line_id).rename(
-            columns={"run_s": "operating_s", "restoration_s": "repair_s"})
+            columns={"run_s": "operating_s", "restoration_s": "repair_s"}
+        )
     if frame.empty:
         return pd.DataFrame(columns=["period", "failures", "operating_h", "repair_h", "mtbf_h", "mttr_h"])
     frame = frame.rename(columns={period: "period"})
@@ -249,8 +261,7 @@ def _reliability_trend(engine, selection) -> pd.DataFrame:
     frame["operating_h"] = frame["operating_s"] / 3600.0
     frame["repair_h"] = frame["repair_s"] / 3600.0
     frame = _reliability(frame, "operating_s", "failures", "repair_s", selection.days)
-    return frame[["period", "failures", "operating_h", "repair_h", "mtbf_h", "mttr_h",
-                  "mtbf_h_text", "mttr_h_text"]]
+    return frame[["period", "failures", "operating_h", "repair_h", "mtbf_h", "mttr_h", "mtbf_h_text", "mttr_h_text"]]
 
 
 def _worst_assets(engine, selection, info) -> pd.DataFrame:
@@ -263,9 +274,12 @@ def _worst_assets(engine, selection, info) -> pd.DataFrame:
     operating = asset_operating(*args, ("asset_id",), **drill)
     assets = cached.assets(engine, selection.scope)
     lines = cached.lines(engine, selection.scope)[["line_id", "name"]].rename(columns={"name": "line"})
-    frame = (down.merge(operating[["asset_id", "operating_s"]], on="asset_id", how="left")
-             .merge(assets, on="asset_id").merge(lines, on="line_id")
-             .merge(info[["plant_id", "name"]].rename(columns={"name": "plant"}), on="plant_id"))
+    frame = (
+        down.merge(operating[["asset_id", "operating_s"]], on="asset_id", how="left")
+        .merge(assets, on="asset_id")
+        .merge(lines, on="line_id")
+        .merge(info[["plant_id", "name"]].rename(columns={"name": "plant"}), on="plant_id")
+    )
     frame["operating_s"] = frame["operating_s"].fillna(0.0)
     frame["operating_h"] = frame["operating_s"] / 3600.0
     frame["unplanned_h"] = frame["unplanned_s"] / 3600.0
@@ -290,18 +304,22 @@ def _maintenance(engine, selection, info) -> pd.DataFrame:
     created = _by_type(flow, "created").add_prefix("created_")
     open_now = _by_type(now, "backlog").add_prefix("open_")
     totals = flow.groupby("plant_id")[["completed", "close_s"]].sum()
-    frame = (info[["plant_id", "name", "maintenance_workflow", "data_maturity"]].rename(columns={"name": "plant"})
-             .merge(created, left_on="plant_id", right_index=True, how="left")
-             .merge(open_now, left_on="plant_id", right_index=True, how="left")
-             .merge(totals, left_on="plant_id", right_index=True, how="left"))
+    frame = (
+        info[["plant_id", "name", "maintenance_workflow", "data_maturity"]]
+        .rename(columns={"name": "plant"})
+        .merge(created, left_on="plant_id", right_index=True, how="left")
+        .merge(open_now, left_on="plant_id", right_index=True, how="left")
+        .merge(totals, left_on="plant_id", right_index=True, how="left")
+    )
     counts = [c for c in frame.columns if c.startswith(("created_", "open_"))] + ["completed"]
     frame[counts] = frame[counts].fillna(0).astype(int)
     frame["close_s"] = frame["close_s"].fillna(0.0)
     frame["backlog_start"] = frame["plant_id"].map(before.groupby("plant_id")["backlog"].sum()).fillna(0).astype(int)
     frame["backlog_end"] = frame[[f"open_{t}" for t in WO_TYPES]].sum(axis=1)
     frame["created_total"] = frame[[f"created_{t}" for t in WO_TYPES]].sum(axis=1)
-    frame["preventive_share"] = kpis.preventive_share(frame["created_preventive"].astype(float),
-                                                      frame["created_corrective"].astype(float))
+    frame["preventive_share"] = kpis.preventive_share(
+        frame["created_preventive"].astype(float), frame["created_corrective"].astype(float)
+    )
     frame["mean_close_h"] = kpis.mean_time_to_close_hours(frame["close_s"], frame["completed"].astype(float))
     frame = with_text(frame, ("preventive_share", "mean_close_h"), selection.days)
     return frame[frame["created_total"] + frame["backlog_end"] > 0].reset_index(drop=True)
@@ -325,5 +343,3 @@ def _maintenance_mix(maintenance: pd.DataFrame) -> pd.DataFrame:
             created = getattr(r, f"created_{t}")
             rows.append({"plant": label, "wo_type": t, "created": created, "share": created / r.created_total})
     return pd.DataFrame(rows)
-
-

@@ -36,14 +36,14 @@ def inventory_view(engine, selection: Selection) -> InventoryView:
     """Everything the inventory & supply page shows for the selection."""
     scope, start, end, days = selection.scope, selection.start, selection.end, selection.days
     info = plant_rows(engine, selection)
-    materials = _material_table(material_positions(engine, scope, start, end, selection.material_id),
-                                info, days)
+    materials = _material_table(material_positions(engine, scope, start, end, selection.material_id), info, days)
     spares = _spares(materials)
     supplier_rows = deliveries(engine, scope, start, end, ("supplier_id",), selection.material_id)
     return InventoryView(
         totals=_inventory_totals(engine, selection, materials, spares),
         previous=_inventory_totals(engine, selection.previous(), None, None)
-        if has_data(engine, selection.previous()) else pd.Series(dtype=object),
+        if has_data(engine, selection.previous())
+        else pd.Series(dtype=object),
         plants=_inventory_plants(engine, selection, info, materials, spares),
         materials=materials,
         exposed=_exposed(materials),
@@ -86,12 +86,19 @@ def _spares(materials: pd.DataFrame) -> pd.DataFrame:
     spares = materials[(materials["material_type"] == "spare_part") & materials["on_hand"].notna()]
     if spares.empty:
         return pd.DataFrame()
-    frame = spares.assign(in_stock=spares["on_hand"] >= 1).groupby(
-        ["plant_id", "plant", "asset_class"], as_index=False).agg(
-        stocked=("material_id", "size"), in_stock=("in_stock", "sum"), below_safety=("below_safety", "sum"),
-        on_hand=("on_hand", "sum"))
-    frame["spare_availability"] = kpis.spare_parts_availability(frame["in_stock"].astype(float),
-                                                                frame["stocked"].astype(float))
+    frame = (
+        spares.assign(in_stock=spares["on_hand"] >= 1)
+        .groupby(["plant_id", "plant", "asset_class"], as_index=False)
+        .agg(
+            stocked=("material_id", "size"),
+            in_stock=("in_stock", "sum"),
+            below_safety=("below_safety", "sum"),
+            on_hand=("on_hand", "sum"),
+        )
+    )
+    frame["spare_availability"] = kpis.spare_parts_availability(
+        frame["in_stock"].astype(float), frame["stocked"].astype(float)
+    )
     return frame.sort_values(["spare_availability", "plant"], ignore_index=True)
 
 
@@ -103,21 +110,25 @@ def _inventory_totals(engine, selection, materials, spares) -> pd.Series:
         summed = comp[list(kpis.COMPONENTS)].sum()
     totals = {
         "days_of_supply": kpis.days_of_supply(summed["inventory_value"], summed["covered_demand_value"]),
-        "inventory_turns": kpis.inventory_turns(summed["covered_demand_value"],
-                                                summed["inventory_value"] / selection.days, selection.days),
+        "inventory_turns": kpis.inventory_turns(
+            summed["covered_demand_value"], summed["inventory_value"] / selection.days, selection.days
+        ),
         "supplier_otd": kpis.supplier_on_time(summed["po_on_time"], summed["po_received"]),
     }
     if materials is not None:
         assessed = materials["material_dos"].notna() & materials["lead_time_days"].notna()
         totals["stockout_exposed"] = int(materials["exposed"].sum())
         totals["assessed"] = int(assessed.sum())
-        totals["spare_availability"] = (kpis.spare_parts_availability(float(spares["in_stock"].sum()),
-                                                                      float(spares["stocked"].sum()))
-                                        if not spares.empty else float("nan"))
+        totals["spare_availability"] = (
+            kpis.spare_parts_availability(float(spares["in_stock"].sum()), float(spares["stocked"].sum()))
+            if not spares.empty
+            else float("nan")
+        )
         if selection.material_id:
             counted = materials[materials["on_hand"].notna()]
             totals["material_dos"] = kpis.material_days_of_supply(
-                float(counted["on_hand"].sum()), float(counted["demand_qty"].sum()), selection.days)
+                float(counted["on_hand"].sum()), float(counted["demand_qty"].sum()), selection.days
+            )
     return pd.Series(totals, dtype=object)
 
 
@@ -127,23 +138,28 @@ def _inventory_plants(engine, selection, info, materials, spares) -> pd.DataFram
     frame = frame.merge(comp, on="plant_id", how="left").fillna({c: 0.0 for c in kpis.COMPONENTS})
     frame["days"] = frame["days"].fillna(0)
     frame["days_of_supply"] = kpis.days_of_supply(frame["inventory_value"], frame["covered_demand_value"])
-    frame["inventory_turns"] = kpis.inventory_turns(frame["covered_demand_value"],
-                                                    frame["inventory_value"] / selection.days, selection.days)
+    frame["inventory_turns"] = kpis.inventory_turns(
+        frame["covered_demand_value"], frame["inventory_value"] / selection.days, selection.days
+    )
     frame["supplier_otd"] = kpis.supplier_on_time(frame["po_on_time"], frame["po_received"])
     per_plant = materials.groupby("plant_id").agg(
-        stocked=("material_id", "size"), counted=("on_hand", "count"), stockout_exposed=("exposed", "sum"))
-    frame = frame.merge(per_plant, on="plant_id", how="left").fillna({"stocked": 0, "counted": 0,
-                                                                      "stockout_exposed": 0})
+        stocked=("material_id", "size"), counted=("on_hand", "count"), stockout_exposed=("exposed", "sum")
+    )
+    frame = frame.merge(per_plant, on="plant_id", how="left").fillna(
+        {"stocked": 0, "counted": 0, "stockout_exposed": 0}
+    )
     if not spares.empty:
         spare = spares.groupby("plant_id")[["in_stock", "stocked"]].sum()
         frame["spare_availability"] = frame["plant_id"].map(
-            kpis.spare_parts_availability(spare["in_stock"].astype(float), spare["stocked"].astype(float)))
+            kpis.spare_parts_availability(spare["in_stock"].astype(float), spare["stocked"].astype(float))
+        )
     else:
         frame["spare_availability"] = np.nan
     for col in ("stocked", "counted", "stockout_exposed"):
         frame[col] = frame[col].astype(int)
-    frame = with_text(frame, ("days_of_supply", "inventory_turns", "supplier_otd", "spare_availability"),
-                      selection.days)
+    frame = with_text(
+        frame, ("days_of_supply", "inventory_turns", "supplier_otd", "spare_availability"), selection.days
+    )
     return frame.sort_values(["stockout_exposed", "plant"], ascending=[False, True], ignore_index=True)
 
 
@@ -157,9 +173,10 @@ def _exposed(materials: pd.DataFrame) -> pd.DataFrame:
 def _suppliers(frame: pd.DataFrame, days: int) -> pd.DataFrame:
     if frame.empty:
         return frame
-    frame = frame.assign(supplier_otd=kpis.supplier_on_time(frame["on_time"].astype(float),
-                                                            frame["received"].astype(float)),
-                         mean_lateness_days=frame["lateness_days_sum"] / frame["received"])
+    frame = frame.assign(
+        supplier_otd=kpis.supplier_on_time(frame["on_time"].astype(float), frame["received"].astype(float)),
+        mean_lateness_days=frame["lateness_days_sum"] / frame["received"],
+    )
     frame = with_text(frame, ("supplier_otd",), days)
     return frame.sort_values("supplier_otd", ignore_index=True)
 
@@ -179,11 +196,18 @@ def _shared(materials: pd.DataFrame, days: int) -> pd.DataFrame:
         return pd.DataFrame()
     counted = shared[shared["on_hand"].notna()]
     frame = shared.groupby(["material_id", "material_name", "material_type", "unit"], as_index=False).agg(
-        plants=("plant_id", "nunique"), demand_qty=("demand_qty", "sum"), exposed_plants=("exposed", "sum"),
-        plant_list=("plant", lambda s: ", ".join(sorted(s))))
-    frame = frame.merge(counted.groupby("material_id", as_index=False).agg(
-        on_hand=("on_hand", "sum"), counted_demand=("demand_qty", "sum"),
-        min_plant_dos=("material_dos", "min")), on="material_id", how="left")
+        plants=("plant_id", "nunique"),
+        demand_qty=("demand_qty", "sum"),
+        exposed_plants=("exposed", "sum"),
+        plant_list=("plant", lambda s: ", ".join(sorted(s))),
+    )
+    frame = frame.merge(
+        counted.groupby("material_id", as_index=False).agg(
+            on_hand=("on_hand", "sum"), counted_demand=("demand_qty", "sum"), min_plant_dos=("material_dos", "min")
+        ),
+        on="material_id",
+        how="left",
+    )
     frame["avg_daily_demand"] = frame["demand_qty"] / days
     frame["material_dos"] = kpis.material_days_of_supply(frame["on_hand"], frame["counted_demand"], days)
     frame["exposed_plants"] = frame["exposed_plants"].astype(int)
@@ -197,5 +221,3 @@ def _history(engine, selection, info) -> pd.DataFrame:
         return pd.DataFrame()
     frame = material_history(engine, selection.scope, selection.start, selection.end, selection.material_id)
     return frame.merge(info[["plant_id", "name"]].rename(columns={"name": "plant"}), on="plant_id")
-
-

@@ -1,7 +1,5 @@
 """The operations pages' reads, cached per warehouse and scope (data_access.operations)."""
 
-
-
 from components import cached
 from data_access import operations as ops
 
@@ -69,5 +67,3 @@ def open_purchase_orders(engine, scope, through_day):
 @cached.cache_query()
 def late_orders(engine, scope, start, end, line_id=None):
     return ops.late_orders(engine, scope, start, end, line_id)
-
-

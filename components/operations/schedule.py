@@ -69,7 +69,8 @@ def schedule_view(engine, selection: Selection, horizon_days: int = 14) -> Sched
         level=level,
         totals=_schedule_totals(engine, selection, late, upcoming, undated),
         previous=_schedule_totals(engine, selection.previous(), None, None, None)
-        if has_data(engine, selection.previous()) else pd.Series(dtype=object),
+        if has_data(engine, selection.previous())
+        else pd.Series(dtype=object),
         groups=groups,
         group_label=label,
         trend=_adherence_trend(engine, selection, level, info),
@@ -83,8 +84,9 @@ def schedule_view(engine, selection: Selection, horizon_days: int = 14) -> Sched
 
 
 def _schedule_totals(engine, selection, late, upcoming, undated) -> pd.Series:
-    c = component_totals(line_components(engine, selection.scope, selection.start, selection.end, (),
-                                          selection.line_id))
+    c = component_totals(
+        line_components(engine, selection.scope, selection.start, selection.end, (), selection.line_id)
+    )
     totals = {
         "schedule_adherence": kpis.schedule_adherence(c["orders_on_time"], c["orders_due"]),
         "schedule_attainment": kpis.schedule_attainment(c["actual_qty"], c["scheduled_qty"]),
@@ -122,8 +124,11 @@ def _adherence_trend(engine, selection, level, info) -> pd.DataFrame:
     if level != "line":
         key = "plant_id" if level == "network" else "line_id"
         per = kpis.with_line_kpis(line_components(*args, ("week_start", key), selection.line_id))
-        names = (names_by_id(info, "plant_id", "name") if key == "plant_id"
-                 else names_by_id(cached.lines(engine, selection.scope), "line_id", "name"))
+        names = (
+            names_by_id(info, "plant_id", "name")
+            if key == "plant_id"
+            else names_by_id(cached.lines(engine, selection.scope), "line_id", "name")
+        )
         frames.append(per.assign(group=per[key].map(names)))
     frame = pd.concat(frames, ignore_index=True)
     columns = ["week_start", "group", "orders_due", "orders_on_time", *SCHEDULE_KEYS]
@@ -147,8 +152,14 @@ def _upcoming(engine, selection, info, first_day, last_day):
         return pd.DataFrame(), pd.DataFrame()
     stock = material_positions(engine, scope, first_day - timedelta(days=1), first_day - timedelta(days=1))
     lines = line_components(engine, scope, selection.start, selection.end, ("plant_id", "line_id"))
-    assessed = ops.assess_order_risk(orders, order_inputs(engine, scope, last_day), stock,
-                                     open_purchase_orders(engine, scope, last_day), lines, selection.days)
+    assessed = ops.assess_order_risk(
+        orders,
+        order_inputs(engine, scope, last_day),
+        stock,
+        open_purchase_orders(engine, scope, last_day),
+        lines,
+        selection.days,
+    )
     if line_id is not None:
         assessed = assessed[assessed["line_id"] == line_id].reset_index(drop=True)
         if assessed.empty:
@@ -158,8 +169,7 @@ def _upcoming(engine, selection, info, first_day, last_day):
     assessed["line"] = assessed["line_id"].map(line_names)
     due = assessed["due_day"].map(lambda d: d is not None and first_day <= d <= last_day)
     undated = assessed[assessed["due_utc"].isna()].reset_index(drop=True)
-    upcoming = assessed[due.to_numpy()].sort_values(["at_risk", "due_utc"], ascending=[False, True],
-                                                    ignore_index=True)
+    upcoming = assessed[due.to_numpy()].sort_values(["at_risk", "due_utc"], ascending=[False, True], ignore_index=True)
     upcoming["remaining_qty"] = (upcoming["qty"] - upcoming["produced_qty"]).clip(lower=0)
     return upcoming, undated
 
@@ -170,6 +180,5 @@ def _late(engine, selection, info) -> pd.DataFrame:
         return frame
     frame = _with_local_due(frame, info)
     frame["line"] = frame["line_id"].map(names_by_id(cached.lines(engine, selection.scope), "line_id", "name"))
-    frame["lateness_text"] = [f"{h:,.1f} h late" if pd.notna(h) else "not finished"
-                              for h in frame["lateness_h"]]
+    frame["lateness_text"] = [f"{h:,.1f} h late" if pd.notna(h) else "not finished" for h in frame["lateness_h"]]
     return frame.sort_values("lateness_h", ascending=False, na_position="first", ignore_index=True)

@@ -13,7 +13,18 @@ from data_access.ingest.preview import Preview, preview
 from data_access.ingest.sources import SOURCES
 
 __all__ = [
-    "IngestError", "LoadResult", "Mapping", "MappingError", "Preview", "SOURCES", "canonical_codes",
-    "load_file", "load_mapping", "map_code", "parse_mapping", "parse_mapping_text", "preview",
+    "IngestError",
+    "LoadResult",
+    "Mapping",
+    "MappingError",
+    "Preview",
+    "SOURCES",
+    "canonical_codes",
+    "load_file",
+    "load_mapping",
+    "map_code",
+    "parse_mapping",
+    "parse_mapping_text",
+    "preview",
     "retry_quarantine",
 ]

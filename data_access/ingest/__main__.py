@@ -25,18 +25,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m data_access.ingest",
         description="Load a plant's CSV or Excel export into the warehouse through a mapping file. "
-                    "Rows that cannot be loaded are quarantined with their reason; local codes "
-                    "nobody has mapped go to the review list.",
+        "Rows that cannot be loaded are quarantined with their reason; local codes "
+        "nobody has mapped go to the review list.",
         epilog="Exit status: 0 rows loaded; 1 no row could be loaded; 2 file, mapping or "
-               "warehouse unusable (nothing written); 3 loaded, but the marts refresh failed.")
-    parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, "
-                                      "or the SQLite file data/warehouse.db)")
+        "warehouse unusable (nothing written); 3 loaded, but the marts refresh failed.",
+    )
+    parser.add_argument(
+        "--url",
+        help="warehouse URL (default: WAREHOUSE_URL, .streamlit/secrets.toml, or the SQLite file data/warehouse.db)",
+    )
     parser.add_argument("--plant", required=True, help="plant id, e.g. EU-BER")
     parser.add_argument("--source", required=True, choices=list(SOURCES))
     parser.add_argument("--mapping", required=True, help="mapping YAML file (see docs/onboarding.md)")
-    parser.add_argument("--replaces", type=int, action="append", default=[], metavar="LOAD_ID",
-                        help="an earlier load this file corrects: its rows missing from this file "
-                             "are deleted (repeat for several)")
+    parser.add_argument(
+        "--replaces",
+        type=int,
+        action="append",
+        default=[],
+        metavar="LOAD_ID",
+        help="an earlier load this file corrects: its rows missing from this file are deleted (repeat for several)",
+    )
     parser.add_argument("--actor", default=None, help="who is loading (default: cli:<os user>)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -65,8 +73,14 @@ def main(argv=None) -> int:
     if not args.no_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=100, unit="%", desc="ingest", leave=False, file=sys.stderr,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        bar = tqdm(
+            total=100,
+            unit="%",
+            desc="ingest",
+            leave=False,
+            file=sys.stderr,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+        )
 
     def progress(fraction, message):
         if bar is not None:
@@ -75,9 +89,17 @@ def main(argv=None) -> int:
             bar.refresh()
 
     try:
-        result = load_file(engine, args.plant, args.source, mapping, args.file,
-                           actor=args.actor or default_actor(), replaces=args.replaces,
-                           progress=progress, chunk_rows=args.chunk_rows)
+        result = load_file(
+            engine,
+            args.plant,
+            args.source,
+            mapping,
+            args.file,
+            actor=args.actor or default_actor(),
+            replaces=args.replaces,
+            progress=progress,
+            chunk_rows=args.chunk_rows,
+        )
     except SQLAlchemyError as exc:
         if bar is not None:
             bar.close()
@@ -92,9 +114,13 @@ def main(argv=None) -> int:
     for note in result.notes:
         print(f"note: {note}")
     for (kind, code), rows in sorted(result.unmapped_codes.items()):
-        print(f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}")
+        print(
+            f"unmapped {kind}: {code!r} ({rows:,} rows) - map it on the onboarding page or in the mapping's codes.{kind}"
+        )
     if result.quarantined:
-        print(f"{result.quarantined:,} rows are in quarantine with their reasons (onboarding page, or table quarantine)")
+        print(
+            f"{result.quarantined:,} rows are in quarantine with their reasons (onboarding page, or table quarantine)"
+        )
     if result.status != "failed" and not result.loadable:
         print("error: no row of the file could be loaded", file=sys.stderr)
     return result.exit_code

@@ -101,16 +101,23 @@ class LoadResult:
     def summary(self) -> str:
         if self.status == "failed":
             return f"{self.file_name}: not loaded: {self.error}"
-        parts = [f"{self.rows_read:,} rows read", f"{self.inserted:,} loaded",
-                 f"{self.replaced:,} replaced", f"{self.unchanged:,} unchanged",
-                 f"{self.duplicates:,} duplicates", f"{self.quarantined:,} quarantined"]
+        parts = [
+            f"{self.rows_read:,} rows read",
+            f"{self.inserted:,} loaded",
+            f"{self.replaced:,} replaced",
+            f"{self.unchanged:,} unchanged",
+            f"{self.duplicates:,} duplicates",
+            f"{self.quarantined:,} quarantined",
+        ]
         if self.unmapped:
             parts.append(f"{self.unmapped:,} waiting for {len(self.unmapped_codes)} unmapped code(s)")
         if self.removed:
             parts.append(f"{self.removed:,} removed (no longer in the corrected file)")
         if self.resolved:
             parts.append(f"{self.resolved:,} earlier quarantined rows now loaded")
-        head = f"{self.file_name} -> {self.plant_id}/{self.source} (load {self.load_id}, mapping v{self.mapping_version})"
+        head = (
+            f"{self.file_name} -> {self.plant_id}/{self.source} (load {self.load_id}, mapping v{self.mapping_version})"
+        )
         return head + ": " + ", ".join(parts)
 
 
@@ -121,11 +128,22 @@ def default_actor() -> str:
         return "cli"
 
 
-def load_file(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, *,
-              file_name: str | None = None, actor: str | None = None, replaces=(),
-              progress: Progress | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-              audit: Audit | None = None, now: datetime | None = None,
-              refresh_marts: bool = True) -> LoadResult:
+def load_file(
+    engine: Engine,
+    plant_id: str,
+    source: str,
+    mapping: Mapping,
+    file,
+    *,
+    file_name: str | None = None,
+    actor: str | None = None,
+    replaces=(),
+    progress: Progress | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    audit: Audit | None = None,
+    now: datetime | None = None,
+    refresh_marts: bool = True,
+) -> LoadResult:
     """Load `file` (a path or a binary file object) for one plant and source with `mapping`.
 
     `audit(conn, result)`, when given, runs inside the load's transaction after everything
@@ -163,10 +181,18 @@ def load_file(engine: Engine, plant_id: str, source: str, mapping: Mapping, file
     return result
 
 
-def retry_quarantine(engine: Engine, plant_id: str, source: str, *, actor: str | None = None,
-                     progress: Progress | None = None, audit: Audit | None = None,
-                     now: datetime | None = None, chunk_rows: int = 10_000,
-                     refresh_marts: bool = True) -> LoadResult:
+def retry_quarantine(
+    engine: Engine,
+    plant_id: str,
+    source: str,
+    *,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    audit: Audit | None = None,
+    now: datetime | None = None,
+    chunk_rows: int = 10_000,
+    refresh_marts: bool = True,
+) -> LoadResult:
     """Run the plant's open quarantine rows of `source` again through the newest stored mapping
     (plus the codes mapped in the review list since). Rows that load now are resolved; the
     others keep their place with today's reasons. Unreadable rows (wrong field count) stay."""
@@ -181,8 +207,12 @@ def retry_quarantine(engine: Engine, plant_id: str, source: str, *, actor: str |
         if stored is None:
             raise IngestError(f"no mapping is stored for {plant_id}/{source} yet: load a file first")
         mapping, _ = stored
-        open_rows = (q.plant_id == plant_id, q.source == source, q.resolved.is_(False),
-                     func.coalesce(q.category, "invalid") != "unreadable")
+        open_rows = (
+            q.plant_id == plant_id,
+            q.source == source,
+            q.resolved.is_(False),
+            func.coalesce(q.category, "invalid") != "unreadable",
+        )
         with engine.begin() as conn:
             total = conn.execute(select(func.count()).where(*open_rows)).scalar_one()
             if total == 0:
@@ -190,8 +220,12 @@ def retry_quarantine(engine: Engine, plant_id: str, source: str, *, actor: str |
             job = _Job.start(conn, result, mapping, actor, now, (), None)
             last_id, done = 0, 0
             while True:
-                rows = conn.execute(select(q.quarantine_id, q.row_number, q.raw).where(
-                    *open_rows, q.quarantine_id > last_id).order_by(q.quarantine_id).limit(chunk_rows)).all()
+                rows = conn.execute(
+                    select(q.quarantine_id, q.row_number, q.raw)
+                    .where(*open_rows, q.quarantine_id > last_id)
+                    .order_by(q.quarantine_id)
+                    .limit(chunk_rows)
+                ).all()
                 if not rows:
                     break
                 last_id = rows[-1].quarantine_id
@@ -218,12 +252,16 @@ def _refresh(engine, result, refresh_marts, report):
         report(0.9, "Refreshing the plant's daily marts")
         try:
             result.marts_rows = marts.refresh(
-                engine, plant_ids=[result.plant_id],
-                progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
+                engine,
+                plant_ids=[result.plant_id],
+                progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message),
+            )
         except Exception as exc:  # noqa: BLE001 - the load is committed; say the marts lag behind
             result.marts_error = f"{type(exc).__name__}: {exc}"
-            result.notes.append(f"the rows are loaded, but the daily marts could not be refreshed "
-                                f"({result.marts_error}); they catch up on the next load or refresh")
+            result.notes.append(
+                f"the rows are loaded, but the daily marts could not be refreshed "
+                f"({result.marts_error}); they catch up on the next load or refresh"
+            )
     report(1.0, "Done")
 
 
@@ -249,14 +287,19 @@ def _check_columns(reader, mapping, result):
         if len(header) == 1:
             used = [d for d in (",", ";", "\t", "|") if d in header[0] and d != reader.delimiter]
             if used:
-                hint = (f"; the header reads as one column {header[0][:80]!r}: is the delimiter "
-                        f"{used[0]!r}? Set file.delimiter in the mapping")
-        raise IngestError(f"missing column(s) {', '.join(missing)}; the file's columns are: "
-                          f"{', '.join(repr(h) for h in header[:30])}{hint}")
+                hint = (
+                    f"; the header reads as one column {header[0][:80]!r}: is the delimiter "
+                    f"{used[0]!r}? Set file.delimiter in the mapping"
+                )
+        raise IngestError(
+            f"missing column(s) {', '.join(missing)}; the file's columns are: "
+            f"{', '.join(repr(h) for h in header[:30])}{hint}"
+        )
     ignored = [h for h in header if h not in wanted.values()]
     if ignored:
-        result.notes.append(f"columns not in the mapping, ignored: {', '.join(ignored[:20])}"
-                            + (" ..." if len(ignored) > 20 else ""))
+        result.notes.append(
+            f"columns not in the mapping, ignored: {', '.join(ignored[:20])}" + (" ..." if len(ignored) > 20 else "")
+        )
 
 
 def _record_failure(engine, result, actor, now) -> int | None:
@@ -267,12 +310,28 @@ def _record_failure(engine, result, actor, now) -> int | None:
         with engine.begin() as conn:
             if conn.execute(select(plant.c.plant_id).where(plant.c.plant_id == result.plant_id)).first() is None:
                 return None
-            return conn.execute(ingest_load.insert().values(
-                plant_id=result.plant_id, source=result.source[:32], file_name=result.file_name[:260],
-                actor=actor, started_utc=now, finished_utc=datetime.now(timezone.utc), status="failed",
-                rows_read=0, inserted=0, replaced=0, unchanged=0, duplicates=0, quarantined=0,
-                unmapped=0, removed=0, message=(result.error or "")[:4000],
-            ).returning(ingest_load.c.load_id)).scalar_one()
+            return conn.execute(
+                ingest_load.insert()
+                .values(
+                    plant_id=result.plant_id,
+                    source=result.source[:32],
+                    file_name=result.file_name[:260],
+                    actor=actor,
+                    started_utc=now,
+                    finished_utc=datetime.now(timezone.utc),
+                    status="failed",
+                    rows_read=0,
+                    inserted=0,
+                    replaced=0,
+                    unchanged=0,
+                    duplicates=0,
+                    quarantined=0,
+                    unmapped=0,
+                    removed=0,
+                    message=(result.error or "")[:4000],
+                )
+                .returning(ingest_load.c.load_id)
+            ).scalar_one()
     except Exception:  # noqa: BLE001 - the log is a courtesy; the failure itself is returned
         return None
 
@@ -305,15 +364,37 @@ class _Job:
         mapping_id, version = mappings.register(conn, effective, actor, now)
         result.mapping_version = version
         job.replaces = _check_replaces(conn, plant_id, source, replaces)
-        result.load_id = conn.execute(ingest_load.insert().values(
-            plant_id=plant_id, source=source, file_name=result.file_name[:260], file_sha256=digest,
-            mapping_id=mapping_id, mapping_version=version, actor=actor, started_utc=now, status="running",
-            rows_read=0, inserted=0, replaced=0, unchanged=0, duplicates=0, quarantined=0, unmapped=0,
-            removed=0, replaces=list(job.replaces),
-        ).returning(ingest_load.c.load_id)).scalar_one()
+        result.load_id = conn.execute(
+            ingest_load.insert()
+            .values(
+                plant_id=plant_id,
+                source=source,
+                file_name=result.file_name[:260],
+                file_sha256=digest,
+                mapping_id=mapping_id,
+                mapping_version=version,
+                actor=actor,
+                started_utc=now,
+                status="running",
+                rows_read=0,
+                inserted=0,
+                replaced=0,
+                unchanged=0,
+                duplicates=0,
+                quarantined=0,
+                unmapped=0,
+                removed=0,
+                replaces=list(job.replaces),
+            )
+            .returning(ingest_load.c.load_id)
+        ).scalar_one()
         q = quarantine.c
-        job.open_quarantine = conn.execute(select(func.count()).where(
-            q.plant_id == plant_id, q.source == source, q.resolved.is_(False))).scalar_one() > 0
+        job.open_quarantine = (
+            conn.execute(
+                select(func.count()).where(q.plant_id == plant_id, q.source == source, q.resolved.is_(False))
+            ).scalar_one()
+            > 0
+        )
         job.days = []
         return job
 
@@ -341,8 +422,11 @@ class _Job:
             records = records[~repeat]
 
         lineage = self._lineage(records["natural_key"])
-        known = records["natural_key"].map(lineage["row_hash"]) if len(lineage) else \
-            pd.Series(np.nan, index=records.index, dtype=object)
+        known = (
+            records["natural_key"].map(lineage["row_hash"])
+            if len(lineage)
+            else pd.Series(np.nan, index=records.index, dtype=object)
+        )
         known_load = records["natural_key"].map(lineage["load_id"]) if len(lineage) else known
         known_row = records["natural_key"].map(lineage["row_number"]) if len(lineage) else known
         this_load = known_load == r.load_id
@@ -368,10 +452,16 @@ class _Job:
         if len(loaded):
             self.days.append(facts.days_of(loaded))
 
-        lineage_rows = pd.DataFrame({
-            "plant_id": self.ctx.plant_id, "source": src.name, "natural_key": records["natural_key"],
-            "row_hash": records["row_hash"], "load_id": r.load_id, "row_number": numbers[records.index],
-        })
+        lineage_rows = pd.DataFrame(
+            {
+                "plant_id": self.ctx.plant_id,
+                "source": src.name,
+                "natural_key": records["natural_key"],
+                "row_hash": records["row_hash"],
+                "load_id": r.load_id,
+                "row_number": numbers[records.index],
+            }
+        )
         bulk.bulk_insert(conn, ingest_row, lineage_rows[new.to_numpy()])
         self._update_lineage(lineage_rows[(replaced | unchanged).to_numpy()])
 
@@ -385,8 +475,11 @@ class _Job:
         if len(index) == 0:
             return
         keys = ", ".join(self.ctx.source.natural_key)
-        message = (f"conflicting duplicate: the same {keys} as row " + earlier_rows.astype("Int64").astype(str)
-                   + " of this load, with other values (the first one was kept)")
+        message = (
+            f"conflicting duplicate: the same {keys} as row "
+            + earlier_rows.astype("Int64").astype(str)
+            + " of this load, with other values (the first one was kept)"
+        )
         current = reasons[index]
         reasons[index] = np.where(current == "", message.to_numpy(), current + "; " + message.to_numpy())
         category[index] = "conflict"
@@ -400,14 +493,24 @@ class _Job:
         if rows.empty:
             return
         i = ingest_row.c
-        stmt = update(ingest_row).where(
-            i.plant_id == bindparam("b_plant"), i.source == bindparam("b_source"),
-            i.natural_key == bindparam("b_key")).values(
-            row_hash=bindparam("b_hash"), load_id=bindparam("b_load"), row_number=bindparam("b_row"))
-        self.conn.execute(stmt, [
-            {"b_plant": p, "b_source": s, "b_key": k, "b_hash": h, "b_load": int(lo), "b_row": int(n)}
-            for p, s, k, h, lo, n in rows[["plant_id", "source", "natural_key", "row_hash", "load_id",
-                                           "row_number"]].itertuples(index=False)])
+        stmt = (
+            update(ingest_row)
+            .where(
+                i.plant_id == bindparam("b_plant"),
+                i.source == bindparam("b_source"),
+                i.natural_key == bindparam("b_key"),
+            )
+            .values(row_hash=bindparam("b_hash"), load_id=bindparam("b_load"), row_number=bindparam("b_row"))
+        )
+        self.conn.execute(
+            stmt,
+            [
+                {"b_plant": p, "b_source": s, "b_key": k, "b_hash": h, "b_load": int(lo), "b_row": int(n)}
+                for p, s, k, h, lo, n in rows[
+                    ["plant_id", "source", "natural_key", "row_hash", "load_id", "row_number"]
+                ].itertuples(index=False)
+            ],
+        )
 
     def _quarantine(self, frame, numbers, reasons, category, bad, quarantine_ids):
         r, conn, q = self.result, self.conn, quarantine.c
@@ -425,54 +528,103 @@ class _Job:
         resolution = f"loaded by load {r.load_id}"
         if quarantine_ids is not None:  # a re-try: update the quarantine rows in place
             if loaded_ok.any():
-                conn.execute(update(quarantine).where(q.quarantine_id.in_([int(i) for i in quarantine_ids[loaded_ok]]))
-                             .values(resolved=True, resolution=resolution, resolved_utc=self.now))
+                conn.execute(
+                    update(quarantine)
+                    .where(q.quarantine_id.in_([int(i) for i in quarantine_ids[loaded_ok]]))
+                    .values(resolved=True, resolution=resolution, resolved_utc=self.now)
+                )
                 r.resolved += int(loaded_ok.sum())
             if rejected.any():
-                conn.execute(update(quarantine).where(q.quarantine_id == bindparam("b_id")).values(
-                    reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id), [
-                    {"b_id": int(i), "b_reason": reason, "b_cat": cat} for i, reason, cat in
-                    zip(quarantine_ids[rejected], reasons[rejected], category[rejected])])
+                conn.execute(
+                    update(quarantine)
+                    .where(q.quarantine_id == bindparam("b_id"))
+                    .values(reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id),
+                    [
+                        {"b_id": int(i), "b_reason": reason, "b_cat": cat}
+                        for i, reason, cat in zip(quarantine_ids[rejected], reasons[rejected], category[rejected])
+                    ],
+                )
             return
         sub = frame[rejected]
-        rows = pd.DataFrame({
-            "plant_id": self.ctx.plant_id, "source": self.ctx.source.name, "file_name": r.file_name[:260],
-            "row_number": numbers[rejected].to_numpy(),
-            "raw": sub.map(_truncate).to_dict("records") if len(sub) else [],
-            "reason": reasons[rejected].to_numpy(), "created_utc": self.now, "resolved": False,
-            "load_id": r.load_id, "category": category[rejected].to_numpy(),
-            "raw_hash": hashes[rejected].to_numpy() if len(sub) else [],
-        })
+        rows = pd.DataFrame(
+            {
+                "plant_id": self.ctx.plant_id,
+                "source": self.ctx.source.name,
+                "file_name": r.file_name[:260],
+                "row_number": numbers[rejected].to_numpy(),
+                "raw": sub.map(_truncate).to_dict("records") if len(sub) else [],
+                "reason": reasons[rejected].to_numpy(),
+                "created_utc": self.now,
+                "resolved": False,
+                "load_id": r.load_id,
+                "category": category[rejected].to_numpy(),
+                "raw_hash": hashes[rejected].to_numpy() if len(sub) else [],
+            }
+        )
         if bad:
-            rows = pd.concat([rows, pd.DataFrame({
-                "plant_id": self.ctx.plant_id, "source": self.ctx.source.name, "file_name": r.file_name[:260],
-                "row_number": [b[0] for b in bad], "raw": [{k: _truncate(v) for k, v in b[2].items()} for b in bad],
-                "reason": [b[1] for b in bad], "created_utc": self.now, "resolved": False,
-                "load_id": r.load_id, "category": "unreadable", "raw_hash": [_bad_hash(b[2]) for b in bad],
-            })], ignore_index=True)
+            rows = pd.concat(
+                [
+                    rows,
+                    pd.DataFrame(
+                        {
+                            "plant_id": self.ctx.plant_id,
+                            "source": self.ctx.source.name,
+                            "file_name": r.file_name[:260],
+                            "row_number": [b[0] for b in bad],
+                            "raw": [{k: _truncate(v) for k, v in b[2].items()} for b in bad],
+                            "reason": [b[1] for b in bad],
+                            "created_utc": self.now,
+                            "resolved": False,
+                            "load_id": r.load_id,
+                            "category": "unreadable",
+                            "raw_hash": [_bad_hash(b[2]) for b in bad],
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
         if self.open_quarantine:
             # the same raw row is already waiting: refresh its reason instead of a second copy;
             # a row waiting there that loads now is resolved
-            waiting = self._waiting(pd.concat([rows["raw_hash"], hashes[loaded_ok]]) if len(rows) else hashes[loaded_ok])
+            waiting = self._waiting(
+                pd.concat([rows["raw_hash"], hashes[loaded_ok]]) if len(rows) else hashes[loaded_ok]
+            )
             again = rows["raw_hash"].isin(waiting)
             if again.any():  # a reason that changed (a new mapping) is brought up to date
-                changed = rows[again].merge(pd.DataFrame(waiting.values(), columns=["raw_hash", "old_reason", "old_cat"]),
-                                            on="raw_hash")
-                changed = changed[(changed["reason"] != changed["old_reason"]) | (changed["category"] != changed["old_cat"])]
+                changed = rows[again].merge(
+                    pd.DataFrame(waiting.values(), columns=["raw_hash", "old_reason", "old_cat"]), on="raw_hash"
+                )
+                changed = changed[
+                    (changed["reason"] != changed["old_reason"]) | (changed["category"] != changed["old_cat"])
+                ]
                 if len(changed):
-                    conn.execute(update(quarantine).where(
-                        q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name,
-                        q.resolved.is_(False), q.raw_hash == bindparam("b_hash")).values(
-                        reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id), [
-                        {"b_hash": h, "b_reason": reason, "b_cat": cat} for h, reason, cat in
-                        changed[["raw_hash", "reason", "category"]].itertuples(index=False)])
+                    conn.execute(
+                        update(quarantine)
+                        .where(
+                            q.plant_id == self.ctx.plant_id,
+                            q.source == self.ctx.source.name,
+                            q.resolved.is_(False),
+                            q.raw_hash == bindparam("b_hash"),
+                        )
+                        .values(reason=bindparam("b_reason"), category=bindparam("b_cat"), load_id=r.load_id),
+                        [
+                            {"b_hash": h, "b_reason": reason, "b_cat": cat}
+                            for h, reason, cat in changed[["raw_hash", "reason", "category"]].itertuples(index=False)
+                        ],
+                    )
                 rows = rows[~again]
             now_loaded = [h for h in hashes[loaded_ok] if h in waiting]
             if now_loaded:
-                done = conn.execute(update(quarantine).where(
-                    q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name,
-                    q.resolved.is_(False), q.raw_hash.in_(now_loaded)).values(
-                    resolved=True, resolution=resolution, resolved_utc=self.now))
+                done = conn.execute(
+                    update(quarantine)
+                    .where(
+                        q.plant_id == self.ctx.plant_id,
+                        q.source == self.ctx.source.name,
+                        q.resolved.is_(False),
+                        q.raw_hash.in_(now_loaded),
+                    )
+                    .values(resolved=True, resolution=resolution, resolved_utc=self.now)
+                )
                 r.resolved += max(done.rowcount, 0)
         if len(rows):
             bulk.bulk_insert(conn, quarantine, rows)
@@ -480,10 +632,19 @@ class _Job:
     def _waiting(self, hashes: pd.Series) -> dict:
         """Open quarantine rows of the plant's source among these raw hashes: hash -> (hash, reason, category)."""
         q = quarantine.c
-        return {row[0]: tuple(row) for row in facts._in_batches(self.conn, lambda b: select(
-            q.raw_hash, q.reason, q.category).where(
-            q.plant_id == self.ctx.plant_id, q.source == self.ctx.source.name, q.resolved.is_(False),
-            q.raw_hash.in_(b)), hashes.dropna().unique())}
+        return {
+            row[0]: tuple(row)
+            for row in facts._in_batches(
+                self.conn,
+                lambda b: select(q.raw_hash, q.reason, q.category).where(
+                    q.plant_id == self.ctx.plant_id,
+                    q.source == self.ctx.source.name,
+                    q.resolved.is_(False),
+                    q.raw_hash.in_(b),
+                ),
+                hashes.dropna().unique(),
+            )
+        }
 
     # --- the end of the load --------------------------------------------------------------------
 
@@ -500,12 +661,26 @@ class _Job:
             self._feed_status()
             # the worker's pipeline for this plant: marts -> forecasts -> risk -> orchestration
             jobs_store.request(conn, "load", self.actor, plant_id=self.ctx.plant_id, load_id=r.load_id, now=self.now)
-        r.status = ("nothing_loaded" if not r.loadable else "partial" if r.quarantined else "loaded")
-        conn.execute(update(ingest_load).where(ingest_load.c.load_id == r.load_id).values(
-            finished_utc=datetime.now(timezone.utc), status=r.status, rows_read=r.rows_read,
-            inserted=r.inserted, replaced=r.replaced, unchanged=r.unchanged, duplicates=r.duplicates,
-            quarantined=r.quarantined, unmapped=r.unmapped, removed=r.removed,
-            first_day=r.first_day, last_day=r.last_day, message="; ".join(r.notes)[:4000] or None))
+        r.status = "nothing_loaded" if not r.loadable else "partial" if r.quarantined else "loaded"
+        conn.execute(
+            update(ingest_load)
+            .where(ingest_load.c.load_id == r.load_id)
+            .values(
+                finished_utc=datetime.now(timezone.utc),
+                status=r.status,
+                rows_read=r.rows_read,
+                inserted=r.inserted,
+                replaced=r.replaced,
+                unchanged=r.unchanged,
+                duplicates=r.duplicates,
+                quarantined=r.quarantined,
+                unmapped=r.unmapped,
+                removed=r.removed,
+                first_day=r.first_day,
+                last_day=r.last_day,
+                message="; ".join(r.notes)[:4000] or None,
+            )
+        )
         if audit is not None:
             audit(conn, r)
 
@@ -521,19 +696,38 @@ class _Job:
     def _review_list(self):
         u = unmapped_code.c
         for (kind, code), n in self.result.unmapped_codes.items():
-            existing = self.conn.execute(select(u.status).where(
-                u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)).first()
+            existing = self.conn.execute(
+                select(u.status).where(u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)
+            ).first()
             if existing is None:
-                self.conn.execute(unmapped_code.insert().values(
-                    plant_id=self.ctx.plant_id, kind=kind, local_code=code, source=self.ctx.source.name,
-                    occurrences=n, first_seen_utc=self.now, last_seen_utc=self.now,
-                    last_load_id=self.result.load_id, status="open"))
+                self.conn.execute(
+                    unmapped_code.insert().values(
+                        plant_id=self.ctx.plant_id,
+                        kind=kind,
+                        local_code=code,
+                        source=self.ctx.source.name,
+                        occurrences=n,
+                        first_seen_utc=self.now,
+                        last_seen_utc=self.now,
+                        last_load_id=self.result.load_id,
+                        status="open",
+                    )
+                )
             else:
-                self.conn.execute(update(unmapped_code).where(
-                    u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code).values(
-                    occurrences=n, last_seen_utc=self.now, last_load_id=self.result.load_id,
-                    source=self.ctx.source.name, status="open", canonical_code=None,
-                    resolved_by=None, resolved_utc=None))
+                self.conn.execute(
+                    update(unmapped_code)
+                    .where(u.plant_id == self.ctx.plant_id, u.kind == kind, u.local_code == code)
+                    .values(
+                        occurrences=n,
+                        last_seen_utc=self.now,
+                        last_load_id=self.result.load_id,
+                        source=self.ctx.source.name,
+                        status="open",
+                        canonical_code=None,
+                        resolved_by=None,
+                        resolved_utc=None,
+                    )
+                )
 
     def _feed_status(self):
         f = feed_status.c
@@ -541,9 +735,14 @@ class _Job:
         cadence = self.mapping.expected_cadence_h
         where = (f.plant_id == self.ctx.plant_id, f.source == feed)
         if self.conn.execute(select(f.source).where(*where)).first() is None:
-            self.conn.execute(feed_status.insert().values(
-                plant_id=self.ctx.plant_id, source=feed, last_received_utc=self.now,
-                expected_cadence_h=cadence or self.ctx.source.default_cadence_h))
+            self.conn.execute(
+                feed_status.insert().values(
+                    plant_id=self.ctx.plant_id,
+                    source=feed,
+                    last_received_utc=self.now,
+                    expected_cadence_h=cadence or self.ctx.source.default_cadence_h,
+                )
+            )
         else:
             values = {"last_received_utc": self.now}
             if cadence:
@@ -562,30 +761,35 @@ def _check_replaces(conn, plant_id, source, replaces) -> tuple[int, ...]:
         if row is None:
             raise IngestError(f"--replaces {load_id}: there is no such load")
         if (row.plant_id, row.source) != (plant_id, source):
-            raise IngestError(f"--replaces {load_id}: that load was for {row.plant_id}/{row.source}, "
-                              f"not {plant_id}/{source}")
+            raise IngestError(
+                f"--replaces {load_id}: that load was for {row.plant_id}/{row.source}, not {plant_id}/{source}"
+            )
     return ids
 
 
 # --- the review list ---------------------------------------------------------------------------
+
 
 def canonical_codes(conn, plant_id: str, kind: str) -> dict[str, str]:
     """Canonical codes a local code of `kind` may be mapped to at the plant: code -> label."""
     from data_access.schema import asset, downtime_reason, line, material, supplier
 
     if kind == "asset":
-        rows = conn.execute(select(asset.c.asset_id, asset.c.local_name).where(asset.c.plant_id == plant_id)
-                            .order_by(asset.c.asset_id)).all()
+        rows = conn.execute(
+            select(asset.c.asset_id, asset.c.local_name).where(asset.c.plant_id == plant_id).order_by(asset.c.asset_id)
+        ).all()
     elif kind == "line":
-        rows = conn.execute(select(line.c.line_id, line.c.name).where(line.c.plant_id == plant_id)
-                            .order_by(line.c.line_id)).all()
+        rows = conn.execute(
+            select(line.c.line_id, line.c.name).where(line.c.plant_id == plant_id).order_by(line.c.line_id)
+        ).all()
     elif kind == "material":
         rows = conn.execute(select(material.c.material_id, material.c.name).order_by(material.c.material_id)).all()
     elif kind == "supplier":
         rows = conn.execute(select(supplier.c.supplier_id, supplier.c.name).order_by(supplier.c.supplier_id)).all()
     elif kind == "reason":
-        rows = conn.execute(select(downtime_reason.c.reason_code, downtime_reason.c.description)
-                            .order_by(downtime_reason.c.reason_code)).all()
+        rows = conn.execute(
+            select(downtime_reason.c.reason_code, downtime_reason.c.description).order_by(downtime_reason.c.reason_code)
+        ).all()
     elif kind in VOCABULARIES:
         rows = [(v, v) for v in VOCABULARIES[kind]]
     else:
@@ -593,24 +797,44 @@ def canonical_codes(conn, plant_id: str, kind: str) -> dict[str, str]:
     return {code: f"{code} ({label})" if label and label != code else code for code, label in rows}
 
 
-def map_code(engine: Engine, plant_id: str, kind: str, local_code: str, canonical_code: str, *,
-             actor: str, audit: Callable | None = None, now: datetime | None = None) -> None:
+def map_code(
+    engine: Engine,
+    plant_id: str,
+    kind: str,
+    local_code: str,
+    canonical_code: str,
+    *,
+    actor: str,
+    audit: Callable | None = None,
+    now: datetime | None = None,
+) -> None:
     """Map a local code of the review list to a canonical one; `audit(conn, detail)` runs in the
     same transaction. Later loads and quarantine re-tries of the plant apply the mapping."""
     now = now or datetime.now(timezone.utc)
     u = unmapped_code.c
     with engine.begin() as conn:
-        row = conn.execute(select(u.status, u.canonical_code).where(
-            u.plant_id == plant_id, u.kind == kind, u.local_code == local_code)).first()
+        row = conn.execute(
+            select(u.status, u.canonical_code).where(u.plant_id == plant_id, u.kind == kind, u.local_code == local_code)
+        ).first()
         if row is None:
-            raise IngestError(f"{CODE_KIND_LABELS.get(kind, kind)} {local_code!r} is not in the review list of {plant_id}")
+            raise IngestError(
+                f"{CODE_KIND_LABELS.get(kind, kind)} {local_code!r} is not in the review list of {plant_id}"
+            )
         options = canonical_codes(conn, plant_id, kind)
         if canonical_code not in options:
             raise IngestError(f"{canonical_code!r} is not a {CODE_KIND_LABELS[kind]} of {plant_id}")
-        conn.execute(update(unmapped_code).where(
-            u.plant_id == plant_id, u.kind == kind, u.local_code == local_code).values(
-            status="mapped", canonical_code=canonical_code, resolved_by=actor[:64], resolved_utc=now))
+        conn.execute(
+            update(unmapped_code)
+            .where(u.plant_id == plant_id, u.kind == kind, u.local_code == local_code)
+            .values(status="mapped", canonical_code=canonical_code, resolved_by=actor[:64], resolved_utc=now)
+        )
         if audit is not None:
-            audit(conn, {"kind": kind, "local_code": local_code, "canonical_code": canonical_code,
-                         "previous": row.canonical_code})
-
+            audit(
+                conn,
+                {
+                    "kind": kind,
+                    "local_code": local_code,
+                    "canonical_code": canonical_code,
+                    "previous": row.canonical_code,
+                },
+            )

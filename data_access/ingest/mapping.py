@@ -151,8 +151,10 @@ class Mapping(_Strict):
         source = SOURCES[self.source]
         unknown = [name for name in self.columns if name not in source.field_names]
         if unknown:
-            raise ValueError(f"columns: unknown field(s) {', '.join(unknown)} for source {self.source} "
-                             f"(known: {', '.join(source.field_names)})")
+            raise ValueError(
+                f"columns: unknown field(s) {', '.join(unknown)} for source {self.source} "
+                f"(known: {', '.join(source.field_names)})"
+            )
         for name, spec in self.columns.items():
             f = source.field(name)
             spec = spec if isinstance(spec, FieldSpec) else FieldSpec(column=spec)
@@ -175,8 +177,9 @@ class Mapping(_Strict):
         kinds = {f.code_kind for f in source.fields if f.kind == "code"}
         bad = [k for k in self.codes if k not in kinds]
         if bad:
-            raise ValueError(f"codes: {', '.join(bad)} is not a code of source {self.source} "
-                             f"(its codes: {', '.join(sorted(kinds))})")
+            raise ValueError(
+                f"codes: {', '.join(bad)} is not a code of source {self.source} (its codes: {', '.join(sorted(kinds))})"
+            )
         return self
 
     def field_spec(self, name: str) -> FieldSpec | None:
@@ -252,17 +255,26 @@ def dump_yaml(spec: dict) -> str:
 def template(source: str, plant_id: str) -> Mapping:
     """A starting mapping for a source: every field mapped to a column of the same name."""
     fields = SOURCES[source].fields
-    return parse_mapping({"plant": plant_id, "source": source,
-                          "columns": {f.name: f.name for f in fields if f.required or f.name == "end"}})
+    return parse_mapping(
+        {
+            "plant": plant_id,
+            "source": source,
+            "columns": {f.name: f.name for f in fields if f.required or f.name == "end"},
+        }
+    )
 
 
 # --- versions in the warehouse ---------------------------------------------------------------
 
+
 def reviewed_codes(conn, plant_id: str) -> dict[str, dict[str, str]]:
     """Codes a steward mapped in the review list for a plant: kind -> local -> canonical."""
     u = unmapped_code.c
-    rows = conn.execute(select(u.kind, u.local_code, u.canonical_code).where(
-        u.plant_id == plant_id, u.status == "mapped", u.kind.in_(REVIEWABLE))).all()
+    rows = conn.execute(
+        select(u.kind, u.local_code, u.canonical_code).where(
+            u.plant_id == plant_id, u.status == "mapped", u.kind.in_(REVIEWABLE)
+        )
+    ).all()
     out: dict[str, dict[str, str]] = {}
     for kind, local, canonical in rows:
         out.setdefault(kind, {})[local] = canonical
@@ -273,29 +285,40 @@ def register(conn, mapping: Mapping, actor: str, now: datetime | None = None) ->
     """Store `mapping` as the newest version for its plant and source unless the newest
     already equals it; returns (mapping_id, version). Runs in the caller's transaction."""
     m = mapping_table.c
-    latest = conn.execute(select(m.mapping_id, m.version, m.spec).where(
-        m.plant_id == mapping.plant, m.source == mapping.source).order_by(m.version.desc()).limit(1)).first()
+    latest = conn.execute(
+        select(m.mapping_id, m.version, m.spec)
+        .where(m.plant_id == mapping.plant, m.source == mapping.source)
+        .order_by(m.version.desc())
+        .limit(1)
+    ).first()
     spec = mapping.spec
     if latest is not None and _canonical(_as_dict(latest.spec)) == _canonical(spec):
         return latest.mapping_id, latest.version
     version = (latest.version if latest is not None else 0) + 1
-    mapping_id = conn.execute(mapping_table.insert().values(
-        plant_id=mapping.plant, source=mapping.source, version=version, spec=spec,
-        created_utc=now or datetime.now(timezone.utc), created_by=actor[:64],
-    ).returning(m.mapping_id)).scalar_one()
+    mapping_id = conn.execute(
+        mapping_table.insert()
+        .values(
+            plant_id=mapping.plant,
+            source=mapping.source,
+            version=version,
+            spec=spec,
+            created_utc=now or datetime.now(timezone.utc),
+            created_by=actor[:64],
+        )
+        .returning(m.mapping_id)
+    ).scalar_one()
     return mapping_id, version
 
 
 def latest(conn, plant_id: str, source: str) -> tuple[Mapping, int] | None:
     """The newest stored mapping of a plant's source and its version, or None."""
     m = mapping_table.c
-    row = conn.execute(select(m.version, m.spec).where(m.plant_id == plant_id, m.source == source)
-                       .order_by(m.version.desc()).limit(1)).first()
+    row = conn.execute(
+        select(m.version, m.spec).where(m.plant_id == plant_id, m.source == source).order_by(m.version.desc()).limit(1)
+    ).first()
     if row is None:
         return None
     return parse_mapping(_as_dict(row.spec), f"stored mapping {plant_id}/{source} v{row.version}"), row.version
-
-
 
 
 def _as_dict(spec):

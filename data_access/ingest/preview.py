@@ -37,8 +37,16 @@ class Preview:
         return self.rows["status"].value_counts().to_dict() if len(self.rows) else {}
 
 
-def preview(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, file_name: str,
-            rows: int = PREVIEW_ROWS, now: datetime | None = None) -> Preview:
+def preview(
+    engine: Engine,
+    plant_id: str,
+    source: str,
+    mapping: Mapping,
+    file,
+    file_name: str,
+    rows: int = PREVIEW_ROWS,
+    now: datetime | None = None,
+) -> Preview:
     now = now or datetime.now(timezone.utc)
     empty = pd.DataFrame(columns=STATUS_COLUMNS)
     reader = None
@@ -51,7 +59,7 @@ def preview(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, 
         if chunk is None:
             raise IngestError("the file has a header but no data rows")
         frame = chunk.frame.head(rows).reset_index(drop=True)
-        numbers = pd.Series(chunk.row_numbers[:len(frame)], index=frame.index)
+        numbers = pd.Series(chunk.row_numbers[: len(frame)], index=frame.index)
         with engine.connect() as conn:
             effective = mapping.with_codes(mappings.reviewed_codes(conn, plant_id))
             ctx = build_context(conn, plant_id, effective, pd.Timestamp(now))
@@ -61,9 +69,19 @@ def preview(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, 
             status[parsed.reasons != ""] = "rejected: " + parsed.category[parsed.reasons != ""]
             repeat = records["natural_key"].duplicated(keep="first")
             i = ingest_row.c
-            known = dict(conn.execute(select(i.natural_key, i.row_hash).where(
-                i.plant_id == plant_id, i.source == source,
-                i.natural_key.in_(list(records["natural_key"].unique())))).all()) if len(records) else {}
+            known = (
+                dict(
+                    conn.execute(
+                        select(i.natural_key, i.row_hash).where(
+                            i.plant_id == plant_id,
+                            i.source == source,
+                            i.natural_key.in_(list(records["natural_key"].unique())),
+                        )
+                    ).all()
+                )
+                if len(records)
+                else {}
+            )
             foreign = facts.existing_keys(conn, source, plant_id, records[~records["natural_key"].isin(known)])
         first_hash = dict(zip(records.loc[~repeat, "natural_key"], records.loc[~repeat, "row_hash"]))
         for index, key, row_hash, again in zip(records.index, records["natural_key"], records["row_hash"], repeat):
@@ -77,13 +95,16 @@ def preview(engine: Engine, plant_id: str, source: str, mapping: Mapping, file, 
         canonical = records.drop(columns=["natural_key", "row_hash", "_day"], errors="ignore")
         out.rows = shown.join(canonical, how="left")
         for bad_row, reason, _ in chunk.bad[:rows]:
-            out.rows = pd.concat([out.rows, pd.DataFrame(
-                [{"row_number": bad_row, "status": "rejected: unreadable", "reason": reason}])], ignore_index=True)
+            out.rows = pd.concat(
+                [out.rows, pd.DataFrame([{"row_number": bad_row, "status": "rejected: unreadable", "reason": reason}])],
+                ignore_index=True,
+            )
         out.rows = out.rows.sort_values("row_number", kind="stable").reset_index(drop=True)
         return out
     except IngestError as exc:
-        return Preview(empty, list(getattr(reader, "header", []) or []), list(getattr(reader, "notes", []) or []),
-                       str(exc))
+        return Preview(
+            empty, list(getattr(reader, "header", []) or []), list(getattr(reader, "notes", []) or []), str(exc)
+        )
     finally:
         if reader is not None:
             reader.close()

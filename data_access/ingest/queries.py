@@ -13,9 +13,27 @@ from data_access.ingest.mapping import dump_yaml
 from data_access.schema import ingest_load, mapping, quarantine, unmapped_code
 from data_access.scope import PlantScope
 
-LOAD_COLUMNS = ["load_id", "plant_id", "source", "file_name", "status", "started_utc", "actor",
-                "mapping_version", "rows_read", "inserted", "replaced", "unchanged", "duplicates",
-                "quarantined", "unmapped", "removed", "first_day", "last_day", "message"]
+LOAD_COLUMNS = [
+    "load_id",
+    "plant_id",
+    "source",
+    "file_name",
+    "status",
+    "started_utc",
+    "actor",
+    "mapping_version",
+    "rows_read",
+    "inserted",
+    "replaced",
+    "unchanged",
+    "duplicates",
+    "quarantined",
+    "unmapped",
+    "removed",
+    "first_day",
+    "last_day",
+    "message",
+]
 
 
 def _read(engine, stmt) -> pd.DataFrame:
@@ -23,8 +41,9 @@ def _read(engine, stmt) -> pd.DataFrame:
         return read_frame(conn, stmt)
 
 
-def loads(engine: Engine, scope: PlantScope, plant_id: str | None = None, source: str | None = None,
-          limit: int = 500) -> pd.DataFrame:
+def loads(
+    engine: Engine, scope: PlantScope, plant_id: str | None = None, source: str | None = None, limit: int = 500
+) -> pd.DataFrame:
     """The newest loads first.
 
     Columns: load_id, plant_id, source, file_name, status (loaded | partial | nothing_loaded |
@@ -43,8 +62,9 @@ def loads(engine: Engine, scope: PlantScope, plant_id: str | None = None, source
     return frame
 
 
-def open_quarantine(engine: Engine, scope: PlantScope, plant_id: str | None = None,
-                    source: str | None = None, limit: int = 5000) -> pd.DataFrame:
+def open_quarantine(
+    engine: Engine, scope: PlantScope, plant_id: str | None = None, source: str | None = None, limit: int = 5000
+) -> pd.DataFrame:
     """Rows still waiting in quarantine, oldest first.
 
     Columns: quarantine_id, plant_id, source, file_name, row_number (file line or sheet row),
@@ -52,8 +72,18 @@ def open_quarantine(engine: Engine, scope: PlantScope, plant_id: str | None = No
     as read, JSON text), created_utc (UTC), load_id.
     """
     q = quarantine.c
-    stmt = select(q.quarantine_id, q.plant_id, q.source, q.file_name, q.row_number, q.category, q.reason,
-                  q.raw, q.created_utc, q.load_id).where(scope.clause(q.plant_id), q.resolved.is_(False))
+    stmt = select(
+        q.quarantine_id,
+        q.plant_id,
+        q.source,
+        q.file_name,
+        q.row_number,
+        q.category,
+        q.reason,
+        q.raw,
+        q.created_utc,
+        q.load_id,
+    ).where(scope.clause(q.plant_id), q.resolved.is_(False))
     if plant_id:
         stmt = stmt.where(q.plant_id == plant_id)
     if source:
@@ -72,8 +102,9 @@ def review_list(engine: Engine, scope: PlantScope, plant_id: str | None = None) 
     first_seen_utc, last_seen_utc (UTC), last_load_id.
     """
     u = unmapped_code.c
-    stmt = select(u.plant_id, u.kind, u.local_code, u.source, u.occurrences, u.first_seen_utc,
-                  u.last_seen_utc, u.last_load_id).where(scope.clause(u.plant_id), u.status == "open")
+    stmt = select(
+        u.plant_id, u.kind, u.local_code, u.source, u.occurrences, u.first_seen_utc, u.last_seen_utc, u.last_load_id
+    ).where(scope.clause(u.plant_id), u.status == "open")
     if plant_id:
         stmt = stmt.where(u.plant_id == plant_id)
     frame = _read(engine, stmt.order_by(u.occurrences.desc(), u.plant_id, u.kind, u.local_code))
@@ -88,8 +119,12 @@ def mapping_versions(engine: Engine, scope: PlantScope, plant_id: str, source: s
     Columns: version, created_utc (UTC), created_by, yaml (the mapping as YAML text).
     """
     m = mapping.c
-    frame = _read(engine, select(m.version, m.created_utc, m.created_by, m.spec).where(
-        scope.clause(m.plant_id), m.plant_id == plant_id, m.source == source).order_by(m.version.desc()))
+    frame = _read(
+        engine,
+        select(m.version, m.created_utc, m.created_by, m.spec)
+        .where(scope.clause(m.plant_id), m.plant_id == plant_id, m.source == source)
+        .order_by(m.version.desc()),
+    )
     frame["yaml"] = frame.pop("spec").map(lambda s: dump_yaml(json.loads(s) if isinstance(s, str) else s))
     frame["created_utc"] = pd.to_datetime(frame["created_utc"], utc=True)
     return frame

@@ -123,8 +123,10 @@ class CsvReader:
         self.delimiter = self.options.delimiter or _sniff_delimiter(header_line)
         self.header = _header(next(csv.reader([header_line], delimiter=self.delimiter)))
         if any(_undecodable(h) for h in self.header):
-            raise IngestError(f"the header line is not valid {self.encoding}: set file.encoding in "
-                              "the mapping (e.g. cp1252 or latin-1 for Western European exports)")
+            raise IngestError(
+                f"the header line is not valid {self.encoding}: set file.encoding in "
+                "the mapping (e.g. cp1252 or latin-1 for Western European exports)"
+            )
         self._rows = csv.reader(self.text, delimiter=self.delimiter)
 
     def _encoding(self, sample: bytes) -> str:
@@ -139,13 +141,15 @@ class CsvReader:
             return declared
         for cut in range(4):  # the sample may end inside a multi-byte character
             try:
-                sample[:len(sample) - cut].decode("utf-8")
+                sample[: len(sample) - cut].decode("utf-8")
                 return "utf-8"
             except UnicodeDecodeError as exc:
                 if exc.start < len(sample) - cut - 4:
                     break
-        self.notes.append("the file is not UTF-8: read as cp1252 (Windows Western European); "
-                          "set file.encoding in the mapping if that is wrong")
+        self.notes.append(
+            "the file is not UTF-8: read as cp1252 (Windows Western European); "
+            "set file.encoding in the mapping if that is wrong"
+        )
         return "cp1252"
 
     @property
@@ -177,9 +181,15 @@ class CsvReader:
                 if len(row) > width and not any(v.strip() for v in row[width:]):
                     row = row[:width]  # trailing delimiters
                 else:
-                    bad.append((number, f"has {len(row)} fields where the header has {width} "
-                                        f"(delimiter {self.delimiter!r}; a value with an unquoted "
-                                        "delimiter or line break?)", _raw_dict(self.header, row)))
+                    bad.append(
+                        (
+                            number,
+                            f"has {len(row)} fields where the header has {width} "
+                            f"(delimiter {self.delimiter!r}; a value with an unquoted "
+                            "delimiter or line break?)",
+                            _raw_dict(self.header, row),
+                        )
+                    )
                     if len(rows) + len(bad) >= size:
                         yield self._chunk(rows, numbers, bad)
                         rows, numbers, bad = [], [], []
@@ -193,8 +203,11 @@ class CsvReader:
             yield self._chunk(rows, numbers, bad)
 
     def _chunk(self, rows, numbers, bad) -> RawChunk:
-        frame = pd.DataFrame(rows, columns=self.header, dtype=object) if rows else \
-            pd.DataFrame({h: pd.Series(dtype=object) for h in self.header})
+        frame = (
+            pd.DataFrame(rows, columns=self.header, dtype=object)
+            if rows
+            else pd.DataFrame({h: pd.Series(dtype=object) for h in self.header})
+        )
         if getattr(_decode_errors, "count", 0) > self._errors_before and len(frame):
             frame, bad = self._split_undecodable(frame, np.asarray(numbers), bad)
             return RawChunk(frame, frame.pop("__row__").to_numpy(dtype=np.int64), bad)
@@ -210,10 +223,14 @@ class CsvReader:
             values = frame.iloc[index]
             example = next(v for v in values.iloc[:-1] if _undecodable(v))
             byte = next(ord(ch) - 0xDC00 for ch in example if 0xDC80 <= ord(ch) <= 0xDCFF)
-            bad.append((int(values["__row__"]),
-                        f"holds bytes that are not valid {self.encoding} (0x{byte:02X} in {_readable(example)!r}): "
-                        "set file.encoding in the mapping (e.g. cp1252 or latin-1)",
-                        {k: _readable(v) for k, v in values.iloc[:-1].items()}))
+            bad.append(
+                (
+                    int(values["__row__"]),
+                    f"holds bytes that are not valid {self.encoding} (0x{byte:02X} in {_readable(example)!r}): "
+                    "set file.encoding in the mapping (e.g. cp1252 or latin-1)",
+                    {k: _readable(v) for k, v in values.iloc[:-1].items()},
+                )
+            )
         return frame[~mask].reset_index(drop=True), bad
 
     def close(self):
@@ -282,20 +299,25 @@ class ExcelReader:
             cells = [_cell_text(v) for v in values]
             if len(cells) > width:
                 if any(c.strip() for c in cells[width:]):
-                    bad.append((self.row, f"has values beyond the header's {width} columns",
-                                _raw_dict(self.header, cells)))
+                    bad.append(
+                        (self.row, f"has values beyond the header's {width} columns", _raw_dict(self.header, cells))
+                    )
                     continue
                 cells = cells[:width]
             cells += [""] * (width - len(cells))
             rows.append(cells)
             numbers.append(self.row)
             if len(rows) + len(bad) >= size:
-                yield RawChunk(pd.DataFrame(rows, columns=self.header, dtype=object),
-                               np.asarray(numbers, dtype=np.int64), bad)
+                yield RawChunk(
+                    pd.DataFrame(rows, columns=self.header, dtype=object), np.asarray(numbers, dtype=np.int64), bad
+                )
                 rows, numbers, bad = [], [], []
         if rows or bad:
-            frame = pd.DataFrame(rows, columns=self.header, dtype=object) if rows else \
-                pd.DataFrame({h: pd.Series(dtype=object) for h in self.header})
+            frame = (
+                pd.DataFrame(rows, columns=self.header, dtype=object)
+                if rows
+                else pd.DataFrame({h: pd.Series(dtype=object) for h in self.header})
+            )
             yield RawChunk(frame, np.asarray(numbers, dtype=np.int64), bad)
 
     def close(self):
@@ -346,6 +368,6 @@ def _readable(value: str) -> str:
 
 def _raw_dict(header, row) -> dict:
     out = {h: _readable(v) for h, v in zip(header, row)}
-    for i, v in enumerate(row[len(header):], start=len(header) + 1):
+    for i, v in enumerate(row[len(header) :], start=len(header) + 1):
         out[f"(extra field {i})"] = _readable(v)
     return out

@@ -72,16 +72,22 @@ def build_context(conn, plant_id: str, mapping: Mapping, now: pd.Timestamp) -> C
     lines = conn.execute(select(line.c.line_id, line.c.local_code).where(line.c.plant_id == plant_id)).all()
     _add(ctx, "line", {**{r.local_code: r.line_id for r in lines}, **{r.line_id: r.line_id for r in lines}})
 
-    pm = conn.execute(select(plant_material.c.local_code, plant_material.c.material_id)
-                      .where(plant_material.c.plant_id == plant_id)).all()
+    pm = conn.execute(
+        select(plant_material.c.local_code, plant_material.c.material_id).where(plant_material.c.plant_id == plant_id)
+    ).all()
     materials = conn.execute(select(material.c.material_id)).scalars().all()
     _add(ctx, "material", {**dict(pm), **{m: m for m in materials}})
 
     suppliers = conn.execute(select(supplier.c.supplier_id, supplier.c.name)).all()
-    _add(ctx, "supplier", {**{r.name: r.supplier_id for r in suppliers}, **{r.supplier_id: r.supplier_id for r in suppliers}})
+    _add(
+        ctx,
+        "supplier",
+        {**{r.name: r.supplier_id for r in suppliers}, **{r.supplier_id: r.supplier_id for r in suppliers}},
+    )
 
-    reasons = conn.execute(select(downtime_reason.c.reason_code, downtime_reason.c.category,
-                                  downtime_reason.c.is_failure)).all()
+    reasons = conn.execute(
+        select(downtime_reason.c.reason_code, downtime_reason.c.category, downtime_reason.c.is_failure)
+    ).all()
     ctx.reasons = {r.reason_code: (r.category, bool(r.is_failure)) for r in reasons}
     _add(ctx, "reason", {code: code for code in ctx.reasons})
     for kind, values in VOCABULARIES.items():
@@ -91,11 +97,17 @@ def build_context(conn, plant_id: str, mapping: Mapping, now: pd.Timestamp) -> C
         for local, canonical in table.items():
             if canonical not in ctx.canonical[kind]:
                 other = ctx.foreign_assets.get(canonical) if kind == "asset" else None
-                where = f"belongs to plant {other}, not {plant_id}" if other else \
-                    f"is not a known {CODE_KIND_LABELS[kind]}" + (f" of plant {plant_id}" if kind in ("asset", "line") else "")
+                where = (
+                    f"belongs to plant {other}, not {plant_id}"
+                    if other
+                    else f"is not a known {CODE_KIND_LABELS[kind]}"
+                    + (f" of plant {plant_id}" if kind in ("asset", "line") else "")
+                )
                 known = sorted(ctx.canonical[kind])
-                raise IngestError(f"mapping codes.{kind}: {local!r} maps to {canonical!r}, which {where}"
-                                  + (f" (known: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''})" if not other else ""))
+                raise IngestError(
+                    f"mapping codes.{kind}: {local!r} maps to {canonical!r}, which {where}"
+                    + (f" (known: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''})" if not other else "")
+                )
             ctx.lookups[kind][local] = canonical
             ctx.folded[kind].setdefault(local.strip().casefold(), canonical)
     return ctx
@@ -160,8 +172,13 @@ def shown(values: pd.Series) -> pd.Series:
     long = values.str.len() > MAX_SHOWN
     out = "'" + values.str.slice(0, MAX_SHOWN) + "'"
     if long.any():
-        out[long] = "'" + values[long].str.slice(0, MAX_SHOWN) + "...' (" + \
-            values[long].str.len().map("{:,}".format) + " characters)"
+        out[long] = (
+            "'"
+            + values[long].str.slice(0, MAX_SHOWN)
+            + "...' ("
+            + values[long].str.len().map("{:,}".format)
+            + " characters)"
+        )
     return out
 
 
@@ -177,8 +194,11 @@ def transform(ctx: Context, frame: pd.DataFrame) -> Parsed:
             continue
         text = frame[spec.column].astype(str).str.strip() if spec.column else empty
         if spec.default is not None:
-            default = str(int(spec.default)) if isinstance(spec.default, float) and spec.default.is_integer() \
+            default = (
+                str(int(spec.default))
+                if isinstance(spec.default, float) and spec.default.is_integer()
                 else str(spec.default)
+            )
             text = text.where(text != "", default)
         texts[f.name] = text
         label = f"{f.name} (column {spec.column!r})" if spec.column else f.name
@@ -188,8 +208,13 @@ def transform(ctx: Context, frame: pd.DataFrame) -> Parsed:
         formula = present & _starts_with(text, "=+-@")
         if formula.any():
             formula[formula] = text[formula].str.contains(FORMULA, regex=True).to_numpy(dtype=bool)
-        problems.add(formula, lambda k: label + ": " + shown(text[k]) + " looks like a spreadsheet formula; formulas "
-                     "are neither evaluated nor loaded (export values, not formulas)")
+        problems.add(
+            formula,
+            lambda k: (
+                label + ": " + shown(text[k]) + " looks like a spreadsheet formula; formulas "
+                "are neither evaluated nor loaded (export values, not formulas)"
+            ),
+        )
         ok = present & ~formula
         if f.max_len:
             too_long = ok & (text.str.len() > f.max_len)
@@ -247,6 +272,7 @@ def row_hashes(records: pd.DataFrame) -> pd.Series:
 _WIDTH = {"d": 2, "m": 2, "Y": 4, "H": 2, "M": 2, "S": 2}
 _ISO = [("Y", 4), ("-", 1), ("m", 2), ("-", 1), ("d", 2), (" ", 1), ("H", 2), (":", 1), ("M", 2), (":", 1), ("S", 2)]
 
+
 def _layout(fmt):
     """Offsets of each directive in a fixed-width rendering of fmt, or None if not fixed-width."""
     pos, out, literals, i = 0, {}, [], 0
@@ -263,6 +289,7 @@ def _layout(fmt):
             pos += 1
             i += 1
     return out, literals, pos
+
 
 def _fixed_width(values: pd.Series, fmt: str):
     """Values written exactly as `fmt` (zero-padded, fixed width) parsed fast: their digits are
@@ -285,16 +312,16 @@ def _fixed_width(values: pd.Series, fmt: str):
     for position, code in literals:
         ok &= codes[:, position] == code
     for key, position in offsets.items():
-        digits = codes[:, position:position + _WIDTH[key]]
+        digits = codes[:, position : position + _WIDTH[key]]
         ok &= ((digits >= 48) & (digits <= 57)).all(axis=1)
     out = np.empty((len(codes), 19), dtype=np.uint32)
     col = 0
     for key, w in _ISO:
         if key in _WIDTH:
             if key in offsets:
-                out[:, col:col + w] = codes[:, offsets[key]:offsets[key] + w]
+                out[:, col : col + w] = codes[:, offsets[key] : offsets[key] + w]
             else:
-                out[:, col:col + w] = ord("0")
+                out[:, col : col + w] = ord("0")
         else:
             out[:, col] = ord(key)
         col += w
@@ -371,10 +398,20 @@ def _datetime(text, ok, fmt, ctx, f, label, problems):
         probe = naive[failed].dt.tz_localize(ctx.zone, ambiguous=np.ones(int(failed.sum()), bool), nonexistent="NaT")
         was_ambiguous = pd.Series(False, index=naive.index)
         was_ambiguous[failed] = probe.notna().to_numpy(dtype=bool)
-        problems.add(was_ambiguous, lambda k: label + ": " + shown(text[k]) + f" occurs twice in {ctx.zone} (clocks go back "
-                     "that night); the mapping's dst.ambiguous is reject")
-        problems.add(failed & ~was_ambiguous, lambda k: label + ": " + shown(text[k]) + f" does not exist in {ctx.zone} "
-                     "(clocks go forward that night); the mapping's dst.nonexistent is reject")
+        problems.add(
+            was_ambiguous,
+            lambda k: (
+                label + ": " + shown(text[k]) + f" occurs twice in {ctx.zone} (clocks go back "
+                "that night); the mapping's dst.ambiguous is reject"
+            ),
+        )
+        problems.add(
+            failed & ~was_ambiguous,
+            lambda k: (
+                label + ": " + shown(text[k]) + f" does not exist in {ctx.zone} "
+                "(clocks go forward that night); the mapping's dst.nonexistent is reject"
+            ),
+        )
     utc = local.dt.tz_convert("UTC")
     utc = utc.where(~has_offset, aware) if has_offset.any() else utc
     if fmt and "%z" in fmt:
@@ -423,12 +460,21 @@ def _code(text, ok, kind, ctx, label, problems, unmapped):
     if kind == "asset":
         other = text.where(missing).map(ctx.foreign_assets)
         elsewhere = missing & other.notna()
-        problems.add(elsewhere, lambda k: label + ": asset " + shown(text[k]) + " belongs to plant " + other[k]
-                     + f", not {ctx.plant_id}", "out_of_scope")
+        problems.add(
+            elsewhere,
+            lambda k: label + ": asset " + shown(text[k]) + " belongs to plant " + other[k] + f", not {ctx.plant_id}",
+            "out_of_scope",
+        )
         missing &= ~elsewhere
     if kind in REVIEWABLE:
-        problems.add(missing, lambda k: label + f": {what} " + shown(text[k]) + " is not mapped "
-                     f"(unknown at {ctx.plant_id}; it waits in the review list)", "unmapped")
+        problems.add(
+            missing,
+            lambda k: (
+                label + f": {what} " + shown(text[k]) + " is not mapped "
+                f"(unknown at {ctx.plant_id}; it waits in the review list)"
+            ),
+            "unmapped",
+        )
         for code, positions in text[missing].groupby(text[missing]).groups.items():
             mask = pd.Series(False, index=text.index)
             mask[positions] = True
@@ -437,6 +483,7 @@ def _code(text, ok, kind, ctx, label, problems, unmapped):
 
 
 # --- per source: canonical rows and cross-field checks ------------------------------------------
+
 
 def _local_day(utc, zone):
     return utc.dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
@@ -453,8 +500,11 @@ def _epoch_key(utc) -> pd.Series:
 def _plant_check(ctx, values, problems):
     if "plant" in values:
         other = values["plant"].notna() & (values["plant"] != ctx.plant_id)
-        problems.add(other, lambda k: "the row is for plant " + values["plant"][k].astype(str)
-                     + f", not {ctx.plant_id}", "out_of_scope")
+        problems.add(
+            other,
+            lambda k: "the row is for plant " + values["plant"][k].astype(str) + f", not {ctx.plant_id}",
+            "out_of_scope",
+        )
 
 
 def _downtime(ctx, v, t, problems):
@@ -467,27 +517,40 @@ def _downtime(ctx, v, t, problems):
     neither = start.notna() & end.isna() & (t.get("end", "") == "") & (t.get("duration", "") == "")
     problems.add(neither, "neither end nor duration is given")
     length = (end - start).dt.total_seconds()
-    problems.add(length < 0, lambda k: "end " + end[k].dt.tz_convert(ctx.zone).astype(str) + " is before start "
-                 + start[k].dt.tz_convert(ctx.zone).astype(str))
-    problems.add(length == 0, "the stop ends when it starts (zero length; also when both times fall in the "
-                 "hour skipped as clocks go forward)")
+    problems.add(
+        length < 0,
+        lambda k: (
+            "end "
+            + end[k].dt.tz_convert(ctx.zone).astype(str)
+            + " is before start "
+            + start[k].dt.tz_convert(ctx.zone).astype(str)
+        ),
+    )
+    problems.add(
+        length == 0,
+        "the stop ends when it starts (zero length; also when both times fall in the "
+        "hour skipped as clocks go forward)",
+    )
     problems.add(length > MAX_EVENT.total_seconds(), "the stop lasts more than 30 days")
     asset_id = v["asset"]
     reason = v["reason"]
     info = reason.map(ctx.reasons)
-    records = pd.DataFrame({
-        "plant_id": ctx.plant_id,
-        "line_id": asset_id.map(ctx.asset_line),
-        "asset_id": asset_id,
-        "start_utc": start,
-        "end_utc": end,
-        "day": _local_day(start, ctx.zone),
-        "duration_s": length,
-        "reason_code": reason,
-        "category": info.map(lambda x: x[0] if isinstance(x, tuple) else None),
-        "is_failure": info.map(lambda x: x[1] if isinstance(x, tuple) else None),
-        "local_reason": t["reason"].str.slice(0, 100),
-    }, index=start.index)
+    records = pd.DataFrame(
+        {
+            "plant_id": ctx.plant_id,
+            "line_id": asset_id.map(ctx.asset_line),
+            "asset_id": asset_id,
+            "start_utc": start,
+            "end_utc": end,
+            "day": _local_day(start, ctx.zone),
+            "duration_s": length,
+            "reason_code": reason,
+            "category": info.map(lambda x: x[0] if isinstance(x, tuple) else None),
+            "is_failure": info.map(lambda x: x[1] if isinstance(x, tuple) else None),
+            "local_reason": t["reason"].str.slice(0, 100),
+        },
+        index=start.index,
+    )
     records["natural_key"] = asset_id.fillna("") + "|" + _epoch_key(start.fillna(pd.Timestamp(0, tz="UTC")))
     records["_day"] = records["day"]
     return records
@@ -496,7 +559,10 @@ def _downtime(ctx, v, t, problems):
 def _prefixed(ctx, number: pd.Series, label, problems) -> pd.Series:
     prefix = ctx.plant_id + "-"
     ident = number.where(number.fillna("").str.startswith(prefix), prefix + number.fillna(""))
-    problems.add(number.notna() & (ident.str.len() > 48), lambda k: label + ": " + shown(number[k]) + " makes an id longer than 48 characters")
+    problems.add(
+        number.notna() & (ident.str.len() > 48),
+        lambda k: label + ": " + shown(number[k]) + " makes an id longer than 48 characters",
+    )
     return ident
 
 
@@ -505,22 +571,32 @@ def _work_orders(ctx, v, t, problems):
     created, completed = v["created"], v.get("completed")
     if completed is None:
         completed = pd.Series(pd.NaT, index=created.index, dtype="datetime64[ns, UTC]")
-    problems.add(completed < created, lambda k: "completed " + completed[k].dt.tz_convert(ctx.zone).astype(str)
-                 + " is before created " + created[k].dt.tz_convert(ctx.zone).astype(str))
+    problems.add(
+        completed < created,
+        lambda k: (
+            "completed "
+            + completed[k].dt.tz_convert(ctx.zone).astype(str)
+            + " is before created "
+            + created[k].dt.tz_convert(ctx.zone).astype(str)
+        ),
+    )
     status = v.get("status")
     derived = pd.Series(np.where(completed.notna(), "closed", "open"), index=created.index)
     status = derived if status is None else status.where(status.notna() & (t["status"] != ""), derived)
     number = v["wo_number"]
-    records = pd.DataFrame({
-        "wo_id": _prefixed(ctx, number, "wo_number", problems),
-        "plant_id": ctx.plant_id,
-        "asset_id": v["asset"],
-        "wo_type": v["wo_type"],
-        "status": status,
-        "created_utc": created,
-        "completed_utc": completed,
-        "local_code": number,
-    }, index=created.index)
+    records = pd.DataFrame(
+        {
+            "wo_id": _prefixed(ctx, number, "wo_number", problems),
+            "plant_id": ctx.plant_id,
+            "asset_id": v["asset"],
+            "wo_type": v["wo_type"],
+            "status": status,
+            "created_utc": created,
+            "completed_utc": completed,
+            "local_code": number,
+        },
+        index=created.index,
+    )
     records["natural_key"] = number.fillna("")
     records["_day"] = _local_day(created, ctx.zone)
     return records
@@ -532,11 +608,19 @@ def _production(ctx, v, t, problems):
     problems.add(busy > 25 * 3600, "planned busy time is more than 25 hours in one day")
     problems.add(run > busy, "run time is longer than the planned busy time")
     problems.add(v["good_qty"] > v["produced_qty"], "good quantity is larger than the produced quantity")
-    records = pd.DataFrame({
-        "line_id": v["line"], "day": v["day"], "plant_id": ctx.plant_id,
-        "planned_busy_s": busy, "run_s": run, "ideal_cycle_s": v["ideal_cycle"],
-        "produced_qty": v["produced_qty"], "good_qty": v["good_qty"],
-    }, index=busy.index)
+    records = pd.DataFrame(
+        {
+            "line_id": v["line"],
+            "day": v["day"],
+            "plant_id": ctx.plant_id,
+            "planned_busy_s": busy,
+            "run_s": run,
+            "ideal_cycle_s": v["ideal_cycle"],
+            "produced_qty": v["produced_qty"],
+            "good_qty": v["good_qty"],
+        },
+        index=busy.index,
+    )
     records["natural_key"] = v["line"].fillna("") + "|" + _day_key(v["day"])
     records["_day"] = v["day"]
     return records
@@ -544,8 +628,10 @@ def _production(ctx, v, t, problems):
 
 def _inventory(ctx, v, t, problems):
     _plant_check(ctx, v, problems)
-    records = pd.DataFrame({"plant_id": ctx.plant_id, "material_id": v["material"], "day": v["day"],
-                            "on_hand": v["on_hand"]}, index=v["day"].index)
+    records = pd.DataFrame(
+        {"plant_id": ctx.plant_id, "material_id": v["material"], "day": v["day"], "on_hand": v["on_hand"]},
+        index=v["day"].index,
+    )
     records["natural_key"] = v["material"].fillna("") + "|" + _day_key(v["day"])
     records["_day"] = v["day"]
     return records
@@ -564,11 +650,20 @@ def _purchase_orders(ctx, v, t, problems):
     status = derived if status is None else status.where(status.notna() & (t["status"] != ""), derived)
     problems.add((status == "received") & received.isna(), "status is received but no received day is given")
     po_id = _prefixed(ctx, v["po_number"], "po_number", problems)
-    records = pd.DataFrame({
-        "po_id": po_id, "plant_id": ctx.plant_id, "material_id": v["material"],
-        "supplier_id": v["supplier"], "qty": v["qty"], "ordered_day": ordered,
-        "promised_day": promised, "received_day": received, "status": status,
-    }, index=ordered.index)
+    records = pd.DataFrame(
+        {
+            "po_id": po_id,
+            "plant_id": ctx.plant_id,
+            "material_id": v["material"],
+            "supplier_id": v["supplier"],
+            "qty": v["qty"],
+            "ordered_day": ordered,
+            "promised_day": promised,
+            "received_day": received,
+            "status": status,
+        },
+        index=ordered.index,
+    )
     records["natural_key"] = po_id.fillna("")
     records["_day"] = ordered
     return records
@@ -576,21 +671,32 @@ def _purchase_orders(ctx, v, t, problems):
 
 def _asset_health(ctx, v, t, problems):
     _plant_check(ctx, v, problems)
-    readings = {"vibration_mm_s": "vibration", "temperature_c": "temperature", "current_a": "current",
-                "run_hours": "run_hours"}
+    readings = {
+        "vibration_mm_s": "vibration",
+        "temperature_c": "temperature",
+        "current_a": "current",
+        "run_hours": "run_hours",
+    }
     nan = pd.Series(np.nan, index=v["day"].index)
     cols = {target: v.get(name, nan) for target, name in readings.items()}
-    problems.add(pd.concat(cols.values(), axis=1).isna().all(axis=1) & v["day"].notna(),
-                 "no reading: vibration, temperature, current and run hours are all empty")
+    problems.add(
+        pd.concat(cols.values(), axis=1).isna().all(axis=1) & v["day"].notna(),
+        "no reading: vibration, temperature, current and run hours are all empty",
+    )
     problems.add(cols["run_hours"] > 24, "more than 24 run hours in one day")
-    records = pd.DataFrame({"asset_id": v["asset"], "day": v["day"], "plant_id": ctx.plant_id, **cols},
-                           index=v["day"].index)
+    records = pd.DataFrame(
+        {"asset_id": v["asset"], "day": v["day"], "plant_id": ctx.plant_id, **cols}, index=v["day"].index
+    )
     records["natural_key"] = v["asset"].fillna("") + "|" + _day_key(v["day"])
     records["_day"] = v["day"]
     return records
 
 
 _BUILDERS = {
-    "downtime": _downtime, "work_orders": _work_orders, "production": _production,
-    "inventory": _inventory, "purchase_orders": _purchase_orders, "asset_health": _asset_health,
+    "downtime": _downtime,
+    "work_orders": _work_orders,
+    "production": _production,
+    "inventory": _inventory,
+    "purchase_orders": _purchase_orders,
+    "asset_health": _asset_health,
 }

@@ -8,7 +8,8 @@ from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, 
 from data_access.schema.base import metadata, utc_column
 
 plant_policy = Table(
-    "plant_policy", metadata,
+    "plant_policy",
+    metadata,
     Column("policy_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id")),  # null: the enterprise default
     Column("key", String(64), nullable=False),
@@ -19,7 +20,8 @@ plant_policy = Table(
 )
 
 recommendation = Table(
-    "recommendation", metadata,
+    "recommendation",
+    metadata,
     Column("rec_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("kind", String(24), nullable=False),  # maintenance | shortage | schedule | quality
@@ -43,7 +45,8 @@ recommendation = Table(
 )
 
 decision = Table(
-    "decision", metadata,
+    "decision",
+    metadata,
     Column("decision_id", Integer, primary_key=True, autoincrement=True),
     Column("rec_id", ForeignKey("recommendation.rec_id"), nullable=False, index=True),
     Column("username", String(64), nullable=False),
@@ -60,7 +63,8 @@ decision = Table(
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("outbox_id", Integer, primary_key=True, autoincrement=True),
     Column("rec_id", ForeignKey("recommendation.rec_id"), nullable=False, unique=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
@@ -72,7 +76,8 @@ outbox = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),  # gap-free, set by the writer
     utc_column("at_utc", nullable=False),
     Column("actor", String(64), nullable=False),

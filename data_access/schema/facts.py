@@ -5,7 +5,8 @@ from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer,
 from data_access.schema.base import metadata, utc_column
 
 production_daily = Table(
-    "production_daily", metadata,
+    "production_daily",
+    metadata,
     Column("line_id", ForeignKey("line.line_id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
@@ -18,7 +19,8 @@ production_daily = Table(
 )
 
 downtime_event = Table(
-    "downtime_event", metadata,
+    "downtime_event",
+    metadata,
     Column("event_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
     Column("line_id", ForeignKey("line.line_id"), nullable=False),
@@ -37,7 +39,8 @@ downtime_event = Table(
 )
 
 asset_health_daily = Table(
-    "asset_health_daily", metadata,
+    "asset_health_daily",
+    metadata,
     Column("asset_id", ForeignKey("asset.asset_id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
@@ -48,7 +51,8 @@ asset_health_daily = Table(
 )
 
 work_order = Table(
-    "work_order", metadata,
+    "work_order",
+    metadata,
     Column("wo_id", String(48), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("asset_id", ForeignKey("asset.asset_id"), nullable=False),
@@ -61,7 +65,8 @@ work_order = Table(
 )
 
 inventory_snapshot = Table(
-    "inventory_snapshot", metadata,
+    "inventory_snapshot",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("material_id", ForeignKey("material.material_id"), primary_key=True),
     Column("day", Date, primary_key=True),
@@ -72,7 +77,8 @@ inventory_snapshot = Table(
 # Demand for finished goods, consumption for raw, packaging and spare parts. Days with
 # no demand may have no row: average daily demand divides by calendar days, not rows.
 demand_daily = Table(
-    "demand_daily", metadata,
+    "demand_daily",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("material_id", ForeignKey("material.material_id"), primary_key=True),
     Column("day", Date, primary_key=True),
@@ -81,7 +87,8 @@ demand_daily = Table(
 )
 
 purchase_order = Table(
-    "purchase_order", metadata,
+    "purchase_order",
+    metadata,
     Column("po_id", String(48), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("material_id", ForeignKey("material.material_id"), nullable=False),
@@ -94,7 +101,8 @@ purchase_order = Table(
 )
 
 production_order = Table(
-    "production_order", metadata,
+    "production_order",
+    metadata,
     Column("order_id", String(48), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
     Column("line_id", ForeignKey("line.line_id"), nullable=False),
@@ -113,7 +121,8 @@ production_order = Table(
 )
 
 feed_status = Table(
-    "feed_status", metadata,
+    "feed_status",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("source", String(32), primary_key=True),  # production | downtime | health | inventory | ...
     utc_column("last_received_utc"),
@@ -121,8 +130,15 @@ feed_status = Table(
 )
 
 FACT_TABLES = (
-    production_daily, downtime_event, asset_health_daily, work_order, inventory_snapshot,
-    demand_daily, purchase_order, production_order, feed_status,
+    production_daily,
+    downtime_event,
+    asset_health_daily,
+    work_order,
+    inventory_snapshot,
+    demand_daily,
+    purchase_order,
+    production_order,
+    feed_status,
 )
 
 # A change of a production order's plan (quantity, planned start, due time), as the planning
@@ -131,7 +147,8 @@ FACT_TABLES = (
 # before the warehouse has loaded it. Keyed by order and revision time (natural, so a reload
 # of the same plans gives the same rows).
 plan_revision = Table(
-    "plan_revision", metadata,
+    "plan_revision",
+    metadata,
     Column("order_id", String(48), primary_key=True),
     utc_column("revised_utc", primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),

@@ -18,7 +18,8 @@ from sqlalchemy import (
 from data_access.schema.base import metadata, utc_column
 
 model_version = Table(
-    "model_version", metadata,
+    "model_version",
+    metadata,
     Column("model_id", Integer, primary_key=True, autoincrement=True),
     Column("model_name", String(64), nullable=False),
     Column("version", String(32), nullable=False),
@@ -33,7 +34,8 @@ model_version = Table(
 )
 
 model_metric = Table(
-    "model_metric", metadata,
+    "model_metric",
+    metadata,
     Column("model_id", ForeignKey("model_version.model_id"), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("metric", String(32), primary_key=True),
@@ -47,7 +49,8 @@ model_metric = Table(
 # `forecast_score` every candidate's rolling-origin backtest. A run id is
 # "<last data day>-<forecaster version>", so a rerun on the same data replaces its own rows.
 forecast_run = Table(
-    "forecast_run", metadata,
+    "forecast_run",
+    metadata,
     Column("run_id", String(32), primary_key=True),
     Column("model_id", ForeignKey("model_version.model_id"), nullable=False),  # forecaster version
     Column("data_end_day", Date, nullable=False),  # newest day of any series in the warehouse
@@ -65,7 +68,8 @@ forecast_run = Table(
 )
 
 forecast_series = Table(
-    "forecast_series", metadata,
+    "forecast_series",
+    metadata,
     Column("run_id", ForeignKey("forecast_run.run_id"), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("metric", String(32), primary_key=True),  # demand | unplanned_downtime_h | output
@@ -92,7 +96,8 @@ forecast_series = Table(
 )
 
 forecast_score = Table(
-    "forecast_score", metadata,
+    "forecast_score",
+    metadata,
     Column("run_id", ForeignKey("forecast_run.run_id"), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("metric", String(32), primary_key=True),
@@ -104,7 +109,8 @@ forecast_score = Table(
 )
 
 forecast = Table(
-    "forecast", metadata,
+    "forecast",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("metric", String(32), primary_key=True),  # demand | unplanned_downtime_h | output
     Column("run_id", String(32), primary_key=True),
@@ -119,7 +125,8 @@ forecast = Table(
 # probability per production order. Every row keeps the model's and the fallback rule's
 # score beside the one served (`risk`), and why the fallback was served.
 score_run = Table(
-    "score_run", metadata,
+    "score_run",
+    metadata,
     Column("run_id", String(32), primary_key=True),  # as_of as YYYYMMDDTHHMM
     utc_column("as_of_utc", nullable=False),
     Column("actor", String(64), nullable=False),
@@ -130,7 +137,8 @@ score_run = Table(
 )
 
 risk_score = Table(
-    "risk_score", metadata,
+    "risk_score",
+    metadata,
     Column("run_id", ForeignKey("score_run.run_id"), primary_key=True),
     Column("kind", String(16), primary_key=True),  # failure | shortage | disruption
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
@@ -150,7 +158,8 @@ risk_score = Table(
 # limit (governance.model_serving.hold_degraded), so the plant is served by the fallback until someone
 # releases the hold (audited) or another version is approved. One open hold per version and plant.
 model_hold = Table(
-    "model_hold", metadata,
+    "model_hold",
+    metadata,
     Column("hold_id", Integer, primary_key=True, autoincrement=True),
     Column("model_id", ForeignKey("model_version.model_id"), nullable=False),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),

@@ -11,7 +11,8 @@ from data_access.schema.base import metadata, utc_column
 # row is also the lease: the worker that inserts it runs it, renews `lease_expires_utc` while it
 # runs, and another worker takes over a `running` row whose lease has expired (jobs/leases).
 job_run = Table(
-    "job_run", metadata,
+    "job_run",
+    metadata,
     Column("run_id", Integer, primary_key=True, autoincrement=True),
     Column("job_name", String(32), nullable=False),
     Column("run_key", String(64), nullable=False),
@@ -39,7 +40,8 @@ job_run = Table(
 # completed data load (the pipeline for its plant), the sample network's first start. Claimed
 # by one worker with a guarded update; a claim whose lease expired is taken over.
 job_request = Table(
-    "job_request", metadata,
+    "job_request",
+    metadata,
     Column("request_id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(16), nullable=False),  # job | load | first_start
     Column("job_name", String(32), nullable=True),  # kind job: which job

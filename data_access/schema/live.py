@@ -13,7 +13,8 @@ from data_access.schema.base import metadata, utc_column
 # the metric's canonical unit; `day` is the plant-local day the reading rolls up into
 # asset_health_daily (means of vibration, temperature and current; run hours from the counter).
 health_reading = Table(
-    "health_reading", metadata,
+    "health_reading",
+    metadata,
     Column("asset_id", ForeignKey("asset.asset_id"), nullable=False),
     Column("metric", String(16), nullable=False),  # vibration | temperature | current | run_hours
     utc_column("reading_utc", nullable=False),
@@ -29,7 +30,8 @@ health_reading = Table(
 # batch (new readings only), so the daily roll-up reads a few rows per asset-day however often
 # a sensor reports.
 health_reading_day = Table(
-    "health_reading_day", metadata,
+    "health_reading_day",
+    metadata,
     Column("asset_id", String(64), nullable=False),
     Column("metric", String(16), nullable=False),
     Column("day", Date, nullable=False),
@@ -47,7 +49,8 @@ health_reading_day = Table(
 # lets one process at a time use the client id (two would take the broker session from each
 # other): `owner` holds it while `updated_utc` is renewed.
 live_collector = Table(
-    "live_collector", metadata,
+    "live_collector",
+    metadata,
     Column("collector_id", String(64), primary_key=True),
     Column("owner", String(100)),  # the process holding the lease (one collector per client id)
     Column("broker", String(200), nullable=False),  # URL without password

@@ -16,7 +16,8 @@ from sqlalchemy import (
 from data_access.schema.base import metadata
 
 mart_plant_daily = Table(
-    "mart_plant_daily", metadata,
+    "mart_plant_daily",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("week_start", Date, nullable=False),  # Monday of the plant-local ISO week
@@ -56,7 +57,8 @@ mart_plant_daily = Table(
 
 
 mart_line_daily = Table(
-    "mart_line_daily", metadata,
+    "mart_line_daily",
+    metadata,
     Column("line_id", String(48), nullable=False),
     Column("day", Date, nullable=False),  # plant-local
     Column("plant_id", String(32), nullable=False),
@@ -84,7 +86,8 @@ mart_line_daily = Table(
 # Downtime per asset, plant-local day (of the event's start), canonical reason and the
 # plant's own reason text: Pareto, worst assets, MTBF/MTTR per asset and class, local codes.
 mart_downtime_daily = Table(
-    "mart_downtime_daily", metadata,
+    "mart_downtime_daily",
+    metadata,
     Column("asset_id", String(64), nullable=False),
     Column("day", Date, nullable=False),
     Column("reason_code", String(32), nullable=False),
@@ -107,7 +110,8 @@ mart_downtime_daily = Table(
 # a day is everything created up to it minus everything completed up to it, so this mart
 # covers each plant's whole work-order history, not only its production days.
 mart_work_order_daily = Table(
-    "mart_work_order_daily", metadata,
+    "mart_work_order_daily",
+    metadata,
     Column("asset_id", String(64), nullable=False),
     Column("day", Date, nullable=False),
     Column("wo_type", String(16), nullable=False),  # preventive | corrective | inspection
@@ -124,7 +128,8 @@ mart_work_order_daily = Table(
 # Purchase orders received per plant, supplier, material, plant-local receipt day and lateness
 # in days (received - promised; negative is early), with how many of them were on time.
 mart_delivery_daily = Table(
-    "mart_delivery_daily", metadata,
+    "mart_delivery_daily",
+    metadata,
     Column("plant_id", String(32), nullable=False),
     Column("supplier_id", String(32), nullable=False),
     Column("material_id", String(48), nullable=False),
@@ -143,7 +148,8 @@ OPERATIONS_MARTS = (mart_line_daily, mart_downtime_daily, mart_work_order_daily,
 # with the marts: the marts' calendar is the union of the feeds, and the overview says which
 # feed ends before a window does. feed: production | downtime | purchase_orders | demand | inventory.
 mart_feed_reach = Table(
-    "mart_feed_reach", metadata,
+    "mart_feed_reach",
+    metadata,
     Column("plant_id", String(32), nullable=False),
     Column("feed", String(32), nullable=False),
     Column("first_day", Date, nullable=False),

@@ -8,13 +8,15 @@ from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, String, Tabl
 from data_access.schema.base import metadata
 
 region = Table(
-    "region", metadata,
+    "region",
+    metadata,
     Column("region_id", String(32), primary_key=True),
     Column("name", String(100), nullable=False),
 )
 
 plant = Table(
-    "plant", metadata,
+    "plant",
+    metadata,
     Column("plant_id", String(32), primary_key=True),
     Column("name", String(100), nullable=False),
     Column("region_id", ForeignKey("region.region_id"), nullable=False),
@@ -28,7 +30,8 @@ plant = Table(
 )
 
 line = Table(
-    "line", metadata,
+    "line",
+    metadata,
     Column("line_id", String(48), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("name", String(100), nullable=False),
@@ -37,7 +40,8 @@ line = Table(
 )
 
 asset = Table(
-    "asset", metadata,
+    "asset",
+    metadata,
     Column("asset_id", String(64), primary_key=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("line_id", ForeignKey("line.line_id"), nullable=False, index=True),
@@ -49,7 +53,8 @@ asset = Table(
 )
 
 material = Table(
-    "material", metadata,
+    "material",
+    metadata,
     Column("material_id", String(48), primary_key=True),
     Column("name", String(100), nullable=False),
     Column("material_type", String(16), nullable=False),  # spare_part | raw | packaging | finished
@@ -59,7 +64,8 @@ material = Table(
 )
 
 supplier = Table(
-    "supplier", metadata,
+    "supplier",
+    metadata,
     Column("supplier_id", String(32), primary_key=True),
     Column("name", String(100), nullable=False),
     Column("country", String(2), nullable=False),
@@ -68,7 +74,8 @@ supplier = Table(
 # The material-plant view (as in an ERP's plant data for a material): which plant stocks
 # which material, its local code, its supplier and its stocking policy.
 plant_material = Table(
-    "plant_material", metadata,
+    "plant_material",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("material_id", ForeignKey("material.material_id"), primary_key=True),
     Column("local_code", String(64), nullable=False),
@@ -80,14 +87,16 @@ plant_material = Table(
 
 # Bill of material: how much of each input one unit of a finished product consumes.
 bom = Table(
-    "bom", metadata,
+    "bom",
+    metadata,
     Column("product_id", ForeignKey("material.material_id"), primary_key=True),
     Column("material_id", ForeignKey("material.material_id"), primary_key=True),
     Column("qty_per_unit", Float, nullable=False),
 )
 
 downtime_reason = Table(
-    "downtime_reason", metadata,
+    "downtime_reason",
+    metadata,
     Column("reason_code", String(32), primary_key=True),
     Column("category", String(24), nullable=False),  # failure | planned | changeover | starved | quality
     Column("is_failure", Boolean, nullable=False),

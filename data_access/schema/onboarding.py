@@ -20,7 +20,8 @@ from sqlalchemy import (
 from data_access.schema.base import metadata, utc_column
 
 mapping = Table(
-    "mapping", metadata,
+    "mapping",
+    metadata,
     Column("mapping_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
     Column("source", String(32), nullable=False),
@@ -32,7 +33,8 @@ mapping = Table(
 )
 
 quarantine = Table(
-    "quarantine", metadata,
+    "quarantine",
+    metadata,
     Column("quarantine_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False, index=True),
     Column("source", String(32), nullable=False),
@@ -57,7 +59,8 @@ quarantine = Table(
 # what it did, and the mapping version it used. A load whose file could not be read at all
 # is recorded with status `failed` and its reason, and changed nothing else.
 ingest_load = Table(
-    "ingest_load", metadata,
+    "ingest_load",
+    metadata,
     Column("load_id", Integer, primary_key=True, autoincrement=True),
     Column("plant_id", ForeignKey("plant.plant_id"), nullable=False),
     Column("source", String(32), nullable=False),  # downtime | work_orders | production | ...
@@ -87,7 +90,8 @@ ingest_load = Table(
 # Lineage: which load last delivered each natural key of a plant's source, with a hash of
 # the canonical values, so a re-load changes nothing and a corrected row replaces the old.
 ingest_row = Table(
-    "ingest_row", metadata,
+    "ingest_row",
+    metadata,
     Column("plant_id", String(32), primary_key=True),
     Column("source", String(32), primary_key=True),
     Column("natural_key", String(200), primary_key=True),
@@ -100,7 +104,8 @@ ingest_row = Table(
 # plant. A data steward maps one to a canonical code (audited); later loads and quarantine
 # re-tries of any source of that plant apply it.
 unmapped_code = Table(
-    "unmapped_code", metadata,
+    "unmapped_code",
+    metadata,
     Column("plant_id", ForeignKey("plant.plant_id"), primary_key=True),
     Column("kind", String(24), primary_key=True),
     Column("local_code", String(200), primary_key=True),

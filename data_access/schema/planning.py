@@ -17,7 +17,8 @@ from sqlalchemy import (
 from data_access.schema.base import metadata, utc_column
 
 scenario = Table(
-    "scenario", metadata,
+    "scenario",
+    metadata,
     Column("scenario_id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False),
     Column("owner", String(64), nullable=False),
@@ -34,7 +35,8 @@ scenario = Table(
 # compares it with what happened (forecasting.scenario_backtest); the planner shows how well
 # the simulator tracked each plant. Migration 0020.
 scenario_backtest_run = Table(
-    "scenario_backtest_run", metadata,
+    "scenario_backtest_run",
+    metadata,
     Column("run_id", String(32), primary_key=True),
     utc_column("created_utc", nullable=False),
     Column("horizon_days", Integer, nullable=False),
@@ -45,7 +47,8 @@ scenario_backtest_run = Table(
 )
 
 scenario_backtest = Table(
-    "scenario_backtest", metadata,
+    "scenario_backtest",
+    metadata,
     Column("run_id", ForeignKey("scenario_backtest_run.run_id"), nullable=False),
     Column("plant_id", String(32), nullable=False),
     Column("origin", Date, nullable=False),  # first simulated day

@@ -3,6 +3,7 @@
 Revision ID: 0004
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -55,8 +56,7 @@ def upgrade():
         _utc("fitted_utc", nullable=False),
         sa.PrimaryKeyConstraint("run_id", "plant_id", "metric"),
     )
-    op.create_index("ix_forecast_series_plant_metric_fitted", "forecast_series",
-                    ["plant_id", "metric", "fitted_utc"])
+    op.create_index("ix_forecast_series_plant_metric_fitted", "forecast_series", ["plant_id", "metric", "fitted_utc"])
     op.create_table(
         "forecast_score",
         sa.Column("run_id", sa.String(length=32), sa.ForeignKey("forecast_run.run_id"), nullable=False),

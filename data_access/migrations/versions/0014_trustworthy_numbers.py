@@ -5,6 +5,7 @@ plan revisions (schedule stability)
 Revision ID: 0014
 Revises: 0008
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -3,6 +3,7 @@
 Revision ID: 0018
 Revises: 0008
 """
+
 import sqlalchemy as sa
 from alembic import op
 

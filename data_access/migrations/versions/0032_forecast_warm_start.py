@@ -3,11 +3,12 @@
 Revision ID: 0032
 Revises: 0031
 """
+
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0032"
-down_revision = "0031"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

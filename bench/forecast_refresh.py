@@ -10,7 +10,10 @@ series serves and refits its chosen model, as in production):
    up to the day before the last: exactly the work the previous refresh did every day;
 2. daily refresh: the next day's refresh (`--reselect due`): each series refits its chosen
    model; only the series due (drift) run the backtest. The ratio full / daily is the gain
-   over the previous full-refresh approach;
+   over the previous full-refresh approach. It runs twice on the pool: first with the stored
+   forms cleared (each refit searches its ARIMA orders, ETS components, Theta variant again:
+   the daily refresh before warm starts), then warm (each refits its stored form), and prints
+   how far the warm forecasts are from the searched ones;
 3. Dask: the same daily refresh on a Dask LocalCluster of `--workers` processes (127.0.0.1)
    against the local process pool, from the same stored selection, twice on one cluster: cold
    workers (start-up and imports paid in the run) and warm (`--skip-dask` to leave out).
@@ -19,7 +22,8 @@ extrapolated by series count (every series is fitted on the same capped history,
 per series does not grow with the network), or in full with `--large-sample 0`; `--skip-large`
 leaves it out. `--large-seeded` measures the daily refresh of every large-network series (pool,
 and Dask) from a selection seeded with the default network's choices per template plant
-(`seed_selection`), without its full reselection. The load average is printed beside every timing: this machine is shared, and
+(`seed_selection`), without its full reselection; seeded rows store no forms, so its warm runs
+start from the searched run's stored state (same-day forms: the timing, not the gap). The load average is printed beside every timing: this machine is shared, and
 ratios measured in one run are the result, not the seconds.
 """
 
@@ -33,11 +37,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import update
 
 from data_access import intelligence as store
-from data_access import migrate
+from data_access import migrate, model_holds
 from data_access.engine import make_engine
 from data_access.intelligence import plant_ids
+from data_access.schema import forecast_series
 from data_access.scope import PlantScope
 from forecasting.executors import local_cluster
 from forecasting.refresh import HISTORY_DAYS, MODEL_NAME, RefreshConfig
@@ -73,6 +79,17 @@ def approve(engine, config: RefreshConfig) -> None:
     with engine.begin() as conn:
         model_id, _ = model_serving.register(conn, "bench", MODEL_NAME, config.version(), config.params(), None)
     model_serving.approve(engine, BENCH_ADMIN, model_id, "benchmark: measure the approved serving path")
+
+
+def release_holds(engine) -> int:
+    """Release the holds a run placed (drift or lost accuracy past the plant policy, see
+    governance.model_serving.hold_degraded): held plants serve seasonal naive, so the daily
+    refresh would not refit the chosen models it is meant to measure. Returns the holds released."""
+    model_id = model_serving.approved_version(engine, MODEL_NAME)["model_id"]
+    held = model_holds.open_holds(engine, model_id)
+    for plant_id in held:
+        model_serving.release_hold(engine, BENCH_ADMIN, model_id, plant_id, "benchmark: measure the served models")
+    return len(held)
 
 
 def timed_refresh(engine, name: str, config: RefreshConfig, workers: int, scope: PlantScope | None, **options):
@@ -114,6 +131,7 @@ def measure(
         as_of=END - timedelta(days=1),
         reselect="all",
     )
+    print(f"  released {release_holds(engine)} plant hold(s) the run placed", flush=True)
     engine.dispose()
     out = {"series": report.series, "full": full}
     out.update(daily_runs(selected, directory, label, config, workers, scope, dask))
@@ -123,8 +141,9 @@ def measure(
     engine.dispose()
     selected.unlink()
     print(
-        f"  full reselection / daily refresh = {out['full'] / out['pool']:.1f}x (the previous refresh ran "
-        f"the full reselection every day)",
+        f"  full reselection / daily refresh = {out['full'] / out['pool']:.1f}x with warm starts, "
+        f"{out['full'] / out['searched']:.1f}x with forms searched (the previous refresh ran the full reselection "
+        f"every day)",
         flush=True,
     )
     return out
@@ -138,11 +157,27 @@ def daily_runs(
     workers: int,
     scope: PlantScope | None,
     dask: bool,
+    forms_from_searched: bool = False,
 ) -> dict:
     """The daily refresh on copies of `selected`: the local pool, then (dask) one LocalCluster of
     `workers` processes twice: its first run pays the workers' start and imports (a cluster
-    started for one job), the second does not (long-lived workers, as on a real cluster)."""
+    started for one job), the second does not (long-lived workers, as on a real cluster).
+    forms_from_searched: a seeded selection stores no forms, so the warm runs start from the
+    searched run's stored state (forms searched on the same day: timing only, forecasts equal)."""
     walls = {}
+    copy = directory / f"{label}_daily.db"
+    shutil.copyfile(selected, copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    with engine.begin() as conn:
+        conn.execute(update(forecast_series).values(fitted_params=None))
+    walls["searched"], searched = timed_refresh(
+        engine, "daily refresh (pool, forms searched)", config, workers, scope, as_of=END, own_sessions=True
+    )
+    if forms_from_searched:
+        release_holds(engine)
+        shutil.copyfile(copy, selected)
+    engine.dispose()
+    copy.unlink()
     runs = [("pool", None)] + ([("dask, cold workers", "dask"), ("dask, warm workers", "dask")] if dask else [])
     cluster = client = None
     if dask:  # workers in their own sessions, like the pool's (see forecasting.executors.local_cluster)
@@ -155,9 +190,16 @@ def daily_runs(
             options = (
                 {"executor": "dask", "scheduler": cluster.scheduler_address} if executor else {"own_sessions": True}
             )
-            walls[name], _ = timed_refresh(
+            walls[name], report = timed_refresh(
                 engine, f"daily refresh ({name})", config, workers, scope, as_of=END, **options
             )
+            if name == "pool":
+                print(
+                    f"  daily refresh searched / warm = {walls['searched'] / walls['pool']:.2f}x; "
+                    f"{warm_gap(searched, report)}",
+                    flush=True,
+                )
+                print(f"  fits by served model, searched -> warm: {fits_by_model(searched, report)}", flush=True)
             engine.dispose()
             copy.unlink()
     finally:
@@ -171,6 +213,48 @@ def daily_runs(
             flush=True,
         )
     return walls
+
+
+def warm_gap(searched, warm) -> str:
+    """How far the warm refits' forecasts are from the searched refits' on the same data: the
+    series whose search picked another form than the stored one differ, the others are equal."""
+    other = {(r.plant_id, r.metric): r for r in searched.results}
+    same, gaps = 0, []
+    for r in warm.results:
+        s = other.get((r.plant_id, r.metric))
+        if s is None or not len(r.points) or len(r.points) != len(s.points):
+            continue
+        level = max(float(s.points["yhat"].abs().mean()), 1e-9)
+        gap = float((r.points["yhat"] - s.points["yhat"]).abs().mean()) / level
+        if r.row["fitted_params"] == s.row["fitted_params"]:
+            same += 1
+        else:
+            gaps.append((gap, f"{r.plant_id} {r.metric} {r.row['chosen_model']}"))
+    text = f"{same} series refit the form the search picks again (forecasts equal)"
+    if gaps:
+        gaps.sort()
+        text += (
+            f", {len(gaps)} another: mean |warm - searched| {100 * gaps[len(gaps) // 2][0]:.1f} % (median), "
+            f"{100 * gaps[-1][0]:.1f} % (max, {gaps[-1][1]}) of the forecast level"
+        )
+    return text
+
+
+def fits_by_model(searched, warm) -> str:
+    """Seconds of fits per served model in two reports of the same series: where the time goes."""
+
+    def sums(report):
+        frame = pd.DataFrame(
+            [(r.row["served_model"], r.row.get("seconds") or 0.0) for r in report.results], columns=["model", "seconds"]
+        )
+        return frame.groupby("model")["seconds"].agg(["size", "sum"])
+
+    before, after = sums(searched), sums(warm)
+    return "; ".join(
+        f"{name} ({int(before.loc[name, 'size'])}) {before.loc[name, 'sum']:.1f} -> "
+        f"{after['sum'].get(name, float('nan')):.1f} s"
+        for name in before.index
+    )
 
 
 def seed_selection(engine, config: RefreshConfig, choices: dict) -> int:
@@ -299,10 +383,13 @@ def main(argv=None) -> int:
             approve(engine, config)
             print(f"  seeded {seed_selection(engine, config, default['choices'])} series", flush=True)
             engine.dispose()
-            walls = daily_runs(seeded, directory, "large", config, args.workers, None, not args.skip_dask)
+            walls = daily_runs(
+                seeded, directory, "large", config, args.workers, None, not args.skip_dask, forms_from_searched=True
+            )
             seeded.unlink()
             print(
-                f"  daily refresh of all {total_series} series: {walls['pool']:.0f} s with {args.workers} workers"
+                f"  daily refresh of all {total_series} series: {walls['pool']:.0f} s with {args.workers} workers "
+                f"(warm), {walls['searched']:.0f} s with forms searched"
                 + (
                     f"; default network: full reselection / daily = {default['full'] / default['pool']:.1f}x"
                     if "full" in default

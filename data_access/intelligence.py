@@ -634,7 +634,8 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
     chosen_model, fallback_reason, history_start, history_end, observed, missing, origins,
     seconds, error, fitted_utc, approved (whether the run's forecaster version was approved when
     the series was fitted), model_id (that version), version, horizon_days, reselected_day (data
-    day of the backtest that chose chosen_model; None before one ran), reselect_reason (why it ran).
+    day of the backtest that chose chosen_model; None before one ran), reselect_reason (why it ran),
+    fitted_params (the chosen model's searched form, JSON, that the daily refit reuses; None: none).
     """
     s, r = forecast_series.c, forecast_run.c
     newest = (
@@ -669,6 +670,7 @@ def latest_series(engine: Engine, scope: PlantScope) -> pd.DataFrame:
             r.horizon_days,
             s.reselected_day,
             s.reselect_reason,
+            s.fitted_params,
         )
         .join_from(
             forecast_series,

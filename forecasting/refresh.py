@@ -7,7 +7,8 @@
 
 Series: demand, unplanned downtime hours and output of every plant, daily
 (data_access.intelligence.SERIES). The daily refresh refits each series' chosen model (stored
-in its newest forecast_series row) on its last `history_days` days and forecasts HORIZON_DAYS
+in its newest forecast_series row, with the model form its last search picked: `fitted_params`,
+a warm start, see forecasting.estimators) on its last `history_days` days and forecasts HORIZON_DAYS
 ahead with an 80 % interval. A series is reselected, i.e. runs the rolling-origin selection of
 `forecasting.selection` (ORIGINS origins of HORIZON_DAYS) over every candidate first, only when
 due (`ReselectPlan`): new, a changed forecaster version, weekly, or at once when its served
@@ -329,13 +330,21 @@ def backtest(series: pd.Series, horizon: int, models: dict, origins: int):
     )
 
 
-def _served_forecast(model, series, horizon) -> pd.DataFrame:
-    frame = clone(model).fit(series).predict(horizon)
+def _served_forecast(model, series, horizon, init=None) -> tuple[pd.DataFrame, dict | None]:
+    """The clipped forecast and the fitted form (`fitted_params_`). `init`: the stored form to refit
+    as is (no search); if that fit fails on the new data, the search runs instead."""
+    try:
+        fitted = clone(model).fit(series, init)
+    except Exception:
+        if init is None:
+            raise
+        fitted = clone(model).fit(series)
+    frame = fitted.predict(horizon)
     if not np.isfinite(frame["yhat"].to_numpy()).all():
         raise ValueError("non-finite forecast")
     cols = ["yhat", "yhat_lower", "yhat_upper"]
     frame[cols] = frame[cols].clip(lower=0.0)  # demand, downtime hours and output are never negative
-    return frame
+    return frame, fitted.fitted_params_
 
 
 def fit_series(
@@ -346,8 +355,9 @@ def fit_series(
     plan: ReselectPlan = ReselectPlan(mode="all"),
     end: date | None = None,
 ) -> SeriesResult:
-    """Refit one series' chosen model, or select it first when due; never raises (a failure is
-    recorded in the row). `end`: the refresh's data day (default: the series' last day)."""
+    """Refit one series' chosen model (its stored form), or select it first when due (a fresh
+    search, whose form is stored); never raises (a failure is recorded in the row). `end`: the
+    refresh's data day (default: the series' last day)."""
     started = time.perf_counter()
     row = {
         "unit": store.SERIES[task.metric][1],
@@ -363,6 +373,7 @@ def fit_series(
         "error": None,
         "reselected_day": None,
         "reselect_reason": None,
+        "fitted_params": None,
     }
     empty = pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"])
     try:
@@ -379,7 +390,10 @@ def fit_series(
     end = end or row["history_end"]
     why = reselect_reason(series, task.selected, task.judged, end, config, version, plan)
     models = config.models()
-    if why is None:  # refit the chosen model: no backtest, the stored evidence stays
+    init = None
+    if why is None:  # refit the chosen model: no backtest, the stored evidence stays, its stored form too
+        init = task.selected.get("fitted_params")
+        init = init if isinstance(init, dict) else None  # a null read back through pandas may be NaN
         chosen = task.selected["chosen_model"]
         sel, scores = Selection(chosen=chosen, estimator=models[chosen], origins=task.selected["origins"]), []
         row.update(
@@ -410,12 +424,14 @@ def fit_series(
         served_name, served_model = fallback_model(series)
         reasons.append(f"on hold until an admin releases it: {task.held}")
     try:
-        points = _served_forecast(served_model, series, config.horizon)
+        warm = served_name == sel.chosen
+        points, form = _served_forecast(served_model, series, config.horizon, init if warm else None)
+        row["fitted_params"] = form if warm else init  # a fallback served: the chosen model's form stays
     except Exception as exc:  # noqa: BLE001 - the chosen model failing on the full history falls back
         reasons.append(f"{served_name} failed on the full history ({type(exc).__name__}: {exc})")
         served_name, served_model = fallback_model(series)
         try:
-            points = _served_forecast(served_model, series, config.horizon)
+            points, _ = _served_forecast(served_model, series, config.horizon)
         except Exception as exc2:  # noqa: BLE001 - nothing can be served: say why
             row.update(
                 error=f"no forecast: {type(exc2).__name__}: {exc2}",
@@ -516,8 +532,8 @@ def load_tasks(engine, scope: PlantScope, end: date, config: RefreshConfig, metr
                     list(rows["day"]),
                     rows["y"].tolist(),
                     metric in store.ZERO_FILLED,
-                    selected.get((plant_id, metric)),
-                    judged.get((plant_id, metric)),
+                    selected=selected.get((plant_id, metric)),
+                    judged=judged.get((plant_id, metric)),
                 )
             )
     return tasks

@@ -28,6 +28,7 @@ from governance.users import User
 from jobs import commands, pipeline
 
 FAST = rf.RefreshConfig(candidates=("seasonal_naive", "theta", "ets"))
+FAST_ALL = rf.RefreshConfig().models()
 END = date(2026, 6, 30)
 ADMIN = User("admin", "Admin", "admin@example.com", ("admin",), None)
 EVERYTHING = PlantScope.everything()
@@ -109,12 +110,59 @@ def test_a_daily_refit_equals_a_full_refit_of_the_chosen_model_and_keeps_its_evi
 
     models = FAST.models()
     stored = _points(network, daily.run_id)
+    forms = {(r.plant_id, r.metric): r.row["fitted_params"] for r in first.results}
     for result in daily.results:
         name = chosen.loc[(result.plant_id, result.metric), "chosen_model"]
-        expected = clone(models[name]).fit(result.series).predict(rf.HORIZON_DAYS)
+        form = forms[(result.plant_id, result.metric)]
+        assert (form is None) == (name == "seasonal_naive")  # theta and ets store the form they searched
+        assert result.row["fitted_params"] == form  # the warm refit keeps it
+        expected = clone(models[name]).fit(result.series, init=form).predict(rf.HORIZON_DAYS)
         mine = stored[(stored["plant_id"] == result.plant_id) & (stored["metric"] == result.metric)]
         np.testing.assert_allclose(mine["yhat"].to_numpy(), expected["yhat"].clip(lower=0).to_numpy(), rtol=1e-9)
         assert result.series.index[-1].date() <= END
+
+
+@pytest.mark.parametrize("name", ["arima", "ets", "theta", "ensemble"])
+def test_a_warm_start_on_the_same_data_equals_the_search(name):
+    """The search ends by fitting its choice; refitting the stored form does the same fit."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2025-01-01", periods=240, freq="D")
+    series = pd.Series(50 + 5 * np.sin(np.arange(240) * 2 * np.pi / 7) + rng.normal(size=240).cumsum(), index=days)
+    searched = clone(FAST_ALL[name]).fit(series)
+    warm = clone(FAST_ALL[name]).fit(series, init=searched.fitted_params_)
+    assert warm.fitted_params_ == searched.fitted_params_
+    np.testing.assert_allclose(
+        warm.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+        searched.predict(28)[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+        rtol=1e-9,
+    )
+
+
+def test_a_reselection_drops_the_stored_form_and_a_broken_one_falls_back_to_the_search(network):
+    first = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END - timedelta(days=1))
+    bogus = {"model": "STM", "decomposition_type": "additive", "damped": True}  # fits neither ets nor theta
+    with network.begin() as conn:
+        conn.execute(
+            update(forecast_series)
+            .where(forecast_series.c.run_id == first.run_id)
+            .values(fitted_params={**bogus, "model": "XYZ"})
+        )
+    daily = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END)
+    assert daily.reselected == 0 and daily.failed == 0
+    searched = {(r.plant_id, r.metric): r.row["fitted_params"] for r in first.results}
+    for r in daily.results:  # the broken form is not served: the search ran, as on the first day
+        assert r.row["fitted_params"] != {**bogus, "model": "XYZ"}
+        assert (r.row["fitted_params"] is None) == (searched[(r.plant_id, r.metric)] is None)
+    with network.begin() as conn:
+        conn.execute(
+            update(forecast_series).where(forecast_series.c.run_id == daily.run_id).values(fitted_params=bogus)
+        )
+    forced = pipeline.refresh_forecasts(network, FAST, workers=1, as_of=END, reselect="all")
+    assert forced.reselected == 6
+    for r in forced.results:
+        assert r.row["fitted_params"] != bogus
+        model = clone(FAST.models()[r.row["chosen_model"]]).fit(r.series)
+        assert r.row["fitted_params"] == model.fitted_params_  # what a fresh search picks
 
 
 def test_reselect_all_runs_every_backtest_and_none_never(network):
@@ -335,11 +383,17 @@ def test_a_plant_with_one_week_of_history_serves_naive_labelled_short_beside_the
 
 def test_the_selection_state_round_trips_on_each_backend(empty_engine):
     sample_data.generate(empty_engine, plants=1, days=60, seed=7, end_day=END)
+    with empty_engine.begin() as conn:  # approved: the chosen model is fitted, so its form is stored
+        model_id, _ = model_serving.register(conn, "test", rf.MODEL_NAME, FAST.version(), FAST.params(), None)
+    model_serving.approve(empty_engine, ADMIN, model_id, "test: serve the chosen models")
     first = pipeline.refresh_forecasts(empty_engine, FAST, workers=1, as_of=END - timedelta(days=1), metrics=["output"])
     daily = pipeline.refresh_forecasts(empty_engine, FAST, workers=1, as_of=END, metrics=["output"])
     assert (first.reselected, daily.reselected) == (1, 0)
     latest = store.latest_series(empty_engine, EVERYTHING).iloc[0]
     assert latest["run_id"] == daily.run_id
     assert latest["reselected_day"] == END - timedelta(days=1) and latest["reselect_reason"] == "new series"
+    assert latest["fitted_params"] == daily.results[0].row["fitted_params"]
+    assert latest["chosen_model"] == "ets" and latest["fitted_params"] == first.results[0].row["fitted_params"]
+    assert set(latest["fitted_params"]) == {"model", "damped"}  # the JSON came back as the dict it was
     scores = store.latest_candidate_scores(empty_engine, EVERYTHING)
     assert sorted(scores["candidate"]) == sorted(FAST.candidates) and scores["mase"].notna().all()

@@ -90,6 +90,9 @@ forecast_series = Table(
     # when and why a backtest last chose chosen_model: the daily refresh refits it without one (issue 12)
     Column("reselected_day", Date),  # data day of the backtest that chose chosen_model
     Column("reselect_reason", Text),  # why that backtest ran: new series, weekly, drift ...
+    # the chosen model's form its search picked (ARIMA orders, ETS components, Theta variant): the
+    # daily refit fits it as is; a reselection searches again (issue 12, warm starts; migration 0032)
+    Column("fitted_params", JSON),
 )
 
 forecast_score = Table(
